@@ -1,0 +1,237 @@
+/**
+The data model every consumer shares: the dashboard, the actions and the script modes only ever see
+a `Snapshot` (one scan of one source) and the `History` folded from successive snapshots
+(`history.ts`). Everything here is plain, readonly data: no classes, no I/O.
+
+Strings that came from the kernel or a process (comm, patch/object/function names, stack lines,
+kernel log lines) are stored *raw* here; they are sanitised by `sanitize.ts` at the edge, right
+before they reach a terminal or a JSON document.
+*/
+
+/** `/proc/<pid>/task/<tid>/patch_state`: -1 no transition, 0 unpatched set, 1 patched set. */
+export type PatchState = -1 | 0 | 1;
+
+export type SourceKind = 'host' | 'tree' | 'emulator';
+
+export type SourceInfo = {
+	readonly kind: SourceKind;
+	/** Root directory for `host` (`/`) and `tree` sources, null for the in-process emulator. */
+	readonly root: string | null;
+	/** Emulator scenario name, null otherwise. */
+	readonly scenario: string | null;
+};
+
+export type FunctionInfo = {
+	/** Old function name, from the `<func>,<sympos>` directory. */
+	readonly name: string;
+	/** Symbol position; the kernel prints 0 as 1. */
+	readonly sympos: number;
+};
+
+export type ObjectInfo = {
+	/** `vmlinux` or the patched module's name. */
+	readonly name: string;
+	/** `<obj>/patched` (6.1+), null where the file does not exist. */
+	readonly patched: boolean | null;
+	readonly functions: readonly FunctionInfo[];
+};
+
+export type PatchInfo = {
+	readonly name: string;
+	/** Target state: 1 while patching or applied, 0 while unpatching. */
+	readonly enabled: boolean;
+	readonly transition: boolean;
+	/** `replace` (6.11+), null where absent. */
+	readonly replace: boolean | null;
+	/** `stack_order` (6.14+), null where absent. */
+	readonly stackOrder: number | null;
+	/** `force` exists (4.16+). Write-only: detected by presence, never read. */
+	readonly hasForce: boolean;
+	/** `signal` exists (4.16-5.0 only). */
+	readonly hasSignal: boolean;
+	readonly objects: readonly ObjectInfo[];
+};
+
+export type Direction = 'patching' | 'unpatching';
+
+export type TransitionInfo = {
+	readonly patch: string;
+	readonly direction: Direction;
+	/** The transition patch's `enabled`: the patch_state every task must reach. */
+	readonly target: 0 | 1;
+};
+
+/** Sleep/run class of a thread, from the state letter of `stat`. */
+export type TaskClass = 'running' | 'interruptible' | 'uninterruptible' | 'stopped' | 'zombie' | 'unknown';
+
+/**
+What can still move a blocker, most useful first:
+- `nudge`: SIGSTOP/SIGCONT from user space (user task in interruptible sleep);
+- `wait`: the kernel will do it (next kernel exit of a running task, the 15 s fake signal, a task
+  that is already stopped and switches on its way out);
+- `reverse`: write the opposite value to `enabled`;
+- `force`: write 1 to `force` (breaks the consistency guarantee).
+*/
+export type Remedy = 'nudge' | 'wait' | 'reverse' | 'force';
+
+export type ThreadInfo = {
+	readonly tid: number;
+	readonly tgid: number;
+	/** Raw comm from `stat` (may contain spaces, parentheses, escapes). */
+	readonly comm: string;
+	/** State letter from `stat` (R, S, D, T, t, Z, X, I, P, ...), '?' when unreadable. */
+	readonly state: string;
+	readonly ppid: number;
+	/** `stat` field 9. */
+	readonly flags: number;
+	/** PF_KTHREAD (0x00200000) set in flags. */
+	readonly kthread: boolean;
+	/** `stat` field 22, clock ticks since boot. With tid it identifies a thread across PID reuse. */
+	readonly starttime: number;
+	/** Null when `patch_state` could not be read (or was not read: no transition running). */
+	readonly patchState: PatchState | null;
+	/** Owner uid of the task directory, null when unknown. */
+	readonly uid: number | null;
+};
+
+export type StackFrame = {
+	/** The raw line, e.g. `[<0>] klp_sleeper_wait+0xb4/0x14c [klp_sleeper]`. */
+	readonly raw: string;
+	readonly func: string;
+	/** Module in brackets, null for vmlinux frames. */
+	readonly module: string | null;
+};
+
+export type Blocker = ThreadInfo & {
+	readonly patchState: 0 | 1;
+	readonly class: TaskClass;
+	/** Patched function found on the stack (or from wchan), null when none matched. */
+	readonly function: string | null;
+	/** Its object (`vmlinux` or a module name), null when unknown. */
+	readonly object: string | null;
+	/** Raw `wchan`, null when unreadable or `0`. */
+	readonly wchan: string | null;
+	/** Parsed `stack`, null when unreadable (not root, CAP_SYS_ADMIN). */
+	readonly stack: readonly StackFrame[] | null;
+	/** Index into `stack` of the matched frame, null when the match came from wchan or none. */
+	readonly matchedFrame: number | null;
+	/** Where the function came from. */
+	readonly matchedBy: 'stack' | 'wchan' | null;
+	readonly remedies: readonly Remedy[];
+};
+
+export type TaskCounts = {
+	readonly total: number;
+	readonly byPatchState: {readonly '-1': number; readonly '0': number; readonly '1': number};
+};
+
+/** One parsed kernel log record. */
+export type KernelLogLine = {
+	/** Seconds since boot from the record, null for plain lines. */
+	readonly bootSeconds: number | null;
+	/** The message text without the `6,123,456,-;` prefix. */
+	readonly text: string;
+};
+
+export type Snapshot = {
+	/** Wall-clock time of the scan, ms since the epoch. */
+	readonly time: number;
+	readonly source: SourceInfo;
+	readonly kernel: {
+		readonly release: string | null;
+		/** `/sys/kernel/livepatch` exists (CONFIG_LIVEPATCH). */
+		readonly livepatch: boolean;
+		/** Boot time, ms since the epoch (`btime` of `/proc/stat`), null when unknown. */
+		readonly bootTime: number | null;
+	};
+	readonly privileges: {readonly root: boolean; readonly stacksReadable: boolean};
+	readonly patches: readonly PatchInfo[];
+	readonly transition: TransitionInfo | null;
+	readonly tasks: TaskCounts;
+	/** Every thread seen, only when the scan was asked for all threads (`threads: 'all'`). */
+	readonly threads: readonly ThreadInfo[] | null;
+	readonly blockers: readonly Blocker[];
+	/** Kernel log lines that are new since the previous scan of this reader (livepatch lines only). */
+	readonly kernelLog: readonly KernelLogLine[];
+	readonly warnings: readonly string[];
+};
+
+/** What a scan should collect beyond the minimum. */
+export type ScanOptions = {
+	/** `all`: return every thread in `Snapshot.threads` (the dashboard's all-threads view). */
+	readonly threads: 'blockers' | 'all';
+};
+
+export type HistoryEventKind =
+	| 'transition-started'
+	| 'transition-completed'
+	| 'transition-reversed'
+	| 'transition-forced'
+	| 'fake-signal'
+	| 'patch-appeared'
+	| 'patch-disappeared'
+	| 'thread-switched'
+	| 'thread-exited'
+	| 'kernel-log'
+	| 'action'
+	| 'warning';
+
+export type HistoryEvent = {
+	/** ms since the epoch. */
+	readonly time: number;
+	readonly kind: HistoryEventKind;
+	readonly patch: string | null;
+	readonly tid: number | null;
+	/** Human-readable, raw (sanitised at display). */
+	readonly text: string;
+};
+
+export type TransitionProgress = TransitionInfo & {
+	/** When it started, ms since the epoch; null when unknown. */
+	readonly startedAt: number | null;
+	/** How `startedAt` is known: seen starting by us, from the kernel log, or only a lower bound. */
+	readonly startedFrom: 'observed' | 'kernel-log' | 'first-seen';
+	/** Start of the current direction (last reversal, or the start); fake signals count from here. */
+	readonly directionSince: number | null;
+	readonly elapsedS: number | null;
+	readonly pending: number;
+	readonly total: number;
+	/** Threads switched per second over the recent polls, null until two polls. */
+	readonly ratePerS: number | null;
+	/** Seconds to the kernel's next fake-signal round (>= 5.1 only), null when not applicable. */
+	readonly nextSignalS: number | null;
+	readonly reversals: number;
+};
+
+export type LastTransition = {
+	readonly patch: string;
+	readonly direction: Direction;
+	readonly outcome: 'completed' | 'forced' | 'reversed-completed' | 'vanished';
+	readonly endedAt: number;
+	readonly elapsedS: number | null;
+};
+
+/** Per-blocker memory, keyed by `${tid}:${starttime}` so a recycled TID starts from zero. */
+export type BlockerMemory = {
+	readonly firstSeen: number;
+	readonly lastSeen: number;
+};
+
+export type History = {
+	readonly snapshot: Snapshot;
+	readonly previous: Snapshot | null;
+	readonly transition: TransitionProgress | null;
+	readonly lastTransition: LastTransition | null;
+	readonly blockers: ReadonlyMap<string, BlockerMemory>;
+	/** A transition runs with no visible blocker for more than two polls. */
+	readonly hiddenBlocker: boolean;
+	/** Polls in a row with a transition and no visible blocker. */
+	readonly invisiblePolls: number;
+	/** Most recent last, bounded. */
+	readonly events: readonly HistoryEvent[];
+	readonly polls: number;
+};
+
+export function blockerKey(thread: {readonly tid: number; readonly starttime: number}): string {
+	return `${thread.tid}:${thread.starttime}`;
+}

@@ -1,0 +1,69 @@
+/**
+The one door through which the reader sees a livepatch world.
+
+The real host (`--root /`), a captured or emulated tree on disk (`--root DIR`) and the in-process
+emulated kernel all implement this port, so every source goes through the same parsing code
+(`reader.ts`). Paths are always absolute *inside* the world: `/sys/kernel/livepatch/p/enabled`,
+`/proc/123/task/123/stat`, `/dev/kmsg`.
+
+Every method is synchronous on purpose: a scan of 100,000 threads is a few hundred thousand tiny
+reads, and synchronous `open/read/close` are the cheapest syscalls Node can issue (no thread-pool
+round trip per file). See the benchmark in `bench/`.
+
+Errors are thrown as `FsError`-shaped objects (a `code` such as `ENOENT`, `ESRCH`, `EACCES`,
+`EINVAL`, `EBUSY`), exactly as Node's `fs` throws them, so callers handle the real host and the
+emulator alike.
+*/
+export type FsPort = {
+	/** Whole file as text (sysfs and procfs files are small). Throws on error. */
+	readFile(path: string): string;
+	/** Names in a directory, unsorted. Throws on error. */
+	readdir(path: string): string[];
+	/** Whether a path exists (file or directory), without reading it. Never throws. */
+	exists(path: string): boolean;
+	/** Owner uid of a path, or undefined when it cannot be known. Never throws. */
+	ownerUid(path: string): number | undefined;
+	/**
+	Kernel log records appended since the previous call (the first call returns the backlog), as
+	raw `/dev/kmsg` records (`"6,1234,5678901,-;livepatch: ..."`) or plain lines. Undefined when
+	the log cannot be read (no `/dev/kmsg`, EACCES).
+	*/
+	readKmsg(): string[] | undefined;
+	/** The effective uid the world sees the reader as (0 = root). */
+	readerUid(): number;
+};
+
+/** Error shape thrown by every port, like Node's `ErrnoException`. */
+export type FsError = Error & {code: string};
+
+export function fsError(code: string, message: string): FsError {
+	const error = new Error(`${code}: ${message}`) as FsError;
+	error.code = code;
+	return error;
+}
+
+export function errorCode(error: unknown): string {
+	if (typeof error === 'object' && error !== null && 'code' in error) {
+		const {code} = error as {code: unknown};
+		if (typeof code === 'string') {
+			return code;
+		}
+	}
+
+	return 'EIO';
+}
+
+/**
+The acting side of a world: what `source/actions` uses to change it. The real host writes sysfs
+and sends real signals; the emulator applies the kernel's rules and throws the kernel's errors
+(`EBUSY`, `EINVAL`, `ENOENT`, `ESRCH`, `EPERM`) as `FsError`s. A tree that is not the host's own `/`
+never gets a host implementation: its writes and signals go to the emulator that serves it.
+*/
+export type ControlPort = {
+	/** Write a value to a path inside the world (only sysfs attributes are meaningful). */
+	write(path: string, value: string): Promise<void>;
+	/** Send a signal to a pid/tid inside the world. `0` only checks existence. */
+	kill(pid: number, signal: KillSignal): Promise<void>;
+};
+
+export type KillSignal = 'SIGSTOP' | 'SIGCONT' | 'SIGKILL' | 'SIGTERM' | 0;

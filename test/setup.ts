@@ -1,0 +1,6 @@
+import {cleanup} from 'ink-testing-library';
+import {afterEach} from 'vitest';
+
+afterEach(() => {
+	cleanup();
+});
