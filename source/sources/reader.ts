@@ -1,0 +1,608 @@
+/**
+The reader: turns any world behind an `FsPort` (the real host, a tree on disk, the emulator) into a
+`Snapshot` (issue 2 §2, kernel-livepatch.md §2, §3, §6).
+
+Cost model (issue 2 §7): with a transition running, one readdir of /proc, one readdir per process
+task dir and one open/read/close of `patch_state` per thread; `stat`, `wchan`, `stack` and the owner
+only for blockers. Without a transition the kernel has reset every task to -1, so patch_state is not
+read at all: threads are only counted. `threads: 'all'` adds `stat` (and `patch_state`) for every thread.
+
+No read may throw out of a scan: a task exiting between readdir and read (ENOENT/ESRCH), a patch
+directory vanishing after unpatching, EACCES for non-root, garbage or empty values all end up as
+what could be read plus concise, de-duplicated warnings.
+*/
+import {analysisContext, analyzeBlocker, isBlocking} from '../model/analysis.js';
+import type {
+	Blocker,
+	FunctionInfo,
+	KernelLogLine,
+	ObjectInfo,
+	PatchInfo,
+	PatchState,
+	ScanOptions,
+	Snapshot,
+	SourceInfo,
+	StackFrame,
+	ThreadInfo,
+	TransitionInfo,
+} from '../model/types.js';
+import {errorCode, type FsPort} from './fs-port.js';
+import {
+	isKthreadFlags,
+	isNumericName,
+	parseBool01,
+	parseFunctionDir,
+	parseInteger,
+	parseKmsgRecord,
+	parsePatchState,
+	parseProcStatBtime,
+	parseStack,
+	parseStat,
+} from './parse.js';
+
+export const LIVEPATCH_DIR = '/sys/kernel/livepatch';
+
+export type ReaderOptions = {
+	/** Wall clock in ms since the epoch (tests inject a fixed one). */
+	readonly clock?: () => number;
+	/** Read `/dev/kmsg` (default true). */
+	readonly kernelLog?: boolean;
+};
+
+/** Per-scan options: what to collect, and optionally the clock for this scan's `time`. */
+export type ReaderScanOptions = Partial<ScanOptions> & {readonly clock?: () => number};
+
+export type Reader = {
+	readonly source: SourceInfo;
+	scan(options?: ReaderScanOptions): Snapshot;
+};
+
+/** Collects warnings, one line per (what, code), with a count. */
+class Warnings {
+	private readonly counts = new Map<string, {count: number; code: string; what: string; hint: string}>();
+	private readonly plain: string[] = [];
+
+	/** Something unreadable for `count` threads/files, aggregated by `what` and error `code`. */
+	count(what: string, code: string, hint = ''): void {
+		const key = `${what}\u0000${code}`;
+		const entry = this.counts.get(key);
+		if (entry === undefined) {
+			this.counts.set(key, {count: 1, code, what, hint});
+		} else {
+			entry.count++;
+		}
+	}
+
+	add(text: string): void {
+		if (!this.plain.includes(text)) {
+			this.plain.push(text);
+		}
+	}
+
+	list(): string[] {
+		const out = [...this.plain];
+		for (const {count, code, what, hint} of this.counts.values()) {
+			const subject = what.replace('{n}', String(count)).replace('{s}', count === 1 ? '' : 's');
+			out.push(`${subject} (${code})${hint === '' ? '' : `: ${hint}`}`);
+		}
+
+		return out;
+	}
+}
+
+function accessHint(code: string): string {
+	return code === 'EACCES' || code === 'EPERM' ? 'not root?' : '';
+}
+
+/** Errors that mean "it is gone", normal for exiting tasks and vanishing patches. */
+function isGone(code: string): boolean {
+	return code === 'ENOENT' || code === 'ESRCH' || code === 'ENOTDIR';
+}
+
+type PatchesResult = {
+	readonly livepatch: boolean;
+	readonly patches: PatchInfo[];
+};
+
+const PATCH_ATTRIBUTES = new Set(['enabled', 'transition', 'force', 'signal', 'replace', 'stack_order']);
+
+function readPatches(port: FsPort, warnings: Warnings): PatchesResult {
+	let names: string[];
+	try {
+		names = port.readdir(LIVEPATCH_DIR);
+	} catch (error) {
+		const code = errorCode(error);
+		if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+			warnings.add(`${LIVEPATCH_DIR} unreadable (${code})`);
+			return {livepatch: port.exists(LIVEPATCH_DIR), patches: []};
+		}
+
+		return {livepatch: false, patches: []};
+	}
+
+	const patches: PatchInfo[] = [];
+	for (const name of names) {
+		const patch = readPatch(port, name, warnings);
+		if (patch !== null) {
+			patches.push(patch);
+		}
+	}
+
+	patches.sort((a, b) => {
+		if (a.stackOrder !== null && b.stackOrder !== null && a.stackOrder !== b.stackOrder) {
+			return a.stackOrder - b.stackOrder;
+		}
+
+		return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+	});
+	return {livepatch: true, patches};
+}
+
+/** Reads one value file; undefined when it vanished, null (plus a warning) when unreadable or garbage. */
+function readValue<T>(
+	port: FsPort,
+	path: string,
+	parse: (text: string) => T | null,
+	warnings: Warnings,
+	label: string,
+): T | null | undefined {
+	let text: string;
+	try {
+		text = port.readFile(path);
+	} catch (error) {
+		const code = errorCode(error);
+		if (isGone(code)) {
+			return undefined;
+		}
+
+		warnings.count(`${label} unreadable`, code, accessHint(code));
+		return null;
+	}
+
+	const value = parse(text);
+	if (value === null) {
+		warnings.add(`${label}: unexpected value ${JSON.stringify(text.slice(0, 40))}`);
+	}
+
+	return value;
+}
+
+function readPatch(port: FsPort, name: string, warnings: Warnings): PatchInfo | null {
+	const dir = `${LIVEPATCH_DIR}/${name}`;
+	let entries: string[];
+	try {
+		entries = port.readdir(dir);
+	} catch (error) {
+		const code = errorCode(error);
+		if (!isGone(code)) {
+			warnings.add(`patch ${name}: directory unreadable (${code})`);
+		}
+
+		return null;
+	}
+
+	const present = new Set(entries);
+	const enabled = readValue(port, `${dir}/enabled`, parseBool01, warnings, `patch ${name}: enabled`);
+	if (enabled === undefined || enabled === null) {
+		// Vanished mid-scan (normal after unpatching) or unusable: without a target the patch says nothing.
+		return null;
+	}
+
+	let transition = false;
+	if (present.has('transition')) {
+		const value = readValue(port, `${dir}/transition`, parseBool01, warnings, `patch ${name}: transition`);
+		if (value === undefined) {
+			return null;
+		}
+
+		transition = value ?? false;
+	}
+
+	let replace: boolean | null = null;
+	if (present.has('replace')) {
+		replace = readValue(port, `${dir}/replace`, parseBool01, warnings, `patch ${name}: replace`) ?? null;
+	}
+
+	let stackOrder: number | null = null;
+	if (present.has('stack_order')) {
+		const value = readValue(port, `${dir}/stack_order`, parseInteger, warnings, `patch ${name}: stack_order`);
+		stackOrder = value === undefined || value === null || value < 1 ? null : value;
+	}
+
+	const objects: ObjectInfo[] = [];
+	for (const entry of entries) {
+		if (PATCH_ATTRIBUTES.has(entry)) {
+			continue;
+		}
+
+		const object = readObject(port, dir, entry, warnings);
+		if (object !== null) {
+			objects.push(object);
+		}
+	}
+
+	objects.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+	return {
+		name,
+		enabled,
+		transition,
+		replace,
+		stackOrder,
+		// `force` is write-only (reading fails with EACCES even for root): presence only.
+		hasForce: present.has('force'),
+		hasSignal: present.has('signal'),
+		objects,
+	};
+}
+
+function readObject(port: FsPort, patchDir: string, name: string, warnings: Warnings): ObjectInfo | null {
+	const dir = `${patchDir}/${name}`;
+	let entries: string[];
+	try {
+		entries = port.readdir(dir);
+	} catch {
+		// A file we do not know (a future attribute: readdir gives ENOTDIR) or a vanished patch.
+		return null;
+	}
+
+	let patched: boolean | null = null;
+	const functions: FunctionInfo[] = [];
+	for (const entry of entries) {
+		if (entry === 'patched') {
+			patched = readValue(port, `${dir}/patched`, parseBool01, warnings, `object ${name}: patched`) ?? null;
+			continue;
+		}
+
+		const fn = parseFunctionDir(entry);
+		if (fn !== null) {
+			functions.push(fn);
+		}
+	}
+
+	functions.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.sympos - b.sympos));
+	return {name, patched, functions};
+}
+
+function findTransition(patches: readonly PatchInfo[], warnings: Warnings): TransitionInfo | null {
+	const inTransition = patches.filter((patch) => patch.transition);
+	if (inTransition.length > 1) {
+		warnings.add(
+			`${inTransition.length} patches report transition=1 (the kernel allows one): using ${inTransition[0]!.name}`,
+		);
+	}
+
+	const patch = inTransition[0];
+	if (patch === undefined) {
+		return null;
+	}
+
+	return {
+		patch: patch.name,
+		direction: patch.enabled ? 'patching' : 'unpatching',
+		target: patch.enabled ? 1 : 0,
+	};
+}
+
+function readText(port: FsPort, path: string): string | null {
+	try {
+		return port.readFile(path);
+	} catch {
+		return null;
+	}
+}
+
+/** Livepatch-relevant kernel log lines (issue 2 §2): `livepatch:` lines, taint lines, patch module lines. */
+function filterKernelLog(records: readonly string[], patchNames: Set<string>): KernelLogLine[] {
+	const parsed: KernelLogLine[] = [];
+	for (const record of records) {
+		const line = parseKmsgRecord(record);
+		if (line !== null) {
+			parsed.push(line);
+			// Learn patch names from the log itself: their module lines may predate this scan's patches.
+			if (line.text.startsWith("livepatch: enabling patch '")) {
+				const start = "livepatch: enabling patch '".length;
+				const end = line.text.indexOf("'", start);
+				if (end > start) {
+					patchNames.add(line.text.slice(start, end));
+				}
+			}
+		}
+	}
+
+	return parsed.filter((line) => {
+		const {text} = line;
+		if (text.startsWith('livepatch:') || text.endsWith(': tainting kernel with TAINT_LIVEPATCH')) {
+			return true;
+		}
+
+		const colon = text.indexOf(': ');
+		return colon > 0 && patchNames.has(text.slice(0, colon).replaceAll('-', '_'));
+	});
+}
+
+type Candidate = {tgid: number; tid: number; patchState: 0 | 1};
+
+/** Create a reader over a world. It remembers what outlives one scan (boot time, stack readability, patch names). */
+export function createReader(port: FsPort, source: SourceInfo, readerOptions: ReaderOptions = {}): Reader {
+	const clock = readerOptions.clock ?? Date.now;
+	const readKernelLog = readerOptions.kernelLog ?? true;
+	let bootTime: number | null = null;
+	let stacksProbe: boolean | null = null;
+	const patchNames = new Set<string>();
+
+	function scan(options: ReaderScanOptions = {}): Snapshot {
+		const time = (options.clock ?? clock)();
+		const all = options.threads === 'all';
+		const warnings = new Warnings();
+
+		const releaseText = readText(port, '/proc/sys/kernel/osrelease');
+		const release = releaseText === null || releaseText.trim() === '' ? null : releaseText.trim();
+		if (bootTime === null) {
+			const stat = readText(port, '/proc/stat');
+			const btime = stat === null ? null : parseProcStatBtime(stat);
+			bootTime = btime === null ? null : btime * 1000;
+		}
+
+		const {livepatch, patches} = readPatches(port, warnings);
+		for (const patch of patches) {
+			patchNames.add(patch.name);
+		}
+
+		const transition = findTransition(patches, warnings);
+		const root = port.readerUid() === 0;
+
+		// Threads.
+		const target = transition?.target ?? null;
+		const readStates = livepatch && (transition !== null || all);
+		let total = 0;
+		let minus = 0;
+		let zero = 0;
+		let one = 0;
+		const candidates: Candidate[] = [];
+		const threads: ThreadInfo[] | null = all ? [] : null;
+		let firstTask: string | null = null;
+
+		let pids: string[] = [];
+		try {
+			pids = port.readdir('/proc');
+		} catch (error) {
+			warnings.add(`/proc unreadable (${errorCode(error)})`);
+		}
+
+		for (const pid of pids) {
+			if (!isNumericName(pid)) {
+				continue;
+			}
+
+			const taskDir = `/proc/${pid}/task/`;
+			let tids: string[];
+			try {
+				tids = port.readdir(taskDir.slice(0, -1));
+			} catch (error) {
+				const code = errorCode(error);
+				if (!isGone(code)) {
+					warnings.count('task list unreadable for {n} process{s}', code, accessHint(code));
+				}
+
+				continue;
+			}
+
+			const tgid = Number(pid);
+			for (const tid of tids) {
+				if (!isNumericName(tid)) {
+					continue;
+				}
+
+				const dir = taskDir + tid;
+				firstTask ??= dir;
+				let patchState: PatchState | null = null;
+				if (readStates) {
+					let text: string | undefined;
+					try {
+						text = port.readFile(dir + '/patch_state');
+					} catch (error) {
+						const code = errorCode(error);
+						if (isGone(code)) {
+							continue; // Exited between readdir and read.
+						}
+
+						warnings.count('patch_state unreadable for {n} thread{s}', code, accessHint(code));
+					}
+
+					if (text !== undefined) {
+						patchState = parsePatchState(text);
+						if (patchState === null) {
+							warnings.count('patch_state garbage for {n} thread{s}', 'EINVAL');
+						}
+					}
+				}
+
+				if (all) {
+					const info = readThread(port, dir, tgid, Number(tid), patchState, warnings);
+					if (info === null) {
+						continue; // Exited.
+					}
+
+					threads!.push(info);
+				}
+
+				total++;
+				if (readStates) {
+					if (patchState === -1) {
+						minus++;
+					} else if (patchState === 0) {
+						zero++;
+					} else if (patchState === 1) {
+						one++;
+					}
+				}
+
+				if (target !== null && isBlocking(patchState, target)) {
+					candidates.push({tgid, tid: Number(tid), patchState});
+				}
+			}
+		}
+
+		if (livepatch && !readStates) {
+			// No transition: the kernel reset every task to -1 when the last one completed.
+			minus = total;
+		}
+
+		// Blockers.
+		const context = analysisContext({release}, patches, transition);
+		const blockers: Blocker[] = [];
+		let stacksRead = 0;
+		let stacksDenied = 0;
+		const threadIndex =
+			threads === null ? null : new Map(threads.map((thread) => [`${thread.tgid}/${thread.tid}`, thread]));
+		for (const candidate of candidates) {
+			const dir = `/proc/${candidate.tgid}/task/${candidate.tid}`;
+			const info =
+				threadIndex?.get(`${candidate.tgid}/${candidate.tid}`) ??
+				readThread(port, dir, candidate.tgid, candidate.tid, candidate.patchState, warnings);
+			if (info === null) {
+				// Exited after its patch_state was read.
+				total--;
+				if (candidate.patchState === 0) {
+					zero--;
+				} else {
+					one--;
+				}
+
+				continue;
+			}
+
+			const wchanText = readText(port, dir + '/wchan');
+			const wchan =
+				wchanText === null || wchanText.trim() === '' || wchanText.trim() === '0' ? null : wchanText.trim();
+			let stack: StackFrame[] | null = null;
+			try {
+				stack = parseStack(port.readFile(dir + '/stack'));
+				stacksRead++;
+			} catch (error) {
+				const code = errorCode(error);
+				if (code === 'EACCES' || code === 'EPERM') {
+					stacksDenied++;
+				} else if (!isGone(code)) {
+					warnings.count('stack unreadable for {n} blocker{s}', code);
+				}
+			}
+
+			blockers.push(analyzeBlocker({...info, patchState: candidate.patchState}, wchan, stack, context));
+		}
+
+		if (stacksDenied > 0) {
+			warnings.add(
+				`stack unreadable for ${stacksDenied} blocker${stacksDenied === 1 ? '' : 's'} (EACCES): needs root with CAP_SYS_ADMIN; falling back to wchan`,
+			);
+		}
+
+		let stacksReadable: boolean;
+		if (stacksRead > 0 || stacksDenied > 0) {
+			stacksReadable = stacksRead > 0;
+			stacksProbe = stacksReadable;
+		} else {
+			stacksProbe ??= probeStack(port, firstTask);
+			stacksReadable = stacksProbe;
+		}
+
+		// Kernel log.
+		let kernelLog: KernelLogLine[] = [];
+		if (readKernelLog) {
+			try {
+				const records = port.readKmsg();
+				if (records !== undefined) {
+					kernelLog = filterKernelLog(records, patchNames);
+				}
+			} catch (error) {
+				warnings.add(`kernel log unreadable (${errorCode(error)})`);
+			}
+		}
+
+		return {
+			time,
+			source,
+			kernel: {release, livepatch, bootTime},
+			privileges: {root, stacksReadable},
+			patches,
+			transition,
+			tasks: {total, byPatchState: {'-1': minus, '0': zero, '1': one}},
+			threads,
+			blockers,
+			kernelLog,
+			warnings: warnings.list(),
+		};
+	}
+
+	return {source, scan};
+}
+
+/** `stat` and owner of one thread; null when it exited. */
+function readThread(
+	port: FsPort,
+	dir: string,
+	tgid: number,
+	tid: number,
+	patchState: PatchState | null,
+	warnings: Warnings,
+): ThreadInfo | null {
+	let text: string;
+	try {
+		text = port.readFile(dir + '/stat');
+	} catch (error) {
+		const code = errorCode(error);
+		if (isGone(code)) {
+			return null;
+		}
+
+		warnings.count('stat unreadable for {n} thread{s}', code, accessHint(code));
+		text = '';
+	}
+
+	const stat = text === '' ? null : parseStat(text);
+	if (stat === null && text !== '') {
+		warnings.count('stat garbage for {n} thread{s}', 'EINVAL');
+	}
+
+	const uid = port.ownerUid(dir);
+	return {
+		tid,
+		tgid,
+		comm: stat?.comm ?? '',
+		state: stat?.state ?? '?',
+		ppid: stat?.ppid ?? 0,
+		flags: stat?.flags ?? 0,
+		kthread: stat === null ? false : isKthreadFlags(stat.flags),
+		starttime: stat?.starttime ?? 0,
+		patchState,
+		uid: uid ?? null,
+	};
+}
+
+/** Whether `stack` files can be read here: one read of the first thread's, remembered by the reader. */
+function probeStack(port: FsPort, taskDir: string | null): boolean {
+	if (taskDir === null) {
+		return port.readerUid() === 0;
+	}
+
+	try {
+		port.readFile(taskDir + '/stack');
+		return true;
+	} catch (error) {
+		const code = errorCode(error);
+		if (code === 'EACCES' || code === 'EPERM') {
+			return false;
+		}
+
+		return port.readerUid() === 0;
+	}
+}
+
+/** One scan with a fresh reader (for `--once`). */
+export function scan(
+	port: FsPort,
+	source: SourceInfo,
+	options: Partial<ScanOptions> & ReaderOptions = {},
+): Snapshot {
+	return createReader(port, source, options).scan(options);
+}

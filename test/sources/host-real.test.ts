@@ -1,0 +1,39 @@
+import {readdirSync, readFileSync} from 'node:fs';
+import {describe, expect, it} from 'vitest';
+import {createHostPort} from '../../source/sources/host-port.js';
+import {createReader} from '../../source/sources/reader.js';
+
+const source = {kind: 'host', root: '/', scenario: null} as const;
+
+describe('reader against this machine', () => {
+	it('sees no livepatch, the kernel release and every thread of this process', () => {
+		const port = createHostPort('/');
+		try {
+			const snapshot = createReader(port, source, {kernelLog: false}).scan({threads: 'all'});
+			expect(snapshot.kernel.livepatch).toBe(false);
+			expect(snapshot.kernel.release).toBe(readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim());
+			expect(snapshot.patches).toEqual([]);
+			expect(snapshot.transition).toBeNull();
+			expect(snapshot.blockers).toEqual([]);
+			expect(snapshot.privileges.root).toBe(process.geteuid!() === 0);
+			const ownTids = readdirSync('/proc/self/task')
+				.map(Number)
+				.sort((a, b) => a - b);
+			const seen = snapshot
+				.threads!.filter((thread) => thread.tgid === process.pid)
+				.map((thread) => thread.tid)
+				.sort((a, b) => a - b);
+			expect(seen).toEqual(ownTids);
+			const self = snapshot.threads!.find((thread) => thread.tid === process.pid)!;
+			expect(self.comm).toBe(readFileSync('/proc/self/comm', 'utf8').trimEnd());
+			expect(self.ppid).toBe(process.ppid);
+			expect(self.kthread).toBe(false);
+			expect(snapshot.tasks.total).toBe(snapshot.threads!.length);
+			expect(snapshot.kernel.bootTime).toBeGreaterThan(0);
+			// No livepatch: patch_state was not read.
+			expect(self.patchState).toBeNull();
+		} finally {
+			port.close();
+		}
+	});
+});
