@@ -1,0 +1,820 @@
+/**
+Fold successive snapshots into a `History`: a pure function of (previous history, new snapshot).
+
+What it derives, and how much of it is an estimate:
+
+- Transition start. `observed`: the transition was absent in the previous snapshot and is present
+  now; the start lies somewhere between the two scans, and we take the *midpoint* (half a poll
+  interval of error at most, instead of up to a whole one). `kernel-log`: a
+  `'<patch>': starting <dir> transition` line dated it; kernel log lines carry seconds since boot,
+  converted with `snapshot.kernel.bootTime` (`btime` has whole-second precision, so this is good to
+  about a second). `first-seen`: neither; `startedAt` is when we first saw it, so `elapsedS` is a
+  lower bound.
+- Reversal: the direction flipped between two scans (dated at the midpoint), or the kernel log says
+  `reversing transition` / `starting <other dir> transition` for the same patch.
+- Forced: only when the kernel log says `forcing remaining tasks to the patched state`. Blockers that
+  all vanish at once are not called forced without that line.
+- Fake-signal rounds (kernels >= 5.1): the kernel's `signaling remaining tasks` line (printed only
+  for the first round), and computed rounds every 15 s from the start or last reversal, labelled as
+  estimates (the kernel counts failed ~1 s retries, observed 14.81-15.56 s for the first round).
+- Threads that stop blocking: `thread-exited` only when we know the thread is gone (the full thread
+  list is present and lacks it, or its TID now belongs to a thread with another start time);
+  otherwise `thread-switched`, whose text says when exiting cannot be ruled out.
+- Stuck time per blocker keyed by `blockerKey` (tid + starttime), so a recycled TID starts from zero.
+
+Two bookkeeping fields ride along on `History.transition` beyond the `TransitionProgress` contract
+(`forcedAt`, `samples`: see `TrackedTransition`). A progress object without them still folds: the
+rate then restarts and a force seen earlier is forgotten.
+*/
+import type {
+	Blocker,
+	BlockerMemory,
+	Direction,
+	History,
+	HistoryEvent,
+	HistoryEventKind,
+	KernelLogLine,
+	LastTransition,
+	Snapshot,
+	ThreadInfo,
+	TransitionProgress,
+} from './types.js';
+import {blockerKey} from './types.js';
+
+/** @default 500 */
+export const defaultMaxEvents = 500;
+
+/** Fake-signal period of the kernel (transition.c `SIGNALS_TIMEOUT`), seconds. */
+export const signalPeriodS = 15;
+
+/** Polls whose pending counts feed `ratePerS`. */
+export const rateWindow = 5;
+
+/** Per-thread events emitted per poll and kind before the rest are summarised in one event. */
+export const maxThreadEventsPerPoll = 20;
+
+/** Clock ticks per second of `starttime` (USER_HZ, 100 on every mainstream architecture). */
+const userHz = 100;
+
+export type FoldOptions = {
+	/** Bound on `History.events`, oldest dropped first. @default 500 */
+	readonly maxEvents?: number;
+};
+
+export type ProgressSample = {readonly time: number; readonly pending: number};
+
+/** What `foldSnapshot` actually stores in `History.transition`. */
+export type TrackedTransition = TransitionProgress & {
+	/** Time of the kernel's `forcing remaining tasks` line for this transition, null when not seen. */
+	readonly forcedAt?: number | null;
+	/** Recent (time, pending) pairs of the current direction, oldest first, at most `rateWindow`. */
+	readonly samples?: readonly ProgressSample[];
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Kernel log parsing
+
+export type LivepatchLogRecord =
+	| {readonly kind: 'enabling'; readonly patch: string}
+	| {readonly kind: 'initializing'; readonly patch: string; readonly direction: Direction}
+	| {readonly kind: 'starting'; readonly patch: string; readonly direction: Direction}
+	| {readonly kind: 'completing'; readonly patch: string; readonly direction: Direction}
+	| {readonly kind: 'complete'; readonly patch: string; readonly direction: Direction}
+	| {readonly kind: 'reversing'; readonly patch: string; readonly from: Direction; readonly to: Direction}
+	| {readonly kind: 'canceling'; readonly patch: string}
+	| {readonly kind: 'signaling'}
+	| {readonly kind: 'forcing'}
+	| {readonly kind: 'task'; readonly comm: string; readonly tid: number; readonly reason: string}
+	| {readonly kind: 'other'; readonly patch: string | null};
+
+const dir = '(patching|unpatching)';
+const logPatterns = {
+	starting: new RegExp(`'([^']+)': starting ${dir} transition`),
+	// 4.12-4.14 printed `'<patch>': patching...` instead of `starting patching transition`.
+	startingOld: new RegExp(`'([^']+)': ${dir}\\.\\.\\.\\s*$`),
+	initializing: new RegExp(`'([^']+)': initializing ${dir} transition`),
+	completing: new RegExp(`'([^']+)': completing ${dir} transition`),
+	complete: new RegExp(`'([^']+)': ${dir} complete`),
+	reversing: new RegExp(`'([^']+)': reversing transition from ${dir} to ${dir}`),
+	canceling: /'([^']+)': canceling patching transition/,
+	enabling: /enabling patch '([^']+)'/,
+	signaling: /signaling remaining tasks/,
+	forcing: /forcing remaining tasks to the patched state/,
+	// 5.16+ `klp_try_switch_task:`, 4.12-5.15 `klp_check_stack:`; comm may itself contain ':'.
+	task: /(?:klp_try_switch_task|klp_check_stack): (.*):(\d+) (is running|has an unreliable stack|is sleeping on function \S+)/,
+	anyPatch: /'([^']+)'/,
+} as const;
+
+/** Classify one livepatch kernel log line (with or without the `livepatch: ` prefix). */
+export function parseLivepatchLine(text: string): LivepatchLogRecord {
+	let m = logPatterns.reversing.exec(text);
+	if (m) {
+		return {kind: 'reversing', patch: m[1]!, from: m[2] as Direction, to: m[3] as Direction};
+	}
+
+	m = logPatterns.starting.exec(text) ?? logPatterns.startingOld.exec(text);
+	if (m) {
+		return {kind: 'starting', patch: m[1]!, direction: m[2] as Direction};
+	}
+
+	m = logPatterns.initializing.exec(text);
+	if (m) {
+		return {kind: 'initializing', patch: m[1]!, direction: m[2] as Direction};
+	}
+
+	m = logPatterns.completing.exec(text);
+	if (m) {
+		return {kind: 'completing', patch: m[1]!, direction: m[2] as Direction};
+	}
+
+	m = logPatterns.complete.exec(text);
+	if (m) {
+		return {kind: 'complete', patch: m[1]!, direction: m[2] as Direction};
+	}
+
+	m = logPatterns.canceling.exec(text);
+	if (m) {
+		return {kind: 'canceling', patch: m[1]!};
+	}
+
+	m = logPatterns.enabling.exec(text);
+	if (m) {
+		return {kind: 'enabling', patch: m[1]!};
+	}
+
+	if (logPatterns.signaling.test(text)) {
+		return {kind: 'signaling'};
+	}
+
+	if (logPatterns.forcing.test(text)) {
+		return {kind: 'forcing'};
+	}
+
+	m = logPatterns.task.exec(text);
+	if (m) {
+		return {kind: 'task', comm: m[1]!, tid: Number(m[2]), reason: m[3]!};
+	}
+
+	m = logPatterns.anyPatch.exec(text);
+	return {kind: 'other', patch: m ? m[1]! : null};
+}
+
+/** Wall-clock ms of a kernel log line, null when its boot offset or the boot time is unknown. */
+export function kernelLogTime(line: KernelLogLine, bootTime: number | null): number | null {
+	if (line.bootSeconds === null || bootTime === null || !Number.isFinite(line.bootSeconds)) {
+		return null;
+	}
+
+	return bootTime + line.bootSeconds * 1000;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Kernel generation
+
+/**
+Whether the kernel sends fake signals on its own (5.1+). From the release when it parses; for an
+unknown release, assume yes unless some patch has the `signal` file, which exists only on 4.16-5.0.
+*/
+export function kernelSendsFakeSignals(snapshot: Snapshot): boolean {
+	if (snapshot.patches.some((p) => p.hasSignal)) {
+		return false;
+	}
+
+	const m = /^(\d+)\.(\d+)/.exec(snapshot.kernel.release ?? '');
+	if (!m) {
+		return true;
+	}
+
+	const major = Number(m[1]);
+	const minor = Number(m[2]);
+	return major > 5 || (major === 5 && minor >= 1);
+}
+
+/** Seconds until the next fake-signal round, counting 15 s periods from `directionSince`. */
+export function nextSignalIn(now: number, directionSince: number): number {
+	const elapsedS = Math.max(0, (now - directionSince) / 1000);
+	return signalPeriodS - (elapsedS % signalPeriodS);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The fold
+
+/**
+Working state of one transition while a poll is folded: the previous progress, advanced by the
+kernel log lines of this poll (in order), then reconciled with what the snapshot shows.
+*/
+type Track = {
+	patch: string;
+	direction: Direction;
+	startedAt: number | null;
+	startedFrom: TransitionProgress['startedFrom'];
+	directionSince: number | null;
+	reversals: number;
+	forcedAt: number | null;
+	/** The previous poll already tracked it (a start line now only refines the times). */
+	carried: boolean;
+	/** A `reversing` line was just seen; the `starting` line that follows dates the new direction. */
+	reversedByLine: boolean;
+	canceled: boolean;
+	/** This poll began a new direction (start or reversal): samples and blocker ages restart. */
+	freshDirection: boolean;
+};
+
+type Ended = {
+	track: Track;
+	endedAt: number;
+	/** How the end was seen. */
+	by: 'log' | 'observed';
+	/** Patch still listed in the snapshot (transition 0). */
+	patchPresent: boolean;
+};
+
+type Draft = {time: number; kind: HistoryEventKind; patch: string | null; tid: number | null; text: string};
+
+/**
+Fold one snapshot into the history. `history` null starts a new one (first poll).
+Pure: neither argument is modified.
+*/
+export function foldSnapshot(
+	history: History | null,
+	snapshot: Snapshot,
+	options: FoldOptions = {},
+): History {
+	const maxEvents = options.maxEvents ?? defaultMaxEvents;
+	const prev = history?.snapshot ?? null;
+	const now = snapshot.time;
+	/** Estimated moment of anything that happened between the two scans. */
+	const between = prev ? prev.time + Math.max(0, now - prev.time) / 2 : now;
+	const drafts: Draft[] = [];
+	const emit = (
+		time: number,
+		kind: HistoryEventKind,
+		patch: string | null,
+		tid: number | null,
+		text: string,
+	) => {
+		drafts.push({time, kind, patch, tid, text});
+	};
+
+	const prevProgress = (history?.transition ?? null) as TrackedTransition | null;
+	let track: Track | null = prevProgress
+		? {
+				patch: prevProgress.patch,
+				direction: prevProgress.direction,
+				startedAt: prevProgress.startedAt,
+				startedFrom: prevProgress.startedFrom,
+				directionSince: prevProgress.directionSince,
+				reversals: prevProgress.reversals,
+				forcedAt: prevProgress.forcedAt ?? null,
+				carried: true,
+				reversedByLine: false,
+				canceled: false,
+				freshDirection: false,
+			}
+		: null;
+	const ended: Ended[] = [];
+	const endTrack = (endedAt: number, by: Ended['by']) => {
+		if (track) {
+			ended.push({
+				track,
+				endedAt,
+				by,
+				patchPresent: snapshot.patches.some((p) => p.name === track!.patch && !p.transition),
+			});
+			track = null;
+		}
+	};
+
+	const startTrack = (patch: string, direction: Direction, at: number | null, from: Track['startedFrom']) => {
+		track = {
+			patch,
+			direction,
+			startedAt: at,
+			startedFrom: from,
+			directionSince: from === 'first-seen' ? null : at,
+			reversals: 0,
+			forcedAt: null,
+			carried: false,
+			reversedByLine: false,
+			canceled: false,
+			freshDirection: true,
+		};
+	};
+
+	const reverseTrack = (to: Direction, at: number | null) => {
+		const t = track!;
+		t.direction = to;
+		t.reversals += 1;
+		t.directionSince = at;
+		t.freshDirection = true;
+	};
+
+	// 1. The kernel log of this poll, in order.
+	const bootTime = snapshot.kernel.bootTime;
+	for (const line of snapshot.kernelLog) {
+		const logged = kernelLogTime(line, bootTime);
+		// btime is truncated to whole seconds: never date a line after the scan that read it.
+		const at = logged === null ? null : Math.min(logged, now);
+		const eventTime = at ?? now;
+		const rec = parseLivepatchLine(line.text);
+		const logPatch =
+			'patch' in rec
+				? rec.patch
+				: rec.kind === 'signaling' || rec.kind === 'forcing'
+					? (track?.patch ?? null)
+					: null;
+		emit(eventTime, 'kernel-log', logPatch, rec.kind === 'task' ? rec.tid : null, line.text);
+
+		const t = track as Track | null;
+		switch (rec.kind) {
+			case 'starting': {
+				if (t && t.patch === rec.patch && t.direction !== rec.direction) {
+					reverseTrack(rec.direction, at ?? between);
+					emit(
+						eventTime,
+						'transition-reversed',
+						rec.patch,
+						null,
+						`${rec.patch}: reversed to ${rec.direction} (kernel log)`,
+					);
+				} else if (t && t.patch === rec.patch && t.reversedByLine) {
+					// `reversing ...` then `starting <new dir> transition`: the start line dates the direction.
+					if (at !== null) {
+						t.directionSince = at;
+					}
+
+					t.reversedByLine = false;
+				} else if (t && t.patch === rec.patch && t.carried && t.startedFrom !== 'kernel-log' && at !== null) {
+					// The line for the transition we already follow arrived a poll late (sysfs shows
+					// `transition` before the kernel prints `starting`): refine its times.
+					if (t.reversals === 0) {
+						t.startedAt = at;
+						t.startedFrom = 'kernel-log';
+					}
+
+					t.directionSince = at;
+				} else {
+					if (t) {
+						// A new start while another was open: the log lost its end.
+						endTrack(at ?? between, 'log');
+					}
+
+					startTrack(
+						rec.patch,
+						rec.direction,
+						at,
+						at === null ? (prev ? 'observed' : 'first-seen') : 'kernel-log',
+					);
+					if (at === null) {
+						track!.startedAt = prev ? between : now;
+						track!.directionSince = prev ? between : null;
+					}
+
+					emit(
+						eventTime,
+						'transition-started',
+						rec.patch,
+						null,
+						`${rec.patch}: ${rec.direction} transition started (kernel log)`,
+					);
+				}
+
+				break;
+			}
+
+			case 'reversing': {
+				if (t && t.patch === rec.patch) {
+					if (t.direction === rec.from) {
+						reverseTrack(rec.to, at ?? between);
+						t.reversedByLine = true;
+						emit(
+							eventTime,
+							'transition-reversed',
+							rec.patch,
+							null,
+							`${rec.patch}: reversed to ${rec.to} (kernel log)`,
+						);
+					}
+				} else {
+					if (t) {
+						endTrack(at ?? between, 'log');
+					}
+
+					// We never saw it start: the reversal dates the direction, the start stays unknown.
+					startTrack(rec.patch, rec.to, at ?? now, 'first-seen');
+					track!.directionSince = at;
+					track!.reversals = 1;
+					track!.reversedByLine = true;
+					emit(
+						eventTime,
+						'transition-reversed',
+						rec.patch,
+						null,
+						`${rec.patch}: reversed to ${rec.to} (kernel log)`,
+					);
+				}
+
+				break;
+			}
+
+			case 'canceling': {
+				if (t && t.patch === rec.patch) {
+					t.canceled = true;
+				}
+
+				break;
+			}
+
+			case 'complete': {
+				if (t && t.patch === rec.patch) {
+					endTrack(eventTime, 'log');
+				}
+
+				break;
+			}
+
+			case 'forcing': {
+				if (t) {
+					t.forcedAt = eventTime;
+					emit(
+						eventTime,
+						'transition-forced',
+						t.patch,
+						null,
+						`${t.patch}: remaining tasks forced to the target state (kernel log)`,
+					);
+				}
+
+				break;
+			}
+
+			case 'signaling': {
+				emit(
+					eventTime,
+					'fake-signal',
+					t?.patch ?? null,
+					null,
+					'fake-signal round: kernel log "signaling remaining tasks"',
+				);
+				break;
+			}
+
+			default: {
+				break;
+			}
+		}
+	}
+
+	// 2. Reconcile with what sysfs shows now.
+	const current = snapshot.transition;
+	const lastEnded = ended.at(-1);
+	if (
+		!track &&
+		current &&
+		lastEnded?.by === 'log' &&
+		lastEnded.track.patch === current.patch &&
+		lastEnded.track.direction === current.direction
+	) {
+		// The log already says complete but sysfs, read a moment earlier, still shows the
+		// transition: keep following it; the next scan sees it end.
+		track = ended.pop()!.track;
+	}
+
+	const t0 = track as Track | null;
+	if (t0 && (!current || current.patch !== t0.patch)) {
+		endTrack(between, 'observed');
+	}
+
+	const t1 = track as Track | null;
+	if (current) {
+		if (t1) {
+			if (t1.direction !== current.direction) {
+				reverseTrack(current.direction, between);
+				emit(
+					between,
+					'transition-reversed',
+					current.patch,
+					null,
+					`${current.patch}: reversed to ${current.direction} (direction flipped between polls)`,
+				);
+			}
+		} else if (prev) {
+			startTrack(current.patch, current.direction, between, 'observed');
+			emit(
+				between,
+				'transition-started',
+				current.patch,
+				null,
+				`${current.patch}: ${current.direction} transition started (seen between polls)`,
+			);
+		} else {
+			startTrack(current.patch, current.direction, now, 'first-seen');
+			emit(
+				now,
+				'transition-started',
+				current.patch,
+				null,
+				`${current.patch}: ${current.direction} transition already running when first seen (start not observed)`,
+			);
+		}
+	}
+
+	// 3. Transitions that ended.
+	let lastTransition = history?.lastTransition ?? null;
+	const endedThisPoll = ended.length > 0;
+	for (const e of ended) {
+		lastTransition = finishTransition(e, prev, emit);
+	}
+
+	// 4. Patches that appeared or disappeared.
+	if (prev) {
+		const before = new Set(prev.patches.map((p) => p.name));
+		const after = new Set(snapshot.patches.map((p) => p.name));
+		for (const name of after) {
+			if (!before.has(name)) {
+				emit(between, 'patch-appeared', name, null, `${name}: patch appeared`);
+			}
+		}
+
+		for (const name of before) {
+			if (!after.has(name)) {
+				emit(between, 'patch-disappeared', name, null, `${name}: patch disappeared`);
+			}
+		}
+	}
+
+	// 5. Progress of the running transition.
+	const live = track as Track | null;
+	let progress: TrackedTransition | null = null;
+	if (current && live) {
+		const pending =
+			current.target === 1 ? snapshot.tasks.byPatchState['0'] : snapshot.tasks.byPatchState['1'];
+		const keep = !live.freshDirection && prevProgress?.samples ? prevProgress.samples : [];
+		const samples = [...keep, {time: now, pending}].slice(-rateWindow);
+		const first = samples[0]!;
+		const dtS = (now - first.time) / 1000;
+		const ratePerS = samples.length >= 2 && dtS > 0 ? (first.pending - pending) / dtS : null;
+
+		const sends = kernelSendsFakeSignals(snapshot);
+		if (sends && live.directionSince !== null && !live.freshDirection && prev) {
+			// Computed rounds passed since the previous poll (the kernel only logs the first one).
+			const fromS = (prev.time - live.directionSince) / 1000;
+			const toS = (now - live.directionSince) / 1000;
+			for (let k = Math.max(1, Math.floor(fromS / signalPeriodS) + 1); k * signalPeriodS <= toS; k++) {
+				emit(
+					live.directionSince + k * signalPeriodS * 1000,
+					'fake-signal',
+					live.patch,
+					null,
+					`fake-signal round ${k} (estimated: every ${signalPeriodS} s from the ${live.reversals > 0 ? 'last reversal' : 'start'})`,
+				);
+			}
+		}
+
+		progress = {
+			patch: current.patch,
+			direction: current.direction,
+			target: current.target,
+			startedAt: live.startedAt,
+			startedFrom: live.startedFrom,
+			directionSince: live.directionSince,
+			elapsedS: live.startedAt === null ? null : Math.max(0, (now - live.startedAt) / 1000),
+			pending,
+			total: snapshot.tasks.total,
+			ratePerS,
+			nextSignalS: sends && live.directionSince !== null ? nextSignalIn(now, live.directionSince) : null,
+			reversals: live.reversals,
+			forcedAt: live.forcedAt,
+			samples,
+		};
+	}
+
+	// 6. Blockers: stuck time, and the threads that stopped blocking.
+	const blockers = foldBlockers(history, snapshot, progress, live?.freshDirection ?? false);
+	threadEvents(prev, snapshot, {
+		endedThisPoll,
+		reversed: (live?.freshDirection ?? false) && (live?.reversals ?? 0) > 0 && (live?.carried ?? false),
+		forced: ended.some((e) => e.track.forcedAt !== null) || (live?.forcedAt ?? null) !== null,
+		emit,
+	});
+
+	// 7. New warnings (repeats of the previous scan's warnings are not events).
+	const oldWarnings = new Set(prev?.warnings ?? []);
+	for (const w of snapshot.warnings) {
+		if (!oldWarnings.has(w)) {
+			emit(now, 'warning', null, null, w);
+		}
+	}
+
+	// 8. Hidden blocker: a transition and nothing visible holding it, for more than two polls.
+	const sameTransition =
+		history?.snapshot.transition &&
+		current &&
+		history.snapshot.transition.patch === current.patch &&
+		history.snapshot.transition.direction === current.direction;
+	const invisiblePolls =
+		current && snapshot.blockers.length === 0 ? (sameTransition ? (history?.invisiblePolls ?? 0) : 0) + 1 : 0;
+
+	// Stable sort of this poll's events by time, then bound the list.
+	const ordered = drafts.map((d, i) => ({d, i})).sort((a, b) => a.d.time - b.d.time || a.i - b.i);
+	const fresh: HistoryEvent[] = ordered.map(({d}) => d);
+	const events = boundEvents([...(history?.events ?? []), ...fresh], maxEvents);
+
+	return {
+		snapshot,
+		previous: prev,
+		transition: progress,
+		lastTransition,
+		blockers,
+		hiddenBlocker: invisiblePolls > 2,
+		invisiblePolls,
+		events,
+		polls: (history?.polls ?? 0) + 1,
+	};
+}
+
+/** Append an event (an action's result, say) to the history. Pure. */
+export function recordEvent(history: History, event: HistoryEvent, options: FoldOptions = {}): History {
+	return {...history, events: boundEvents([...history.events, event], options.maxEvents ?? defaultMaxEvents)};
+}
+
+function boundEvents(events: HistoryEvent[], maxEvents: number): readonly HistoryEvent[] {
+	const max = Math.max(0, Math.floor(maxEvents));
+	return events.length > max ? events.slice(events.length - max) : events;
+}
+
+function finishTransition(
+	e: Ended,
+	prev: Snapshot | null,
+	emit: (
+		time: number,
+		kind: HistoryEventKind,
+		patch: string | null,
+		tid: number | null,
+		text: string,
+	) => void,
+): LastTransition {
+	const t = e.track;
+	let outcome: LastTransition['outcome'];
+	let text: string;
+	if (t.forcedAt !== null) {
+		outcome = 'forced';
+		text = `${t.patch}: ${t.direction} transition ended after force (the consistency model was bypassed)`;
+	} else if (t.canceled) {
+		outcome = 'vanished';
+		text = `${t.patch}: patching transition canceled (kernel log: the enable failed)`;
+	} else if (t.reversals > 0) {
+		outcome = 'reversed-completed';
+		text = `${t.patch}: reversed transition completed (${t.direction})`;
+	} else if (e.by === 'log' || e.patchPresent || t.direction === 'unpatching') {
+		// After unpatching completes the kernel frees the patch and its directory goes away.
+		outcome = 'completed';
+		text = `${t.patch}: ${t.direction} complete`;
+		const hadStuck =
+			prev?.transition?.patch === t.patch && prev.blockers.some((b) => b.class === 'uninterruptible');
+		if (e.by === 'observed' && hadStuck) {
+			// Uninterruptible sleepers rarely leave all at once; force would look like this too.
+			text +=
+				' (uninterruptible blockers cleared at once; no force line in the kernel log, if it is readable)';
+		}
+	} else {
+		outcome = 'vanished';
+		text = `${t.patch}: patching transition vanished without completing (patch directory gone)`;
+	}
+
+	const measured = t.startedAt !== null && t.startedFrom !== 'first-seen';
+	emit(e.endedAt, 'transition-completed', t.patch, null, text);
+	return {
+		patch: t.patch,
+		direction: t.direction,
+		outcome,
+		endedAt: e.endedAt,
+		elapsedS: measured ? Math.max(0, (e.endedAt - t.startedAt!) / 1000) : null,
+	};
+}
+
+function birthTime(thread: ThreadInfo, bootTime: number | null): number | null {
+	return bootTime === null || !Number.isFinite(thread.starttime)
+		? null
+		: bootTime + (thread.starttime / userHz) * 1000;
+}
+
+function foldBlockers(
+	history: History | null,
+	snapshot: Snapshot,
+	progress: TrackedTransition | null,
+	freshDirection: boolean,
+): ReadonlyMap<string, BlockerMemory> {
+	const out = new Map<string, BlockerMemory>();
+	const old = freshDirection ? undefined : history?.blockers;
+	const now = snapshot.time;
+	for (const b of snapshot.blockers) {
+		const key = blockerKey(b);
+		const seen = old?.get(key);
+		if (seen) {
+			out.set(key, {firstSeen: seen.firstSeen, lastSeen: now});
+			continue;
+		}
+
+		let firstSeen = now;
+		// In the first poll of a direction whose start we know, every pending task has been pending
+		// since that start (the kernel sets all of them at once), unless it was born later.
+		if (
+			freshDirection &&
+			progress?.directionSince !== null &&
+			progress?.directionSince !== undefined &&
+			progress.startedFrom !== 'first-seen'
+		) {
+			const born = birthTime(b, snapshot.kernel.bootTime);
+			firstSeen = Math.min(now, Math.max(progress.directionSince, born ?? progress.directionSince));
+		}
+
+		out.set(key, {firstSeen, lastSeen: now});
+	}
+
+	return out;
+}
+
+function threadEvents(
+	prev: Snapshot | null,
+	snapshot: Snapshot,
+	context: {
+		endedThisPoll: boolean;
+		reversed: boolean;
+		forced: boolean;
+		emit: (
+			time: number,
+			kind: HistoryEventKind,
+			patch: string | null,
+			tid: number | null,
+			text: string,
+		) => void;
+	},
+): void {
+	if (!prev || prev.blockers.length === 0) {
+		return;
+	}
+
+	const now = snapshot.time;
+	const stillBlocking = new Set(snapshot.blockers.map((b) => blockerKey(b)));
+	const blockerTids = new Map<number, Blocker>(snapshot.blockers.map((b) => [b.tid, b]));
+	const threads = snapshot.threads
+		? new Map<number, ThreadInfo>(snapshot.threads.map((th) => [th.tid, th]))
+		: null;
+	const patch = prev.transition?.patch ?? null;
+	const counts = {'thread-switched': 0, 'thread-exited': 0};
+	const emitThread = (kind: 'thread-switched' | 'thread-exited', tid: number, text: string) => {
+		counts[kind] += 1;
+		if (counts[kind] <= maxThreadEventsPerPoll) {
+			context.emit(now, kind, patch, tid, text);
+		}
+	};
+
+	for (const b of prev.blockers) {
+		if (stillBlocking.has(blockerKey(b))) {
+			continue;
+		}
+
+		const who = `${b.tid} (${b.comm})`;
+		const listed = threads?.get(b.tid);
+		const reused =
+			(listed && listed.starttime !== b.starttime) ||
+			(blockerTids.get(b.tid)?.starttime ?? b.starttime) !== b.starttime;
+		if (reused) {
+			emitThread('thread-exited', b.tid, `${who} exited; its TID now belongs to a new thread`);
+		} else if (threads && !listed) {
+			emitThread('thread-exited', b.tid, `${who} exited`);
+		} else if (context.forced) {
+			emitThread('thread-switched', b.tid, `${who} forced to the target state (it never switched by itself)`);
+		} else if (context.reversed) {
+			emitThread(
+				'thread-switched',
+				b.tid,
+				`${who} no longer blocks: after the reversal it is already at the new target`,
+			);
+		} else if (listed) {
+			emitThread('thread-switched', b.tid, `${who} switched`);
+		} else if (context.endedThisPoll) {
+			emitThread('thread-switched', b.tid, `${who} switched (the transition completed)`);
+		} else {
+			emitThread(
+				'thread-switched',
+				b.tid,
+				`${who} no longer blocks: switched, or exited (only blockers were scanned, so which is unknown)`,
+			);
+		}
+	}
+
+	for (const kind of ['thread-switched', 'thread-exited'] as const) {
+		const extra = counts[kind] - maxThreadEventsPerPoll;
+		if (extra > 0) {
+			context.emit(
+				now,
+				kind,
+				patch,
+				null,
+				`and ${extra} more ${kind === 'thread-exited' ? 'exited' : 'switched'}`,
+			);
+		}
+	}
+}

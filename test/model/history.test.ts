@@ -1,0 +1,500 @@
+import {describe, expect, it} from 'vitest';
+import {
+	foldSnapshot,
+	kernelSendsFakeSignals,
+	parseLivepatchLine,
+	recordEvent,
+} from '../../source/model/history.js';
+import type {History, HistoryEvent, Snapshot} from '../../source/model/types.js';
+import {blocker, idle, klog, patch, patching, snap, t0, thread, unpatching} from './snapshots.js';
+
+function foldAll(snapshots: readonly Snapshot[], maxEvents?: number): History {
+	let h: History | null = null;
+	for (const s of snapshots) {
+		h = foldSnapshot(h, s, maxEvents === undefined ? {} : {maxEvents});
+	}
+
+	return h!;
+}
+
+function kinds(h: History, kind: HistoryEvent['kind']): HistoryEvent[] {
+	return h.events.filter((e) => e.kind === kind);
+}
+
+describe('transition start and completion', () => {
+	it('dates an observed start at the midpoint between the two scans', () => {
+		const h = foldAll([
+			idle(0),
+			patching(2, 'p', 1, {blockers: [blocker(182)]}),
+			patching(3, 'p', 1, {blockers: [blocker(182)]}),
+		]);
+		expect(h.transition).toMatchObject({
+			patch: 'p',
+			direction: 'patching',
+			target: 1,
+			startedFrom: 'observed',
+			startedAt: t0 + 1000,
+			directionSince: t0 + 1000,
+			elapsedS: 2,
+			pending: 1,
+			total: 54,
+			reversals: 0,
+		});
+		expect(kinds(h, 'transition-started')).toHaveLength(1);
+		expect(kinds(h, 'transition-started')[0]!.time).toBe(t0 + 1000);
+	});
+
+	it('marks a transition already running on the first poll as first-seen, a lower bound', () => {
+		const h1 = foldSnapshot(null, patching(10, 'p', 1, {blockers: [blocker(182)]}));
+		expect(h1.transition?.startedFrom).toBe('first-seen');
+		expect(h1.transition?.elapsedS).toBe(0);
+		expect(h1.transition?.directionSince).toBeNull();
+		// Without a known start no fake-signal estimate is possible.
+		expect(h1.transition?.nextSignalS).toBeNull();
+		expect(kinds(h1, 'transition-started')[0]!.text).toMatch(/first seen/);
+		const h2 = foldSnapshot(h1, patching(13, 'p', 1, {blockers: [blocker(182)]}));
+		expect(h2.transition?.elapsedS).toBe(3);
+		expect(h2.transition?.startedFrom).toBe('first-seen');
+	});
+
+	it('records completion with the elapsed time and the outcome', () => {
+		const h = foldAll([
+			idle(0),
+			patching(2, 'p', 1, {blockers: [blocker(182)]}),
+			patching(3, 'p', 1, {blockers: [blocker(182)]}),
+			idle(5, [patch('p')]),
+		]);
+		expect(h.transition).toBeNull();
+		// Started at 1 (midpoint of 0 and 2), ended at 4 (midpoint of 3 and 5).
+		expect(h.lastTransition).toEqual({
+			patch: 'p',
+			direction: 'patching',
+			outcome: 'completed',
+			endedAt: t0 + 4000,
+			elapsedS: 3,
+		});
+		const done = kinds(h, 'transition-completed');
+		expect(done).toHaveLength(1);
+		expect(done[0]!.text).not.toMatch(/forc/);
+		expect(kinds(h, 'thread-switched').map((e) => e.tid)).toEqual([182]);
+	});
+
+	it('calls an unpatching transition whose directory vanished completed, a patching one vanished', () => {
+		const unp = foldAll([idle(0, [patch('p')]), unpatching(1, 'p', 1), unpatching(2, 'p', 1), idle(3)]);
+		expect(unp.lastTransition?.outcome).toBe('completed');
+		expect(kinds(unp, 'patch-disappeared').map((e) => e.patch)).toEqual(['p']);
+
+		const pat = foldAll([idle(0), patching(1, 'p', 1), idle(2)]);
+		expect(pat.lastTransition?.outcome).toBe('vanished');
+		expect(kinds(pat, 'patch-appeared').map((e) => e.patch)).toEqual(['p']);
+		expect(kinds(pat, 'patch-disappeared').map((e) => e.patch)).toEqual(['p']);
+	});
+
+	it('takes the start from the kernel log line, converted with the boot time', () => {
+		// bootTime = t0 - 100 s, so boot second 97.5 is t0 - 2.5 s.
+		const h = foldSnapshot(
+			null,
+			patching(0, 'klp_sleeper_patch', 1, {
+				blockers: [blocker(182)],
+				kernelLog: [
+					klog(97.4, "enabling patch 'klp_sleeper_patch'"),
+					klog(97.45, "'klp_sleeper_patch': initializing patching transition"),
+					klog(97.5, "'klp_sleeper_patch': starting patching transition"),
+				],
+			}),
+		);
+		expect(h.transition?.startedFrom).toBe('kernel-log');
+		expect(h.transition?.startedAt).toBe(t0 - 2500);
+		expect(h.transition?.directionSince).toBe(t0 - 2500);
+		expect(h.transition?.elapsedS).toBe(2.5);
+		expect(kinds(h, 'kernel-log')).toHaveLength(3);
+		expect(kinds(h, 'transition-started')).toHaveLength(1);
+	});
+
+	it('refines an observed start when the start line arrives a poll late', () => {
+		const h = foldAll([
+			idle(0),
+			patching(2, 'p', 1),
+			patching(3, 'p', 1, {kernelLog: [klog(101.8, "'p': starting patching transition")]}),
+		]);
+		expect(h.transition?.startedFrom).toBe('kernel-log');
+		expect(h.transition?.startedAt).toBe(t0 + 1800);
+		expect(kinds(h, 'transition-started')).toHaveLength(1);
+	});
+
+	it('ignores an old start line of an earlier, completed transition in the backlog', () => {
+		const h = foldSnapshot(
+			null,
+			unpatching(0, 'p', 1, {
+				kernelLog: [klog(3.3, "'p': starting patching transition"), klog(5.0, "'p': patching complete")],
+			}),
+		);
+		expect(h.transition?.startedFrom).toBe('first-seen');
+		expect(h.lastTransition).toMatchObject({patch: 'p', direction: 'patching', outcome: 'completed'});
+		expect(h.lastTransition?.elapsedS).toBeCloseTo(1.7, 6);
+	});
+});
+
+describe('reversal', () => {
+	it('detects a direction flip between polls and restarts the fake-signal count', () => {
+		const h = foldAll([
+			idle(0),
+			patching(2, 'p', 1, {blockers: [blocker(539, {class: 'uninterruptible', state: 'D'})]}),
+			patching(22, 'p', 1, {blockers: [blocker(539, {class: 'uninterruptible', state: 'D'})]}),
+			unpatching(24, 'p', 52, {blockers: [blocker(1, {patchState: 1})]}),
+		]);
+		expect(h.transition).toMatchObject({direction: 'unpatching', target: 0, reversals: 1});
+		expect(h.transition?.startedAt).toBe(t0 + 1000);
+		expect(h.transition?.directionSince).toBe(t0 + 23_000);
+		// 1 s into the new direction: the next round is 14 s away.
+		expect(h.transition?.nextSignalS).toBe(14);
+		expect(kinds(h, 'transition-reversed')).toHaveLength(1);
+		const switched = kinds(h, 'thread-switched');
+		expect(switched.map((e) => e.tid)).toEqual([539]);
+		expect(switched[0]!.text).toMatch(/reversal/);
+	});
+
+	it('takes the reversal from the kernel log lines (S5) and ends as reversed-completed', () => {
+		const log = [
+			klog(100.0, "'klp_sleeper_patch': reversing transition from patching to unpatching"),
+			klog(100.5, "'klp_sleeper_patch': starting unpatching transition"),
+		];
+		const h = foldAll([
+			idle(-21),
+			patching(-20, 'klp_sleeper_patch', 1),
+			patching(0, 'klp_sleeper_patch', 1),
+			unpatching(1, 'klp_sleeper_patch', 52, {kernelLog: log}),
+			unpatching(2, 'klp_sleeper_patch', 10),
+			idle(3, [], {
+				kernelLog: [
+					klog(102.0, "'klp_sleeper_patch': completing unpatching transition"),
+					klog(102.4, "'klp_sleeper_patch': unpatching complete"),
+				],
+			}),
+		]);
+		expect(kinds(h, 'transition-reversed')).toHaveLength(1);
+		expect(h.lastTransition).toEqual({
+			patch: 'klp_sleeper_patch',
+			direction: 'unpatching',
+			outcome: 'reversed-completed',
+			endedAt: t0 + 2400,
+			// Started at -20.5 (observed midpoint), ended at 2.4 (kernel log).
+			elapsedS: 22.9,
+		});
+	});
+
+	it('dates the new direction from the start line after the reversal', () => {
+		const h = foldAll([
+			idle(-1),
+			patching(0, 'p', 1),
+			unpatching(1, 'p', 52, {
+				kernelLog: [
+					klog(100.2, "'p': reversing transition from patching to unpatching"),
+					klog(100.3, "'p': starting unpatching transition"),
+				],
+			}),
+		]);
+		expect(h.transition?.reversals).toBe(1);
+		expect(h.transition?.directionSince).toBe(t0 + 300);
+	});
+
+	it('counts a double reversal inside one poll from the start lines alone', () => {
+		const h = foldAll([
+			idle(-1),
+			patching(0, 'p', 1),
+			patching(1, 'p', 1, {
+				kernelLog: [
+					klog(100.2, "'p': starting unpatching transition"),
+					klog(100.6, "'p': starting patching transition"),
+				],
+			}),
+		]);
+		expect(h.transition?.reversals).toBe(2);
+		expect(h.transition?.directionSince).toBe(t0 + 600);
+		expect(kinds(h, 'transition-reversed')).toHaveLength(2);
+	});
+});
+
+describe('force', () => {
+	it('claims forced only with the kernel line (S6), in the exact kernel format', () => {
+		const d = blocker(539, {class: 'uninterruptible', state: 'D'});
+		const h = foldAll([
+			idle(-2),
+			patching(-1, 'klp_sleeper_patch', 1, {blockers: [d]}),
+			patching(0, 'klp_sleeper_patch', 0, {
+				kernelLog: [klog(99.5, 'forcing remaining tasks to the patched state')],
+			}),
+			idle(1, [patch('klp_sleeper_patch')], {
+				kernelLog: [
+					klog(100.1, "'klp_sleeper_patch': completing patching transition"),
+					klog(100.6, "'klp_sleeper_patch': patching complete"),
+				],
+			}),
+		]);
+		const forced = kinds(h, 'transition-forced');
+		expect(forced).toHaveLength(1);
+		expect(forced[0]!.time).toBe(t0 - 500);
+		expect(forced[0]!.patch).toBe('klp_sleeper_patch');
+		expect(h.lastTransition?.outcome).toBe('forced');
+		expect(h.lastTransition?.endedAt).toBe(t0 + 600);
+		expect(kinds(h, 'thread-switched')[0]!.text).toMatch(/forced/);
+	});
+
+	it('does not claim forced when all blockers vanish without the line', () => {
+		const d = blocker(539, {class: 'uninterruptible', state: 'D'});
+		const h = foldAll([
+			idle(-2),
+			patching(-1, 'p', 2, {blockers: [d, blocker(540, {class: 'uninterruptible', state: 'D'})]}),
+			idle(0, [patch('p')]),
+		]);
+		expect(h.lastTransition?.outcome).toBe('completed');
+		expect(kinds(h, 'transition-forced')).toHaveLength(0);
+		expect(kinds(h, 'transition-completed')[0]!.text).toMatch(/no force line/);
+	});
+});
+
+describe('blockers', () => {
+	it('keys stuck time by tid and starttime, so a recycled TID starts from zero', () => {
+		const h1 = foldAll([
+			patching(0, 'p', 1, {blockers: [blocker(700, {starttime: 1000})]}),
+			patching(10, 'p', 1, {blockers: [blocker(700, {starttime: 1000})]}),
+		]);
+		expect(h1.blockers.get('700:1000')).toEqual({firstSeen: t0, lastSeen: t0 + 10_000});
+
+		const h2 = foldSnapshot(h1, patching(11, 'p', 1, {blockers: [blocker(700, {starttime: 9000})]}));
+		expect([...h2.blockers.keys()]).toEqual(['700:9000']);
+		expect(h2.blockers.get('700:9000')).toEqual({firstSeen: t0 + 11_000, lastSeen: t0 + 11_000});
+		const exited = kinds(h2, 'thread-exited');
+		expect(exited.map((e) => e.tid)).toEqual([700]);
+		expect(exited[0]!.text).toMatch(/TID now belongs to a new thread/);
+	});
+
+	it('prunes threads that no longer block', () => {
+		const h = foldAll([
+			patching(0, 'p', 2, {blockers: [blocker(1), blocker(2)]}),
+			patching(1, 'p', 1, {blockers: [blocker(2)]}),
+		]);
+		expect([...h.blockers.keys()]).toEqual(['2:5000']);
+	});
+
+	it('dates blockers of an observed start from the start, or from their birth when later', () => {
+		// bootTime = t0 - 100 s; starttime 10100 ticks = boot second 101 = t0 + 1 s.
+		const h = foldAll([
+			idle(0),
+			patching(2, 'p', 2, {blockers: [blocker(1, {starttime: 100}), blocker(2, {starttime: 10_150})]}),
+		]);
+		expect(h.blockers.get('1:100')?.firstSeen).toBe(t0 + 1000);
+		expect(h.blockers.get('2:10150')?.firstSeen).toBe(t0 + 1500);
+	});
+
+	it('tells exited from switched only when the thread list is present', () => {
+		const withList = foldAll([
+			patching(0, 'p', 2, {blockers: [blocker(1), blocker(2)], threads: []}),
+			patching(1, 'p', 0, {threads: [thread(2, 5000)]}),
+		]);
+		expect(kinds(withList, 'thread-exited').map((e) => e.tid)).toEqual([1]);
+		expect(kinds(withList, 'thread-switched').map((e) => e.tid)).toEqual([2]);
+
+		const blind = foldAll([patching(0, 'p', 2, {blockers: [blocker(1)]}), patching(1, 'p', 1)]);
+		expect(kinds(blind, 'thread-exited')).toHaveLength(0);
+		expect(kinds(blind, 'thread-switched')[0]!.text).toMatch(/switched, or exited/);
+	});
+
+	it('summarises a mass switch after 20 thread events', () => {
+		const many = Array.from({length: 30}, (_, i) => blocker(100 + i));
+		const h = foldAll([patching(0, 'p', 30, {blockers: many}), idle(1, [patch('p')])]);
+		const switched = kinds(h, 'thread-switched');
+		expect(switched).toHaveLength(21);
+		expect(switched.at(-1)).toMatchObject({tid: null, text: 'and 10 more switched'});
+	});
+});
+
+describe('hidden blocker', () => {
+	it('is flagged when a transition runs with no visible blocker for more than two polls', () => {
+		const seq = [patching(0, 'p', 0), patching(1, 'p', 0), patching(2, 'p', 0), patching(3, 'p', 0)];
+		let h = foldSnapshot(null, seq[0]!);
+		expect([h.invisiblePolls, h.hiddenBlocker]).toEqual([1, false]);
+		h = foldSnapshot(h, seq[1]!);
+		expect([h.invisiblePolls, h.hiddenBlocker]).toEqual([2, false]);
+		h = foldSnapshot(h, seq[2]!);
+		expect([h.invisiblePolls, h.hiddenBlocker]).toEqual([3, true]);
+		h = foldSnapshot(h, patching(3, 'p', 1, {blockers: [blocker(5)]}));
+		expect([h.invisiblePolls, h.hiddenBlocker]).toEqual([0, false]);
+	});
+
+	it('restarts the count for a new transition and is never set without one', () => {
+		const h = foldAll([patching(0, 'p', 0), patching(1, 'p', 0), patching(2, 'q', 0), patching(3, 'q', 0)]);
+		expect(h.invisiblePolls).toBe(2);
+		expect(h.hiddenBlocker).toBe(false);
+		const none = foldAll([idle(0), idle(1), idle(2), idle(3)]);
+		expect(none.hiddenBlocker).toBe(false);
+		expect(none.invisiblePolls).toBe(0);
+	});
+});
+
+describe('fake-signal rounds', () => {
+	const start = [klog(100, "'p': starting patching transition")];
+
+	it('at start + 14 s the next round is 1 s away; at start + 16 s, 14 s', () => {
+		const h1 = foldSnapshot(null, patching(14, 'p', 1, {kernelLog: start}));
+		expect(h1.transition?.nextSignalS).toBe(1);
+		const h2 = foldSnapshot(h1, patching(16, 'p', 1));
+		expect(h2.transition?.nextSignalS).toBe(14);
+		const rounds = kinds(h2, 'fake-signal');
+		expect(rounds).toHaveLength(1);
+		expect(rounds[0]!.time).toBe(t0 + 15_000);
+		expect(rounds[0]!.text).toMatch(/estimated/);
+	});
+
+	it('emits one estimated round per 15 s period crossed, and the kernel line as such', () => {
+		const h = foldAll([
+			patching(1, 'p', 1, {kernelLog: start}),
+			patching(46, 'p', 1, {kernelLog: [klog(115.04, 'signaling remaining tasks')]}),
+		]);
+		const rounds = kinds(h, 'fake-signal');
+		expect(rounds.map((e) => e.time)).toEqual([t0 + 15_000, t0 + 15_040, t0 + 30_000, t0 + 45_000]);
+		expect(rounds.filter((e) => /estimated/.test(e.text))).toHaveLength(3);
+		expect(rounds[1]!.text).toMatch(/kernel log/);
+	});
+
+	it('has no estimate on kernels before 5.1 or with the signal file', () => {
+		const old = foldSnapshot(null, patching(14, 'p', 1, {kernelLog: start, release: '4.19.0'}));
+		expect(old.transition?.nextSignalS).toBeNull();
+		const withSignal = patching(14, 'p', 1, {
+			kernelLog: start,
+			release: null,
+			patches: [patch('p', {transition: true, hasSignal: true})],
+		});
+		expect(foldSnapshot(null, withSignal).transition?.nextSignalS).toBeNull();
+		const unknown = patching(14, 'p', 1, {kernelLog: start, release: null});
+		expect(foldSnapshot(null, unknown).transition?.nextSignalS).toBe(1);
+	});
+
+	it('parses the release generation', () => {
+		const at = (release: string | null) => kernelSendsFakeSignals(snap({at: 0, release}));
+		expect([
+			at('5.0.21'),
+			at('5.1.0'),
+			at('6.1.0-56-amd64'),
+			at('4.12.14-lp150'),
+			at('garbage'),
+			at('10.0'),
+		]).toEqual([false, true, true, false, true, true]);
+	});
+});
+
+describe('rate', () => {
+	it('is null until two polls, then threads switched per second over the last polls', () => {
+		let h = foldSnapshot(null, patching(0, 'p', 50));
+		expect(h.transition?.ratePerS).toBeNull();
+		h = foldSnapshot(h, patching(2, 'p', 40));
+		expect(h.transition?.ratePerS).toBe(5);
+		h = foldSnapshot(h, patching(4, 'p', 38));
+		expect(h.transition?.ratePerS).toBe(3);
+	});
+
+	it('uses a window of five polls and restarts after a reversal', () => {
+		let h: History | null = null;
+		for (const [at, pending] of [
+			[0, 54],
+			[1, 50],
+			[2, 40],
+			[3, 30],
+			[4, 20],
+			[5, 10],
+		] as const) {
+			h = foldSnapshot(h, patching(at, 'p', pending));
+		}
+
+		// Window is polls 1..5: (50 - 10) / 4 s.
+		expect(h!.transition?.ratePerS).toBe(10);
+		h = foldSnapshot(h, unpatching(6, 'p', 44));
+		expect(h.transition?.ratePerS).toBeNull();
+	});
+});
+
+describe('events', () => {
+	it('keeps at most maxEvents, the most recent', () => {
+		const lines = Array.from({length: 12}, (_, i) =>
+			klog(90 + i, `klp_try_switch_task: cat:182 is sleeping on function x${i}`),
+		);
+		const h = foldAll([patching(0, 'p', 1, {kernelLog: lines})], 5);
+		expect(h.events).toHaveLength(5);
+		expect(h.events.at(-1)?.time).toBeGreaterThanOrEqual(h.events[0]!.time);
+		const log = kinds(h, 'kernel-log');
+		expect(log.at(-1)?.text).toMatch(/x11$/);
+		expect(log.at(-1)?.tid).toBe(182);
+	});
+
+	it('recordEvent appends without touching the original', () => {
+		const h = foldSnapshot(null, idle(0));
+		const event: HistoryEvent = {time: t0, kind: 'action', patch: null, tid: 182, text: 'SIGSTOP 182'};
+		const h2 = recordEvent(h, event);
+		expect(h2.events.at(-1)).toBe(event);
+		expect(h.events).not.toContain(event);
+		expect(recordEvent(h2, event, {maxEvents: 1}).events).toEqual([event]);
+	});
+
+	it('reports a warning once, not on every poll', () => {
+		const h = foldAll([
+			idle(0, [], {warnings: ['stack: EACCES']}),
+			idle(1, [], {warnings: ['stack: EACCES']}),
+		]);
+		expect(kinds(h, 'warning')).toHaveLength(1);
+	});
+
+	it('does not mutate its inputs', () => {
+		const a = idle(0);
+		const h1 = foldSnapshot(null, a);
+		const copy = JSON.stringify(h1.events);
+		foldSnapshot(h1, patching(1, 'p', 1, {blockers: [blocker(1)]}));
+		expect(JSON.stringify(h1.events)).toBe(copy);
+		expect(h1.polls).toBe(1);
+	});
+});
+
+describe('parseLivepatchLine', () => {
+	it('reads the exact kernel formats of kernel-livepatch.md §5', () => {
+		expect(parseLivepatchLine("livepatch: 'klp_sleeper_patch': starting unpatching transition")).toEqual({
+			kind: 'starting',
+			patch: 'klp_sleeper_patch',
+			direction: 'unpatching',
+		});
+		expect(parseLivepatchLine("livepatch: 'p': patching...")).toEqual({
+			kind: 'starting',
+			patch: 'p',
+			direction: 'patching',
+		});
+		expect(parseLivepatchLine("livepatch: 'p': unpatching complete")).toEqual({
+			kind: 'complete',
+			patch: 'p',
+			direction: 'unpatching',
+		});
+		expect(parseLivepatchLine("livepatch: 'p': reversing transition from unpatching to patching")).toEqual({
+			kind: 'reversing',
+			patch: 'p',
+			from: 'unpatching',
+			to: 'patching',
+		});
+		expect(parseLivepatchLine('livepatch: klp_try_switch_task: swapper/0:0 is running')).toEqual({
+			kind: 'task',
+			comm: 'swapper/0',
+			tid: 0,
+			reason: 'is running',
+		});
+		expect(
+			parseLivepatchLine('livepatch: klp_check_stack: a:b:77 is sleeping on function klp_sleeper_wait'),
+		).toMatchObject({
+			comm: 'a:b',
+			tid: 77,
+		});
+		expect(parseLivepatchLine('livepatch: signaling remaining tasks').kind).toBe('signaling');
+		expect(parseLivepatchLine('livepatch: forcing remaining tasks to the patched state').kind).toBe(
+			'forcing',
+		);
+		expect(parseLivepatchLine("livepatch: 'p': canceling patching transition, going to unpatch").kind).toBe(
+			'canceling',
+		);
+		expect(parseLivepatchLine('something else')).toEqual({kind: 'other', patch: null});
+	});
+});
