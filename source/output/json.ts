@@ -1,0 +1,167 @@
+/**
+The `--once --json` document, schema_version 1 (issue 2 §6). Later versions may add fields; none
+is ever renamed or removed. Every string that came from the kernel, a process or the command line
+goes through `clean()`, so the document is safe to print on a terminal as well as to parse.
+
+Fields beyond the issue's list (additive): `transition.started_from` (how `elapsed_s` is known:
+`first-seen` means a lower bound), `transition.rate_per_s`, `transition.reversals` and
+`last_transition`.
+*/
+import {blockerKey} from '../model/types.js';
+import type {Direction, History, Remedy, TaskClass} from '../model/types.js';
+import {clean} from '../model/sanitize.js';
+
+export const schemaVersion = 1;
+
+export type JsonFunction = {name: string; sympos: number};
+export type JsonObject = {name: string; patched: boolean | null; functions: JsonFunction[]};
+export type JsonPatch = {
+	name: string;
+	enabled: boolean;
+	transition: boolean;
+	replace: boolean | null;
+	stack_order: number | null;
+	objects: JsonObject[];
+};
+export type JsonTransition = {
+	patch: string;
+	direction: Direction;
+	target: 0 | 1;
+	pending: number;
+	total: number;
+	elapsed_s: number | null;
+	next_signal_s: number | null;
+	started_from: 'observed' | 'kernel-log' | 'first-seen';
+	rate_per_s: number | null;
+	reversals: number;
+};
+export type JsonBlocker = {
+	tgid: number;
+	tid: number;
+	comm: string;
+	state: string;
+	kthread: boolean;
+	patch_state: 0 | 1;
+	class: TaskClass;
+	function: string | null;
+	object: string | null;
+	wchan: string | null;
+	stuck_s: number | null;
+	remedies: Remedy[];
+};
+export type JsonLastTransition = {
+	patch: string;
+	direction: Direction;
+	outcome: 'completed' | 'forced' | 'reversed-completed' | 'vanished';
+	ended: string;
+	elapsed_s: number | null;
+};
+export type JsonDocument = {
+	schema_version: 1;
+	time: string;
+	source: {kind: 'host' | 'tree' | 'emulator'; root: string | null; scenario: string | null};
+	kernel: {release: string | null; livepatch: boolean};
+	privileges: {root: boolean; stacks_readable: boolean};
+	patches: JsonPatch[];
+	transition: JsonTransition | null;
+	tasks: {total: number; by_patch_state: {'-1': number; '0': number; '1': number}};
+	blockers: JsonBlocker[];
+	hidden_blocker: boolean;
+	warnings: string[];
+	last_transition: JsonLastTransition | null;
+};
+
+/** Seconds rounded to the millisecond (no `14.999999999` in a document); null stays null. */
+function seconds(value: number | null): number | null {
+	return value === null || !Number.isFinite(value) ? null : Math.round(value * 1000) / 1000;
+}
+
+function cleanOrNull(text: string | null): string | null {
+	return text === null ? null : clean(text);
+}
+
+function isoTime(ms: number): string {
+	const date = new Date(ms);
+	return Number.isNaN(date.getTime()) ? new Date(0).toISOString() : date.toISOString();
+}
+
+/** The schema_version 1 document for the history's latest snapshot. */
+export function toJsonDocument(history: History): JsonDocument {
+	const s = history.snapshot;
+	const t = history.transition;
+	const last = history.lastTransition;
+	return {
+		schema_version: schemaVersion,
+		time: isoTime(s.time),
+		source: {kind: s.source.kind, root: cleanOrNull(s.source.root), scenario: cleanOrNull(s.source.scenario)},
+		kernel: {release: cleanOrNull(s.kernel.release), livepatch: s.kernel.livepatch},
+		privileges: {root: s.privileges.root, stacks_readable: s.privileges.stacksReadable},
+		patches: s.patches.map((p) => ({
+			name: clean(p.name),
+			enabled: p.enabled,
+			transition: p.transition,
+			replace: p.replace,
+			stack_order: p.stackOrder,
+			objects: p.objects.map((o) => ({
+				name: clean(o.name),
+				patched: o.patched,
+				functions: o.functions.map((f) => ({name: clean(f.name), sympos: f.sympos})),
+			})),
+		})),
+		transition: t
+			? {
+					patch: clean(t.patch),
+					direction: t.direction,
+					target: t.target,
+					pending: t.pending,
+					total: t.total,
+					elapsed_s: seconds(t.elapsedS),
+					next_signal_s: seconds(t.nextSignalS),
+					started_from: t.startedFrom,
+					rate_per_s: seconds(t.ratePerS),
+					reversals: t.reversals,
+				}
+			: null,
+		tasks: {
+			total: s.tasks.total,
+			by_patch_state: {
+				'-1': s.tasks.byPatchState['-1'],
+				'0': s.tasks.byPatchState['0'],
+				'1': s.tasks.byPatchState['1'],
+			},
+		},
+		blockers: s.blockers.map((b) => {
+			const memory = history.blockers.get(blockerKey(b));
+			return {
+				tgid: b.tgid,
+				tid: b.tid,
+				comm: clean(b.comm),
+				state: clean(b.state),
+				kthread: b.kthread,
+				patch_state: b.patchState,
+				class: b.class,
+				function: cleanOrNull(b.function),
+				object: cleanOrNull(b.object),
+				wchan: cleanOrNull(b.wchan),
+				stuck_s: memory ? seconds(Math.max(0, (s.time - memory.firstSeen) / 1000)) : null,
+				remedies: [...b.remedies],
+			};
+		}),
+		hidden_blocker: history.hiddenBlocker,
+		warnings: s.warnings.map((w) => clean(w)),
+		last_transition: last
+			? {
+					patch: clean(last.patch),
+					direction: last.direction,
+					outcome: last.outcome,
+					ended: isoTime(last.endedAt),
+					elapsed_s: seconds(last.elapsedS),
+				}
+			: null,
+	};
+}
+
+/** The document on one line, for NDJSON streams (the caller adds the `\n`). */
+export function toJsonLine(history: History): string {
+	return JSON.stringify(toJsonDocument(history));
+}
