@@ -76,6 +76,18 @@ export function createHostPort(root: string): HostPort {
 	let kmsgIsDevice = false;
 	let kmsgOffset = 0;
 
+	function closeKmsgFd(): void {
+		if (kmsgFd !== undefined) {
+			try {
+				closeSync(kmsgFd);
+			} catch {
+				// Already closed.
+			}
+
+			kmsgFd = undefined;
+		}
+	}
+
 	function openKmsg(): boolean {
 		if (kmsgFd !== undefined) {
 			return true;
@@ -93,7 +105,6 @@ export function createHostPort(root: string): HostPort {
 			kmsgIsDevice = false;
 		}
 
-		kmsgOffset = 0;
 		return true;
 	}
 
@@ -196,21 +207,17 @@ export function createHostPort(root: string): HostPort {
 				return kmsgIsDevice ? readKmsgDevice(kmsgFd) : readKmsgFile(kmsgFd);
 			} catch {
 				return undefined;
+			} finally {
+				if (!kmsgIsDevice) {
+					// A file may be replaced (written elsewhere and renamed into place): reopen it every
+					// time and keep only the offset, so a rewritten log continues where it was.
+					closeKmsgFd();
+				}
 			}
 		},
 		readerUid() {
 			return typeof process.geteuid === 'function' ? process.geteuid() : -1;
 		},
-		close() {
-			if (kmsgFd !== undefined) {
-				try {
-					closeSync(kmsgFd);
-				} catch {
-					// Already closed.
-				}
-
-				kmsgFd = undefined;
-			}
-		},
+		close: closeKmsgFd,
 	};
 }
