@@ -105,8 +105,17 @@ const logPatterns = {
 	anyPatch: /'([^']+)'/,
 } as const;
 
-/** Classify one livepatch kernel log line (with or without the `livepatch: ` prefix). */
-export function parseLivepatchLine(text: string): LivepatchLogRecord {
+/**
+Classify one kernel log line. Only lines with the `livepatch: ` prefix of the livepatch core's
+`pr_fmt` are read for their meaning: a module printing the same words cannot fake a transition.
+*/
+export function parseLivepatchLine(line: string): LivepatchLogRecord {
+	const prefix = /^\s*livepatch: /.exec(line);
+	if (!prefix) {
+		return {kind: 'other', patch: null};
+	}
+
+	const text = line.slice(prefix[0].length);
 	let m = logPatterns.reversing.exec(text);
 	if (m) {
 		return {kind: 'reversing', patch: m[1]!, from: m[2] as Direction, to: m[3] as Direction};
@@ -758,9 +767,18 @@ function threadEvents(
 	const now = snapshot.time;
 	const stillBlocking = new Set(snapshot.blockers.map((b) => blockerKey(b)));
 	const blockerTids = new Map<number, Blocker>(snapshot.blockers.map((b) => [b.tid, b]));
-	const threads = snapshot.threads
-		? new Map<number, ThreadInfo>(snapshot.threads.map((th) => [th.tid, th]))
-		: null;
+	// Only the former blockers are looked up: no map of every thread (there may be 100,000).
+	let threads: Map<number, ThreadInfo> | null = null;
+	if (snapshot.threads) {
+		const wanted = new Set(prev.blockers.map((b) => b.tid));
+		threads = new Map();
+		for (const th of snapshot.threads) {
+			if (wanted.has(th.tid)) {
+				threads.set(th.tid, th);
+			}
+		}
+	}
+
 	const patch = prev.transition?.patch ?? null;
 	const counts = {'thread-switched': 0, 'thread-exited': 0};
 	const emitThread = (kind: 'thread-switched' | 'thread-exited', tid: number, text: string) => {

@@ -1,4 +1,5 @@
 import {describe, expect, it} from 'vitest';
+import fc from 'fast-check';
 import {
 	foldSnapshot,
 	kernelSendsFakeSignals,
@@ -496,5 +497,87 @@ describe('parseLivepatchLine', () => {
 			'canceling',
 		);
 		expect(parseLivepatchLine('something else')).toEqual({kind: 'other', patch: null});
+		// Only the livepatch core's own lines count: a module printing the same words is ignored.
+		expect(parseLivepatchLine("klp_evil: 'p': starting patching transition")).toEqual({
+			kind: 'other',
+			patch: null,
+		});
+		expect(parseLivepatchLine("livepatch: 'p': initializing patching transition")).toEqual({
+			kind: 'initializing',
+			patch: 'p',
+			direction: 'patching',
+		});
+	});
+});
+
+describe('any sequence of snapshots', () => {
+	const patchName = fc.constantFrom('p', 'q');
+	const logLine = fc.oneof(
+		fc
+			.tuple(patchName, fc.constantFrom('patching', 'unpatching'))
+			.map(([p, d]) => `'${p}': starting ${d} transition`),
+		fc.tuple(patchName, fc.constantFrom('patching', 'unpatching')).map(([p, d]) => `'${p}': ${d} complete`),
+		patchName.map((p) => `'${p}': reversing transition from patching to unpatching`),
+		fc.constant('forcing remaining tasks to the patched state'),
+		fc.constant('signaling remaining tasks'),
+		fc.string({maxLength: 20}),
+	);
+	const step = fc.record({
+		dt: fc.integer({min: 0, max: 20_000}),
+		kind: fc.constantFrom('idle', 'patching', 'unpatching'),
+		patch: patchName,
+		tids: fc.uniqueArray(fc.integer({min: 1, max: 8}), {maxLength: 4}),
+		starttime: fc.integer({min: 0, max: 3}),
+		log: fc.array(fc.tuple(fc.integer({min: 0, max: 200_000}), logLine), {maxLength: 3}),
+		release: fc.constantFrom('6.1.0', '4.19.0', null, 'x'),
+		threads: fc.boolean(),
+	});
+
+	it('never throws and keeps its invariants', () => {
+		fc.assert(
+			fc.property(fc.array(step, {minLength: 1, maxLength: 25}), (steps) => {
+				let h: History | null = null;
+				let at = 0;
+				for (const s of steps) {
+					at += s.dt / 1000;
+					const blockers =
+						s.kind === 'idle' ? [] : s.tids.map((tid) => blocker(tid, {starttime: s.starttime}));
+					const extra = {
+						blockers,
+						kernelLog: s.log.map(([ms, text]) => klog(ms / 1000, text)),
+						release: s.release,
+						threads: s.threads ? s.tids.map((tid) => thread(tid, s.starttime)) : null,
+					};
+					const snapshot =
+						s.kind === 'idle'
+							? idle(at, [patch(s.patch)], extra)
+							: s.kind === 'patching'
+								? patching(at, s.patch, blockers.length, extra)
+								: unpatching(at, s.patch, blockers.length, extra);
+					h = foldSnapshot(h, snapshot, {maxEvents: 50});
+					expect(h.events.length).toBeLessThanOrEqual(50);
+					expect([...h.blockers.keys()].sort()).toEqual(
+						blockers.map((b) => `${b.tid}:${b.starttime}`).sort(),
+					);
+					for (const memory of h.blockers.values()) {
+						expect(memory.firstSeen).toBeLessThanOrEqual(snapshot.time);
+					}
+
+					expect(h.hiddenBlocker).toBe(h.invisiblePolls > 2);
+					if (s.kind === 'idle') {
+						expect(h.transition).toBeNull();
+					} else {
+						const t = h.transition!;
+						expect(t.patch).toBe(s.patch);
+						expect(t.direction).toBe(s.kind);
+						expect(t.pending).toBe(blockers.length);
+						expect(t.elapsedS === null || t.elapsedS >= 0).toBe(true);
+						expect(t.nextSignalS === null || (t.nextSignalS > 0 && t.nextSignalS <= 15)).toBe(true);
+						expect(t.startedAt === null || t.startedAt <= snapshot.time).toBe(true);
+					}
+				}
+			}),
+			{numRuns: 300},
+		);
 	});
 });
