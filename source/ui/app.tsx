@@ -1,0 +1,311 @@
+/**
+The dashboard: wiring only. The reducer (`state.ts`) owns the state, the key map (`keymap.ts`)
+decides what a key means, the poller folds scans into history, and the views draw. Size comes in as
+props (measured once by the root), so this component renders the same in tests as in a terminal.
+*/
+import {Box, useApp, useInput, useStdout} from 'ink';
+import {useCallback, useEffect, useReducer, useRef, useState} from 'react';
+import type {ReactNode} from 'react';
+import {usePoller} from '../hooks/use-poller.js';
+import {isPrintable, keyName, keymap, footerBindings, matchKey} from '../keymap.js';
+import type {History} from '../model/types.js';
+import {EventLog} from '../views/event-log.js';
+import {Footer, StatusLine} from '../views/footer.js';
+import {Header} from '../views/header.js';
+import {HelpScreen} from '../views/help-screen.js';
+import {NoLivepatch, TooSmall} from '../views/notice.js';
+import {PatchDetail} from '../views/patch-detail.js';
+import {PatchPanel} from '../views/patch-panel.js';
+import {TaskDetail} from '../views/task-detail.js';
+import {TaskTable} from '../views/task-table.js';
+import type {Theme} from '../views/theme.js';
+import type {Feed} from './feed.js';
+import {minHeight, minWidth} from './layout.js';
+import {initialState, keyContext, layoutOf, reduce} from './state.js';
+import type {UiState} from './state.js';
+
+/** Scenario the no-livepatch screen offers (a transition stuck on an interruptible sleeper). */
+export const offeredScenario = 'stuck-interruptible';
+
+/** Clears the terminal so Ink's next write redraws every line (Ctrl-L, resizes). */
+export const clearScreen = '\u001B[2J\u001B[H';
+
+export type AppProps = {
+	readonly feed: Feed | null;
+	readonly makeEmulatorFeed: (scenario: string) => Feed;
+	readonly delayS: number;
+	/** Why actions are off (read-only), or null. */
+	readonly readonlyReason: string | null;
+	readonly theme: Theme;
+	readonly pids: readonly number[] | null;
+	readonly tids: readonly number[] | null;
+	readonly hostname: string;
+	/** Terminal size in cells. */
+	readonly width: number;
+	readonly height: number;
+	/** History folded from a scan made before the first frame (so it shows data at once). */
+	readonly initialHistory?: History | null;
+	/** Told about the feed in use (the root closes the last one on exit). */
+	readonly onFeedChange?: (feed: Feed | null) => void;
+};
+
+function emptyText(state: UiState): string {
+	const {history, view} = state;
+	if (history === null) return 'waiting for the first scan...';
+	if (view.filter !== '') return `no row matches the filter '${view.filter}' (Esc clears it)`;
+	if (view.showAll && history.snapshot.threads === null) return 'all threads arrive with the next scan...';
+	if (history.snapshot.transition === null) {
+		return view.showAll
+			? 'no thread to show'
+			: 'no transition running: nothing is blocked (a shows all threads)';
+	}
+
+	if (history.hiddenBlocker) {
+		return 'no visible thread blocks it: the transition waits for one klptop cannot see (idle task, hidepid, not root)';
+	}
+
+	return 'no thread blocks the transition right now';
+}
+
+export function App(props: AppProps) {
+	const {makeEmulatorFeed, theme, hostname, width, height, onFeedChange} = props;
+	const {exit} = useApp();
+	const {write} = useStdout();
+	const [feed, setFeed] = useState<Feed | null>(props.feed);
+	const [state, dispatch] = useReducer(reduce, undefined, () => {
+		const init = initialState({
+			width,
+			height,
+			delayS: props.delayS,
+			readonlyReason: props.readonlyReason,
+			pids: props.pids,
+			tids: props.tids,
+			noFeed: props.feed === null,
+		});
+		return props.initialHistory ? reduce(init, {type: 'history', history: props.initialHistory}) : init;
+	});
+	// Handlers read the latest state through a ref, never a stale closure (Ink's snake example).
+	const stateRef = useRef(state);
+	stateRef.current = state;
+
+	useEffect(() => {
+		dispatch({type: 'resize', width, height});
+	}, [width, height]);
+
+	const onHistory = useCallback((history: History) => {
+		dispatch({type: 'history', history});
+	}, []);
+	const onError = useCallback((message: string) => {
+		dispatch({type: 'scan-failed', message});
+	}, []);
+	usePoller({
+		feed,
+		delayS: state.delayS,
+		paused: state.paused,
+		threads: state.view.showAll ? 'all' : 'blockers',
+		pollNow: state.pollNow,
+		initial: props.initialHistory ?? null,
+		onHistory,
+		onError,
+	});
+
+	useEffect(() => {
+		if (state.quit) exit();
+	}, [state.quit, exit]);
+
+	// Ctrl-L and resizes: clear the terminal; Ink's write() then re-sends the whole last frame.
+	const redraws = useRef(state.redraws);
+	useEffect(() => {
+		if (state.redraws !== redraws.current) {
+			redraws.current = state.redraws;
+			write(clearScreen);
+		}
+	}, [state.redraws, write]);
+
+	useInput((input, key) => {
+		const current = stateRef.current;
+		const name = keyName(input, key);
+		const ctx = keyContext(current);
+		if (name === null) {
+			// A paste: text for an open prompt, ignored otherwise.
+			if (ctx.prompt !== null) dispatch({type: 'prompt-text', text: input});
+			return;
+		}
+
+		if (ctx.prompt !== null && isPrintable(name)) {
+			dispatch({type: 'prompt-text', text: name === 'space' ? ' ' : name});
+			return;
+		}
+
+		const binding = matchKey(name, ctx);
+		if (binding === null) return;
+		const refused = binding.disabled?.(ctx) ?? null;
+		if (refused !== null && binding.id !== 'action-menu-run') {
+			dispatch({type: 'status', text: refused, tone: 'warn'});
+			return;
+		}
+
+		if (binding.id === 'open-emulator') {
+			const next = makeEmulatorFeed(offeredScenario);
+			feed?.close?.();
+			setFeed(next);
+			onFeedChange?.(next);
+			dispatch({type: 'feed-opened'});
+			return;
+		}
+
+		dispatch({type: 'command', id: binding.id});
+	});
+
+	const layout = layoutOf(state);
+	const ctx = keyContext(state);
+	const source = feed?.source ?? null;
+	const history = state.history;
+	const frame = (children: ReactNode) => (
+		<Box flexDirection="column" width={width} height={layout.frameHeight} overflow="hidden">
+			{children}
+		</Box>
+	);
+	if (layout.tooSmall) {
+		return frame(
+			<TooSmall width={width} height={height} minWidth={minWidth} minHeight={minHeight} theme={theme} />,
+		);
+	}
+
+	if (state.noLivepatch) {
+		return frame(
+			<NoLivepatch
+				source={source}
+				release={history?.snapshot.kernel.release ?? null}
+				width={width}
+				height={layout.frameHeight}
+				theme={theme}
+			/>,
+		);
+	}
+
+	const header = (
+		<Header
+			history={history}
+			source={source}
+			hostname={hostname}
+			delayS={state.delayS}
+			paused={state.paused}
+			scanError={state.scanError}
+			loadingAll={state.view.showAll && history !== null && history.snapshot.threads === null}
+			width={width}
+			theme={theme}
+		/>
+	);
+	const bottom = (
+		<>
+			<StatusLine
+				prompt={state.prompt}
+				status={state.status}
+				summary={{
+					...state.view,
+					search: state.search,
+					tagged: state.tagged.size,
+					rows: state.rows.length,
+					limited: state.view.pids !== null || state.view.tids !== null,
+				}}
+				width={width}
+				theme={theme}
+			/>
+			<Footer bindings={footerBindings(ctx, keymap)} context={ctx} width={width} theme={theme} />
+		</>
+	);
+
+	const {screen} = state;
+	if (screen.kind === 'help') {
+		return frame(
+			<>
+				{header}
+				<HelpScreen
+					context={{...ctx, screen: 'main'}}
+					scroll={screen.scroll}
+					height={layout.pageRows}
+					width={width}
+					theme={theme}
+				/>
+				{bottom}
+			</>,
+		);
+	}
+
+	if (screen.kind === 'task-detail' && state.detail !== null) {
+		return frame(
+			<>
+				{header}
+				<TaskDetail
+					detail={state.detail}
+					history={history}
+					scroll={screen.scroll}
+					height={layout.pageRows}
+					width={width}
+					theme={theme}
+				/>
+				{bottom}
+			</>,
+		);
+	}
+
+	if (screen.kind === 'patch-detail') {
+		const patch = history?.snapshot.patches.find((candidate) => candidate.name === screen.name) ?? null;
+		return frame(
+			<>
+				{header}
+				<PatchDetail
+					patch={patch}
+					name={screen.name}
+					history={history}
+					menu={screen.menu}
+					readonlyReason={state.readonlyReason}
+					height={layout.pageRows}
+					width={width}
+					theme={theme}
+				/>
+				{bottom}
+			</>,
+		);
+	}
+
+	return frame(
+		<>
+			{header}
+			<PatchPanel
+				patches={history?.snapshot.patches ?? []}
+				transition={history?.transition ?? null}
+				lastTransition={history?.lastTransition ?? null}
+				selected={state.patch}
+				focused={state.focus === 'patches'}
+				rows={layout.patchRows}
+				width={width}
+				theme={theme}
+			/>
+			<TaskTable
+				rows={state.rows}
+				top={state.top}
+				selectedIndex={state.selected.index}
+				height={layout.tableRows}
+				width={width}
+				sort={state.view.sort}
+				tagged={state.tagged}
+				focused={state.focus === 'tasks'}
+				target={history?.snapshot.transition?.target ?? null}
+				processes={state.view.processes}
+				emptyText={emptyText(state)}
+				theme={theme}
+			/>
+			<EventLog
+				events={history?.events ?? []}
+				scroll={state.logScroll}
+				height={layout.logRows}
+				width={width}
+				focused={state.focus === 'log'}
+				theme={theme}
+			/>
+			{bottom}
+		</>,
+	);
+}

@@ -1,0 +1,11 @@
+import type {ScanOptions, Snapshot, SourceInfo} from '../model/types.js';
+
+/** Where the dashboard's snapshots come from: the host, a tree on disk, or the emulator. */
+export type Feed = {
+	/** Named in the header at all times: host / tree DIR / emulator SCENARIO. */
+	readonly source: SourceInfo;
+	/** One scan; synchronous. `threads: 'all'` only while the all-threads view is on. */
+	poll(options: ScanOptions): Snapshot;
+	/** Stop whatever drives the source (the emulator's real-time clock). */
+	close?(): void;
+};

@@ -1,0 +1,51 @@
+/**
+How the screen is cut into areas, from the terminal size alone: one pure function shared by the
+reducer (page sizes, scrolling) and the views (how many lines each area draws).
+
+The frame is one line shorter than the terminal on purpose. Ink 6.8 treats an output as tall as the
+terminal as "fullscreen" and from then on clears the whole terminal and rewrites every line on each
+render (ink.js `onRender`: `lastOutputHeight >= stdout.rows` → `clearTerminal`), which flickers and
+defeats incremental rendering. With `rows - 1` lines, Ink rewrites only the lines that changed.
+*/
+
+/** Below this size the dashboard shows only a "terminal too small" notice. */
+export const minWidth = 60;
+export const minHeight = 15;
+
+export type Layout = {
+	readonly width: number;
+	/** Lines the frame may use (terminal rows - 1). */
+	readonly frameHeight: number;
+	readonly tooSmall: boolean;
+	readonly headerRows: number;
+	/** Patch lines shown under the patch panel's title line. */
+	readonly patchRows: number;
+	/** Task table body lines (under its column header). */
+	readonly tableRows: number;
+	/** Event log lines under its title line. */
+	readonly logRows: number;
+	/** Body lines of a full view (help, details): frame minus header, the view's title and the two bottom lines. */
+	readonly pageRows: number;
+};
+
+export function computeLayout(width: number, height: number, patchCount: number): Layout {
+	const frameHeight = Math.max(1, height - 1);
+	const tooSmall = width < minWidth || height < minHeight;
+	const headerRows = 3;
+	const maxPatchRows = height >= 35 ? 6 : height >= 24 ? 3 : 2;
+	const patchRows = Math.min(Math.max(patchCount, 1), maxPatchRows);
+	const logRows = height >= 40 ? 6 : height >= 30 ? 4 : height >= 20 ? 2 : 1;
+	// Header, patch title + rows, table header, log title + rows, status line, footer.
+	const fixed = headerRows + 1 + patchRows + 1 + 1 + logRows + 1 + 1;
+	const tableRows = Math.max(1, frameHeight - fixed);
+	return {
+		width,
+		frameHeight,
+		tooSmall,
+		headerRows,
+		patchRows,
+		tableRows,
+		logRows,
+		pageRows: Math.max(1, frameHeight - headerRows - 3),
+	};
+}

@@ -1,0 +1,193 @@
+/**
+The summary lines at the top, like top's: where the data comes from, the transition and its
+progress (or the last one), and the thread counts. Three lines, each cut to the width.
+
+Times are relative to the snapshot's own time, never the wall clock, so the view stays a pure
+function of its props.
+*/
+import {Box} from 'ink';
+import {clean} from '../model/sanitize.js';
+import type {History, SourceInfo} from '../model/types.js';
+import {formatDuration, formatRate, percent, progressBar} from './format.js';
+import {Line} from './line.js';
+import type {Segment} from './line.js';
+import type {Theme} from './theme.js';
+import {glyphs} from './theme.js';
+
+export type HeaderProps = {
+	readonly history: History | null;
+	readonly source: SourceInfo | null;
+	readonly hostname: string;
+	readonly delayS: number;
+	readonly paused: boolean;
+	readonly scanError: string | null;
+	/** All threads were asked for and have not arrived yet. */
+	readonly loadingAll: boolean;
+	readonly width: number;
+	readonly theme: Theme;
+};
+
+/** How the header names a source: `host NAME`, `tree DIR`, `emulator SCENARIO` (never mistaken for this host). */
+export function sourceWords(source: SourceInfo | null, hostname: string): string {
+	if (source === null) return 'no source';
+	switch (source.kind) {
+		case 'host':
+			return `host ${clean(hostname)}`;
+		case 'tree':
+			return `tree ${clean(source.root ?? '?')}`;
+		case 'emulator':
+			return `emulator ${clean(source.scenario ?? '?')}`;
+	}
+}
+
+function sourceLine(props: HeaderProps): Segment[] {
+	const {history, source, hostname, delayS, paused, theme, width} = props;
+	const g = glyphs(theme);
+	const release = history?.snapshot.kernel.release;
+	const segments: Segment[] = [{text: 'klptop', bold: true}];
+	// Paused goes first: it must survive any width.
+	if (paused) {
+		segments.push({text: ' '}, {text: 'PAUSED', inverse: true, bold: true});
+	}
+
+	segments.push(
+		{text: ` ${g.dot} `},
+		{
+			text: sourceWords(source, hostname),
+			bold: true,
+			color: source?.kind === 'emulator' ? 'yellow' : source?.kind === 'tree' ? 'cyan' : undefined,
+		},
+		{text: ` ${g.dot} kernel ${release === null || release === undefined ? '?' : clean(release)}`},
+		{text: ` ${g.dot} every ${delayS}s`},
+	);
+	if (source?.kind === 'emulator' && width >= 110) {
+		segments.push({text: ` ${g.dot} `}, {text: 'emulated data, not this machine', color: 'yellow'});
+	}
+
+	return segments;
+}
+
+function transitionLine(props: HeaderProps): Segment[] {
+	const {history, theme, width} = props;
+	const g = glyphs(theme);
+	if (history === null) {
+		return [{text: 'waiting for the first scan...', dim: true}];
+	}
+
+	const progress = history.transition;
+	if (progress === null) {
+		const last = history.lastTransition;
+		const segments: Segment[] = [{text: 'no transition', bold: true}];
+		if (last === null) {
+			segments.push({text: ' running (none seen since klptop started)', dim: true});
+			return segments;
+		}
+
+		const ago = (history.snapshot.time - last.endedAt) / 1000;
+		const outcome = {
+			completed: 'completed',
+			forced: 'was FORCED',
+			'reversed-completed': 'was reversed and completed',
+			vanished: 'ended (patch gone)',
+		}[last.outcome];
+		segments.push({
+			text: `; last: ${last.direction} ${clean(last.patch)} ${outcome} ${formatDuration(ago)} ago${
+				last.elapsedS === null ? '' : ` after ${formatDuration(last.elapsedS)}`
+			}`,
+		});
+		return segments;
+	}
+
+	const done = progress.total - progress.pending;
+	const elapsed =
+		progress.elapsedS === null
+			? '?'
+			: `${progress.startedFrom === 'first-seen' ? '≥' : ''}${formatDuration(progress.elapsedS)}`;
+	const segments: Segment[] = [
+		{text: `${g.pointer} `, color: 'yellow'},
+		{text: progress.direction, bold: true, color: progress.direction === 'patching' ? 'green' : 'magenta'},
+		{text: ' '},
+		{text: clean(progress.patch), bold: true},
+		{text: `  ${theme.ascii ? elapsed.replace('≥', '>=') : elapsed}`},
+		{text: `  ${progress.pending}/${progress.total} pending `},
+	];
+	// The bar gets what is left of a fixed budget so the rest of the line survives at 80 columns.
+	const barWidth = width >= 120 ? 20 : width >= 90 ? 12 : 8;
+	segments.push(
+		{text: progressBar(done, progress.total, barWidth, theme.ascii), color: 'green'},
+		{text: ` ${percent(done, progress.total)}%`},
+		{text: `  ${formatRate(progress.ratePerS)}`},
+	);
+	if (progress.nextSignalS !== null) {
+		segments.push({text: `  fake signal in ${formatDuration(progress.nextSignalS)}`});
+	}
+
+	if (progress.reversals > 0) {
+		segments.push({text: `  reversed ${progress.reversals}x`, color: 'magenta'});
+	}
+
+	return segments;
+}
+
+function countsLine(props: HeaderProps): Segment[] {
+	const {history, scanError, loadingAll} = props;
+	if (scanError !== null) {
+		return [{text: `scan failed: ${clean(scanError)}`, color: 'red', bold: true}];
+	}
+
+	if (history === null) {
+		return [{text: ' '}];
+	}
+
+	const {snapshot} = history;
+	const counts = snapshot.tasks.byPatchState;
+	const segments: Segment[] = [{text: `threads ${snapshot.tasks.total}`}];
+	if (snapshot.transition !== null) {
+		segments.push({
+			text: ` (${counts['1']} patched, ${counts['0']} unpatched)`,
+		});
+	}
+
+	const blockers = snapshot.blockers.length;
+	segments.push({
+		text: `  blockers ${blockers}`,
+		bold: blockers > 0,
+		color: blockers > 0 ? 'red' : undefined,
+	});
+	if (blockers > 0) {
+		const byClass = new Map<string, number>();
+		for (const blocker of snapshot.blockers) {
+			byClass.set(blocker.class, (byClass.get(blocker.class) ?? 0) + 1);
+		}
+
+		segments.push({text: `: ${[...byClass].map(([name, count]) => `${count} ${name}`).join(', ')}`});
+	}
+
+	if (history.hiddenBlocker) {
+		segments.push({
+			text: '  the transition waits for a thread not visible here (idle task, hidepid, not root)',
+			color: 'yellow',
+		});
+	}
+
+	if (!snapshot.privileges.stacksReadable && blockers > 0) {
+		segments.push({text: '  stacks unreadable (not root)', dim: true});
+	}
+
+	if (loadingAll) {
+		segments.push({text: '  loading all threads...', dim: true});
+	}
+
+	return segments;
+}
+
+export function Header(props: HeaderProps) {
+	const {width, theme} = props;
+	return (
+		<Box flexDirection="column" width={width}>
+			<Line segments={sourceLine(props)} width={width} theme={theme} />
+			<Line segments={transitionLine(props)} width={width} theme={theme} />
+			<Line segments={countsLine(props)} width={width} theme={theme} />
+		</Box>
+	);
+}
