@@ -37,6 +37,13 @@ export async function waitFor(predicate: () => boolean, timeoutMs = 5000, what =
 }
 
 const children = new Set<ChildProcess>();
+/** Grandchildren (a traced sleep under strace, a sleep under script) to kill after each test. */
+const adopted = new Set<number>();
+
+/** Kill `pid` in `killChildren()` too (a grandchild that outlives its parent). */
+export function adopt(pid: number): void {
+	adopted.add(pid);
+}
 
 /**
 A real `sleep 1000`, in interruptible sleep. `detached`: in its own session and process group (as a
@@ -78,6 +85,16 @@ export function killChildren(): void {
 	}
 
 	children.clear();
+	for (const pid of adopted) {
+		try {
+			process.kill(pid, 'SIGCONT');
+			process.kill(pid, 'SIGKILL');
+		} catch {
+			// Gone already.
+		}
+	}
+
+	adopted.clear();
 }
 
 export type Overlay = {

@@ -13,6 +13,7 @@ import {readAuditLog} from '../../source/state/audit.js';
 import {createHostPort} from '../../source/sources/host-port.js';
 import type {FsPort} from '../../source/sources/fs-port.js';
 import {
+	adopt,
 	kernelOverlay,
 	killChildren,
 	procStarttime,
@@ -213,6 +214,7 @@ describe('guards on real tasks of this machine', () => {
 			);
 			return traced > 0;
 		});
+		adopt(traced);
 		const refusal = await refusalOf(traced);
 		expect(refusal.code).toBe('traced');
 		expect(refusal.reason).toContain(`traced by PID ${tracer!.pid}`);
@@ -261,6 +263,7 @@ describe('guards on real tasks of this machine', () => {
 				readFileSync(`/proc/${sleeper}/comm`, 'utf8').trim() === 'sleep'
 			);
 		});
+		adopt(sleeper);
 		const overlay = kernelOverlay(host);
 		overlay.blockers.add(sleeper);
 		const ctx = hostContext(overlay.port);
