@@ -303,7 +303,7 @@ type Cpu = {readonly index: number; readonly idle: Task; kickIgnoredUntilUs: num
 /** Delays the kernel takes for things the model does not compute (observed ranges, µs). */
 const delays = {
 	/** Unpatching: completing -> complete (klp_synchronize_transition, ftrace shutdown). */
-	unpatchComplete: [300_000, 460_000],
+	unpatchComplete: [350_000, 460_000],
 	/** Patching: completing -> complete. */
 	patchComplete: [600, 4_000],
 	/** Freeing a patch after completion (kobject release in a workqueue). */
@@ -342,6 +342,8 @@ export class EmulatedKernel {
 	readonly patches: KPatch[] = [];
 	/** Registered but disabled patches (< 5.1 only; they keep their sysfs directory). */
 	readonly registered: KPatch[] = [];
+	/** Off the list, kobject not yet released (klp_free_patch_async in flight). */
+	private readonly freeing: KPatch[] = [];
 
 	transitionPatch: KPatch | null = null;
 	/** klp_target_state: -1 none, 0 unpatched, 1 patched. */
@@ -884,13 +886,14 @@ export class EmulatedKernel {
 
 		if (reason === 'release' || program.kind === 'timed') {
 			if (program.kind === 'reader' || program.kind === 'timed') {
+				// Back in user space: print what was read, read EOF, exit.
+				this.setSleep(task, site, 'R', [], '0');
 				const {generation} = task;
 				this.after(this.rand(delays.exit), () => {
 					if (task.generation === generation) {
 						this.exitGroup(task.tgid);
 					}
 				});
-				this.setSleep(task, site, 'R', [], '0');
 				return;
 			}
 		}
@@ -1166,7 +1169,7 @@ export class EmulatedKernel {
 
 	/** Patches with a sysfs directory, in `klp_patches` order. */
 	visiblePatches(): KPatch[] {
-		return [...this.patches, ...this.registered].filter((patch) => !patch.freed);
+		return [...this.patches, ...this.registered, ...this.freeing];
 	}
 
 	stackOrder(patch: KPatch): number | null {
@@ -1736,7 +1739,9 @@ export class EmulatedKernel {
 			return;
 		}
 
+		this.freeing.push(patch);
 		this.after(this.rand(delays.free), () => {
+			this.freeing.splice(this.freeing.indexOf(patch), 1);
 			patch.freed = true;
 			if (patch.holdsModule && !patch.forced) {
 				patch.holdsModule = false;
