@@ -1,0 +1,183 @@
+/**
+What the script modes (batch, wait, export, capture) share: the source they read, the streams they
+write, and their clock.
+
+Time: a host or a tree on disk is watched on the real clock (sleep = a timer). The in-process
+emulator is driven on its *virtual* clock instead: sleeping between two frames advances the emulated
+kernel by that much, so `klptop -b -n 30 -d 1 --emulate ...` prints 30 s of emulated transition in a
+few milliseconds and always the same frames for the same seed. Nothing else advances the emulator
+meanwhile (no real-time driver runs in the script modes).
+*/
+import type {SourceInfo} from '../model/types.js';
+import type {ControlPort, FsPort} from '../sources/fs-port.js';
+
+/** The emulation handle as the script modes need it (structurally `Emulation` of the emulator). */
+export type ScriptEmulation = {
+	readonly control: ControlPort;
+	now(): number;
+	advance(ms: number): void;
+};
+
+/** An opened source (the shape of `OpenedSource` in `source/cli/main.ts`). */
+export type ScriptSource = {
+	readonly source: SourceInfo;
+	readonly port: FsPort;
+	readonly emulation: ScriptEmulation | null;
+	/** A control port for a tree served by an emulator (optional; wait --reverse-on-timeout uses it). */
+	readonly control?: ControlPort | null;
+};
+
+/** The little of a `NodeJS.WriteStream` the script modes use; tests pass plain objects. */
+export type ScriptStream = {
+	write(chunk: string): unknown;
+	readonly isTTY?: boolean | undefined;
+	readonly columns?: number | undefined;
+	on?(event: 'error', listener: (error: Error) => void): unknown;
+	off?(event: 'error', listener: (error: Error) => void): unknown;
+};
+
+export type ScriptIo = {
+	readonly stdout: ScriptStream;
+	readonly stderr: ScriptStream;
+};
+
+export type ScriptClock = {
+	/** ms since the epoch (virtual for the emulator). */
+	now(): number;
+	/** Let `ms` pass; resolves early when `signal` aborts. */
+	sleep(ms: number, signal?: AbortSignal): Promise<void>;
+	/** True when sleeping advances an emulated kernel instead of waiting. */
+	readonly virtual: boolean;
+};
+
+export const realClock: ScriptClock = {
+	now: () => Date.now(),
+	virtual: false,
+	sleep(ms, signal) {
+		return new Promise<void>((resolve) => {
+			if (signal?.aborted) {
+				resolve();
+				return;
+			}
+
+			const done = () => {
+				clearTimeout(timer);
+				signal?.removeEventListener('abort', done);
+				resolve();
+			};
+
+			const timer = setTimeout(done, ms);
+			signal?.addEventListener('abort', done, {once: true});
+		});
+	},
+};
+
+/** The emulator's virtual clock: sleeping runs the emulated kernel forward. */
+export function virtualClock(emulation: ScriptEmulation): ScriptClock {
+	return {
+		now: () => emulation.now(),
+		virtual: true,
+		async sleep(ms, signal) {
+			if (!signal?.aborted) {
+				emulation.advance(ms);
+			}
+
+			// Yield to the event loop so a long virtual run stays interruptible.
+			await new Promise<void>((resolve) => {
+				setImmediate(resolve);
+			});
+		},
+	};
+}
+
+export function clockFor(opened: ScriptSource): ScriptClock {
+	return opened.emulation ? virtualClock(opened.emulation) : realClock;
+}
+
+/**
+Stop quietly when stdout goes away (`klptop -b | head -1`): an EPIPE aborts the run instead of
+crashing the process. Returns the function that detaches the listener.
+*/
+export function watchBrokenPipe(stream: ScriptStream, controller: AbortController): () => void {
+	if (typeof stream.on !== 'function') {
+		return () => undefined;
+	}
+
+	const listener = (error: Error) => {
+		if ((error as Error & {code?: string}).code === 'EPIPE') {
+			controller.abort();
+		}
+	};
+
+	stream.on('error', listener);
+	return () => {
+		stream.off?.('error', listener);
+	};
+}
+
+/** An AbortController that also follows an outer signal. */
+export function linkedController(outer: AbortSignal | undefined): AbortController {
+	const controller = new AbortController();
+	if (outer) {
+		if (outer.aborted) {
+			controller.abort();
+		} else {
+			outer.addEventListener(
+				'abort',
+				() => {
+					controller.abort();
+				},
+				{once: true},
+			);
+		}
+	}
+
+	return controller;
+}
+
+/**
+SIGINT/SIGTERM/SIGHUP abort the returned signal (for the lead's wiring: the script modes then finish
+their current step, write their last line and return). `dispose` removes the handlers.
+*/
+export function abortOnSignals(): {readonly signal: AbortSignal; dispose(): void} {
+	const controller = new AbortController();
+	const names = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+	const handler = () => {
+		controller.abort();
+	};
+
+	for (const name of names) {
+		process.on(name, handler);
+	}
+
+	return {
+		signal: controller.signal,
+		dispose() {
+			for (const name of names) {
+				process.off(name, handler);
+			}
+		},
+	};
+}
+
+/** Seconds as a short human duration: `0.4s`, `12s`, `3m05s`, `2h01m`. */
+export function shortDuration(seconds: number): string {
+	if (!Number.isFinite(seconds) || seconds < 0) {
+		return '?';
+	}
+
+	if (seconds < 10) {
+		return `${Math.round(seconds * 10) / 10}s`;
+	}
+
+	const s = Math.round(seconds);
+	if (s < 60) {
+		return `${s}s`;
+	}
+
+	if (s < 3600) {
+		return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+	}
+
+	return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
