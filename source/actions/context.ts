@@ -121,7 +121,8 @@ export function createActionContext(options: ActionContextOptions): ActionContex
 
 	if (options.readonly === true) {
 		reason = 'read-only mode (--readonly): actions are disabled';
-	} else if (reason === null && host) {
+	} else if (reason === null) {
+		// The emulator answers as the user it emulates (the `non-root` scenario): same rule as the host.
 		const uid = port.readerUid();
 		if (uid !== 0) {
 			reason =
