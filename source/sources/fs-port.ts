@@ -31,6 +31,39 @@ export type FsPort = {
 	readKmsg(): string[] | undefined;
 	/** The effective uid the world sees the reader as (0 = root). */
 	readerUid(): number;
+	/**
+	Optional fast path for the thread walk (`source/sources/walk.ts` semantics): a port may walk
+	`/proc/<pid>/task/*` of the given /proc entries its own way (the host port splits a large /proc
+	between the main thread and a worker). Ports without it get the generic walk over readdir/readFile.
+	*/
+	walkTasks?(pids: readonly string[], options: TaskWalkOptions): TaskWalk;
+};
+
+export type TaskWalkOptions = {
+	/** Read each thread's `patch_state` (else every thread's state is 2 = not read). */
+	readonly readStates: boolean;
+	/** The transition target; threads at 0/1 other than it are returned. Null: none. */
+	readonly target: 0 | 1 | null;
+	/** `all`: return every thread, not only the blocking ones. */
+	readonly collect: 'blocking' | 'all';
+};
+
+/** Result of a thread walk. */
+export type TaskWalk = {
+	readonly total: number;
+	/** Threads read at -1, 0, 1 (zero when states were not read). */
+	readonly minus: number;
+	readonly zero: number;
+	readonly one: number;
+	/**
+	Flat triples `tgid, tid, state` (state -1/0/1, 2 not read or unreadable, 3 garbage) for the
+	blocking threads, or for all threads with `collect: 'all'`.
+	*/
+	readonly threads: number[];
+	/** Counts keyed `tasks:<code>`, `patch_state:<code>`, `garbage:EINVAL`. */
+	readonly errors: Record<string, number>;
+	/** One task dir seen (`/proc/<pid>/task/<tid>`), for probes. */
+	readonly firstTask: string | null;
 };
 
 /** Error shape thrown by every port, like Node's `ErrnoException`. */

@@ -29,7 +29,6 @@ import type {
 import {errorCode, type FsPort} from './fs-port.js';
 import {
 	isKthreadFlags,
-	isNumericName,
 	parseBool01,
 	parseFunctionDir,
 	parseInteger,
@@ -39,6 +38,7 @@ import {
 	parseStack,
 	parseStat,
 } from './parse.js';
+import {portWalkIo, walkTasks} from './walk.js';
 
 export const LIVEPATCH_DIR = '/sys/kernel/livepatch';
 
@@ -63,13 +63,13 @@ class Warnings {
 	private readonly plain: string[] = [];
 
 	/** Something unreadable for `count` threads/files, aggregated by `what` and error `code`. */
-	count(what: string, code: string, hint = ''): void {
+	count(what: string, code: string, hint = '', by = 1): void {
 		const key = `${what}\u0000${code}`;
 		const entry = this.counts.get(key);
 		if (entry === undefined) {
-			this.counts.set(key, {count: 1, code, what, hint});
+			this.counts.set(key, {count: by, code, what, hint});
 		} else {
-			entry.count++;
+			entry.count += by;
 		}
 	}
 
@@ -354,14 +354,6 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 		// Threads.
 		const target = transition?.target ?? null;
 		const readStates = livepatch && (transition !== null || all);
-		let total = 0;
-		let minus = 0;
-		let zero = 0;
-		let one = 0;
-		const candidates: Candidate[] = [];
-		const threads: ThreadInfo[] | null = all ? [] : null;
-		let firstTask: string | null = null;
-
 		let pids: string[] = [];
 		try {
 			pids = port.readdir('/proc');
@@ -369,77 +361,53 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			warnings.add(`/proc unreadable (${errorCode(error)})`);
 		}
 
-		for (const pid of pids) {
-			if (!isNumericName(pid)) {
-				continue;
-			}
+		const walkOptions = {readStates, target, collect: all ? 'all' : 'blocking'} as const;
+		const walk = port.walkTasks
+			? port.walkTasks(pids, walkOptions)
+			: walkTasks(portWalkIo(port, parsePatchState), pids, walkOptions);
+		let {total, minus, zero, one} = walk;
+		for (const [key, count] of Object.entries(walk.errors)) {
+			const colon = key.indexOf(':');
+			const what = key.slice(0, colon);
+			const code = key.slice(colon + 1);
+			const subject =
+				what === 'tasks'
+					? 'task list unreadable for {n} process{s}'
+					: what === 'garbage'
+						? 'patch_state garbage for {n} thread{s}'
+						: 'patch_state unreadable for {n} thread{s}';
+			warnings.count(subject, code, what === 'garbage' ? '' : accessHint(code), count);
+		}
 
-			const taskDir = `/proc/${pid}/task/`;
-			let tids: string[];
-			try {
-				tids = port.readdir(taskDir.slice(0, -1));
-			} catch (error) {
-				const code = errorCode(error);
-				if (!isGone(code)) {
-					warnings.count('task list unreadable for {n} process{s}', code, accessHint(code));
-				}
+		const candidates: Candidate[] = [];
+		const threads: ThreadInfo[] | null = all ? [] : null;
+		const triples = walk.threads;
+		for (let i = 0; i + 2 < triples.length; i += 3) {
+			const tgid = triples[i]!;
+			const tid = triples[i + 1]!;
+			const raw = triples[i + 2]!;
+			const patchState: PatchState | null = raw === -1 || raw === 0 || raw === 1 ? raw : null;
+			if (threads !== null) {
+				const info = readThread(port, `/proc/${tgid}/task/${tid}`, tgid, tid, patchState, warnings);
+				if (info === null) {
+					// Exited after the walk saw it.
+					total--;
+					if (patchState === -1) {
+						minus--;
+					} else if (patchState === 0) {
+						zero--;
+					} else if (patchState === 1) {
+						one--;
+					}
 
-				continue;
-			}
-
-			const tgid = Number(pid);
-			for (const tid of tids) {
-				if (!isNumericName(tid)) {
 					continue;
 				}
 
-				const dir = taskDir + tid;
-				firstTask ??= dir;
-				let patchState: PatchState | null = null;
-				if (readStates) {
-					let text: string | undefined;
-					try {
-						text = port.readFile(dir + '/patch_state');
-					} catch (error) {
-						const code = errorCode(error);
-						if (isGone(code)) {
-							continue; // Exited between readdir and read.
-						}
+				threads.push(info);
+			}
 
-						warnings.count('patch_state unreadable for {n} thread{s}', code, accessHint(code));
-					}
-
-					if (text !== undefined) {
-						patchState = parsePatchState(text);
-						if (patchState === null) {
-							warnings.count('patch_state garbage for {n} thread{s}', 'EINVAL');
-						}
-					}
-				}
-
-				if (all) {
-					const info = readThread(port, dir, tgid, Number(tid), patchState, warnings);
-					if (info === null) {
-						continue; // Exited.
-					}
-
-					threads!.push(info);
-				}
-
-				total++;
-				if (readStates) {
-					if (patchState === -1) {
-						minus++;
-					} else if (patchState === 0) {
-						zero++;
-					} else if (patchState === 1) {
-						one++;
-					}
-				}
-
-				if (target !== null && isBlocking(patchState, target)) {
-					candidates.push({tgid, tid: Number(tid), patchState});
-				}
+			if (target !== null && isBlocking(patchState, target)) {
+				candidates.push({tgid, tid, patchState});
 			}
 		}
 
@@ -502,7 +470,7 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			stacksReadable = stacksRead > 0;
 			stacksProbe = stacksReadable;
 		} else {
-			stacksProbe ??= probeStack(port, firstTask);
+			stacksProbe ??= probeStack(port, walk.firstTask);
 			stacksReadable = stacksProbe;
 		}
 

@@ -95,7 +95,7 @@ describe('reader: no transition', () => {
 		const made = tree({threads: switched(4, -1)});
 		const reads: string[] = [];
 		const port = createHostPort(made.root);
-		const spy: FsPort = {...port, readFile: (p) => (reads.push(p), port.readFile(p))};
+		const spy: FsPort = {...port, walkTasks: undefined, readFile: (p) => (reads.push(p), port.readFile(p))};
 		const snapshot = scanTree(made, {port: spy});
 		expect(snapshot.kernel.livepatch).toBe(true);
 		expect(snapshot.patches).toEqual([]);
@@ -216,7 +216,7 @@ describe('reader: patching transition with blockers', () => {
 		const made = tree(spec);
 		const reads: string[] = [];
 		const port = createHostPort(made.root);
-		const spy: FsPort = {...port, readFile: (p) => (reads.push(p), port.readFile(p))};
+		const spy: FsPort = {...port, walkTasks: undefined, readFile: (p) => (reads.push(p), port.readFile(p))};
 		scanTree(made, {port: spy});
 		const perThread = reads.filter((p) => /^\/proc\/\d+\//.test(p) && !p.endsWith('/patch_state'));
 		const tids = new Set(perThread.map((p) => p.split('/')[4]));
@@ -277,6 +277,7 @@ describe('reader: patching transition with blockers', () => {
 		const port = createHostPort(made.root);
 		const racing: FsPort = {
 			...port,
+			walkTasks: undefined,
 			readdir(p) {
 				const names = port.readdir(p);
 				if (p === '/proc/1010/task') {

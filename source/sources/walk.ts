@@ -1,0 +1,199 @@
+/**
+The thread walk: `/proc/<pid>/task/<tid>` for the given pids, reading `patch_state` when asked.
+
+This is the hot loop of a scan (issue 2 §7). The functions below are deliberately self-contained
+(no imports, no outer variables, plain JS once types are erased): the host port also runs their
+source text in a worker thread to walk half of a large /proc on a second core, so the same code
+serves the main thread, the worker and every other port.
+*/
+import type {FsPort, TaskWalk, TaskWalkOptions} from './fs-port.js';
+
+/** What the walk needs from a world. Errors are thrown Node-style (`code`). */
+export type WalkIo = {
+	readdir(path: string): string[];
+	/** -1, 0 or 1; 3 for garbage. */
+	readPatchState(path: string): number;
+};
+
+/** `state` values in `TaskWalk.threads` besides -1/0/1. */
+export const STATE_UNREAD = 2;
+export const STATE_GARBAGE = 3;
+
+/** Walk the task dirs of `pids` (entries of /proc; non-numeric ones are skipped). Self-contained. */
+export function walkTasks(io: WalkIo, pids: readonly string[], options: TaskWalkOptions): TaskWalk {
+	const numeric = (name: string): boolean => {
+		const n = name.length;
+		if (n === 0 || n > 10) {
+			return false;
+		}
+
+		for (let i = 0; i < n; i++) {
+			const code = name.charCodeAt(i);
+			if (code < 48 || code > 57) {
+				return false;
+			}
+		}
+
+		return true;
+	};
+
+	const codeOf = (error: unknown): string => {
+		const code = typeof error === 'object' && error !== null ? (error as {code?: unknown}).code : undefined;
+		return typeof code === 'string' ? code : 'EIO';
+	};
+
+	const gone = (code: string): boolean => code === 'ENOENT' || code === 'ESRCH' || code === 'ENOTDIR';
+	const {readStates, target, collect} = options;
+	const threads: number[] = [];
+	const errors: Record<string, number> = {};
+	let total = 0;
+	let minus = 0;
+	let zero = 0;
+	let one = 0;
+	let firstTask: string | null = null;
+	for (const pid of pids) {
+		if (!numeric(pid)) {
+			continue;
+		}
+
+		const taskDir = '/proc/' + pid + '/task';
+		let tids: string[];
+		try {
+			tids = io.readdir(taskDir);
+		} catch (error) {
+			const code = codeOf(error);
+			if (!gone(code)) {
+				const key = 'tasks:' + code;
+				errors[key] = (errors[key] ?? 0) + 1;
+			}
+
+			continue;
+		}
+
+		const tgid = Number(pid);
+		const prefix = taskDir + '/';
+		for (const tid of tids) {
+			if (!numeric(tid)) {
+				continue;
+			}
+
+			let state = 2;
+			if (readStates) {
+				try {
+					state = io.readPatchState(prefix + tid + '/patch_state');
+				} catch (error) {
+					const code = codeOf(error);
+					if (gone(code)) {
+						continue; // Exited between readdir and read.
+					}
+
+					const key = 'patch_state:' + code;
+					errors[key] = (errors[key] ?? 0) + 1;
+					state = 2;
+				}
+
+				if (state === -1) {
+					minus++;
+				} else if (state === 0) {
+					zero++;
+				} else if (state === 1) {
+					one++;
+				} else if (state === 3) {
+					errors['garbage:EINVAL'] = (errors['garbage:EINVAL'] ?? 0) + 1;
+				}
+			}
+
+			total++;
+			firstTask ??= prefix + tid;
+			if (collect === 'all' || ((state === 0 || state === 1) && state !== target)) {
+				threads.push(tgid, Number(tid), state);
+			}
+		}
+	}
+
+	return {total, minus, zero, one, threads, errors, firstTask};
+}
+
+/**
+Walk io over Node's fs under `prefix`, reading patch_state through one small reused buffer and
+decoding it without making a string. Self-contained (the worker runs its source).
+*/
+export function makeFsWalkIo(
+	fs: {
+		readdirSync(path: string): string[];
+		openSync(path: string, flags: number): number;
+		readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: null): number;
+		closeSync(fd: number): void;
+	},
+	prefix: string,
+): WalkIo {
+	const buffer = new Uint8Array(64);
+	return {
+		readdir: (path) => fs.readdirSync(prefix + path),
+		readPatchState(path) {
+			const fd = fs.openSync(prefix + path, 0);
+			let n: number;
+			try {
+				n = fs.readSync(fd, buffer, 0, 64, null);
+			} catch (error) {
+				fs.closeSync(fd);
+				throw error;
+			}
+
+			fs.closeSync(fd);
+			// Trim trailing whitespace ("1\n").
+			while (
+				n > 0 &&
+				(buffer[n - 1] === 10 || buffer[n - 1] === 32 || buffer[n - 1] === 9 || buffer[n - 1] === 13)
+			) {
+				n--;
+			}
+
+			let start = 0;
+			while (start < n && (buffer[start] === 32 || buffer[start] === 9 || buffer[start] === 10)) {
+				start++;
+			}
+
+			const length = n - start;
+			if (length === 1) {
+				if (buffer[start] === 48) {
+					return 0;
+				}
+
+				if (buffer[start] === 49) {
+					return 1;
+				}
+			} else if (length === 2 && buffer[start] === 45 && buffer[start + 1] === 49) {
+				return -1;
+			}
+
+			return 3;
+		},
+	};
+}
+
+/** Walk io over any FsPort (the emulator, test wrappers). */
+export function portWalkIo(port: FsPort, parse: (text: string) => number | null): WalkIo {
+	return {
+		readdir: (path) => port.readdir(path),
+		readPatchState: (path) => parse(port.readFile(path)) ?? STATE_GARBAGE,
+	};
+}
+
+/** Add `part` into `into` (results of walking disjoint pid sets). */
+export function mergeWalks(into: TaskWalk, part: TaskWalk): TaskWalk {
+	const errors = {...into.errors};
+	for (const [key, count] of Object.entries(part.errors)) {
+		errors[key] = (errors[key] ?? 0) + count;
+	}
+
+	return {
+		total: into.total + part.total,
+		minus: into.minus + part.minus,
+		zero: into.zero + part.zero,
+		one: into.one + part.one,
+		threads: into.threads.concat(part.threads),
+		errors,
+		firstTask: into.firstTask ?? part.firstTask,
+	};
+}

@@ -1,0 +1,148 @@
+import {afterEach, describe, expect, it} from 'vitest';
+import type {TaskWalk, TaskWalkOptions} from '../../source/sources/fs-port.js';
+import {createHostPort} from '../../source/sources/host-port.js';
+import {parsePatchState} from '../../source/sources/parse.js';
+import {makeFsWalkIo, mergeWalks, portWalkIo, walkTasks} from '../../source/sources/walk.js';
+import * as fs from 'node:fs';
+import {makeTree, type ThreadSpec, type Tree} from '../helpers/tree.js';
+
+const trees: Tree[] = [];
+afterEach(() => {
+	for (const tree of trees.splice(0)) {
+		tree.cleanup();
+	}
+});
+
+/** 40 processes of 1-3 threads, states cycling -1/0/1, some garbage, some without patch_state. */
+function bigTree(): Tree {
+	const threads: ThreadSpec[] = [];
+	for (let p = 0; p < 40; p++) {
+		const pid = 100 + p * 10;
+		for (let t = 0; t < 1 + (p % 3); t++) {
+			const n = threads.length;
+			threads.push({
+				pid,
+				tid: pid + t,
+				patchState: n % 17 === 5 ? 'junk\n' : n % 19 === 7 ? null : [-1, 0, 1][n % 3]!,
+			});
+		}
+	}
+
+	const made = makeTree({threads});
+	made.write('/proc/100/task/notatid/patch_state', '0\n');
+	trees.push(made);
+	return made;
+}
+
+function sorted(walk: TaskWalk): TaskWalk {
+	const triples: number[][] = [];
+	for (let i = 0; i < walk.threads.length; i += 3) {
+		triples.push(walk.threads.slice(i, i + 3));
+	}
+
+	triples.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
+	return {...walk, threads: triples.flat(), firstTask: walk.firstTask === null ? null : 'some'};
+}
+
+const optionSets: TaskWalkOptions[] = [
+	{readStates: true, target: 1, collect: 'blocking'},
+	{readStates: true, target: 0, collect: 'blocking'},
+	{readStates: true, target: 1, collect: 'all'},
+	{readStates: false, target: null, collect: 'all'},
+	{readStates: false, target: null, collect: 'blocking'},
+];
+
+describe('thread walk', () => {
+	it('counts, blocking triples and errors', () => {
+		const made = bigTree();
+		const port = createHostPort(made.root, {parallelMinPids: Number.POSITIVE_INFINITY});
+		const walk = port.walkTasks!(port.readdir('/proc'), {readStates: true, target: 1, collect: 'blocking'});
+		// 40 processes with 1, 2 or 3 threads: 14*1 + 13*2 + 13*3 = 79 threads. Thread n has garbage
+		// when n % 17 == 5 (5 of them), no patch_state (gone: not counted) when n % 19 == 7 (4), else
+		// state [-1, 0, 1][n % 3].
+		const expected = {minus: 0, zero: 0, one: 0};
+		for (let n = 0; n < 79; n++) {
+			if (n % 17 === 5 || n % 19 === 7) {
+				continue;
+			}
+
+			expected[(['minus', 'zero', 'one'] as const)[n % 3]!]++;
+		}
+
+		expect(walk).toMatchObject({total: 75, ...expected, errors: {'garbage:EINVAL': 5}});
+		expect(walk.threads.length / 3).toBe(expected.zero);
+		for (let i = 0; i < walk.threads.length; i += 3) {
+			expect(walk.threads[i + 2]).toBe(0);
+		}
+	});
+
+	it('the host fast path, with or without its helper thread, equals the generic walk', () => {
+		const made = bigTree();
+		const generic = createHostPort(made.root);
+		const sequential = createHostPort(made.root, {parallelMinPids: Number.POSITIVE_INFINITY});
+		const parallel = createHostPort(made.root, {parallelMinPids: 2});
+		const pids = generic.readdir('/proc');
+		for (const options of optionSets) {
+			const expected = sorted(walkTasks(portWalkIo(generic, parsePatchState), pids, options));
+			expect(sorted(sequential.walkTasks!(pids, options))).toEqual(expected);
+			expect(sorted(parallel.walkTasks!(pids, options))).toEqual(expected);
+		}
+
+		expect(parallel.stats).toEqual({helperRuns: optionSets.length, helperFailures: 0});
+		expect(sequential.stats.helperRuns).toBe(0);
+	});
+
+	it('decodes patch_state bytes like parsePatchState', () => {
+		const made = makeTree({});
+		trees.push(made);
+		const io = makeFsWalkIo(fs as Parameters<typeof makeFsWalkIo>[0], made.root);
+		for (const [content, expected] of [
+			['-1\n', -1],
+			['0\n', 0],
+			['1\n', 1],
+			[' 1 \n', 1],
+			['1', 1],
+			['2\n', 3],
+			['', 3],
+			['-\n', 3],
+			['10\n', 3],
+			['x'.repeat(100), 3],
+		] as const) {
+			made.write('/f', content);
+			expect(io.readPatchState('/f')).toBe(expected);
+			expect(parsePatchState(content) ?? 3).toBe(expected);
+		}
+
+		expect(() => io.readPatchState('/missing')).toThrow(expect.objectContaining({code: 'ENOENT'}));
+	});
+
+	it('mergeWalks adds disjoint results', () => {
+		const a: TaskWalk = {
+			total: 2,
+			minus: 1,
+			zero: 1,
+			one: 0,
+			threads: [1, 1, 0],
+			errors: {'x:E': 1},
+			firstTask: null,
+		};
+		const b: TaskWalk = {
+			total: 3,
+			minus: 0,
+			zero: 1,
+			one: 2,
+			threads: [2, 2, 0],
+			errors: {'x:E': 2, 'y:E': 1},
+			firstTask: '/t',
+		};
+		expect(mergeWalks(a, b)).toEqual({
+			total: 5,
+			minus: 1,
+			zero: 2,
+			one: 2,
+			threads: [1, 1, 0, 2, 2, 0],
+			errors: {'x:E': 3, 'y:E': 1},
+			firstTask: '/t',
+		});
+	});
+});
