@@ -320,7 +320,7 @@ function filterKernelLog(records: readonly string[], patchNames: Set<string>): K
 	});
 }
 
-type Candidate = {tgid: number; tid: number; patchState: 0 | 1};
+type Candidate = {tgid: number; tid: number; patchState: 0 | 1; info: ThreadInfo | null};
 
 /** Create a reader over a world. It remembers what outlives one scan (boot time, stack readability, patch names). */
 export function createReader(port: FsPort, source: SourceInfo, readerOptions: ReaderOptions = {}): Reader {
@@ -387,8 +387,9 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			const tid = triples[i + 1]!;
 			const raw = triples[i + 2]!;
 			const patchState: PatchState | null = raw === -1 || raw === 0 || raw === 1 ? raw : null;
+			let info: ThreadInfo | null = null;
 			if (threads !== null) {
-				const info = readThread(port, `/proc/${tgid}/task/${tid}`, tgid, tid, patchState, warnings);
+				info = readThread(port, `/proc/${tgid}/task/${tid}`, tgid, tid, patchState, warnings);
 				if (info === null) {
 					// Exited after the walk saw it.
 					total--;
@@ -407,7 +408,7 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			}
 
 			if (target !== null && isBlocking(patchState, target)) {
-				candidates.push({tgid, tid, patchState});
+				candidates.push({tgid, tid, patchState, info});
 			}
 		}
 
@@ -421,12 +422,10 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 		const blockers: Blocker[] = [];
 		let stacksRead = 0;
 		let stacksDenied = 0;
-		const threadIndex =
-			threads === null ? null : new Map(threads.map((thread) => [`${thread.tgid}/${thread.tid}`, thread]));
 		for (const candidate of candidates) {
 			const dir = `/proc/${candidate.tgid}/task/${candidate.tid}`;
 			const info =
-				threadIndex?.get(`${candidate.tgid}/${candidate.tid}`) ??
+				candidate.info ??
 				readThread(port, dir, candidate.tgid, candidate.tid, candidate.patchState, warnings);
 			if (info === null) {
 				// Exited after its patch_state was read.
