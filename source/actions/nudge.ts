@@ -116,10 +116,12 @@ function onSignal(signal: ExitSignal): void {
 	const pending = [...active].map(async (stop) => resumeStop(stop));
 	void Promise.allSettled(pending).then(() => {
 		uninstallHandlers();
-		// We replaced the default action; restore it so the signal still ends the process.
-		if (process.listenerCount(signal) === 0) {
-			process.kill(process.pid, signal);
-		}
+		/*
+		Our listener suppressed the default action, and a library handler that re-raises only when it
+		is the last listener (signal-exit, used by Ink) stood back because we were there. Deliver the
+		signal again now that we are gone: the default action or those handlers end the process.
+		*/
+		process.kill(process.pid, signal);
 	});
 }
 

@@ -10,7 +10,7 @@ import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export function compileFixture(relative: string): {file: string; dir: string} {
 	const dir = mkdtempSync(path.join(tmpdir(), 'klptop-fixture-'));

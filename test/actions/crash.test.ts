@@ -12,7 +12,7 @@ import {createActionContext} from '../../source/actions/context.js';
 import {recoverStopped} from '../../source/actions/nudge.js';
 import {openStopJournal} from '../../source/state/journal.js';
 import {createHostPort} from '../../source/sources/host-port.js';
-import {compileFixture} from './compile-fixture.js';
+import {compileFixture, repo} from './compile-fixture.js';
 import {killChildren, procState, removeTempDirs, spawnSleeper, tempStateDir, waitFor} from './helpers.js';
 
 const host = createHostPort('/');
@@ -26,7 +26,14 @@ afterAll(() => {
 	rmSync(fixture.dir, {recursive: true, force: true});
 });
 
+const fixtures = new Set<ChildProcess>();
+
 afterEach(() => {
+	for (const proc of fixtures) {
+		proc.kill('SIGKILL');
+	}
+
+	fixtures.clear();
 	killChildren();
 	removeTempDirs();
 });
@@ -41,7 +48,10 @@ type Run = {
 function runFixture(pid: number, stateDir: string, mode = 'wait'): Run {
 	const proc = spawn(process.execPath, [fixture.file, String(pid), stateDir, mode], {
 		stdio: ['ignore', 'pipe', 'pipe'],
+		env: {...process.env, KLPTOP_REPO: repo},
 	});
+	fixtures.add(proc);
+	proc.on('exit', () => fixtures.delete(proc));
 	const seen = new Set<string>();
 	const waiters = new Map<string, () => void>();
 	let stderr = '';
@@ -157,6 +167,18 @@ describe('exit paths of a nudging process', () => {
 			expect(openStopJournal(stateDir).list().entries).toEqual([]);
 		});
 	}
+
+	it('SIGTERM while stopped, with Ink’s signal-exit handler installed: resumed, cleaned up, and still ends', async () => {
+		const child = await spawnSleeper();
+		const stateDir = tempStateDir();
+		const run = runFixture(child.pid, stateDir, 'signal-exit');
+		await run.until('STOPPED');
+		run.proc.kill('SIGTERM');
+		await run.until('CLEANUP SIGTERM');
+		expect(await run.exited).toEqual({code: null, signal: 'SIGTERM'});
+		await waitFor(() => procState(child.pid) === 'S', 2000, 'the child to sleep again');
+		expect(openStopJournal(stateDir).list().entries).toEqual([]);
+	});
 
 	it('process.exit while stopped: the exit handler sends SIGCONT; recovery drops the stale record', async () => {
 		const child = await spawnSleeper();
