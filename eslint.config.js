@@ -13,7 +13,7 @@ const restrictedFs = {
 	paths: fsModules.map((name) => ({
 		name,
 		message:
-			'Only source/sources (reading), source/actions (acting), source/emulator (its disk mirror) and source/state (XDG files) may touch the filesystem.',
+			'Only source/sources (reading), source/actions (acting), source/emulator (its disk mirror), source/state (XDG files) and source/script (output files) may touch the filesystem.',
 	})),
 };
 const noKill = {
@@ -41,7 +41,7 @@ export default tseslint.config(
 	},
 	{
 		files: ['source/**/*.{ts,tsx}'],
-		ignores: ['source/sources/**', 'source/actions/**', 'source/emulator/**', 'source/state/**'],
+		ignores: ['source/sources/**', 'source/actions/**', 'source/emulator/**', 'source/state/**', 'source/script/**'],
 		rules: {
 			'no-restricted-imports': ['error', restrictedFs],
 		},

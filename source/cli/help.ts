@@ -1,0 +1,35 @@
+/**
+The one help text: `klptop --help` prints it and the README carries it verbatim (a test checks).
+*/
+export const helpText = `
+  Usage
+    $ klptop [options]                      live dashboard (non-TTY stdout: one --once snapshot)
+    $ klptop --once [--json]                print one snapshot and exit
+    $ klptop emulate --list                 list the emulator's scenarios
+    $ klptop emulate <scenario> --root DIR  keep a live emulated tree in DIR for any reader
+
+  Sources (default: this host, /sys/kernel/livepatch and /proc)
+    --root DIR            read DIR/sys/kernel/livepatch and DIR/proc (a capture or an emulated tree)
+    --emulate SCENARIO    the built-in emulated kernel, e.g. stuck-interruptible (see emulate --list)
+    --kernel GEN          emulated kernel generation: 4.12 4.16 5.1 6.1 6.11 6.14 6.16 (default 6.1)
+    --threads N           threads of the 'many' scenario (default 10000, at most 100000)
+    --seed N              emulator seed (default 1)
+    --at SECONDS          with --once --emulate: state after this much virtual time (default 5)
+
+  Options
+    --once                print one snapshot (patches, transition, blockers and why) and exit
+    --json                with --once: one JSON document (schema_version 1)
+    -d, --delay SECONDS   refresh interval (default 1)
+    --pid PID[,PID...]    only these processes
+    --tid TID[,TID...]    only these threads
+    --readonly            never act (no signal, no sysfs write)
+    --no-color            no colours (NO_COLOR is honoured too)
+    --ascii               no Unicode line drawing
+    -h, --help            this text
+    -v, --version         version
+
+  Examples
+    $ klptop --emulate stuck-interruptible
+    $ sudo klptop
+    $ klptop --once --json --emulate stuck-killable --at 20
+`;

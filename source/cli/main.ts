@@ -1,0 +1,221 @@
+/**
+What `klptop` does with its arguments: pick the source, then print one snapshot, run the
+dashboard, or keep an emulated tree on disk. The Ink UI is imported lazily so that `--once` and
+the script modes start fast and never load React.
+*/
+import os from 'node:os';
+import {createEmulation, listScenarios, mirrorToDisk, startRealtime} from '../emulator/index.js';
+import type {Emulation, KernelGeneration} from '../emulator/index.js';
+import {foldSnapshot} from '../model/history.js';
+import type {History, ScanOptions, Snapshot, SourceInfo} from '../model/types.js';
+import {toJsonDocument} from '../output/json.js';
+import {noLivepatchMessage, toText} from '../output/text.js';
+import {createHostPort} from '../sources/host-port.js';
+import {createReader} from '../sources/reader.js';
+import type {FsPort} from '../sources/fs-port.js';
+import {parseIdList, UsageError} from './flags.js';
+import type {Flags} from './flags.js';
+
+const kernelGenerations = ['4.12', '4.16', '5.1', '6.1', '6.11', '6.14', '6.16'] as const;
+
+export type OpenedSource = {
+	readonly source: SourceInfo;
+	readonly port: FsPort;
+	readonly emulation: Emulation | null;
+};
+
+type Io = {
+	readonly stdout: NodeJS.WriteStream;
+	readonly stderr: NodeJS.WriteStream;
+};
+
+export async function main(input: readonly string[], flags: Flags, io: Io = process): Promise<number> {
+	try {
+		return await run(input, flags, io);
+	} catch (error) {
+		if (error instanceof UsageError) {
+			io.stderr.write(`klptop: ${error.message}\n`);
+			return 2;
+		}
+
+		throw error;
+	}
+}
+
+async function run(input: readonly string[], flags: Flags, io: Io): Promise<number> {
+	const [command, ...rest] = input;
+	if (command === 'emulate') {
+		return runEmulate(rest, flags, io);
+	}
+
+	if (command !== undefined) {
+		throw new UsageError(`unknown command '${command}' (see klptop --help)`);
+	}
+
+	const opened = openSource(flags);
+	const pids = parseIdList(flags.pid, 'pid');
+	const tids = parseIdList(flags.tid, 'tid');
+	const delayS = flags.delay ?? 1;
+	if (!(delayS >= 0.1 && delayS <= 3600)) {
+		throw new UsageError('--delay takes seconds between 0.1 and 3600');
+	}
+
+	if (flags.once || !io.stdout.isTTY) {
+		return printOnce(opened, flags, io);
+	}
+
+	const {runDashboard} = await import('../ui/run-dashboard.js');
+	return runDashboard({
+		feed: makeFeed(opened),
+		makeEmulatorFeed: (scenario) => makeFeed(openEmulation(scenario, flags)),
+		delayS,
+		readonly: true,
+		readonlyReason: 'actions arrive with the actions issue',
+		color: flags.color && !process.env['NO_COLOR'],
+		ascii: flags.ascii,
+		pids,
+		tids,
+		hostname: opened.emulation ? 'emulated' : os.hostname(),
+	});
+}
+
+export function openSource(flags: Flags): OpenedSource {
+	if (flags.emulate !== undefined) {
+		if (flags.root !== undefined) {
+			throw new UsageError('--emulate and --root are exclusive (use `klptop emulate <scenario> --root DIR`)');
+		}
+
+		return openEmulation(flags.emulate, flags);
+	}
+
+	const root = flags.root ?? '/';
+	const isHost = root === '/';
+	return {
+		source: {kind: isHost ? 'host' : 'tree', root, scenario: null},
+		port: createHostPort(root),
+		emulation: null,
+	};
+}
+
+function openEmulation(scenario: string, flags: Flags): OpenedSource {
+	const known = listScenarios().map((entry) => entry.name);
+	if (!known.includes(scenario)) {
+		throw new UsageError(`unknown scenario '${scenario}'; one of: ${known.join(', ')}`);
+	}
+
+	const kernel = flags.kernel;
+	if (kernel !== undefined && !(kernelGenerations as readonly string[]).includes(kernel)) {
+		throw new UsageError(`--kernel takes one of ${kernelGenerations.join(', ')}`);
+	}
+
+	if (flags.threads !== undefined && !(flags.threads >= 1 && flags.threads <= 100_000)) {
+		throw new UsageError('--threads takes 1 to 100000');
+	}
+
+	const emulation = createEmulation(scenario, {
+		seed: flags.seed ?? 1,
+		...(flags.threads === undefined ? {} : {threads: flags.threads}),
+		...(kernel === undefined ? {} : {kernel: kernel as KernelGeneration}),
+	});
+	return {source: {kind: 'emulator', root: null, scenario}, port: emulation.port, emulation};
+}
+
+/** The dashboard's feed: one scan per poll; the emulator runs on the real clock meanwhile. */
+function makeFeed(opened: OpenedSource) {
+	const reader = createReader(opened.port, opened.source);
+	const driver = opened.emulation ? startRealtime(opened.emulation) : null;
+	return {
+		source: opened.source,
+		poll: (options: ScanOptions): Snapshot =>
+			reader.scan({...options, ...(opened.emulation ? {clock: opened.emulation.now} : {})}),
+		close() {
+			driver?.stop();
+		},
+	};
+}
+
+function printOnce(opened: OpenedSource, flags: Flags, io: Io): number {
+	const history = onceHistory(opened, flags);
+	if (flags.json) {
+		io.stdout.write(JSON.stringify(toJsonDocument(history), null, 2) + '\n');
+		return 0;
+	}
+
+	if (!history.snapshot.kernel.livepatch && opened.source.kind === 'host') {
+		io.stdout.write(noLivepatchMessage(history.snapshot) + '\n');
+		return 0;
+	}
+
+	const width = io.stdout.isTTY ? io.stdout.columns : 100;
+	io.stdout.write(toText(history, {width, color: false}) + '\n');
+	return 0;
+}
+
+/**
+One snapshot with the history it deserves. For the emulator, `--at` seconds of virtual time are
+sampled once a second (as the dashboard would have polled), so stuck and elapsed times are real
+measurements of the emulated run rather than blanks.
+*/
+function onceHistory(opened: OpenedSource, flags: Flags): History {
+	const reader = createReader(opened.port, opened.source);
+	const {emulation} = opened;
+	if (!emulation) {
+		return foldSnapshot(null, reader.scan({threads: 'blockers'}));
+	}
+
+	const at = flags.at ?? 5;
+	if (!(at >= 0 && at <= 86_400)) {
+		throw new UsageError('--at takes seconds between 0 and 86400');
+	}
+
+	const clock = emulation.now;
+	let history = foldSnapshot(null, reader.scan({threads: 'blockers', clock}));
+	for (let elapsed = 0; elapsed < at;) {
+		const step = Math.min(1, at - elapsed);
+		emulation.advance(step * 1000);
+		elapsed += step;
+		history = foldSnapshot(history, reader.scan({threads: 'blockers', clock}));
+	}
+
+	return history;
+}
+
+async function runEmulate(rest: readonly string[], flags: Flags, io: Io): Promise<number> {
+	if (flags.list || rest.length === 0) {
+		for (const {name, summary} of listScenarios()) {
+			io.stdout.write(`${name.padEnd(22)} ${summary}\n`);
+		}
+
+		return 0;
+	}
+
+	const [scenario] = rest;
+	if (flags.root === undefined || flags.root === '/') {
+		throw new UsageError('klptop emulate <scenario> needs --root DIR (a directory of your own, never /)');
+	}
+
+	const opened = openEmulation(scenario!, flags);
+	const emulation = opened.emulation!;
+	const mirror = await mirrorToDisk(emulation, flags.root);
+	const driver = startRealtime(emulation);
+	const timer = setInterval(() => {
+		mirror.sync();
+	}, 250);
+	io.stderr.write(
+		`klptop: emulating '${scenario}' in ${flags.root} (kernel ${flags.kernel ?? '6.1'}); ` +
+			`watch it with: klptop --root ${flags.root}; Ctrl-C stops\n`,
+	);
+	await new Promise<void>((resolve) => {
+		const stop = () => {
+			resolve();
+		};
+
+		process.once('SIGINT', stop);
+		process.once('SIGTERM', stop);
+		process.once('SIGHUP', stop);
+	});
+	clearInterval(timer);
+	driver.stop();
+	await mirror.close();
+	return 0;
+}
