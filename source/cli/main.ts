@@ -67,7 +67,7 @@ async function run(input: readonly string[], flags: Flags, io: Io): Promise<numb
 	const {runDashboard} = await import('../ui/run-dashboard.js');
 	return runDashboard({
 		feed: makeFeed(opened),
-		makeEmulatorFeed: (scenario) => makeFeed(openEmulation(scenario, flags)),
+		makeEmulatorFeed: (scenario) => makeFeed(openEmulation(scenario, flags, Date.now())),
 		delayS,
 		readonly: true,
 		readonlyReason: 'actions arrive with the actions issue',
@@ -85,7 +85,9 @@ export function openSource(flags: Flags): OpenedSource {
 			throw new UsageError('--emulate and --root are exclusive (use `klptop emulate <scenario> --root DIR`)');
 		}
 
-		return openEmulation(flags.emulate, flags);
+		// The dashboard runs the emulator on the real clock; --once uses a fixed epoch so that its
+		// output is reproducible.
+		return openEmulation(flags.emulate, flags, flags.once ? undefined : Date.now());
 	}
 
 	const root = flags.root ?? '/';
@@ -97,7 +99,7 @@ export function openSource(flags: Flags): OpenedSource {
 	};
 }
 
-function openEmulation(scenario: string, flags: Flags): OpenedSource {
+function openEmulation(scenario: string, flags: Flags, startTime?: number): OpenedSource {
 	const known = listScenarios().map((entry) => entry.name);
 	if (!known.includes(scenario)) {
 		throw new UsageError(`unknown scenario '${scenario}'; one of: ${known.join(', ')}`);
@@ -116,6 +118,7 @@ function openEmulation(scenario: string, flags: Flags): OpenedSource {
 		seed: flags.seed ?? 1,
 		...(flags.threads === undefined ? {} : {threads: flags.threads}),
 		...(kernel === undefined ? {} : {kernel: kernel as KernelGeneration}),
+		...(startTime === undefined ? {} : {startTime}),
 	});
 	return {source: {kind: 'emulator', root: null, scenario}, port: emulation.port, emulation};
 }
@@ -194,7 +197,7 @@ async function runEmulate(rest: readonly string[], flags: Flags, io: Io): Promis
 		throw new UsageError('klptop emulate <scenario> needs --root DIR (a directory of your own, never /)');
 	}
 
-	const opened = openEmulation(scenario!, flags);
+	const opened = openEmulation(scenario!, flags, Date.now());
 	const emulation = opened.emulation!;
 	const mirror = await mirrorToDisk(emulation, flags.root);
 	const driver = startRealtime(emulation);

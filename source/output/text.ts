@@ -316,9 +316,10 @@ export function noLivepatchMessage(snapshot: Snapshot, options: {width?: number}
 	const release = snapshot.kernel.release === null ? '' : ` (kernel ${clean(snapshot.kernel.release)})`;
 	const text = [
 		`klptop: ${where} does not exist${release}: this kernel was built without CONFIG_LIVEPATCH, or this is not Linux. There is nothing to watch here.`,
-		'To see what klptop shows, run the built-in emulator: klptop --emulate stuck-interruptible',
+		'To see what klptop shows, run the built-in emulator:',
 	];
-	return text.flatMap((t) => wrap(t, width, '  ')).join('\n');
+	// The command stays on a line of its own so that it can be copied whole.
+	return [...text.flatMap((t) => wrap(t, width, '  ')), '  klptop --emulate stuck-interruptible'].join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------------
