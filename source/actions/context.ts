@@ -7,6 +7,7 @@ This is where "a tree is never the host" is enforced. Only a `host` source whose
 port of the emulator serving it (`connectTreeControl(dir)` from `source/emulator/tree-client.ts`,
 passed in as `control`) or none at all; the in-process emulator gets its own control port.
 */
+import path from 'node:path';
 import process from 'node:process';
 import type {SourceInfo} from '../model/types.js';
 import type {ControlPort, FsPort} from '../sources/fs-port.js';
@@ -80,7 +81,7 @@ export function worldOf(source: SourceInfo): string {
 		}
 
 		case 'tree': {
-			return `tree:${source.root ?? ''}`;
+			return `tree:${path.resolve(source.root ?? '.')}`;
 		}
 
 		case 'emulator': {
@@ -191,14 +192,29 @@ Walk `ppid` from `pid` up to PID 1 through `/proc` of the port: klptop's process
 every ancestor (shell, tmux/screen server, sshd, terminal emulator). Bounded against loops.
 */
 export function identifySelf(port: FsPort, pid: number): SelfIdentity {
-	const own = readStat(port, `/proc/${pid}/stat`);
+	const read = (target: number) => {
+		try {
+			return readStat(port, `/proc/${target}/stat`);
+		} catch {
+			return null;
+		}
+	};
+
+	const own = read(pid);
 	const ancestors = new Map<number, string>();
+	let complete = own !== null;
 	let next = own?.ppid ?? 0;
-	for (let steps = 0; next > 1 && steps < 4096 && !ancestors.has(next); steps++) {
-		const stat = readStat(port, `/proc/${next}/stat`);
+	for (let steps = 0; next > 1 && !ancestors.has(next); steps++) {
+		const stat = steps < 4096 ? read(next) : null;
 		ancestors.set(next, stat?.comm ?? '?');
-		next = stat?.ppid ?? 0;
+		if (stat === null) {
+			// The chain is broken (hidepid, a race, a loop): we cannot know who else is above us.
+			complete = false;
+			break;
+		}
+
+		next = stat.ppid;
 	}
 
-	return {pid, pgrp: own?.pgrp ?? 0, session: own?.session ?? 0, ancestors};
+	return {pid, pgrp: own?.pgrp ?? 0, session: own?.session ?? 0, ancestors, complete};
 }

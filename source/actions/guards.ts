@@ -17,6 +17,8 @@ export type SelfIdentity = {
 	readonly session: number;
 	/** Every ancestor, nearest first: pid -> comm (the shell, tmux/screen, sshd, ...). */
 	readonly ancestors: ReadonlyMap<number, string>;
+	/** False when part of the chain could not be read: then nothing may be signalled. */
+	readonly complete: boolean;
 };
 
 /** What was read about one thread just now. */
@@ -76,6 +78,14 @@ export function guardTarget(
 	}
 
 	if (self !== null) {
+		if (!self.complete) {
+			return refuse(
+				'self',
+				'cannot read klptop’s own process tree from /proc, so its shell and connection cannot be protected; ' +
+					'nothing is signalled',
+			);
+		}
+
 		if (tgid === self.pid) {
 			return refuse('self', 'klptop itself: stopping it would leave nobody to send SIGCONT');
 		}

@@ -362,9 +362,12 @@ describe('guards as pure functions', () => {
 
 	it('own session and own process group, as recorded for klptop', () => {
 		const transition = {patch: 'p', target: 1 as const};
-		const self = {pid: 9, pgrp: 77, session: 500, ancestors: new Map<number, string>()};
+		const self = {pid: 9, pgrp: 77, session: 500, ancestors: new Map<number, string>(), complete: true};
 		expect(guardTarget(facts('S'), self, transition)?.code).toBe('own-session');
 		expect(guardTarget(facts('S'), {...self, pgrp: 500, session: 0}, transition)?.code).toBe('own-group');
 		expect(guardTarget(facts('S'), {...self, session: 0}, transition)).toBeNull();
+		expect(guardTarget(facts('S'), {...self, session: 0, complete: false}, transition)?.reason).toMatch(
+			/cannot read klptop.s own process tree/,
+		);
 	});
 });

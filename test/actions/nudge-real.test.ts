@@ -12,6 +12,7 @@ import {nudgeCommand} from '../../source/actions/commands.js';
 import {readAuditLog} from '../../source/state/audit.js';
 import {createHostPort} from '../../source/sources/host-port.js';
 import type {FsPort} from '../../source/sources/fs-port.js';
+import {faultyPort} from '../helpers/tree.js';
 import {
 	adopt,
 	kernelOverlay,
@@ -151,6 +152,21 @@ describe('guards on real tasks of this machine', () => {
 		for (const pid of ancestors) {
 			expect((await refusalOf(pid)).code).toBe('ancestor');
 		}
+	});
+
+	it('refuses everything when klptop’s own ancestry cannot be read (e.g. hidepid)', async () => {
+		expect(hostContext(host).self()?.complete).toBe(true);
+		const child = await spawnSleeper();
+		const overlay = kernelOverlay(host);
+		overlay.blockers.add(child.pid);
+		const blind = faultyPort(overlay.port, [
+			{method: 'readFile', path: `/proc/${process.ppid}/stat`, code: 'EACCES'},
+		]);
+		const {ctx, calls} = spied(hostContext(blind));
+		expect(ctx.self()?.complete).toBe(false);
+		const report = await executeNudge(ctx, planNudge(ctx, [{tid: child.pid}]));
+		expect(report.refused[0]?.reason).toMatch(/cannot read klptop.s own process tree/);
+		expect(calls).toEqual([]);
 	});
 
 	it('refuses PID 1', async () => {
