@@ -20,13 +20,20 @@ import {
 import {availableParallelism} from 'node:os';
 import {MessageChannel, receiveMessageOnPort, Worker} from 'node:worker_threads';
 import {errorCode, fsError, type FsPort, type TaskWalk, type TaskWalkOptions} from './fs-port.js';
-import {makeFsWalkIo, mergeWalks, walkTasks, type WalkIo} from './walk.js';
+import {addWalk, emptyWalk, makeFsWalkIo, walkTasks, type WalkIo} from './walk.js';
 
 export type HostPort = FsPort & {
 	/** The root this port reads, as given. */
 	readonly root: string;
-	/** How often the helper thread walked part of /proc, and how often it failed (its share then walked here). */
-	readonly stats: {helperRuns: number; helperFailures: number};
+	/**
+	How often a helper thread walked part of /proc, was cancelled (it had not started when the work
+	ran out) or failed (its share was then walked here).
+	*/
+	readonly stats: {
+		readonly helperRuns: number;
+		readonly helperCancelled: number;
+		readonly helperFailures: number;
+	};
 	/** Close the kept `/dev/kmsg` descriptor (the port stays usable; a later readKmsg reopens it). */
 	close(): void;
 };
@@ -35,52 +42,90 @@ const INITIAL_BUFFER = 64 * 1024;
 /** No sysfs/procfs file the reader wants is this big; a tree could link to /dev/zero. */
 const MAX_FILE = 16 * 1024 * 1024;
 
-/** Below this many /proc entries a second thread costs more (its start, ~30 ms) than it saves. */
+/** Below this many /proc entries a second thread costs more (its start, ~30 ms of CPU) than it saves. */
 const PARALLEL_MIN_PIDS = 2000;
-/** How long to wait for the helper thread to start, then to finish, before walking its half here. */
-const WORKER_START_MS = 5000;
-const WORKER_FINISH_MS = 120_000;
+/** /proc entries per claim: both threads take chunks from a shared counter until none is left. */
+const CHUNK = 256;
+/** Safety net: a helper that claimed work but has not finished after this long is given up on. */
+const HELPER_FINISH_MS = 120_000;
+
+// Helper states in shared[1].
+const NOT_STARTED = 0;
+const RUNNING = 1;
+const DONE = 2;
+const CANCELLED = 3;
 
 /**
-The helper thread's program: the self-contained walk functions of `walk.ts`, by source text, so
-it needs no module file (works from `dist/` and under the test runner alike).
+The helper thread's program: the self-contained functions of `walk.ts`, by source text, so it needs
+no module file (works from `dist/` and under the test runner alike). It claims chunks of the pid
+list from the shared counter exactly as the main thread does.
 */
-const WORKER_SOURCE = `
+const HELPER_SOURCE = `
 const {workerData} = require('node:worker_threads');
-const fs = require('node:fs');
-const flag = new Int32Array(workerData.flag);
-Atomics.store(flag, 0, 1);
-Atomics.notify(flag, 0);
-let result;
-try {
-	const walkTasks = (${walkTasks.toString()});
-	const makeFsWalkIo = (${makeFsWalkIo.toString()});
-	result = {ok: true, walk: walkTasks(makeFsWalkIo(fs, workerData.prefix), workerData.pids, workerData.options)};
-} catch (error) {
-	result = {ok: false, error: String(error)};
+const shared = new Int32Array(workerData.shared);
+if (Atomics.compareExchange(shared, 1, ${NOT_STARTED}, ${RUNNING}) === ${NOT_STARTED}) {
+	let result;
+	try {
+		const walkTasks = (${walkTasks.toString()});
+		const makeFsWalkIo = (${makeFsWalkIo.toString()});
+		const addWalk = (${addWalk.toString()});
+		const io = makeFsWalkIo(require('node:fs'), workerData.prefix);
+		const {pids, options, chunk, faultAfter} = workerData;
+		const chunks = Math.ceil(pids.length / chunk);
+		const into = {total: 0, minus: 0, zero: 0, one: 0, threads: [], errors: {}, firstTask: null};
+		for (let done = 0; ; done++) {
+			if (done === faultAfter) throw new Error('injected helper fault');
+			const index = Atomics.add(shared, 0, 1);
+			if (index >= chunks) break;
+			addWalk(into, walkTasks(io, pids.slice(index * chunk, (index + 1) * chunk), options));
+		}
+		result = {ok: true, walk: into};
+	} catch (error) {
+		result = {ok: false, error: String(error)};
+	}
+	workerData.port.postMessage(result);
+	Atomics.store(shared, 1, ${DONE});
+	Atomics.notify(shared, 1);
 }
-workerData.port.postMessage(result);
 workerData.port.close();
-Atomics.store(flag, 0, 2);
-Atomics.notify(flag, 0);
 `;
 
-/**
-Walk `pids` in a helper thread while the caller walks its own share; \`finish()\` blocks until the
-helper is done and returns its result, or null when it failed (the caller then walks that share).
-*/
+type Helper = {
+	/**
+	Called once the main thread finds no chunk left: 'cancelled' when the helper never started (it
+	then does nothing), its walk when it finished, or null when it failed (its chunks must be redone).
+	*/
+	finish(): TaskWalk | 'cancelled' | null;
+};
+
+type SharedWalkSettings = {
+	readonly prefix: string;
+	readonly chunk: number;
+	readonly waitForHelperMs: number;
+	readonly helperFaultAfter: number | null;
+};
+
 function startHelper(
-	prefix: string,
+	settings: SharedWalkSettings,
 	pids: readonly string[],
 	options: TaskWalkOptions,
-): {finish(): TaskWalk | null} | null {
-	const flag = new Int32Array(new SharedArrayBuffer(4));
+	shared: Int32Array,
+): Helper | null {
+	const {prefix, chunk, helperFaultAfter} = settings;
 	const {port1, port2} = new MessageChannel();
 	let worker: Worker;
 	try {
-		worker = new Worker(WORKER_SOURCE, {
+		worker = new Worker(HELPER_SOURCE, {
 			eval: true,
-			workerData: {prefix, pids, options, flag: flag.buffer, port: port2},
+			workerData: {
+				prefix,
+				pids,
+				options,
+				chunk,
+				faultAfter: helperFaultAfter,
+				shared: shared.buffer,
+				port: port2,
+			},
 			transferList: [port2],
 			stdout: true,
 			stderr: true,
@@ -92,14 +137,16 @@ function startHelper(
 
 	worker.unref();
 	worker.on('error', () => {
-		// Reported through the flag and the fallback walk.
+		// A helper that dies before starting is cancelled; one that dies later is redone (finish()).
 	});
 	return {
 		finish() {
-			let result: TaskWalk | null = null;
-			if (Atomics.wait(flag, 0, 0, WORKER_START_MS) !== 'timed-out') {
-				Atomics.wait(flag, 0, 1, WORKER_FINISH_MS);
-				if (Atomics.load(flag, 0) === 2) {
+			let result: TaskWalk | 'cancelled' | null = null;
+			if (Atomics.compareExchange(shared, 1, NOT_STARTED, CANCELLED) === NOT_STARTED) {
+				result = 'cancelled';
+			} else {
+				Atomics.wait(shared, 1, RUNNING, HELPER_FINISH_MS);
+				if (Atomics.load(shared, 1) === DONE) {
 					const received = receiveMessageOnPort(port1) as
 						{message: {ok: boolean; walk?: TaskWalk}} | undefined;
 					if (received?.message.ok && received.message.walk) {
@@ -115,6 +162,59 @@ function startHelper(
 	};
 }
 
+/** Walk with a helper thread, both claiming chunks of `pids` until none is left. */
+function walkShared(
+	io: WalkIo,
+	settings: SharedWalkSettings,
+	pids: readonly string[],
+	options: TaskWalkOptions,
+	stats: HelperStats,
+): TaskWalk {
+	const {chunk} = settings;
+	const shared = new Int32Array(new SharedArrayBuffer(8));
+	const chunks = Math.ceil(pids.length / chunk);
+	const helper = startHelper(settings, pids, options, shared);
+	if (helper !== null && settings.waitForHelperMs > 0) {
+		Atomics.wait(shared, 1, NOT_STARTED, settings.waitForHelperMs);
+	}
+
+	const into = emptyWalk();
+	const mine = new Set<number>();
+	const walkChunk = (index: number) => {
+		addWalk(into, walkTasks(io, pids.slice(index * chunk, (index + 1) * chunk), options));
+	};
+
+	for (;;) {
+		const index = Atomics.add(shared, 0, 1);
+		if (index >= chunks) {
+			break;
+		}
+
+		mine.add(index);
+		walkChunk(index);
+	}
+
+	const helped = helper === null ? null : helper.finish();
+	if (helped === 'cancelled') {
+		stats.helperCancelled++;
+	} else if (helped === null) {
+		stats.helperFailures++;
+		// Redo what the helper claimed.
+		for (let index = 0; index < chunks; index++) {
+			if (!mine.has(index)) {
+				walkChunk(index);
+			}
+		}
+	} else {
+		stats.helperRuns++;
+		addWalk(into, helped);
+	}
+
+	return into;
+}
+
+type HelperStats = {helperRuns: number; helperCancelled: number; helperFailures: number};
+
 /**
 Create a port reading `<root>/...`. Paths passed to the port are absolute inside the world
 (`/proc/1/stat`); they are joined to `root` by plain concatenation.
@@ -125,6 +225,12 @@ export type HostPortOptions = {
 	The environment variable \`KLPTOP_WORKERS=0\` also turns the helper off.
 	*/
 	readonly parallelMinPids?: number;
+	/** For tests: /proc entries per claim (default 256). */
+	readonly chunk?: number;
+	/** For tests: wait up to this many ms for the helper to start before walking (so it gets work). */
+	readonly waitForHelperMs?: number;
+	/** For tests: the helper throws after this many chunks (its claimed chunks are redone here). */
+	readonly helperFaultAfter?: number;
 };
 
 export function createHostPort(root: string, options: HostPortOptions = {}): HostPort {
@@ -136,7 +242,13 @@ export function createHostPort(root: string, options: HostPortOptions = {}): Hos
 
 	let buffer = Buffer.allocUnsafe(INITIAL_BUFFER);
 	let walkIo: WalkIo | undefined;
-	const stats = {helperRuns: 0, helperFailures: 0};
+	const sharedSettings: SharedWalkSettings = {
+		prefix,
+		chunk: Math.max(1, options.chunk ?? CHUNK),
+		waitForHelperMs: options.waitForHelperMs ?? 0,
+		helperFaultAfter: options.helperFaultAfter ?? null,
+	};
+	const stats: HelperStats = {helperRuns: 0, helperCancelled: 0, helperFailures: 0};
 
 	/** Read a whole file through the shared buffer. procfs files report size 0: read until EOF (or a short read). */
 	function readFile(path: string): string {
@@ -302,18 +414,7 @@ export function createHostPort(root: string, options: HostPortOptions = {}): Hos
 				return walkTasks(walkIo, pids, options);
 			}
 
-			// Two cores: the helper thread walks the second half while this thread walks the first.
-			const split = Math.floor(pids.length / 2);
-			const helper = startHelper(prefix, pids.slice(split), options);
-			const own = walkTasks(walkIo, pids.slice(0, split), options);
-			const helped = helper?.finish() ?? null;
-			stats.helperRuns++;
-			if (helped === null) {
-				stats.helperFailures++;
-			}
-
-			const other = helped ?? walkTasks(walkIo, pids.slice(split), options);
-			return mergeWalks(own, other);
+			return walkShared(walkIo, sharedSettings, pids, options, stats);
 		},
 		exists(path) {
 			return existsSync(prefix + path);

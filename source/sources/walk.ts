@@ -180,20 +180,42 @@ export function portWalkIo(port: FsPort, parse: (text: string) => number | null)
 	};
 }
 
-/** Add `part` into `into` (results of walking disjoint pid sets). */
-export function mergeWalks(into: TaskWalk, part: TaskWalk): TaskWalk {
-	const errors = {...into.errors};
-	for (const [key, count] of Object.entries(part.errors)) {
-		errors[key] = (errors[key] ?? 0) + count;
+/** A TaskWalk being accumulated. */
+export type WalkAccumulator = {
+	total: number;
+	minus: number;
+	zero: number;
+	one: number;
+	threads: number[];
+	errors: Record<string, number>;
+	firstTask: string | null;
+};
+
+export function emptyWalk(): WalkAccumulator {
+	return {total: 0, minus: 0, zero: 0, one: 0, threads: [], errors: {}, firstTask: null};
+}
+
+/** Add `part` (the walk of a disjoint set of pids) into `into`, in place. Self-contained. */
+export function addWalk(into: WalkAccumulator, part: TaskWalk): void {
+	into.total += part.total;
+	into.minus += part.minus;
+	into.zero += part.zero;
+	into.one += part.one;
+	for (const value of part.threads) {
+		into.threads.push(value);
 	}
 
-	return {
-		total: into.total + part.total,
-		minus: into.minus + part.minus,
-		zero: into.zero + part.zero,
-		one: into.one + part.one,
-		threads: into.threads.concat(part.threads),
-		errors,
-		firstTask: into.firstTask ?? part.firstTask,
-	};
+	for (const key of Object.keys(part.errors)) {
+		into.errors[key] = (into.errors[key] ?? 0) + (part.errors[key] ?? 0);
+	}
+
+	into.firstTask ??= part.firstTask;
+}
+
+/** `a` and `b` together (walks of disjoint pid sets). */
+export function mergeWalks(a: TaskWalk, b: TaskWalk): TaskWalk {
+	const into = emptyWalk();
+	addWalk(into, a);
+	addWalk(into, b);
+	return into;
 }

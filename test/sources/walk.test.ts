@@ -80,16 +80,31 @@ describe('thread walk', () => {
 		const made = bigTree();
 		const generic = createHostPort(made.root);
 		const sequential = createHostPort(made.root, {parallelMinPids: Number.POSITIVE_INFINITY});
-		const parallel = createHostPort(made.root, {parallelMinPids: 2});
+		// One pid per claim and a head start for the helper, so both threads get chunks.
+		const parallel = createHostPort(made.root, {parallelMinPids: 2, chunk: 1, waitForHelperMs: 5000});
+		// The helper fails after two chunks: what it claimed is walked again by the main thread.
+		const faulty = createHostPort(made.root, {
+			parallelMinPids: 2,
+			chunk: 1,
+			waitForHelperMs: 5000,
+			helperFaultAfter: 2,
+		});
+		// Without a head start the main thread may finish first and cancel the helper: same result.
+		const racing = createHostPort(made.root, {parallelMinPids: 2});
 		const pids = generic.readdir('/proc');
 		for (const options of optionSets) {
 			const expected = sorted(walkTasks(portWalkIo(generic, parsePatchState), pids, options));
 			expect(sorted(sequential.walkTasks!(pids, options))).toEqual(expected);
 			expect(sorted(parallel.walkTasks!(pids, options))).toEqual(expected);
+			expect(sorted(faulty.walkTasks!(pids, options))).toEqual(expected);
+			expect(sorted(racing.walkTasks!(pids, options))).toEqual(expected);
 		}
 
-		expect(parallel.stats).toEqual({helperRuns: optionSets.length, helperFailures: 0});
-		expect(sequential.stats.helperRuns).toBe(0);
+		expect(sequential.stats).toEqual({helperRuns: 0, helperCancelled: 0, helperFailures: 0});
+		expect(parallel.stats).toEqual({helperRuns: optionSets.length, helperCancelled: 0, helperFailures: 0});
+		expect(faulty.stats).toEqual({helperRuns: 0, helperCancelled: 0, helperFailures: optionSets.length});
+		expect(racing.stats.helperRuns + racing.stats.helperCancelled).toBe(optionSets.length);
+		expect(racing.stats.helperFailures).toBe(0);
 	});
 
 	it('decodes patch_state bytes like parsePatchState', () => {
