@@ -80,6 +80,8 @@ type ActiveStop = {
 	readonly journal: StopJournal;
 	readonly journalId: string;
 	resumed: boolean;
+	/** The SIGSTOP in flight (a control port over a socket is truly asynchronous): SIGCONT waits for it. */
+	stopping: Promise<unknown> | null;
 };
 
 const active = new Set<ActiveStop>();
@@ -92,6 +94,7 @@ async function resumeStop(stop: ActiveStop): Promise<string | null> {
 		return null;
 	}
 
+	await stop.stopping?.catch(() => {});
 	try {
 		await stop.control.kill(stop.tgid, 'SIGCONT');
 	} catch (error) {
@@ -271,7 +274,14 @@ export async function executeNudge(
 				continue;
 			}
 
-			const stop: ActiveStop = {control, tgid: group.tgid, journal: ctx.journal, journalId, resumed: false};
+			const stop: ActiveStop = {
+				control,
+				tgid: group.tgid,
+				journal: ctx.journal,
+				journalId,
+				resumed: false,
+				stopping: null,
+			};
 			active.add(stop);
 			installHandlers();
 			const entry: Running = {
@@ -285,7 +295,8 @@ export async function executeNudge(
 				stoppedMs: 0,
 			};
 			try {
-				await control.kill(group.tgid, 'SIGSTOP');
+				stop.stopping = control.kill(group.tgid, 'SIGSTOP');
+				await stop.stopping;
 			} catch (error) {
 				stop.resumed = true;
 				active.delete(stop);
