@@ -42,8 +42,12 @@ const INITIAL_BUFFER = 64 * 1024;
 /** No sysfs/procfs file the reader wants is this big; a tree could link to /dev/zero. */
 const MAX_FILE = 16 * 1024 * 1024;
 
-/** Below this many /proc entries a second thread costs more (its start, ~30 ms of CPU) than it saves. */
+/**
+Below this many /proc entries a second thread costs more (its start, ~30 ms of CPU) than it saves:
+with patch_state reads (a transition runs), and with readdirs only (no transition: counting).
+*/
 const PARALLEL_MIN_PIDS = 2000;
+const PARALLEL_MIN_PIDS_COUNTING = 8000;
 /** /proc entries per claim: both threads take chunks from a shared counter until none is left. */
 const CHUNK = 256;
 /** Safety net: a helper that claimed work but has not finished after this long is given up on. */
@@ -221,8 +225,9 @@ Create a port reading `<root>/...`. Paths passed to the port are absolute inside
 */
 export type HostPortOptions = {
 	/**
-	Walk /proc with a helper thread from this many entries on (default 2000); \`Infinity\` never.
-	The environment variable \`KLPTOP_WORKERS=0\` also turns the helper off.
+	Walk /proc with a helper thread from this many entries on (default 2000 when patch_state is
+	read, 8000 when threads are only counted); `Infinity` never.
+	The environment variable `KLPTOP_WORKERS=0` also turns the helper off.
 	*/
 	readonly parallelMinPids?: number;
 	/** For tests: /proc entries per claim (default 256). */
@@ -234,7 +239,6 @@ export type HostPortOptions = {
 };
 
 export function createHostPort(root: string, options: HostPortOptions = {}): HostPort {
-	const parallelMinPids = options.parallelMinPids ?? PARALLEL_MIN_PIDS;
 	let prefix = root;
 	while (prefix.endsWith('/')) {
 		prefix = prefix.slice(0, -1);
@@ -404,17 +408,19 @@ export function createHostPort(root: string, options: HostPortOptions = {}): Hos
 		readdir(path) {
 			return readdirSync(prefix + path);
 		},
-		walkTasks(pids, options) {
+		walkTasks(pids, walkOptions) {
 			walkIo ??= makeFsWalkIo(fs as Parameters<typeof makeFsWalkIo>[0], prefix);
 			if (
-				pids.length < parallelMinPids ||
+				pids.length <
+					(options.parallelMinPids ??
+						(walkOptions.readStates ? PARALLEL_MIN_PIDS : PARALLEL_MIN_PIDS_COUNTING)) ||
 				process.env['KLPTOP_WORKERS'] === '0' ||
 				availableParallelism() < 2
 			) {
-				return walkTasks(walkIo, pids, options);
+				return walkTasks(walkIo, pids, walkOptions);
 			}
 
-			return walkShared(walkIo, sharedSettings, pids, options, stats);
+			return walkShared(walkIo, sharedSettings, pids, walkOptions, stats);
 		},
 		exists(path) {
 			return existsSync(prefix + path);
