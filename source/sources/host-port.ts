@@ -46,10 +46,13 @@ const MAX_FILE = 16 * 1024 * 1024;
 Below this many /proc entries a second thread costs more (its start, ~30 ms of CPU) than it saves:
 with patch_state reads (a transition runs), and with readdirs only (no transition: counting).
 */
-const PARALLEL_MIN_PIDS = 2000;
+const PARALLEL_MIN_PIDS = 1000;
 const PARALLEL_MIN_PIDS_COUNTING = 8000;
-/** /proc entries per claim: both threads take chunks from a shared counter until none is left. */
-const CHUNK = 256;
+/**
+/proc entries per claim: both threads take chunks from a shared counter until none is left. Small,
+because one entry can hold hundreds of threads (a JVM) and the last chunk decides who waits.
+*/
+const CHUNK = 32;
 /** Safety net: a helper that claimed work but has not finished after this long is given up on. */
 const HELPER_FINISH_MS = 120_000;
 
@@ -225,12 +228,12 @@ Create a port reading `<root>/...`. Paths passed to the port are absolute inside
 */
 export type HostPortOptions = {
 	/**
-	Walk /proc with a helper thread from this many entries on (default 2000 when patch_state is
+	Walk /proc with a helper thread from this many entries on (default 1000 when patch_state is
 	read, 8000 when threads are only counted); `Infinity` never.
 	The environment variable `KLPTOP_WORKERS=0` also turns the helper off.
 	*/
 	readonly parallelMinPids?: number;
-	/** For tests: /proc entries per claim (default 256). */
+	/** For tests: /proc entries per claim (default 32). */
 	readonly chunk?: number;
 	/** For tests: wait up to this many ms for the helper to start before walking (so it gets work). */
 	readonly waitForHelperMs?: number;
