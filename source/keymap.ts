@@ -437,7 +437,8 @@ export function keyName(input: string, key: KeyFlags): string | null {
 	if (key.pageDown) return 'pagedown';
 	if (key.home) return 'home';
 	if (key.end) return 'end';
-	if (key.return) return 'enter';
+	// A CR typed before raw mode was on reaches us as LF (the tty's ICRNL): still Enter.
+	if (key.return || input === '\r' || input === '\n') return 'enter';
 	if (key.tab) return key.shift ? 'shift+tab' : 'tab';
 	if (key.backspace || key.delete) return 'backspace';
 	if (key.escape && input === '') return 'escape';

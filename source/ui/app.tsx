@@ -3,7 +3,7 @@ The dashboard: wiring only. The reducer (`state.ts`) owns the state, the key map
 decides what a key means, the poller folds scans into history, and the views draw. Size comes in as
 props (measured once by the root), so this component renders the same in tests as in a terminal.
 */
-import {Box, useApp, useInput, useStdout} from 'ink';
+import {Box, useApp, useInput} from 'ink';
 import {useCallback, useEffect, useReducer, useRef, useState} from 'react';
 import type {ReactNode} from 'react';
 import {usePoller} from '../hooks/use-poller.js';
@@ -27,9 +27,6 @@ import type {UiState} from './state.js';
 /** Scenario the no-livepatch screen offers (a transition stuck on an interruptible sleeper). */
 export const offeredScenario = 'stuck-interruptible';
 
-/** Clears the terminal so Ink's next write redraws every line (Ctrl-L, resizes). */
-export const clearScreen = '\u001B[2J\u001B[H';
-
 export type AppProps = {
 	readonly feed: Feed | null;
 	readonly makeEmulatorFeed: (scenario: string) => Feed;
@@ -47,6 +44,8 @@ export type AppProps = {
 	readonly initialHistory?: History | null;
 	/** Told about the feed in use (the root closes the last one on exit). */
 	readonly onFeedChange?: (feed: Feed | null) => void;
+	/** Repaint the whole terminal (Ctrl-L, resizes); the root's frame writer does it. */
+	readonly onRedraw?: () => void;
 };
 
 function emptyText(state: UiState): string {
@@ -68,9 +67,8 @@ function emptyText(state: UiState): string {
 }
 
 export function App(props: AppProps) {
-	const {makeEmulatorFeed, theme, hostname, width, height, onFeedChange} = props;
+	const {makeEmulatorFeed, theme, hostname, width, height, onFeedChange, onRedraw} = props;
 	const {exit} = useApp();
-	const {write} = useStdout();
 	const [feed, setFeed] = useState<Feed | null>(props.feed);
 	const [state, dispatch] = useReducer(reduce, undefined, () => {
 		const init = initialState({
@@ -113,14 +111,14 @@ export function App(props: AppProps) {
 		if (state.quit) exit();
 	}, [state.quit, exit]);
 
-	// Ctrl-L and resizes: clear the terminal; Ink's write() then re-sends the whole last frame.
+	// Ctrl-L and resizes: the frame writer clears the terminal and repaints every line.
 	const redraws = useRef(state.redraws);
 	useEffect(() => {
 		if (state.redraws !== redraws.current) {
 			redraws.current = state.redraws;
-			write(clearScreen);
+			onRedraw?.();
 		}
-	}, [state.redraws, write]);
+	}, [state.redraws, onRedraw]);
 
 	useInput((input, key) => {
 		const current = stateRef.current;

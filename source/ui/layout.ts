@@ -2,10 +2,9 @@
 How the screen is cut into areas, from the terminal size alone: one pure function shared by the
 reducer (page sizes, scrolling) and the views (how many lines each area draws).
 
-The frame is one line shorter than the terminal on purpose. Ink 6.8 treats an output as tall as the
-terminal as "fullscreen" and from then on clears the whole terminal and rewrites every line on each
-render (ink.js `onRender`: `lastOutputHeight >= stdout.rows` → `clearTerminal`), which flickers and
-defeats incremental rendering. With `rows - 1` lines, Ink rewrites only the lines that changed.
+The frame uses every row and never more: the frame writer (`frame-writer.ts`) positions each line
+absolutely and drops anything below the last row, and a frame taller than the terminal would make
+any line-based writer scroll and redraw everything.
 */
 
 /** Below this size the dashboard shows only a "terminal too small" notice. */
@@ -14,7 +13,7 @@ export const minHeight = 15;
 
 export type Layout = {
 	readonly width: number;
-	/** Lines the frame may use (terminal rows - 1). */
+	/** Lines the frame may use (the terminal's rows). */
 	readonly frameHeight: number;
 	readonly tooSmall: boolean;
 	readonly headerRows: number;
@@ -29,7 +28,7 @@ export type Layout = {
 };
 
 export function computeLayout(width: number, height: number, patchCount: number): Layout {
-	const frameHeight = Math.max(1, height - 1);
+	const frameHeight = Math.max(1, height);
 	const tooSmall = width < minWidth || height < minHeight;
 	const headerRows = 3;
 	const maxPatchRows = height >= 35 ? 6 : height >= 24 ? 3 : 2;

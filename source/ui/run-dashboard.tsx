@@ -4,13 +4,18 @@ Start the dashboard on a terminal and give the terminal back intact, whatever en
 This is the one place in the UI that touches the process: signals, uncaught errors and the raw
 terminal modes. Components below it stay pure functions of props.
 */
+import {EventEmitter} from 'node:events';
 import {render} from 'ink';
+import type {Instance} from 'ink';
 import {useTerminalSize} from '../hooks/use-terminal-size.js';
 import {foldSnapshot} from '../model/history.js';
 import type {History} from '../model/types.js';
 import type {Theme} from '../views/theme.js';
+import {cellWidth} from '../views/format.js';
 import {App} from './app.js';
 import type {Feed} from './feed.js';
+import {createFrameWriter} from './frame-writer.js';
+import type {FrameWriter} from './frame-writer.js';
 
 export type {Feed} from './feed.js';
 
@@ -29,10 +34,15 @@ export type DashboardOptions = {
 	hostname: string;
 	stdout?: NodeJS.WriteStream;
 	stdin?: NodeJS.ReadStream;
+	/**
+	Ends the process a second after a signal or an uncaught error if something still holds the
+	event loop open (injectable for tests). @default process.exit
+	*/
+	exitProcess?: (code: number) => void;
 };
 
-/** Enter the alternate screen (like vim, htop) and put the cursor home. */
-export const enterAlternateScreen = '\u001B[?1049h\u001B[H';
+/** Enter the alternate screen (like vim, htop), hide the cursor, put it home. */
+export const enterAlternateScreen = '\u001B[?1049h\u001B[?25l\u001B[H';
 /** Leave it (the shell's screen comes back as it was) and show the cursor. */
 export const leaveAlternateScreen = '\u001B[?1049l\u001B[?25h';
 
@@ -67,12 +77,43 @@ export function makeRestore(stdout: NodeJS.WriteStream, stdin: NodeJS.ReadStream
 	};
 }
 
+/**
+The stream Ink renders to. Ink runs in debug mode, which writes each complete frame in one call;
+this stream hands it to the frame writer, which puts only the changed lines on the real terminal.
+Size and 'resize' come from the real terminal.
+*/
+class FrameStream extends EventEmitter {
+	readonly isTTY = true;
+	private readonly terminal: NodeJS.WriteStream;
+	private readonly writer: FrameWriter;
+
+	constructor(terminal: NodeJS.WriteStream, writer: FrameWriter) {
+		super();
+		this.terminal = terminal;
+		this.writer = writer;
+	}
+
+	get columns(): number {
+		return this.terminal.columns || 80;
+	}
+
+	get rows(): number {
+		return this.terminal.rows || 24;
+	}
+
+	write = (data: string): boolean => {
+		if (data !== '') this.writer.frame(data);
+		return true;
+	};
+}
+
 function Root(props: {
 	readonly options: DashboardOptions;
 	readonly theme: Theme;
 	readonly readonlyReason: string | null;
 	readonly initialHistory: History | null;
 	readonly onFeedChange: (feed: Feed | null) => void;
+	readonly onRedraw: () => void;
 }) {
 	const {options} = props;
 	const size = useTerminalSize();
@@ -90,6 +131,7 @@ function Root(props: {
 			height={size.rows}
 			initialHistory={props.initialHistory}
 			onFeedChange={props.onFeedChange}
+			onRedraw={props.onRedraw}
 		/>
 	);
 }
@@ -97,100 +139,124 @@ function Root(props: {
 export async function runDashboard(options: DashboardOptions): Promise<number> {
 	const stdout = options.stdout ?? process.stdout;
 	const stdin = options.stdin ?? process.stdin;
+	const exitProcess = options.exitProcess ?? ((code: number) => process.exit(code));
 	const theme: Theme = {color: options.color, ascii: options.ascii};
 	const readonlyReason = options.readonly ? (options.readonlyReason ?? 'started with --readonly') : null;
 	let feed = options.feed;
-
-	// Scan once before the first frame, so the first thing on screen is data, not "waiting".
-	let initialHistory: History | null = null;
-	if (feed !== null) {
-		try {
-			initialHistory = foldSnapshot(null, feed.poll({threads: 'blockers'}));
-		} catch {
-			// The poller reports scan errors on screen; the first frame simply waits for it.
-		}
-	}
-
-	const restore = makeRestore(stdout, stdin);
 	let exitCode = 0;
 	let failure: unknown = null;
+	let instance: Instance | null = null;
+	let stop: () => void = () => {};
+	const stopped = new Promise<void>((resolve) => {
+		stop = resolve;
+	});
+
+	const restore = makeRestore(stdout, stdin);
+	const writer = createFrameWriter(stdout, {measure: cellWidth});
+	const inkStdout = new FrameStream(stdout, writer);
+	const onResize = () => {
+		// The terminal may have reflowed or cut what was on screen: paint everything once.
+		writer.invalidate();
+		inkStdout.emit('resize');
+	};
+
 	// A dropped terminal makes writes fail with EIO/EPIPE as 'error' events: they must not crash us.
+	// It stays attached after we return: a vanished terminal can still report a failed write late.
 	const ignoreWriteError = () => {};
 	stdout.on('error', ignoreWriteError);
-	stdout.write(enterAlternateScreen);
+	const restoreAll = () => {
+		// No frame may land after the terminal is given back (a render on unmount is still queued).
+		writer.close();
+		stdout.off('resize', onResize);
+		restore();
+	};
 
-	const instance = render(
-		<Root
-			options={options}
-			theme={theme}
-			readonlyReason={readonlyReason}
-			initialHistory={initialHistory}
-			onFeedChange={(next) => {
-				feed = next;
-			}}
-		/>,
-		{
-			stdout,
-			stdin,
-			// Ctrl-C is a key of the key map (quit); a real SIGINT is handled below.
-			exitOnCtrlC: false,
-			patchConsole: false,
-			// Rewrite only the lines that changed (the frame is kept one line shorter than the terminal).
-			incrementalRendering: true,
-		},
-	);
-
-	const handlers: Array<[string, (error: unknown) => void]> = [];
+	/** Every way out ends here: unmount Ink, give the terminal back, let `runDashboard` return. */
 	const finish = (code: number, error: unknown = null) => {
 		if (exitCode === 0) exitCode = code;
 		if (error !== null && failure === null) failure = error;
 		try {
-			instance.unmount(error instanceof Error ? error : undefined);
+			instance?.unmount(error instanceof Error ? error : undefined);
 		} catch {
 			// Unmounting a broken tree can throw; the restore below still runs.
 		}
 
-		restore();
+		restoreAll();
+		stop();
 	};
 
+	// Installed before anything touches the terminal, so no window leaves it in a bad state.
+	const handlers: Array<[string, (error: unknown) => void]> = [];
 	for (const signal of Object.keys(signalCodes) as Array<keyof typeof signalCodes>) {
 		const handler = () => {
 			finish(signalCodes[signal]);
 			// Whatever else might hold the event loop open, the process ends soon after a signal.
-			setTimeout(() => process.exit(signalCodes[signal]), 1000).unref();
+			setTimeout(() => exitProcess(signalCodes[signal]), 1000).unref();
 		};
 
-		process.on(signal, handler);
 		handlers.push([signal, handler]);
 	}
 
 	const onCrash = (error: unknown) => {
 		finish(1, error);
-		setTimeout(() => process.exit(1), 1000).unref();
+		setTimeout(() => exitProcess(1), 1000).unref();
 	};
 
-	process.on('uncaughtException', onCrash);
-	process.on('unhandledRejection', onCrash);
 	handlers.push(['uncaughtException', onCrash], ['unhandledRejection', onCrash]);
+	for (const [event, handler] of handlers) process.on(event, handler);
 
 	try {
-		await instance.waitUntilExit();
+		// Raw mode at once, before the first scan: keys typed while we start are neither echoed onto
+		// the screen nor turned from CR into LF by the tty (Ink switches only when its input hook mounts).
+		if (stdin.isTTY && typeof stdin.setRawMode === 'function') stdin.setRawMode(true);
+
+		// Scan once before the first frame, so the first thing on screen is data, not "waiting".
+		let initialHistory: History | null = null;
+		if (feed !== null) {
+			try {
+				initialHistory = foldSnapshot(null, feed.poll({threads: 'blockers'}));
+			} catch {
+				// The poller reports scan errors on screen; the first frame simply waits for it.
+			}
+		}
+
+		stdout.write(enterAlternateScreen);
+		stdout.on('resize', onResize);
+		instance = render(
+			<Root
+				options={options}
+				theme={theme}
+				readonlyReason={readonlyReason}
+				initialHistory={initialHistory}
+				onFeedChange={(next) => {
+					feed = next;
+				}}
+				onRedraw={() => {
+					writer.invalidate();
+				}}
+			/>,
+			{
+				stdout: inkStdout as unknown as NodeJS.WriteStream,
+				stdin,
+				// Ctrl-C is a key of the key map (quit); a real SIGINT is handled above.
+				exitOnCtrlC: false,
+				patchConsole: false,
+				// Complete frames to `FrameStream`, unthrottled; the frame writer batches and diffs them.
+				debug: true,
+			},
+		);
+		await Promise.race([instance.waitUntilExit(), stopped]);
 	} catch (error) {
 		if (exitCode === 0) exitCode = 1;
 		failure ??= error;
 	} finally {
-		restore();
-		for (const [event, handler] of handlers) {
-			process.off(event, handler);
-		}
-
+		restoreAll();
+		for (const [event, handler] of handlers) process.off(event, handler);
 		try {
 			feed?.close?.();
 		} catch {
 			// Closing the source must not hide the exit code.
 		}
-
-		// `ignoreWriteError` stays attached: a terminal that vanished can still report a failed write.
 	}
 
 	if (failure !== null) {

@@ -25,7 +25,7 @@ export function TooSmall({
 }) {
 	const lines = [`terminal too small: need ${minWidth}x${minHeight}`, `(now ${width}x${height}; q quits)`];
 	// At a tiny height keep only what fits: the frame must never be taller than the terminal.
-	const rows = Math.max(1, height - 1);
+	const rows = Math.max(1, height);
 	return (
 		<Box flexDirection="column" width={width}>
 			{lines.slice(0, rows).map((text) => (

@@ -23,6 +23,7 @@ describe('keyName', () => {
 		expect(keyName('', {home: true})).toBe('home');
 		expect(keyName('', {end: true})).toBe('end');
 		expect(keyName('\r', {return: true})).toBe('enter');
+		expect(keyName('\n', {})).toBe('enter');
 		expect(keyName('', {escape: true, meta: true})).toBe('escape');
 		expect(keyName('\t', {tab: true})).toBe('tab');
 		expect(keyName('', {tab: true, shift: true})).toBe('shift+tab');

@@ -1,0 +1,109 @@
+/**
+Puts Ink's frames on the terminal, rewriting only the lines that changed, each at an absolute
+position (`CSI row;1H`), inside a synchronized update.
+
+Why not Ink's own writer: in Ink 6.8 its incremental mode moves the cursor up relative to where the
+previous frame ended and is off by one line when the frame ends with a newline (every frame shorter
+than the terminal), so each refresh lands one line lower (observed in tmux: duplicated header
+lines); a frame as tall as the terminal avoids that but then every render clears the whole terminal
+(`ink.js` `onRender`: `lastOutputHeight >= rows` → `clearTerminal`), which flickers. Ink's debug
+mode hands us each complete frame instead, and on the alternate screen absolute positioning cannot
+drift: after a resize or Ctrl-L we clear and paint everything once, then go back to changed lines.
+
+Bytes per steady-state refresh: one cursor move plus the text of each changed line (the clock, the
+stuck times, the progress line), nothing for the rest.
+*/
+
+const esc = '\u001B[';
+/** Begin / end synchronized update (DEC mode 2026): the terminal shows the frame at once, no tearing. */
+const beginSync = `${esc}?2026h`;
+const endSync = `${esc}?2026l`;
+const clearLine = `${esc}K`;
+
+// eslint-disable-next-line no-control-regex
+const ansi = /\u001B\[[0-9;?]*[A-Za-z]/g;
+
+export type FrameOut = {
+	write(data: string): unknown;
+	readonly columns?: number;
+	readonly rows?: number;
+};
+
+export type FrameWriterOptions = {
+	/** Defers a flush so several renders in one turn cost one write. @default setImmediate */
+	readonly schedule?: (flush: () => void) => void;
+	/** Visible width of a line (without its escape codes) in cells. */
+	readonly measure?: (plain: string) => number;
+};
+
+export type FrameWriter = {
+	/** A new complete frame from Ink (lines separated by `\n`). */
+	frame(text: string): void;
+	/** Forget what is on screen: the next flush clears it and paints every line (Ctrl-L, resize). */
+	invalidate(): void;
+	/** Write what is pending now. */
+	flush(): void;
+	/** Stop writing for good (before the terminal is restored); pending frames are dropped. */
+	close(): void;
+};
+
+export function createFrameWriter(out: FrameOut, options: FrameWriterOptions = {}): FrameWriter {
+	const schedule = options.schedule ?? ((flush: () => void) => setImmediate(flush));
+	const measure = options.measure ?? ((plain: string) => plain.length);
+	let onScreen: string[] | null = null;
+	let latest: string | null = null;
+	let dirty = false;
+	let scheduled = false;
+	let closed = false;
+
+	const flush = () => {
+		scheduled = false;
+		if (closed || !dirty || latest === null) return;
+		dirty = false;
+		const rows = out.rows && out.rows > 0 ? out.rows : Number.POSITIVE_INFINITY;
+		const columns = out.columns && out.columns > 0 ? out.columns : Number.POSITIVE_INFINITY;
+		// Never draw below the last row: a cursor move there is clamped and would overwrite it.
+		const lines = latest.split('\n').slice(0, rows);
+		let buffer = '';
+		const full = onScreen === null;
+		if (full) buffer += `${esc}H${esc}2J`;
+		const previous = onScreen ?? [];
+		const count = Math.max(lines.length, Math.min(previous.length, rows));
+		for (let i = 0; i < count; i++) {
+			const line = lines[i] ?? '';
+			if (!full && line === previous[i]) continue;
+			if (full && line === '') continue;
+			buffer += `${esc}${i + 1};1H${line}`;
+			// Erase the rest of the old line, unless the new one fills the row: a full-width line leaves
+			// the cursor in the pending-wrap state, where EL would erase its last character.
+			if (!full && measure(line.replace(ansi, '')) < columns) buffer += clearLine;
+		}
+
+		onScreen = lines;
+		if (buffer !== '') out.write(beginSync + buffer + endSync);
+	};
+
+	const request = () => {
+		if (scheduled || closed) return;
+		scheduled = true;
+		schedule(flush);
+	};
+
+	return {
+		frame(text: string) {
+			if (closed) return;
+			latest = text;
+			dirty = true;
+			request();
+		},
+		invalidate() {
+			onScreen = null;
+			dirty = latest !== null;
+			request();
+		},
+		flush,
+		close() {
+			closed = true;
+		},
+	};
+}

@@ -1,0 +1,211 @@
+// runDashboard end to end in-process: the alternate screen is entered and left on every way out,
+// raw mode is restored, the feed is closed, frames rewrite only changed lines, and a resize or
+// Ctrl-L repaints everything. The terminal is a model (screen-model.ts); the real one is in e2e.
+import {afterEach, describe, expect, it} from 'vitest';
+import type {ScanOptions} from '../../source/model/types.js';
+import {enterAlternateScreen, leaveAlternateScreen, runDashboard} from '../../source/ui/run-dashboard.js';
+import type {DashboardOptions} from '../../source/ui/run-dashboard.js';
+import {blocker, FakeFeed, snapshot, t0} from './fixtures.js';
+import {FakeStdin, FakeStdout, keys, tick} from './helpers.js';
+import {ScreenModel} from './screen-model.js';
+
+const running: Array<Promise<number>> = [];
+
+afterEach(async () => {
+	await Promise.allSettled(running.splice(0));
+});
+
+function start(feed: FakeFeed | null, over: Partial<DashboardOptions> = {}) {
+	const stdout = new FakeStdout(100, 30);
+	const stdin = new FakeStdin();
+	const exits: number[] = [];
+	const done = runDashboard({
+		feed,
+		makeEmulatorFeed: () => {
+			throw new Error('unused');
+		},
+		delayS: 0.05,
+		readonly: false,
+		readonlyReason: null,
+		color: false,
+		ascii: false,
+		pids: null,
+		tids: null,
+		hostname: 'testbox',
+		stdout: stdout as unknown as NodeJS.WriteStream,
+		stdin: stdin as unknown as NodeJS.ReadStream,
+		exitProcess: (code) => {
+			exits.push(code);
+		},
+		...over,
+	});
+	running.push(done);
+	const screen = () => {
+		const model = new ScreenModel(stdout.columns, stdout.rows, ['$ klptop']);
+		model.feed(stdout.output);
+		return model;
+	};
+
+	const waitFor = async (check: (model: ScreenModel) => boolean) => {
+		const deadline = Date.now() + 3000;
+		while (!check(screen())) {
+			if (Date.now() > deadline) throw new Error(`screen never matched:\n${screen().screen()}`);
+			await tick(10);
+		}
+
+		return screen();
+	};
+
+	const press = async (key: string) => {
+		await tick(20);
+		stdin.write(key);
+	};
+
+	return {stdout, stdin, done, screen, waitFor, press, exits};
+}
+
+/** A feed whose blocker's stuck time (and so one line) changes on every poll. */
+function tickingFeed() {
+	let n = 0;
+	return new FakeFeed([
+		(_options: ScanOptions) => {
+			n++;
+			return snapshot({time: t0 + n * 1000, blockers: [blocker(4242, {comm: 'sleeper'})]});
+		},
+	]);
+}
+
+describe('runDashboard', () => {
+	it('shows the first scan at once, then gives the terminal back on q with exit code 0', async () => {
+		const feed = tickingFeed();
+		const run = start(feed);
+		const model = await run.waitFor((m) => m.screen().includes('4242'));
+		expect(model.alternate).toBe(true);
+		expect(model.cursorVisible).toBe(false);
+		expect(run.stdout.output.startsWith(enterAlternateScreen)).toBe(true);
+		expect(run.stdin.rawMode[0]).toBe(true);
+		await run.press('q');
+		expect(await run.done).toBe(0);
+		expect(run.stdout.output.endsWith(leaveAlternateScreen)).toBe(true);
+		const after = run.screen();
+		expect(after.alternate).toBe(false);
+		expect(after.cursorVisible).toBe(true);
+		expect(after.lines()[0]).toBe('$ klptop');
+		expect(run.stdin.rawMode.at(-1)).toBe(false);
+		expect(feed.closed).toBe(1);
+		expect(feed.polls[0]).toEqual({threads: 'blockers'});
+	});
+
+	it('quits on Ctrl-C too', async () => {
+		const run = start(tickingFeed());
+		await run.waitFor((m) => m.screen().includes('4242'));
+		await run.press(keys.ctrlC);
+		expect(await run.done).toBe(0);
+		expect(run.screen().alternate).toBe(false);
+	});
+
+	it.each([
+		['SIGTERM', 143],
+		['SIGHUP', 129],
+		['SIGINT', 130],
+	] as const)('restores the terminal on %s and exits with %i', async (signal, code) => {
+		const run = start(tickingFeed());
+		await run.waitFor((m) => m.screen().includes('4242'));
+		process.emit(signal);
+		expect(await run.done).toBe(code);
+		expect(run.screen().alternate).toBe(false);
+		expect(run.screen().cursorVisible).toBe(true);
+		expect(run.stdin.rawMode.at(-1)).toBe(false);
+		expect(process.listenerCount(signal)).toBe(0);
+	});
+
+	it('rewrites only the lines that changed between polls', async () => {
+		const run = start(tickingFeed());
+		await run.waitFor((m) => m.screen().includes('4242'));
+		const before = run.stdout.writes.length;
+		await run.waitFor(() => run.stdout.writes.length >= before + 2);
+		const refresh = run.stdout.writes.at(-1)!;
+		// No clear, and far fewer bytes than a whole screen of 100x30.
+		expect(refresh).not.toContain('\u001B[2J');
+		expect(refresh.length).toBeLessThan(1000);
+		expect(run.stdout.writes[1]!.length).toBeGreaterThan(refresh.length);
+		await run.press('q');
+		await run.done;
+	});
+
+	it('repaints everything after a resize, at the new size', async () => {
+		const run = start(tickingFeed());
+		await run.waitFor((m) => m.screen().includes('4242'));
+		run.stdout.columns = 70;
+		run.stdout.rows = 20;
+		run.stdout.emit('resize');
+		const model = await run.waitFor(
+			(m) => m.lines()[19] !== '' && m.lines().every((line) => line.length <= 70),
+		);
+		expect(run.stdout.output.lastIndexOf('\u001B[2J')).toBeGreaterThan(
+			run.stdout.output.indexOf(enterAlternateScreen),
+		);
+		expect(model.screen()).toContain('4242');
+		expect(model.lines()[19]).toContain('Quit');
+		run.stdout.columns = 40;
+		run.stdout.emit('resize');
+		await run.waitFor((m) => m.screen().includes('terminal too small: need 60x15'));
+		await run.press('q');
+		expect(await run.done).toBe(0);
+	});
+
+	it('repaints everything on Ctrl-L', async () => {
+		const run = start(tickingFeed());
+		await run.waitFor((m) => m.screen().includes('4242'));
+		const clears = run.stdout.output.split('\u001B[2J').length;
+		await run.press(keys.ctrlL);
+		await run.waitFor(() => run.stdout.output.split('\u001B[2J').length > clears);
+		await run.press('q');
+		await run.done;
+	});
+
+	it('reports a scan that fails without dying, and recovers', async () => {
+		let n = 0;
+		const feed = new FakeFeed([
+			() => {
+				n++;
+				if (n === 2) throw new Error('EACCES: permission denied');
+				return snapshot({time: t0 + n * 1000});
+			},
+		]);
+		const run = start(feed);
+		await run.waitFor((m) => m.screen().includes('scan failed: EACCES: permission denied'));
+		await run.waitFor((m) => !m.screen().includes('scan failed') && m.screen().includes('4242'));
+		await run.press('q');
+		expect(await run.done).toBe(0);
+	});
+
+	it('polls all threads only while the all-threads view is on', async () => {
+		const feed = tickingFeed();
+		const run = start(feed, {delayS: 3600});
+		await run.waitFor((m) => m.screen().includes('4242'));
+		await run.press('a');
+		await run.waitFor(() => feed.polls.length >= 2);
+		expect(feed.polls.at(-1)).toEqual({threads: 'all'});
+		await run.press('a');
+		await run.press('Z');
+		await run.press('Z');
+		await run.waitFor(() => feed.polls.length >= 3);
+		expect(feed.polls.at(-1)).toEqual({threads: 'blockers'});
+		await run.press('q');
+		await run.done;
+	});
+
+	it('stops polling while paused', async () => {
+		const feed = tickingFeed();
+		const run = start(feed);
+		await run.waitFor((m) => m.screen().includes('4242'));
+		await run.press('p');
+		await run.waitFor((m) => m.screen().includes('PAUSED'));
+		const count = feed.polls.length;
+		await tick(200);
+		expect(feed.polls.length).toBe(count);
+		await run.press('q');
+		await run.done;
+	});
+});
