@@ -296,6 +296,7 @@ export type KernelOptions = {
 };
 
 const SIGNALS_TIMEOUT = 15;
+const staticProgram: Program = {kind: 'static'};
 const HZ_US = 1_000_000;
 
 type Cpu = {readonly index: number; readonly idle: Task; kickIgnoredUntilUs: number};
@@ -355,6 +356,15 @@ export class EmulatedKernel {
 	private stampUs = 0;
 	private readonly queue = new EventQueue();
 	private readonly ops = new Map<string, KFunc[]>();
+	/** Bumped whenever what the ftrace handler resolves to may change. */
+	private opsVersion = 0;
+	private readonly siteCache = new WeakMap<
+		Site,
+		{
+			version: number;
+			byState: Map<PatchState, {top: {sym: Sym; func: KFunc | null}; frames: readonly Frame[]}>;
+		}
+	>();
 	private signalsCnt = 0;
 	private workPending = false;
 	/** klp_mutex held by a completion in progress until this time; operations queue behind it. */
@@ -530,9 +540,18 @@ export class EmulatedKernel {
 		nice: number;
 		idleOf: number | null;
 	}): Task {
+		// One literal with every field in a fixed order: 100,000 tasks share one hidden class.
 		return {
-			...fields,
+			tid: fields.tid,
+			tgid: fields.tgid,
 			comm: fields.comm.slice(0, 15),
+			ppid: fields.ppid,
+			uid: fields.uid,
+			kthread: fields.kthread,
+			flags: fields.flags,
+			starttime: fields.starttime,
+			cmdline: fields.cmdline,
+			nice: fields.nice,
 			state: 'S',
 			patchState: -1,
 			pending: false,
@@ -542,13 +561,14 @@ export class EmulatedKernel {
 			wchan: '0',
 			site: null,
 			implPatch: null,
-			program: {kind: 'static'},
+			program: staticProgram,
 			stopPending: false,
 			fatal: false,
 			unreliableStack: false,
 			exited: false,
 			version: 0,
 			generation: 0,
+			idleOf: fields.idleOf,
 		};
 	}
 
@@ -584,27 +604,23 @@ export class EmulatedKernel {
 
 		const tid = this.allocPid(options.pid);
 		const leader = process.threads[0]!;
-		return this.addThread(
-			tid,
-			tgid,
-			{...options, ppid: leader.ppid, uid: leader.uid, kthread: leader.kthread},
-			leader,
-		);
+		return this.addThread(tid, tgid, options, leader);
 	}
 
 	private addThread(tid: number, tgid: number, options: SpawnOptions, inheritFrom: Task | null): Task {
-		const kthread = options.kthread ?? false;
+		const sibling = inheritFrom !== null && inheritFrom.tgid === tgid ? inheritFrom : null;
+		const kthread = sibling ? sibling.kthread : (options.kthread ?? false);
 		const startedUs = options.startedUs ?? this.nowUs;
 		const task = this.makeTask({
 			tid,
 			tgid,
 			comm: options.comm,
-			ppid: options.ppid ?? (kthread ? 2 : 1),
-			uid: options.uid ?? 0,
+			ppid: sibling ? sibling.ppid : (options.ppid ?? (kthread ? 2 : 1)),
+			uid: sibling ? sibling.uid : (options.uid ?? 0),
 			kthread,
 			flags: options.flags ?? (kthread ? kthreadFlags : userFlags),
 			starttime: Math.floor(startedUs / 10_000),
-			cmdline: options.cmdline ?? (kthread ? [] : [options.comm]),
+			cmdline: sibling ? sibling.cmdline : (options.cmdline ?? (kthread ? [] : [options.comm])),
 			nice: options.nice ?? 0,
 			idleOf: null,
 		});
@@ -752,15 +768,40 @@ export class EmulatedKernel {
 		return {sym: func.newSym, func};
 	}
 
-	/** The task calls into `site` and sleeps there (or, for `spin`, runs). */
-	enter(task: Task, site: Site, options: {quiet?: boolean; state?: TaskStateLetter} = {}): void {
-		const top = this.resolve(site.fn, site.object, task.patchState);
-		const frames: Frame[] = [frameOf(top.sym.name, top.sym.module)];
-		for (const caller of site.callers) {
-			const resolved = this.resolve(caller.fn, caller.object, task.patchState);
-			frames.push(frameOf(resolved.sym.name, resolved.sym.module));
+	/**
+	Resolved frames of a site for a patch state, shared by every task that enters it until the
+	ftrace handler's view changes (`opsVersion`): 100,000 sleepers share a few dozen arrays.
+	*/
+	private siteEntry(
+		site: Site,
+		patchState: PatchState,
+	): {top: {sym: Sym; func: KFunc | null}; frames: readonly Frame[]} {
+		let cached = this.siteCache.get(site);
+		if (!cached || cached.version !== this.opsVersion) {
+			cached = {version: this.opsVersion, byState: new Map()};
+			this.siteCache.set(site, cached);
 		}
 
+		let entry = cached.byState.get(patchState);
+		if (!entry) {
+			const top = this.resolve(site.fn, site.object, patchState);
+			const frames: Frame[] = [frameOf(top.sym.name, top.sym.module)];
+			for (const caller of site.callers) {
+				const resolved = this.resolve(caller.fn, caller.object, patchState);
+				frames.push(frameOf(resolved.sym.name, resolved.sym.module));
+			}
+
+			entry = {top, frames};
+			cached.byState.set(patchState, entry);
+		}
+
+		return entry;
+	}
+
+	/** The task calls into `site` and sleeps there (or, for `spin`, runs). */
+	enter(task: Task, site: Site, options: {quiet?: boolean; state?: TaskStateLetter} = {}): void {
+		const entry = this.siteEntry(site, task.patchState);
+		const {top, frames} = entry;
 		task.implPatch = top.func?.patch.module ?? null;
 		task.onCpu = false;
 		const state = options.state ?? (site.mode === 'interruptible' ? 'S' : site.mode === 'idle' ? 'I' : 'D');
@@ -1364,6 +1405,7 @@ export class EmulatedKernel {
 		}
 
 		object.patched = true;
+		this.opsVersion++;
 	}
 
 	private unpatchObject(object: KObject): void {
@@ -1383,6 +1425,7 @@ export class EmulatedKernel {
 		}
 
 		object.patched = false;
+		this.opsVersion++;
 	}
 
 	private direction(state: PatchState = this.target): string {
@@ -1412,6 +1455,8 @@ export class EmulatedKernel {
 				func.transition = true;
 			}
 		}
+
+		this.opsVersion++;
 	}
 
 	/** klp_start_transition(): mark the tasks that must move; reset the fake-signal counter. */
@@ -1691,6 +1736,8 @@ export class EmulatedKernel {
 				func.transition = false;
 			}
 		}
+
+		this.opsVersion++;
 
 		for (const task of this.tasks.values()) {
 			task.patchState = -1;

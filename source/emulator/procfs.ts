@@ -5,7 +5,7 @@ The renderers are shared by the in-process port and the disk mirror.
 */
 import {fsError, type ControlPort, type FsError, type FsPort, type KillSignal} from '../sources/fs-port.js';
 import type {EmulatedKernel, KPatch, LogRecord, Task} from './kernel.js';
-import {renderFrame} from './symbols.js';
+import {renderFrame, type Frame} from './symbols.js';
 
 const stateNames: Record<string, string> = {
 	R: 'R (running)',
@@ -21,66 +21,25 @@ const processFiles = [...taskFiles, 'task'] as const;
 
 export type ProcessView = {readonly leader: Task; readonly threads: readonly Task[]};
 
-/** `/proc/<pid>/task/<tid>/stat` (fs/proc/array.c do_task_stat), 52 fields. */
+const userStatMiddle = '18446744073709551615 94558229168128 94558229190225 140725544893184 0 0 0 0 0 0';
+const kthreadStatMiddle = '18446744073709551615 0 0 0 0 0 0 0 2147483647 0';
+const userStatTail =
+	'0 0 0 94558229200000 94558229201000 94558230000000 140725544895000 140725544895020 140725544895020 140725544896000 0';
+const kthreadStatTail = '0 0 0 0 0 0 0 0 0 0 0';
+
+/**
+`/proc/<pid>/task/<tid>/stat` (fs/proc/array.c do_task_stat), 52 fields: comm in parentheses
+(it may hold spaces and `)`), 3 state, 4 ppid, 9 flags, 20 num_threads, 22 starttime.
+*/
 export function renderStat(task: Task, numThreads: number, isLeader: boolean): string {
-	const user = !task.kthread;
-	const salt = task.tid * 2_654_435_761;
-	const utime = user ? (salt >>> 7) % 40 : (salt >>> 9) % 12;
+	const salt = Math.imul(task.tid, 0x9e3779b1) >>> 0;
 	const stime = (salt >>> 11) % 60;
-	const priority = 20 + task.nice;
-	const fields = [
-		task.state,
-		task.ppid,
-		task.tgid,
-		user ? task.tgid : 0,
-		0,
-		-1,
-		task.flags,
-		user ? 90 + ((salt >>> 5) % 400) : 0,
-		0,
-		0,
-		0,
-		utime,
-		stime,
-		0,
-		0,
-		priority,
-		task.nice,
-		numThreads,
-		0,
-		task.starttime,
-		user ? 2_412_544 + ((salt >>> 3) % 64) * 4096 : 0,
-		user ? 200 + ((salt >>> 13) % 300) : 0,
-		'18446744073709551615',
-		user ? 94_558_229_168_128 : 0,
-		user ? 94_558_229_190_225 : 0,
-		user ? 140_725_544_893_184 : 0,
-		0,
-		0,
-		0,
-		0,
-		0,
-		0,
-		task.state === 'R' || task.state === 'Z' ? 0 : 1,
-		0,
-		0,
-		isLeader || task.kthread ? 17 : -1,
-		task.cpu,
-		0,
-		0,
-		0,
-		0,
-		0,
-		user ? 94_558_229_200_000 : 0,
-		user ? 94_558_229_201_000 : 0,
-		user ? 94_558_230_000_000 : 0,
-		user ? 140_725_544_895_000 : 0,
-		user ? 140_725_544_895_020 : 0,
-		user ? 140_725_544_895_020 : 0,
-		user ? 140_725_544_896_000 : 0,
-		0,
-	];
-	return `${task.tid} (${task.comm}) ${fields.join(' ')}\n`;
+	const sleeping = task.state === 'R' || task.state === 'Z' ? 0 : 1;
+	if (task.kthread) {
+		return `${task.tid} (${task.comm}) ${task.state} ${task.ppid} 0 0 0 -1 ${task.flags} 0 0 0 0 ${(salt >>> 9) % 12} ${stime} 0 0 ${20 + task.nice} ${task.nice} ${numThreads} 0 ${task.starttime} 0 0 ${kthreadStatMiddle} ${sleeping} 0 0 17 ${task.cpu} 0 0 ${kthreadStatTail}\n`;
+	}
+
+	return `${task.tid} (${task.comm}) ${task.state} ${task.ppid} ${task.tgid} ${task.tgid} 0 -1 ${task.flags} ${90 + ((salt >>> 5) % 400)} 0 0 0 ${(salt >>> 7) % 40} ${stime} 0 0 ${20 + task.nice} ${task.nice} ${numThreads} 0 ${task.starttime} ${2_412_544 + ((salt >>> 3) % 64) * 4096} ${200 + ((salt >>> 13) % 300)} ${userStatMiddle} ${sleeping} 0 0 ${isLeader ? 17 : -1} ${task.cpu} 0 0 ${userStatTail}\n`;
 }
 
 /** `Name:` escapes like seq_escape_str(ESCAPE_SPACE | ESCAPE_SPECIAL, "\n\\"). */
@@ -88,58 +47,74 @@ function escapeName(comm: string): string {
 	return comm.replaceAll('\\', '\\\\').replaceAll('\n', '\\n').replaceAll('\t', '\\t');
 }
 
+const statusTail = [
+	'SigQ:\t0/7664',
+	'SigPnd:\t0000000000000000',
+	'ShdPnd:\t0000000000000000',
+	'SigBlk:\t0000000000000000',
+].join('\n');
+const capsRoot = 'CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t000001ffffffffff';
+const capsUser = 'CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000';
+const statusEnd = [
+	'CapBnd:\t000001ffffffffff',
+	'CapAmb:\t0000000000000000',
+	'NoNewPrivs:\t0',
+	'Seccomp:\t0',
+	'Cpus_allowed:\t3',
+	'Cpus_allowed_list:\t0-1',
+	'voluntary_ctxt_switches:\t12',
+	'nonvoluntary_ctxt_switches:\t1',
+].join('\n');
+const vmLines = 'VmPeak:\t    2412 kB\nVmSize:\t    2412 kB\nVmLck:\t       0 kB\nVmRSS:\t     800 kB\n';
+
+/** `/proc/<pid>/status` (fs/proc/array.c proc_pid_status), the common lines. */
 export function renderStatus(task: Task, numThreads: number): string {
-	const uid = `${task.uid}\t${task.uid}\t${task.uid}\t${task.uid}`;
-	const lines = [
-		`Name:\t${escapeName(task.comm)}`,
-		'Umask:\t0022',
-		`State:\t${stateNames[task.state] ?? task.state}`,
-		`Tgid:\t${task.tgid}`,
-		'Ngid:\t0',
-		`Pid:\t${task.tid}`,
-		`PPid:\t${task.ppid}`,
-		'TracerPid:\t0',
-		`Uid:\t${uid}`,
-		`Gid:\t${uid}`,
-		`FDSize:\t${task.kthread ? 64 : 256}`,
-		`Groups:\t${task.uid === 0 ? '0' : `${task.uid}`} `,
-		`NStgid:\t${task.tgid}`,
-		`NSpid:\t${task.tid}`,
-		`NSpgid:\t${task.kthread ? 0 : task.tgid}`,
-		`NSsid:\t${task.kthread ? 0 : task.tgid}`,
-		...(task.kthread
-			? []
-			: ['VmPeak:\t    2412 kB', 'VmSize:\t    2412 kB', 'VmLck:\t       0 kB', 'VmRSS:\t     800 kB']),
-		`Threads:\t${numThreads}`,
-		'SigQ:\t0/7664',
-		'SigPnd:\t0000000000000000',
-		'ShdPnd:\t0000000000000000',
-		'SigBlk:\t0000000000000000',
-		`SigIgn:\t${task.kthread ? 'ffffffffffffffff' : '0000000000000000'}`,
-		'SigCgt:\t0000000000000000',
-		'CapInh:\t0000000000000000',
-		`CapPrm:\t${task.uid === 0 ? '000001ffffffffff' : '0000000000000000'}`,
-		`CapEff:\t${task.uid === 0 ? '000001ffffffffff' : '0000000000000000'}`,
-		'CapBnd:\t000001ffffffffff',
-		'CapAmb:\t0000000000000000',
-		'NoNewPrivs:\t0',
-		'Seccomp:\t0',
-		'Cpus_allowed:\t3',
-		'Cpus_allowed_list:\t0-1',
-		'voluntary_ctxt_switches:\t12',
-		'nonvoluntary_ctxt_switches:\t1',
-	];
-	return `${lines.join('\n')}\n`;
+	const uid = task.uid;
+	const ids = `${uid}\t${uid}\t${uid}\t${uid}`;
+	const session = task.kthread ? 0 : task.tgid;
+	return `Name:\t${escapeName(task.comm)}
+Umask:\t0022
+State:\t${stateNames[task.state] ?? task.state}
+Tgid:\t${task.tgid}
+Ngid:\t0
+Pid:\t${task.tid}
+PPid:\t${task.ppid}
+TracerPid:\t0
+Uid:\t${ids}
+Gid:\t${ids}
+FDSize:\t${task.kthread ? 64 : 256}
+Groups:\t${uid} 
+NStgid:\t${task.tgid}
+NSpid:\t${task.tid}
+NSpgid:\t${session}
+NSsid:\t${session}
+${task.kthread ? '' : vmLines}Threads:\t${numThreads}
+${statusTail}
+SigIgn:\t${task.kthread ? 'ffffffffffffffff' : '0000000000000000'}
+SigCgt:\t0000000000000000
+${uid === 0 ? capsRoot : capsUser}
+${statusEnd}
+`;
 }
 
 export function renderCmdline(task: Task): string {
 	return task.cmdline.length === 0 ? '' : `${task.cmdline.join('\0')}\0`;
 }
 
+const stackCache = new WeakMap<readonly Frame[], string>();
+const oldStackCache = new WeakMap<readonly Frame[], string>();
+
+/** `/proc/<pid>/stack`; frame arrays are shared between tasks, so is their text. */
 export function renderStack(task: Task, hiddenAddresses: boolean): string {
-	let text = '';
-	for (const frame of task.frames) {
-		text += `${renderFrame(frame, hiddenAddresses)}\n`;
+	const cache = hiddenAddresses ? stackCache : oldStackCache;
+	let text = cache.get(task.frames);
+	if (text === undefined) {
+		text = '';
+		for (const frame of task.frames) {
+			text += `${renderFrame(frame, hiddenAddresses)}\n`;
+		}
+
+		cache.set(task.frames, text);
 	}
 
 	return text;
