@@ -17,7 +17,7 @@ import {
 	readdirSync,
 	statSync,
 } from 'node:fs';
-import {availableParallelism} from 'node:os';
+import {availableParallelism, loadavg} from 'node:os';
 import {MessageChannel, receiveMessageOnPort, Worker} from 'node:worker_threads';
 import {errorCode, fsError, type FsPort, type TaskWalk, type TaskWalkOptions} from './fs-port.js';
 import {addWalk, emptyWalk, makeFsWalkIo, walkTasks, type WalkIo} from './walk.js';
@@ -220,6 +220,15 @@ function walkShared(
 	return into;
 }
 
+function coreLooksFree(checkLoad: boolean): boolean {
+	const cpus = availableParallelism();
+	if (cpus < 2) {
+		return false;
+	}
+
+	return !checkLoad || cpus - (loadavg()[0] ?? 0) >= 0.75;
+}
+
 type HelperStats = {helperRuns: number; helperCancelled: number; helperFailures: number};
 
 /**
@@ -233,6 +242,11 @@ export type HostPortOptions = {
 	The environment variable `KLPTOP_WORKERS=0` also turns the helper off.
 	*/
 	readonly parallelMinPids?: number;
+	/**
+	Use the helper only when a core looks free (1-minute load average at least 0.75 below the CPU
+	count): on a saturated machine a second thread only adds contention. Default true.
+	*/
+	readonly loadCheck?: boolean;
 	/** For tests: /proc entries per claim (default 32). */
 	readonly chunk?: number;
 	/** For tests: wait up to this many ms for the helper to start before walking (so it gets work). */
@@ -418,7 +432,7 @@ export function createHostPort(root: string, options: HostPortOptions = {}): Hos
 					(options.parallelMinPids ??
 						(walkOptions.readStates ? PARALLEL_MIN_PIDS : PARALLEL_MIN_PIDS_COUNTING)) ||
 				process.env['KLPTOP_WORKERS'] === '0' ||
-				availableParallelism() < 2
+				!coreLooksFree(options.loadCheck ?? true)
 			) {
 				return walkTasks(walkIo, pids, walkOptions);
 			}

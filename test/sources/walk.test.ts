@@ -81,16 +81,22 @@ describe('thread walk', () => {
 		const generic = createHostPort(made.root);
 		const sequential = createHostPort(made.root, {parallelMinPids: Number.POSITIVE_INFINITY});
 		// One pid per claim and a head start for the helper, so both threads get chunks.
-		const parallel = createHostPort(made.root, {parallelMinPids: 2, chunk: 1, waitForHelperMs: 5000});
+		const parallel = createHostPort(made.root, {
+			parallelMinPids: 2,
+			loadCheck: false,
+			chunk: 1,
+			waitForHelperMs: 5000,
+		});
 		// The helper fails after two chunks: what it claimed is walked again by the main thread.
 		const faulty = createHostPort(made.root, {
 			parallelMinPids: 2,
+			loadCheck: false,
 			chunk: 1,
 			waitForHelperMs: 5000,
 			helperFaultAfter: 2,
 		});
 		// Without a head start the main thread may finish first and cancel the helper: same result.
-		const racing = createHostPort(made.root, {parallelMinPids: 2});
+		const racing = createHostPort(made.root, {parallelMinPids: 2, loadCheck: false});
 		const pids = generic.readdir('/proc');
 		for (const options of optionSets) {
 			const expected = sorted(walkTasks(portWalkIo(generic, parsePatchState), pids, options));
