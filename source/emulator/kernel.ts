@@ -679,7 +679,8 @@ export class EmulatedKernel {
 			},
 			parent,
 		);
-		if (!parent.kthread) {
+		// A running creator returns to user space from clone() (and switches); a sleeping one stays put.
+		if (!parent.kthread && parent.state === 'R') {
 			this.updatePatchState(parent);
 		}
 

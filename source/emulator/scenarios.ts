@@ -113,7 +113,7 @@ function buildMany(context: StageContext): void {
 
 	for (let index = 0; index < kthreadSleepers; index++) {
 		kernel.spawn({
-			comm: `klp_sleeper_kt/${kthreadIndex++}`,
+			comm: `klpsleep_kt/${kthreadIndex++}`,
 			kthread: true,
 			site: sites.sleeperKthreadWait,
 			program: kthreadLoop,
@@ -134,7 +134,17 @@ function buildMany(context: StageContext): void {
 		['my) prog', ['./my) prog'], sites.poll],
 		['cron', ['/usr/sbin/cron', '-f'], sites.nanosleep],
 	];
-	let spinning = 0;
+	// Two CPU hogs, one per CPU (they switch at their next kernel exit).
+	for (let cpu = 0; cpu < 2 && remaining > 0; cpu++, remaining--) {
+		kernel.spawn({
+			comm: 'stress-ng',
+			ppid: basePids.shell,
+			cmdline: ['stress-ng', '--cpu', '1'],
+			cpu,
+			startedUs: born(),
+		});
+	}
+
 	while (remaining > 0) {
 		const roll = prng.next();
 		if (roll < 0.3 && remaining > 60) {
@@ -197,16 +207,6 @@ function buildMany(context: StageContext): void {
 				site: prng.next() < 0.9 ? sites.worker : sites.io,
 				startedUs: born(),
 			});
-			remaining--;
-		} else if (roll < 0.501 && spinning < 2) {
-			kernel.spawn({
-				comm: 'stress-ng',
-				ppid: basePids.shell,
-				cmdline: ['stress-ng', '--cpu', '1'],
-				cpu: spinning,
-				startedUs: born(),
-			});
-			spinning++;
 			remaining--;
 		} else if (roll < 0.51) {
 			kernel.spawn({
