@@ -73,6 +73,15 @@ export async function waitForInputsToBeReady(): Promise<void> {
 	await tick(20);
 }
 
+/** Make chalk emit styles until the returned function is called (for tests spanning re-renders). */
+export function setChalkLevel(level: 0 | 1 | 2 | 3): () => void {
+	const saved = chalk.level;
+	chalk.level = level;
+	return () => {
+		chalk.level = saved;
+	};
+}
+
 /** Run with chalk emitting styles (Ink's colours and inverse come from chalk's default instance). */
 export function withChalkLevel<T>(level: 0 | 1 | 2 | 3, body: () => T): T {
 	const saved = chalk.level;
