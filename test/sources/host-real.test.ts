@@ -9,7 +9,21 @@ describe('reader against this machine', () => {
 	it('sees no livepatch, the kernel release and every thread of this process', () => {
 		const port = createHostPort('/');
 		try {
-			const snapshot = createReader(port, source, {kernelLog: false}).scan({threads: 'all'});
+			// Our own thread list must not change while we look (libuv starts threads lazily): retry then.
+			const ownTask = () =>
+				readdirSync('/proc/self/task')
+					.map(Number)
+					.sort((a, b) => a - b);
+			let ownTids: number[] = [];
+			let snapshot = createReader(port, source, {kernelLog: false}).scan({threads: 'all'});
+			for (let attempt = 0; attempt < 5; attempt++) {
+				ownTids = ownTask();
+				snapshot = createReader(port, source, {kernelLog: false}).scan({threads: 'all'});
+				if (ownTask().join() === ownTids.join()) {
+					break;
+				}
+			}
+
 			expect(snapshot.kernel.livepatch).toBe(false);
 			expect(snapshot.kernel.release).toBe(readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim());
 			expect(snapshot.patches).toEqual([]);
