@@ -30,9 +30,6 @@ describe('reader against this machine', () => {
 			expect(snapshot.transition).toBeNull();
 			expect(snapshot.blockers).toEqual([]);
 			expect(snapshot.privileges.root).toBe(process.geteuid!() === 0);
-			const ownTids = readdirSync('/proc/self/task')
-				.map(Number)
-				.sort((a, b) => a - b);
 			const seen = snapshot
 				.threads!.filter((thread) => thread.tgid === process.pid)
 				.map((thread) => thread.tid)
