@@ -1,0 +1,1469 @@
+// Guest-side driver of the real-kernel tier (runs as PID 1's child inside QEMU, as root).
+//
+// It sets the stage for each scenario with shell tools (insmod, cat readers, the module's control file),
+// samples klptop's own `--once --json` every ~0.5 s in the background, drives the transition with klptop's
+// subcommands (or with shell where a subcommand does not exist yet: such checks are marked `awaits`), and
+// checks what klptop reported against the kernel. Everything goes to /dev/ttyS1 as JSON lines (the host's
+// verdict.mjs reads them); short `KLPT ...` progress lines go to the console.
+//
+// A second, independent reader (`oracle()`, a few lines over the same files) is sampled next to klptop, so
+// that klptop's view can be cross-checked and the rig still runs before klptop is built.
+import fs from 'node:fs';
+import {execFile, spawn} from 'node:child_process';
+import {setTimeout as delay} from 'node:timers/promises';
+import {normaliseView} from './normalise.mjs';
+
+const KLPTOP = '/klptop/dist/cli.js';
+const LP = '/sys/kernel/livepatch';
+const CTL = '/proc/klp_sleeper_ctl';
+const cmdline = fs.readFileSync('/proc/cmdline', 'utf8'); // read once: klp_vmlinux_patch changes it
+const param = (key, dflt) => cmdline.match(new RegExp(`(?:^|\\s)klpt\\.${key}=(\\S+)`))?.[1] ?? dflt;
+
+const out = fs.openSync('/dev/ttyS1', 'w');
+const emit = (obj) => fs.writeSync(out, JSON.stringify(obj) + '\n');
+const say = (msg) => console.log(`KLPT ${msg}`);
+
+const hr0 = process.hrtime.bigint();
+const up0 = Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+/** Seconds since boot (the dmesg time base), to the millisecond. */
+const now = () => Math.round((up0 + Number(process.hrtime.bigint() - hr0) / 1e9) * 1000) / 1000;
+const sleep = (s) => delay(s * 1000);
+
+// ---------------------------------------------------------------------------------------------------------
+// Small helpers over the guest's files and processes.
+
+const read = (p) => {
+	try {
+		return fs.readFileSync(p, 'utf8');
+	} catch {
+		return null;
+	}
+};
+const readTrim = (p) => read(p)?.trim() ?? null;
+const ls = (p) => {
+	try {
+		return fs.readdirSync(p);
+	} catch {
+		return [];
+	}
+};
+const isDir = (p) => {
+	try {
+		return fs.statSync(p).isDirectory();
+	} catch {
+		return false;
+	}
+};
+
+/** Run a command without blocking the sampler; never throws. */
+function run(file, args = [], {timeout = 60} = {}) {
+	const t0 = now();
+	return new Promise((resolve) => {
+		execFile(file, args, {timeout: timeout * 1000, maxBuffer: 64 << 20}, (err, stdout, stderr) => {
+			const rc = err ? (typeof err.code === 'number' ? err.code : err.signal ? 128 : 1) : 0;
+			resolve({rc, stdout: String(stdout), stderr: String(stderr), t0, t1: now()});
+		});
+	});
+}
+const sh = (script, opts) => run('/bin/sh', ['-c', script], opts);
+
+function parseStat(text) {
+	if (!text) return null;
+	const open = text.indexOf('(');
+	const close = text.lastIndexOf(')');
+	const rest = text.slice(close + 2).split(' ');
+	return {comm: text.slice(open + 1, close), state: rest[0], ppid: Number(rest[1]), flags: Number(rest[6])};
+}
+const PF_KTHREAD = 0x00200000;
+
+function classOf(state) {
+	switch (state) {
+		case 'R':
+			return 'running';
+		case 'S':
+			return 'interruptible';
+		case 'D':
+			return 'uninterruptible';
+		case 'T':
+		case 't':
+			return 'stopped';
+		case 'Z':
+		case 'X':
+			return 'zombie';
+		default:
+			return 'unknown';
+	}
+}
+
+/** Frames of /proc/<tid>/stack: `[<0>] sym+0x4b/0x50 [mod]` → {fn, mod}. */
+function frames(stack) {
+	const list = [];
+	for (const line of (stack ?? '').split('\n')) {
+		const m = line.match(/\]\s+([^+\s]+)\+0x[0-9a-f]+\/0x[0-9a-f]+(?:\s+\[([^\]]+)\])?/);
+		if (m) list.push({fn: m[1], mod: m[2] ?? 'vmlinux'});
+	}
+	return list;
+}
+
+function allTids() {
+	const tids = [];
+	for (const pid of ls('/proc')) {
+		if (!/^\d+$/.test(pid)) continue;
+		for (const tid of ls(`/proc/${pid}/task`)) if (/^\d+$/.test(tid)) tids.push([Number(pid), Number(tid)]);
+	}
+	return tids;
+}
+
+function readPatches() {
+	return ls(LP)
+		.sort()
+		.map((name) => {
+			const dir = `${LP}/${name}`;
+			const objects = ls(dir)
+				.filter((o) => isDir(`${dir}/${o}`))
+				.sort()
+				.map((o) => ({
+					name: o,
+					patched: readTrim(`${dir}/${o}/patched`),
+					functions: ls(`${dir}/${o}`)
+						.filter((f) => f.includes(','))
+						.sort(),
+				}));
+			return {name, enabled: readTrim(`${dir}/enabled`), transition: readTrim(`${dir}/transition`), objects};
+		});
+}
+
+/**
+ * The rig's own reader: every patch's values as the kernel prints them, every task's patch_state and the
+ * blockers of the running transition, with the function found on the stack the way issue 2 §3 says.
+ */
+function oracle() {
+	const t0 = now();
+	const patches = readPatches();
+	const tp = patches.find((p) => p.transition === '1');
+	const target = tp ? Number(tp.enabled) : null;
+	const hist = {'-1': 0, 0: 0, 1: 0};
+	const blockers = [];
+	let total = 0;
+	for (const [tgid, tid] of allTids()) {
+		const ps = readTrim(`/proc/${tgid}/task/${tid}/patch_state`);
+		if (ps === null) continue; // exited
+		total++;
+		hist[ps] = (hist[ps] ?? 0) + 1;
+		if (tp && (ps === '0' || ps === '1') && Number(ps) !== target) {
+			const st = parseStat(read(`/proc/${tgid}/task/${tid}/stat`));
+			if (!st) continue;
+			const wchan = readTrim(`/proc/${tgid}/task/${tid}/wchan`);
+			const fr = frames(read(`/proc/${tgid}/task/${tid}/stack`));
+			let hit = null;
+			if (target === 1) {
+				const olds = new Set(
+					tp.objects.flatMap((o) => o.functions.map((f) => `${o.name}:${f.split(',')[0]}`)),
+				);
+				hit = fr.find((f) => olds.has(`${f.mod}:${f.fn}`)) ?? null;
+			} else {
+				// New code: frames in the patch module, named after the patch's sole object (issue 2 §3).
+				const own = fr.find((f) => f.mod === tp.name);
+				hit = own ? {fn: own.fn, mod: tp.objects.length === 1 ? tp.objects[0].name : tp.name} : null;
+			}
+			blockers.push({
+				tgid,
+				tid,
+				comm: st.comm,
+				state: st.state,
+				kthread: (st.flags & PF_KTHREAD) !== 0,
+				class: classOf(st.state),
+				function: hit?.fn ?? null,
+				object: hit?.mod ?? null,
+				wchan: wchan && wchan !== '0' ? wchan : null,
+			});
+		}
+	}
+	return {
+		t0,
+		t1: now(),
+		patches,
+		transition: tp ? {patch: tp.name, direction: target === 1 ? 'patching' : 'unpatching'} : null,
+		tasks: {total, by_patch_state: hist},
+		blockers,
+	};
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The oracle timeline: the rig's reader polled in-process every 0.25 s (cheap), so that the kernel's state
+// is known densely even when one klptop run takes seconds under TCG. Scenario timing is driven by it;
+// every klptop sample is then checked against it (agreement), and the fixtures are folded from it.
+
+let scenario = 'setup';
+const timeline = []; // {t0, t1, scenario, state, tids}
+let lastEmitted = null;
+
+function poll() {
+	const o = oracle();
+	const entry = {
+		t0: o.t0,
+		t1: o.t1,
+		scenario,
+		state: normaliseView(o),
+		tids: o.blockers.map((b) => b.tid).sort((a, b) => a - b),
+		raw: o,
+	};
+	timeline.push(entry);
+	const key = JSON.stringify([entry.state, entry.tids, entry.scenario]);
+	if (key !== lastEmitted) {
+		lastEmitted = key;
+		emit({
+			type: 'oracle',
+			t0: o.t0,
+			t1: o.t1,
+			scenario,
+			state: entry.state,
+			tids: entry.tids,
+			tasks: o.tasks,
+			patches: o.patches,
+			blockers: o.blockers,
+		});
+	}
+	return entry;
+}
+
+let polling = false;
+let pollLoop = null;
+function startPolling() {
+	polling = true;
+	pollLoop = (async () => {
+		while (polling) {
+			const t = now();
+			poll();
+			// At most a third of one vCPU: under a slow emulator the klptop runs need the rest.
+			const took = now() - t;
+			await sleep(Math.max(0.25 - took, 2 * took));
+		}
+	})();
+}
+async function stopPolling() {
+	polling = false;
+	await pollLoop;
+}
+
+/** Waits until a fresh oracle reading satisfies pred; returns that entry or null. */
+async function oracleUntil(pred, timeout = 10) {
+	const end = now() + timeout;
+	for (;;) {
+		const e = poll();
+		if (pred(e.raw, e)) return e;
+		if (now() > end) return null;
+		await sleep(0.1);
+	}
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// klptop: availability, the background sampler, subcommands.
+
+const klptopState = param('klptop', 'absent');
+const haveKlptop = klptopState === 'built' && fs.existsSync(KLPTOP);
+const subcommands = {nudge: false, reverse: false, force: false, disable: false};
+// Realtime - uptime, to place klptop's `time` (taken when its scan starts) on the dmesg time base.
+const clockOffset = Date.now() / 1000 - now();
+
+const samples = [];
+let sampleSeq = 0;
+let inflight = 0; // klptop runs in progress: the background loop waits for kicked ones
+async function klptopSample() {
+	const tag = scenario;
+	const seq = ++sampleSeq;
+	inflight++;
+	const r = await run('/usr/local/bin/node', [KLPTOP, '--once', '--json'], {timeout: 60});
+	inflight--;
+	let json = null;
+	let error = null;
+	try {
+		json = JSON.parse(r.stdout);
+	} catch (e) {
+		error = `rc=${r.rc} ${String(e.message)} stderr=${r.stderr.slice(0, 400)}`;
+	}
+	const scan = json?.time ? Date.parse(json.time) / 1000 - clockOffset : null;
+	const s = {type: 'sample', seq, scenario: tag, t0: r.t0, t1: r.t1, t_scan: scan, rc: r.rc, json, error};
+	samples.push(s);
+	emit(s);
+	return s;
+}
+
+let sampling = false;
+let sampleLoop = null;
+function startSampling() {
+	if (!haveKlptop) return;
+	sampling = true;
+	sampleLoop = (async () => {
+		while (sampling) {
+			const t = now();
+			while (inflight > 0 && sampling) await sleep(0.05);
+			await klptopSample();
+			const left = 0.5 - (now() - t);
+			if (left > 0) await sleep(left);
+		}
+	})();
+}
+async function stopSampling() {
+	sampling = false;
+	await sampleLoop;
+}
+
+/**
+ * The first klptop sample that started at or after `since` (so it saw the state established then), waiting
+ * at most until `cap` (uptime). null when klptop is absent or too slow.
+ */
+async function klptopAfter(since, cap) {
+	if (!haveKlptop) return null;
+	for (;;) {
+		const s = samples.find((x) => x.t0 >= since && x.json);
+		if (s) return s;
+		if (now() > cap) return null;
+		await sleep(0.1);
+	}
+}
+const medianSample = () => {
+	const d = samples
+		.slice(-9)
+		.map((s) => s.t1 - s.t0)
+		.sort((a, b) => a - b);
+	return d.length ? d[Math.floor(d.length / 2)] : 1;
+};
+
+/** The view checks use: klptop's own output when built, else the oracle's (the rig still runs without it). */
+async function viewAfter(since, cap) {
+	if (!haveKlptop) return poll().raw;
+	const s = await klptopAfter(since, cap);
+	return s ? s.json : null;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Checks.
+
+const results = [];
+function check(name, ok, expected, actual, extra = {}) {
+	const r = {type: 'check', scenario, name, ok: Boolean(ok), expected, actual, ...extra};
+	results.push(r);
+	emit(r);
+	say(`check ${scenario} ${name} ${r.ok ? 'ok' : 'FAIL'}${extra.awaits ? ` (awaits ${extra.awaits})` : ''}`);
+	return r.ok;
+}
+function event(name, data = {}) {
+	emit({type: 'event', scenario, t: now(), name, ...data});
+}
+
+const blockerKey = (b) => ({
+	comm: b.comm,
+	class: b.class,
+	function: b.function,
+	object: b.object,
+	kthread: b.kthread,
+});
+const patchOf = (v, name) => (v?.patches ?? []).find((p) => p.name === name) ?? null;
+const truthy = (x) => x === true || x === 1 || x === '1';
+const transitionOf = (v) => v?.transition ?? null;
+const blockersOf = (v) => v?.blockers ?? [];
+const sameJson = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+const r2 = (x) => Math.round(x * 100) / 100;
+
+/**
+ * Every klptop sample of the scenario against the oracle. Where the oracle's state (normalised, plus the
+ * blocker TIDs) did not change from the reading before the sample started to the reading after it ended, the
+ * sample is unambiguous and klptop must have reported exactly that state.
+ */
+function checkAgreement() {
+	if (!haveKlptop) return;
+	const mine = samples.filter((s) => s.scenario === scenario && s.json);
+	let unambiguous = 0;
+	const disagreements = [];
+	for (const s of mine) {
+		const before = timeline.filter((e) => e.t1 <= s.t0).at(-1);
+		const after = timeline.find((e) => e.t0 >= s.t1);
+		if (!before || !after) continue;
+		const window = timeline.filter((e) => e.t0 >= before.t0 && e.t1 <= after.t1);
+		const key = (e) => JSON.stringify([e.state, e.tids]);
+		if (!window.every((e) => key(e) === key(before))) continue;
+		unambiguous++;
+		const got = {
+			state: normaliseView(s.json),
+			tids: blockersOf(s.json)
+				.map((b) => b.tid)
+				.sort((a, b) => a - b),
+		};
+		const want = {state: before.state, tids: before.tids};
+		if (!sameJson(got, want)) disagreements.push({seq: s.seq, t0: s.t0, t1: s.t1, want, got});
+	}
+	event('agreement', {samples: mine.length, unambiguous, disagreements: disagreements.length});
+	check(
+		`klptop agrees with the kernel in every unambiguous sample (${unambiguous} of ${mine.length})`,
+		disagreements.length === 0,
+		disagreements.map((d) => d.want),
+		disagreements.map((d) => d.got),
+	);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Stage helpers.
+
+async function insmod(name) {
+	const r = await run('/sbin/insmod', [`/modules/${name}.ko`]);
+	event('insmod', {module: name, rc: r.rc, stderr: r.stderr.trim(), t0: r.t0, t1: r.t1});
+	return r;
+}
+async function rmmod(name) {
+	const r = await run('/sbin/rmmod', [name]);
+	event('rmmod', {module: name, rc: r.rc, stderr: r.stderr.trim(), t0: r.t0, t1: r.t1});
+	return r;
+}
+async function ctl(cmd) {
+	const r = await sh(`echo ${cmd} > ${CTL}`);
+	event('ctl', {cmd, rc: r.rc, stderr: r.stderr.trim(), t0: r.t0, t1: r.t1});
+	return r;
+}
+async function writeSys(path, value) {
+	const r = await sh(`echo ${value} > ${path}`);
+	event('write', {path, value, rc: r.rc, stderr: r.stderr.trim(), t0: r.t0, t1: r.t1});
+	return r;
+}
+async function waitFor(fn, timeout = 10, step = 0.1) {
+	const end = now() + timeout;
+	for (;;) {
+		const v = fn();
+		if (v) return v;
+		if (now() > end) return null;
+		await sleep(step);
+	}
+}
+const wchanOf = (tid) => readTrim(`/proc/${tid}/wchan`);
+const stateOf = (tid) => parseStat(read(`/proc/${tid}/stat`))?.state ?? null;
+
+/** A `cat` of one of the module's /proc files, in its own session (klptop never signals its own). */
+function reader(file) {
+	const child = spawn('/bin/cat', [file], {stdio: ['ignore', 'pipe', 'pipe'], detached: true});
+	const r = {child, pid: child.pid, stdout: '', exited: null};
+	child.stdout.on('data', (d) => (r.stdout += d));
+	r.done = new Promise((resolve) =>
+		child.on('exit', (code, sig) => {
+			r.exited = {code, sig};
+			resolve(r.exited);
+		}),
+	);
+	return r;
+}
+async function readerIn(file, wchan) {
+	const r = reader(file);
+	const ok = await waitFor(() => wchanOf(r.pid) === wchan, 10);
+	event('reader', {file, pid: r.pid, wchan: wchanOf(r.pid), state: stateOf(r.pid)});
+	check(`reader ${r.pid} sleeps in ${wchan}`, ok, wchan, wchanOf(r.pid));
+	return r;
+}
+async function released(r, timeout = 10) {
+	await Promise.race([r.done, sleep(timeout)]);
+	return r.stdout.trim();
+}
+const isGone = (patch) => !fs.existsSync(`${LP}/${patch}`);
+const isApplied = (patch) =>
+	readTrim(`${LP}/${patch}/enabled`) === '1' && readTrim(`${LP}/${patch}/transition`) === '0';
+
+/** Disable a patch with shell (setup/cleanup only) and unload it once its directory is gone. */
+async function unload(patch) {
+	if (!isGone(patch)) {
+		await writeSys(`${LP}/${patch}/enabled`, 0);
+		if (!(await waitFor(() => isGone(patch), 30))) return false;
+	}
+	const r = await rmmod(patch);
+	return r.rc === 0;
+}
+
+/** klptop action subcommand, or the shell equivalent while the subcommand does not exist. */
+async function action(kind, args, fallback) {
+	if (haveKlptop && subcommands[kind]) {
+		const r = await run('/usr/local/bin/node', [KLPTOP, kind, ...args.map(String)], {timeout: 60});
+		event('action', {
+			kind,
+			args,
+			via: 'klptop',
+			rc: r.rc,
+			stdout: r.stdout.slice(0, 2000),
+			stderr: r.stderr.slice(0, 2000),
+			t0: r.t0,
+			t1: r.t1,
+		});
+		return {...r, via: 'klptop'};
+	}
+	const r = await fallback();
+	event('action', {
+		kind,
+		args,
+		via: 'shell',
+		rc: r.rc,
+		stdout: r.stdout,
+		stderr: r.stderr,
+		t0: r.t0,
+		t1: r.t1,
+	});
+	return {...r, via: 'shell'};
+}
+const awaits = (r, what) => (r.via === 'shell' ? {awaits: what} : {});
+const disable = (patch) => action('disable', [patch], () => sh(`echo 0 > ${LP}/${patch}/enabled`));
+
+/** Kernel log lines since boot: [{t, msg}]. */
+async function klog() {
+	const r = await run('/bin/dmesg');
+	return r.stdout
+		.split('\n')
+		.map((l) => l.match(/^\[\s*(\d+\.\d+)\]\s(.*)$/))
+		.filter(Boolean)
+		.map((m) => ({t: Number(m[1]), msg: m[2]}));
+}
+async function signalAfter(t) {
+	return (await klog()).find((l) => l.t >= t && /signaling remaining tasks/.test(l.msg)) ?? null;
+}
+
+function findKthread(comm) {
+	for (const [, tid] of allTids()) if (parseStat(read(`/proc/${tid}/stat`))?.comm === comm) return tid;
+	return null;
+}
+
+async function ensureSleeperPatch(applied) {
+	if (applied && isGone('klp_sleeper_patch')) {
+		if (/^klp_sleeper_patch /m.test(read('/proc/modules') ?? '')) await rmmod('klp_sleeper_patch');
+		await insmod('klp_sleeper_patch');
+		await waitFor(() => isApplied('klp_sleeper_patch'), 20);
+	}
+	if (!applied) {
+		if (!isGone('klp_sleeper_patch')) await unload('klp_sleeper_patch');
+		else if (/^klp_sleeper_patch /m.test(read('/proc/modules') ?? '')) await rmmod('klp_sleeper_patch');
+	}
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Scenario building blocks.
+
+/** The oracle sees `patch` in `direction` held back by exactly `tids` (the stall is established). */
+async function stall(patch, direction, tids, timeout = 10) {
+	const want = [...tids].sort((a, b) => a - b);
+	const e = await oracleUntil(
+		(o, x) => o.transition?.patch === patch && o.transition.direction === direction && sameJson(x.tids, want),
+		timeout,
+	);
+	check(
+		`the kernel holds ${direction} ${patch} on exactly ${tids.join(',')}`,
+		e !== null,
+		{patch, direction, tids: want},
+		e ? null : {transition: poll().raw.transition, tids: poll().tids},
+	);
+	return e;
+}
+
+/** klptop's view of an established stall, sampled before the kernel's 15 s round (`cap`) ends it. */
+async function klptopSeesStall(label, since, cap, tid, expected, {remediesFirst, noNudge} = {}) {
+	if (haveKlptop) klptopSample(); // start one now rather than after the run in flight
+	const v = await viewAfter(since, cap);
+	if (haveKlptop)
+		check(
+			`klptop sampled the stall before the kernel's 15 s round (one run takes ${r2(medianSample())} s here)`,
+			v !== null,
+			'a sample',
+			null,
+		);
+	if (!v) return null;
+	const tr = transitionOf(v);
+	check(
+		`${label}: transition`,
+		tr?.patch === expected.patch && tr?.direction === expected.direction,
+		{patch: expected.patch, direction: expected.direction},
+		tr && {patch: tr.patch, direction: tr.direction},
+	);
+	check(
+		`${label}: exactly ${tid} blocks`,
+		sameJson(
+			blockersOf(v).map((b) => b.tid),
+			[tid],
+		),
+		[tid],
+		blockersOf(v).map((b) => `${b.tid}(${b.comm})`),
+	);
+	const b = blockersOf(v).find((x) => x.tid === tid);
+	check(
+		`${label}: ${expected.blocker.comm} ${expected.blocker.class} in ${expected.blocker.function} (${expected.blocker.object})${expected.blocker.kthread ? ', kthread' : ''}`,
+		b && sameJson(blockerKey(b), expected.blocker),
+		expected.blocker,
+		b ? blockerKey(b) : null,
+	);
+	if (b && haveKlptop) {
+		if (remediesFirst)
+			check(
+				`${label}: remedies start with ${remediesFirst}`,
+				b.remedies?.[0] === remediesFirst,
+				remediesFirst,
+				b.remedies,
+			);
+		if (noNudge)
+			check(
+				`${label}: remedies do not offer nudge`,
+				Array.isArray(b.remedies) && !b.remedies.includes('nudge'),
+				'no nudge',
+				b.remedies,
+			);
+	}
+	return v;
+}
+
+/** After the oracle saw the end state, klptop's next sample must show it too. */
+async function klptopSeesEnd(label, since, pred, expected) {
+	if (haveKlptop && !samples.some((x) => x.t0 >= since)) klptopSample();
+	const v = await viewAfter(since, now() + Math.max(15, 4 * medianSample()));
+	check(
+		`${label}`,
+		v !== null && pred(v),
+		expected,
+		v && {
+			patches: (v.patches ?? []).map((p) => `${p.name} enabled=${p.enabled} transition=${p.transition}`),
+			transition: transitionOf(v),
+		},
+	);
+	return v;
+}
+
+/** klptop's patches vs. the sysfs values read right after (call only when nothing is in flux). */
+function checkPatchesMatchSysfs(label, v) {
+	if (!v) return;
+	const sys = readPatches();
+	const norm = (list) =>
+		list.map((p) => ({
+			name: p.name,
+			enabled: truthy(p.enabled),
+			transition: truthy(p.transition),
+			objects: (p.objects ?? []).map((o) => ({
+				name: o.name,
+				patched: o.patched === null || o.patched === undefined ? null : truthy(o.patched),
+				functions: (o.functions ?? [])
+					.map((f) => (typeof f === 'string' ? f : `${f.name},${f.sympos}`))
+					.sort(),
+			})),
+		}));
+	const raw = Object.fromEntries(
+		sys.flatMap((p) => [
+			[`${p.name}/enabled`, p.enabled],
+			[`${p.name}/transition`, p.transition],
+			...p.objects.map((o) => [`${p.name}/${o.name}/patched`, o.patched]),
+		]),
+	);
+	event('sysfs', {label, raw});
+	check(
+		`${label}: patches, transition, patched as the kernel prints them`,
+		sameJson(norm(v.patches ?? []), norm(sys)),
+		norm(sys),
+		norm(v.patches ?? []),
+	);
+}
+
+/** Each sample's next-signal estimate against the kernel's "signaling remaining tasks" line. */
+function checkNextSignal(sig, from, to) {
+	if (!haveKlptop)
+		return check("klptop's next-signal estimate is right within 2 s", true, 'n/a', 'klptop absent', {
+			awaits: 'klptop',
+		});
+	const errs = samples
+		.filter(
+			(s) =>
+				s.json?.transition &&
+				typeof s.json.transition.next_signal_s === 'number' &&
+				s.t0 >= from &&
+				s.t1 <= to,
+		)
+		.map((s) => {
+			const at = Math.min(Math.max(s.t_scan ?? s.t0, s.t0), s.t1);
+			return r2(at + s.json.transition.next_signal_s - sig.t);
+		});
+	event('next-signal', {signal_t: sig.t, errors: errs});
+	check(
+		"klptop's next-signal estimate is right within 2 s",
+		errs.length > 0 && errs.every((e) => Math.abs(e) <= 2),
+		'every |predicted - actual| <= 2 s',
+		errs,
+	);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Scenarios. Names follow the emulator's (issue 2 §5); the fixture of each is folded from its timeline.
+
+const scenarios = {
+	quick: {
+		async run(mark) {
+			let seen = null;
+			let ins = null;
+			let done = null;
+			for (let trial = 1; trial <= 3 && !seen; trial++) {
+				if (trial > 1) {
+					event('retry', {trial, why: 'no klptop sample fell inside the short transition'});
+					await unload('klp_vmlinux_patch');
+					mark();
+				}
+				ins = await insmod('klp_vmlinux_patch');
+				check(`insmod klp_vmlinux_patch (trial ${trial})`, ins.rc === 0, 0, `rc=${ins.rc} ${ins.stderr}`);
+				if (haveKlptop) klptopSample(); // one more run right now, next to the background loop
+				done = await oracleUntil(() => isApplied('klp_vmlinux_patch'), 15);
+				await waitFor(
+					() => samples.some((s) => s.t0 >= (done?.t1 ?? now())),
+					Math.max(15, 4 * medianSample()),
+				);
+				const around = samples.filter((s) => s.t1 >= ins.t0 && s.json);
+				seen = around.find((s) => transitionOf(s.json)?.patch === 'klp_vmlinux_patch') ?? null;
+				if (!haveKlptop) seen = timeline.find((e) => e.t0 >= ins.t0 && e.state.transition) ?? null;
+			}
+			check(
+				'the kernel completed the transition',
+				done !== null,
+				'applied within 15 s',
+				done ? 'applied' : poll().raw.transition,
+			);
+			if (done) event('completed', {after_s: r2(done.t0 - ins.t0)});
+			const v = seen?.json ?? seen?.raw ?? null;
+			check(
+				'klptop sees patching',
+				v && transitionOf(v)?.direction === 'patching',
+				'transition klp_vmlinux_patch patching',
+				transitionOf(v),
+			);
+			check('with no blockers', v && blockersOf(v).length === 0, [], blockersOf(v).map(blockerKey));
+			const end = await klptopSeesEnd(
+				'then applied',
+				done?.t1 ?? now(),
+				(x) => truthy(patchOf(x, 'klp_vmlinux_patch')?.enabled) && !transitionOf(x),
+				'klp_vmlinux_patch enabled, no transition',
+			);
+			checkPatchesMatchSysfs('applied', end);
+			const cl = read('/proc/cmdline') ?? '';
+			check('/proc/cmdline is patched', /klp_vmlinux_patch active/.test(cl), 'marker', cl);
+		},
+	},
+
+	'force-no-transition': {
+		async setup() {
+			if (isGone('klp_vmlinux_patch')) await insmod('klp_vmlinux_patch');
+			await waitFor(() => isApplied('klp_vmlinux_patch'), 20);
+		},
+		async run() {
+			// Scenario 7: force with no transition: the kernel's EINVAL, in klptop's words.
+			const r = await action('force', ['klp_vmlinux_patch', '--confirm', 'klp_vmlinux_patch'], () =>
+				sh(`echo 1 > ${LP}/klp_vmlinux_patch/force`),
+			);
+			const text = `${r.stdout}\n${r.stderr}`.trim();
+			check('force without a transition fails', r.rc !== 0, 'rc != 0', r.rc, awaits(r, 'klptop force'));
+			check(
+				'the EINVAL is reported in plain words',
+				/invalid argument|EINVAL|not in transition|no transition/i.test(text),
+				'/invalid argument|EINVAL|no transition/',
+				text,
+				awaits(r, 'klptop force'),
+			);
+			await sleep(1);
+			await klptopSeesEnd(
+				'the patch is still applied',
+				r.t1,
+				(x) => truthy(patchOf(x, 'klp_vmlinux_patch')?.enabled) && !transitionOf(x),
+				'applied',
+			);
+		},
+		async cleanup() {
+			check('unload klp_vmlinux_patch', await unload('klp_vmlinux_patch'), true, false);
+		},
+	},
+
+	'stuck-interruptible': {
+		async setup() {
+			await ensureSleeperPatch(false);
+		},
+		async run() {
+			const r = await readerIn('/proc/klp_sleeper', 'klp_sleeper_wait');
+			const ins = await insmod('klp_sleeper_patch');
+			check('insmod klp_sleeper_patch', ins.rc === 0, 0, ins.rc);
+			const st = await stall('klp_sleeper_patch', 'patching', [r.pid]);
+			const v = await klptopSeesStall(
+				'stuck',
+				st?.t1 ?? now(),
+				ins.t0 + 12,
+				r.pid,
+				{
+					patch: 'klp_sleeper_patch',
+					direction: 'patching',
+					blocker: {
+						comm: 'cat',
+						class: 'interruptible',
+						function: 'klp_sleeper_wait',
+						object: 'klp_sleeper',
+						kthread: false,
+					},
+				},
+				{remediesFirst: 'nudge'},
+			);
+			const more = await oracleUntil((o) => !o.transition, Math.max(0, ins.t0 + 3 - now()));
+			check('no progress without help (3 s)', more === null, 'still stuck', 'completed');
+			checkPatchesMatchSysfs('stuck', v);
+			const n = await action('nudge', [r.pid], () =>
+				sh(`kill -STOP ${r.pid}; sleep 0.2; kill -CONT ${r.pid}`),
+			);
+			check(
+				'nudge succeeds',
+				n.rc === 0,
+				0,
+				`rc=${n.rc} ${n.stdout}${n.stderr}`.trim(),
+				awaits(n, 'klptop nudge'),
+			);
+			const done = await oracleUntil(() => isApplied('klp_sleeper_patch'), 5);
+			check(
+				'the transition completes after the nudge',
+				done !== null && done.t0 < ins.t0 + 14,
+				'applied before the 15 s round',
+				done ? r2(done.t0 - ins.t0) : 'not applied',
+			);
+			if (done) event('completed', {after_nudge_s: r2(done.t0 - n.t1)});
+			await klptopSeesEnd(
+				'klptop shows it applied',
+				done?.t1 ?? now(),
+				(x) => truthy(patchOf(x, 'klp_sleeper_patch')?.enabled) && !transitionOf(x),
+				'applied',
+			);
+			const cont = await waitFor(() => wchanOf(r.pid) === 'patched_wait', 5);
+			check(
+				'the task was continued and re-entered read() in the new code',
+				cont,
+				{state: 'S', wchan: 'patched_wait'},
+				{state: stateOf(r.pid), wchan: wchanOf(r.pid)},
+			);
+			await ctl('release');
+			const text = await released(r);
+			check(
+				'the reader returns from the patched function',
+				text === 'patched klp_sleeper_wait released',
+				'patched klp_sleeper_wait released',
+				text,
+			);
+		},
+	},
+
+	'unpatch-fake-signal': {
+		async setup() {
+			await ensureSleeperPatch(true);
+		},
+		async run() {
+			const r = await readerIn('/proc/klp_sleeper', 'patched_wait');
+			const d = await disable('klp_sleeper_patch');
+			check('disable', d.rc === 0, 0, `rc=${d.rc} ${d.stderr}`, awaits(d, 'klptop disable'));
+			const st = await stall('klp_sleeper_patch', 'unpatching', [r.pid]);
+			const v = await klptopSeesStall(
+				'unpatching',
+				st?.t1 ?? now(),
+				d.t0 + 13,
+				r.pid,
+				{
+					patch: 'klp_sleeper_patch',
+					direction: 'unpatching',
+					blocker: {
+						comm: 'cat',
+						class: 'interruptible',
+						function: 'patched_wait',
+						object: 'klp_sleeper',
+						kthread: false,
+					},
+				},
+				{remediesFirst: 'nudge'},
+			);
+			const p = patchOf(v, 'klp_sleeper_patch');
+			check(
+				'enabled reads 0 and transition 1 while unpatching',
+				p && !truthy(p.enabled) && truthy(p.transition),
+				{enabled: false, transition: true},
+				p && {enabled: p.enabled, transition: p.transition},
+			);
+			checkPatchesMatchSysfs('unpatching', v);
+			const gone = await oracleUntil(() => isGone('klp_sleeper_patch'), Math.max(1, d.t0 + 25 - now()));
+			const sig = await signalAfter(d.t0 - 0.5);
+			check(
+				'the kernel signalled near 15 s',
+				sig && sig.t - d.t0 > 13.5 && sig.t - d.t0 < 17.5,
+				'14-17 s after disable',
+				sig ? r2(sig.t - d.t0) : null,
+			);
+			check(
+				'the blocker cleared and the patch went away near 15 s',
+				gone && gone.t0 - d.t0 > 13.5 && gone.t0 - d.t0 < 20,
+				'14-20 s',
+				gone ? r2(gone.t0 - d.t0) : 'not gone',
+			);
+			if (sig) checkNextSignal(sig, d.t1, sig.t);
+			await klptopSeesEnd(
+				'klptop no longer lists the patch',
+				gone?.t1 ?? now(),
+				(x) => patchOf(x, 'klp_sleeper_patch') === null && !transitionOf(x),
+				'klp_sleeper_patch gone',
+			);
+			const back = await waitFor(() => wchanOf(r.pid) === 'klp_sleeper_wait', 5);
+			check(
+				'the woken reader restarted read() in the original code',
+				back,
+				'klp_sleeper_wait',
+				wchanOf(r.pid),
+			);
+			const rm = await rmmod('klp_sleeper_patch');
+			check('rmmod after unpatching', rm.rc === 0, 0, `rc=${rm.rc} ${rm.stderr}`);
+			await ctl('release');
+			const text = await released(r);
+			check(
+				'the reader returns from the original function',
+				text === 'original klp_sleeper_wait released',
+				'original klp_sleeper_wait released',
+				text,
+			);
+		},
+	},
+
+	'stuck-kthread': {
+		async setup() {
+			await ensureSleeperPatch(false);
+			if (!findKthread('klp_sleeper_kt')) await ctl('kthread_start');
+			await waitFor(() => {
+				const tid = findKthread('klp_sleeper_kt');
+				return tid && wchanOf(tid) === 'klp_sleeper_kthread_wait';
+			}, 10);
+		},
+		async run() {
+			const kt = findKthread('klp_sleeper_kt');
+			check(
+				'kthread sleeps in klp_sleeper_kthread_wait',
+				kt && wchanOf(kt) === 'klp_sleeper_kthread_wait',
+				'klp_sleeper_kthread_wait',
+				kt && wchanOf(kt),
+			);
+			const ins = await insmod('klp_sleeper_patch');
+			check('insmod klp_sleeper_patch', ins.rc === 0, 0, ins.rc);
+			const st = await stall('klp_sleeper_patch', 'patching', [kt]);
+			await klptopSeesStall(
+				'stuck',
+				st?.t1 ?? now(),
+				ins.t0 + 13,
+				kt,
+				{
+					patch: 'klp_sleeper_patch',
+					direction: 'patching',
+					blocker: {
+						comm: 'klp_sleeper_kt',
+						class: 'interruptible',
+						function: 'klp_sleeper_kthread_wait',
+						object: 'klp_sleeper',
+						kthread: true,
+					},
+				},
+				{noNudge: true},
+			);
+			const n = await action('nudge', [kt], () => sh(`kill -STOP ${kt}; kill -CONT ${kt}`));
+			const text = `${n.stdout}\n${n.stderr}`.trim();
+			if (n.via === 'klptop') {
+				check('klptop nudge refuses a kthread', n.rc !== 0, 'rc != 0', n.rc);
+				check('with the reason', /kthread|kernel thread/i.test(text), '/kthread|kernel thread/', text);
+			} else
+				check('klptop nudge refuses a kthread', true, 'refused', 'shell kill, ignored by the kernel', {
+					awaits: 'klptop nudge',
+				});
+			const early = await oracleUntil(
+				(o) => !o.transition,
+				Math.max(0, Math.min(n.t1 + 1.5, ins.t0 + 13) - now()),
+			);
+			check('signals do not help a kthread', early === null, 'still stuck', 'completed');
+			const done = await oracleUntil(() => isApplied('klp_sleeper_patch'), Math.max(1, ins.t0 + 25 - now()));
+			const sig = await signalAfter(ins.t0 - 0.5);
+			check(
+				'the kernel woke the kthread at the 15 s round',
+				sig && sig.t - ins.t0 > 13.5 && sig.t - ins.t0 < 17.5,
+				'14-17 s after insmod',
+				sig ? r2(sig.t - ins.t0) : null,
+			);
+			check(
+				'and the transition completed',
+				done && done.t0 - ins.t0 < 20,
+				'< 20 s',
+				done ? r2(done.t0 - ins.t0) : 'not done',
+			);
+			if (sig) checkNextSignal(sig, ins.t1, sig.t);
+			await klptopSeesEnd(
+				'klptop shows it applied',
+				done?.t1 ?? now(),
+				(x) => truthy(patchOf(x, 'klp_sleeper_patch')?.enabled) && !transitionOf(x),
+				'applied',
+			);
+		},
+		async cleanup() {
+			await ctl('kthread_stop');
+			check('unload klp_sleeper_patch', await unload('klp_sleeper_patch'), true, false);
+		},
+	},
+
+	'stuck-killable': {
+		async setup() {
+			await ensureSleeperPatch(false);
+		},
+		async run() {
+			const k = await readerIn('/proc/klp_sleeper_killable', 'klp_sleeper_wait_killable');
+			check('the killable reader is in D state', stateOf(k.pid) === 'D', 'D', stateOf(k.pid));
+			const ins = await insmod('klp_sleeper_patch');
+			const st = await stall('klp_sleeper_patch', 'patching', [k.pid]);
+			await klptopSeesStall(
+				'stuck',
+				st?.t1 ?? now(),
+				ins.t0 + 30,
+				k.pid,
+				{
+					patch: 'klp_sleeper_patch',
+					direction: 'patching',
+					blocker: {
+						comm: 'cat',
+						class: 'uninterruptible',
+						function: 'klp_sleeper_wait_killable',
+						object: 'klp_sleeper',
+						kthread: false,
+					},
+				},
+				{noNudge: true},
+			);
+			const n = await action('nudge', [k.pid], () =>
+				sh(`kill -STOP ${k.pid}; sleep 0.2; kill -CONT ${k.pid}`),
+			);
+			const text = `${n.stdout}\n${n.stderr}`.trim();
+			if (n.via === 'klptop')
+				check(
+					'klptop nudge refuses a D-state task, with the reason',
+					n.rc !== 0 && /uninterruptible|D state|D-state|disk sleep|killable|would not help/i.test(text),
+					'rc != 0 and a reason',
+					`rc=${n.rc} ${text}`,
+				);
+			else
+				check('klptop nudge refuses a D-state task, with the reason', true, 'refused', 'shell STOP/CONT', {
+					awaits: 'klptop nudge',
+				});
+			const early = await oracleUntil((o) => !o.transition, 1.5);
+			check('the nudge did not help: still stuck', early === null, 'still stuck', 'completed');
+			const rv = await action('reverse', ['klp_sleeper_patch'], () =>
+				sh(`echo 0 > ${LP}/klp_sleeper_patch/enabled`),
+			);
+			check(
+				'reverse',
+				rv.rc === 0,
+				0,
+				`rc=${rv.rc} ${rv.stdout}${rv.stderr}`.trim(),
+				awaits(rv, 'klptop reverse'),
+			);
+			const flipped =
+				timeline.find((e) => e.t0 >= rv.t0 && e.state.transition?.direction === 'unpatching') ??
+				(await oracleUntil((o) => o.transition?.direction === 'unpatching', 3));
+			const gone = await oracleUntil(() => isGone('klp_sleeper_patch'), 10);
+			check(
+				'the kernel flipped the direction to unpatching',
+				flipped !== null,
+				'unpatching',
+				flipped ? 'unpatching' : 'not seen',
+			);
+			check(
+				'then the patch directory disappeared',
+				gone !== null,
+				'gone',
+				gone ? 'gone' : poll().raw.patches,
+			);
+			if (haveKlptop) {
+				const seenFlip = samples.some(
+					(s) => s.t0 >= rv.t0 && transitionOf(s.json)?.direction === 'unpatching',
+				);
+				const seenGone = await klptopSeesEnd(
+					'klptop: the patch is gone',
+					gone?.t1 ?? now(),
+					(x) => patchOf(x, 'klp_sleeper_patch') === null,
+					'gone',
+				);
+				event('klptop-reverse', {seen_unpatching: seenFlip, seen_gone: seenGone !== null});
+			}
+			check(
+				'the sleeper never left the original function',
+				wchanOf(k.pid) === 'klp_sleeper_wait_killable',
+				'klp_sleeper_wait_killable',
+				wchanOf(k.pid),
+			);
+			const rm = await rmmod('klp_sleeper_patch');
+			check('rmmod after the reversal', rm.rc === 0, 0, `rc=${rm.rc} ${rm.stderr}`);
+			await ctl('release');
+			const out = await released(k);
+			check(
+				'the reader returns from the original function',
+				out === 'original klp_sleeper_wait_killable released',
+				'original klp_sleeper_wait_killable released',
+				out,
+			);
+		},
+	},
+
+	release: {
+		async setup() {
+			await ensureSleeperPatch(false);
+		},
+		async run() {
+			const r = await readerIn('/proc/klp_sleeper', 'klp_sleeper_wait');
+			const ins = await insmod('klp_sleeper_patch');
+			const st = await stall('klp_sleeper_patch', 'patching', [r.pid]);
+			await klptopSeesStall('stuck', st?.t1 ?? now(), ins.t0 + 12, r.pid, {
+				patch: 'klp_sleeper_patch',
+				direction: 'patching',
+				blocker: {
+					comm: 'cat',
+					class: 'interruptible',
+					function: 'klp_sleeper_wait',
+					object: 'klp_sleeper',
+					kthread: false,
+				},
+			});
+			const c = await ctl('release');
+			const done = await oracleUntil(() => isApplied('klp_sleeper_patch'), 5);
+			check(
+				'a plain wakeup completes the transition',
+				done !== null && done.t0 < ins.t0 + 14,
+				'applied before the 15 s round',
+				done ? r2(done.t0 - c.t1) : 'not applied',
+			);
+			if (done) event('completed', {after_release_s: r2(done.t0 - c.t1)});
+			await klptopSeesEnd(
+				'klptop shows it applied',
+				done?.t1 ?? now(),
+				(x) => truthy(patchOf(x, 'klp_sleeper_patch')?.enabled) && !transitionOf(x),
+				'applied',
+			);
+			const out = await released(r);
+			check(
+				'the reader returns from the original function',
+				out === 'original klp_sleeper_wait released',
+				'original klp_sleeper_wait released',
+				out,
+			);
+		},
+		async cleanup() {
+			check('unload klp_sleeper_patch', await unload('klp_sleeper_patch'), true, false);
+		},
+	},
+
+	force: {
+		async setup() {
+			await ensureSleeperPatch(false);
+		},
+		async run() {
+			const k = await readerIn('/proc/klp_sleeper_killable', 'klp_sleeper_wait_killable');
+			const ins = await insmod('klp_sleeper_patch');
+			const st = await stall('klp_sleeper_patch', 'patching', [k.pid]);
+			await klptopSeesStall(
+				'stuck',
+				st?.t1 ?? now(),
+				ins.t0 + 30,
+				k.pid,
+				{
+					patch: 'klp_sleeper_patch',
+					direction: 'patching',
+					blocker: {
+						comm: 'cat',
+						class: 'uninterruptible',
+						function: 'klp_sleeper_wait_killable',
+						object: 'klp_sleeper',
+						kthread: false,
+					},
+				},
+				{noNudge: true},
+			);
+			const f = await action('force', ['klp_sleeper_patch', '--confirm', 'klp_sleeper_patch'], () =>
+				sh(`echo 1 > ${LP}/klp_sleeper_patch/force`),
+			);
+			check('force', f.rc === 0, 0, `rc=${f.rc} ${f.stdout}${f.stderr}`.trim(), awaits(f, 'klptop force'));
+			if (f.via === 'klptop')
+				check(
+					'klptop reports the forced transition',
+					/forc/i.test(f.stdout + f.stderr),
+					'/forc/',
+					f.stdout + f.stderr,
+				);
+			const done = await oracleUntil(() => isApplied('klp_sleeper_patch'), 5);
+			check(
+				'the forced transition completes',
+				done !== null,
+				'applied',
+				done ? r2(done.t0 - f.t1) : 'not applied',
+			);
+			if (done) event('completed', {after_force_s: r2(done.t0 - f.t1)});
+			const log = await klog();
+			check(
+				'dmesg: forcing remaining tasks',
+				log.some((l) => l.t >= f.t0 - 0.5 && /forcing remaining tasks to the patched state/.test(l.msg)),
+				'forcing remaining tasks to the patched state',
+				log
+					.filter((l) => l.t >= f.t0 - 0.5)
+					.map((l) => l.msg)
+					.slice(0, 5),
+			);
+			await klptopSeesEnd(
+				'klptop shows it applied',
+				done?.t1 ?? now(),
+				(x) => truthy(patchOf(x, 'klp_sleeper_patch')?.enabled) && !transitionOf(x),
+				'applied',
+			);
+			await ctl('release');
+			const out = await released(k);
+			check(
+				'the forced task returned through the old code',
+				out === 'original klp_sleeper_wait_killable released',
+				'original klp_sleeper_wait_killable released',
+				out,
+			);
+		},
+	},
+
+	'forced-unpatch': {
+		async setup() {
+			if (!isGone('klp_vmlinux_patch')) await unload('klp_vmlinux_patch');
+			await ensureSleeperPatch(true);
+		},
+		async run() {
+			const k = await readerIn('/proc/klp_sleeper_killable', 'patched_wait_killable');
+			const d = await disable('klp_sleeper_patch');
+			check('disable', d.rc === 0, 0, `rc=${d.rc} ${d.stderr}`, awaits(d, 'klptop disable'));
+			const st = await stall('klp_sleeper_patch', 'unpatching', [k.pid]);
+			const v = await klptopSeesStall(
+				'unpatching',
+				st?.t1 ?? now(),
+				d.t0 + 60,
+				k.pid,
+				{
+					patch: 'klp_sleeper_patch',
+					direction: 'unpatching',
+					blocker: {
+						comm: 'cat',
+						class: 'uninterruptible',
+						function: 'patched_wait_killable',
+						object: 'klp_sleeper',
+						kthread: false,
+					},
+				},
+				{noNudge: true},
+			);
+			checkPatchesMatchSysfs('unpatching', v);
+			// A second, independent patch while the transition runs: EBUSY (its directory never stays).
+			const e = await insmod('klp_vmlinux_patch');
+			check(
+				'insmod of another patch during the transition fails with EBUSY',
+				e.rc !== 0 && /busy/i.test(e.stderr),
+				'Device or resource busy',
+				`rc=${e.rc} ${e.stderr}`,
+			);
+			const after = await viewAfter(e.t1, now() + Math.max(15, 4 * medianSample()));
+			checkPatchesMatchSysfs('after the refused insmod', after);
+			const names = (x) => (x?.patches ?? []).map((p) => p.name).sort();
+			const wrong = samples
+				.filter((s) => s.scenario === scenario && s.json && (s.t1 < e.t0 || s.t0 > e.t1))
+				.filter((s) => !sameJson(names(s.json), ['klp_sleeper_patch']));
+			check(
+				'klptop shows the patches correctly throughout: the unpatching one, never the refused one',
+				wrong.length === 0,
+				['klp_sleeper_patch'],
+				wrong.map((s) => names(s.json)),
+			);
+			const f = await action('force', ['klp_sleeper_patch', '--confirm', 'klp_sleeper_patch'], () =>
+				sh(`echo 1 > ${LP}/klp_sleeper_patch/force`),
+			);
+			check(
+				'force the unpatching',
+				f.rc === 0,
+				0,
+				`rc=${f.rc} ${f.stdout}${f.stderr}`.trim(),
+				awaits(f, 'klptop force'),
+			);
+			if (f.via === 'klptop')
+				check(
+					'klptop warns that the module stays pinned',
+					/pin|reboot/i.test(f.stdout + f.stderr),
+					'/pin|reboot/',
+					f.stdout + f.stderr,
+				);
+			const gone = await oracleUntil(() => isGone('klp_sleeper_patch'), 8);
+			check(
+				'the forced unpatch completes and the patch disappears',
+				gone !== null,
+				'gone',
+				gone ? r2(gone.t0 - f.t1) : poll().raw.patches,
+			);
+			const rm = await rmmod('klp_sleeper_patch');
+			check(
+				'the module is pinned: rmmod fails with EAGAIN',
+				rm.rc !== 0 && /temporarily unavailable/i.test(rm.stderr),
+				'Resource temporarily unavailable',
+				`rc=${rm.rc} ${rm.stderr}`,
+			);
+			check(
+				'refcnt stays 1',
+				readTrim('/sys/module/klp_sleeper_patch/refcnt') === '1',
+				'1',
+				readTrim('/sys/module/klp_sleeper_patch/refcnt'),
+			);
+			await klptopSeesEnd(
+				'klptop: no patch left',
+				gone?.t1 ?? now(),
+				(x) => names(x).length === 0 && !transitionOf(x),
+				[],
+			);
+			await ctl('release');
+			const out = await released(k);
+			check(
+				'the forced task returned through the new code',
+				out === 'patched klp_sleeper_wait_killable released',
+				'patched klp_sleeper_wait_killable released',
+				out,
+			);
+		},
+	},
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// Baseline: the kernel and the thread enumeration.
+
+async function baseline() {
+	const v0 = haveKlptop ? (await klptopSample()).json : poll().raw;
+	check('livepatch dir exists and is empty', fs.existsSync(LP) && ls(LP).length === 0, [], ls(LP));
+	const rel = readTrim('/proc/sys/kernel/osrelease');
+	if (haveKlptop) {
+		check('kernel.release', v0?.kernel?.release === rel, rel, v0?.kernel?.release);
+		check('kernel.livepatch', v0?.kernel?.livepatch === true, true, v0?.kernel?.livepatch);
+		check(
+			'privileges',
+			v0?.privileges?.root === true && v0?.privileges?.stacks_readable === true,
+			{root: true, stacks_readable: true},
+			v0?.privileges,
+		);
+	}
+	check(
+		'no patches, no transition, no blockers',
+		(v0?.patches ?? []).length === 0 && !transitionOf(v0) && blockersOf(v0).length === 0,
+		'empty',
+		{patches: v0?.patches, transition: transitionOf(v0), blockers: blockersOf(v0)},
+	);
+	const hist = v0?.tasks?.by_patch_state ?? {};
+	check(
+		'every task at -1',
+		(hist['0'] ?? 0) === 0 && (hist['1'] ?? 0) === 0 && hist['-1'] === v0?.tasks?.total,
+		'all -1',
+		hist,
+	);
+	if (!haveKlptop) return;
+	// Thread enumeration. The driver (node, several threads) counts /proc/*/task/* in-process right before
+	// and after a klptop run; klptop's total exceeds that by klptop's own threads, and must grow by exactly
+	// the tasks of a helper with a known number of threads.
+	const measure = async () => {
+		for (let i = 0; i < 5; i++) {
+			const before = allTids().length;
+			const k = await klptopSample();
+			const after = allTids().length;
+			if (before === after && k.json) return {listed: before, klptop: k.json.tasks.total};
+		}
+		return null;
+	};
+	const m0 = await measure();
+	const helper = spawn('/rig/threads', ['16'], {stdio: ['ignore', 'pipe', 'ignore'], detached: true});
+	await new Promise((resolve) => helper.stdout.once('data', resolve));
+	const m1 = await measure();
+	helper.kill('SIGKILL');
+	event('threads', {m0, m1, driver_threads: ls(`/proc/${process.pid}/task`).length});
+	check(
+		'klptop counts its own node threads too',
+		m0 && m0.klptop - m0.listed >= 5,
+		'>= 5 more than the tasks listed before it started',
+		m0,
+	);
+	check(
+		'klptop counts every thread of a 17-thread helper',
+		m0 && m1 && m1.klptop - m0.klptop === m1.listed - m0.listed && m1.listed - m0.listed === 17,
+		17,
+		m0 && m1 && {klptop: m1.klptop - m0.klptop, listed: m1.listed - m0.listed},
+	);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Main.
+
+async function phase(tag, fn, ...args) {
+	scenario = tag;
+	try {
+		await fn(...args);
+	} catch (e) {
+		check('ran without exception', false, 'no exception', String(e?.stack ?? e));
+	}
+}
+
+async function main() {
+	say(`driver up t=${now()} klptop=${haveKlptop ? 'built' : klptopState} node=${process.version}`);
+	emit({
+		type: 'hello',
+		t: now(),
+		klptop: haveKlptop ? 'built' : klptopState,
+		release: readTrim('/proc/sys/kernel/osrelease'),
+		node: process.version,
+		cmdline: cmdline.trim(),
+	});
+	if (haveKlptop) {
+		const h = await run('/usr/local/bin/node', [KLPTOP, '--help']);
+		for (const k of Object.keys(subcommands)) subcommands[k] = new RegExp(`klptop ${k}\\b`).test(h.stdout);
+		say(`klptop --help rc=${h.rc} subcommands=${JSON.stringify(subcommands)}`);
+		emit({type: 'klptop-help', rc: h.rc, stdout: h.stdout, subcommands});
+	}
+	await phase('setup', async () => {
+		const ins = await insmod('klp_sleeper');
+		check('insmod klp_sleeper', ins.rc === 0, 0, `rc=${ins.rc} ${ins.stderr}`);
+	});
+	await phase('baseline', baseline);
+	startPolling();
+	startSampling();
+	const wanted = param('scenarios', 'all');
+	const names = wanted === 'all' ? Object.keys(scenarios) : wanted === 'none' ? [] : wanted.split(',');
+	for (const name of names) {
+		const sc = scenarios[name];
+		if (!sc) {
+			check(`scenario ${name} exists`, false, Object.keys(scenarios), name);
+			continue;
+		}
+		const t0 = now();
+		const failedBefore = results.filter((r) => !r.ok).length;
+		if (sc.setup) await phase(`setup:${name}`, sc.setup);
+		const mark = () => {
+			emit({type: 'scenario-start', scenario: name, t: now()});
+			poll();
+		};
+		scenario = name;
+		mark();
+		say(`scenario ${name} start t=${now()}`);
+		await phase(name, sc.run, mark);
+		checkAgreement();
+		emit({
+			type: 'scenario-end',
+			scenario: name,
+			t: now(),
+			duration: r2(now() - t0),
+			failed: results.filter((r) => !r.ok).length - failedBefore,
+		});
+		if (sc.cleanup) await phase(`cleanup:${name}`, sc.cleanup);
+		const failed = results.filter((r) => !r.ok).length - failedBefore;
+		say(`scenario ${name} ${failed ? 'FAIL' : 'ok'} ${r2(now() - t0)}s (with setup and cleanup)`);
+	}
+	await stopSampling();
+	await stopPolling();
+	scenario = 'end';
+	emit({type: 'dmesg', lines: await klog()});
+	const failed = results.filter((r) => !r.ok).length;
+	emit({type: 'done', t: now(), checks: results.length, failed});
+	say(`guest done checks=${results.length} failed=${failed} t=${now()}`);
+}
+
+main().catch((e) => {
+	say(`driver crashed: ${e?.stack ?? e}`);
+	emit({type: 'crash', error: String(e?.stack ?? e)});
+	process.exitCode = 1;
+});
