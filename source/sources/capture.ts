@@ -347,13 +347,21 @@ export function archivePortFrom(buffer: Buffer, readerUidFallback = 0): ArchiveP
 	}
 
 	// Strip one top-level directory shared by every member (`klptop-capture-.../sys/...`).
-	const firsts = new Set(entries.map((entry) => entry.name.split('/')[0]!));
+	const topOf = (name: string) => {
+		const slash = name.indexOf('/');
+		return slash < 0 ? name : name.slice(0, slash);
+	};
+
+	const first = topOf(entries[0]!.name);
 	let prefix = '';
-	if (firsts.size === 1) {
-		const [first] = firsts;
-		if (first !== 'sys' && first !== 'proc' && first !== 'dev' && entries.some((e) => e.name.includes('/'))) {
-			prefix = first!;
-		}
+	if (
+		first !== 'sys' &&
+		first !== 'proc' &&
+		first !== 'dev' &&
+		entries.every((entry) => entry.name === first || entry.name.startsWith(`${first}/`)) &&
+		entries.some((entry) => entry.name !== first)
+	) {
+		prefix = first;
 	}
 
 	const nodes = new Map<string, Node>();
@@ -391,7 +399,8 @@ export function archivePortFrom(buffer: Buffer, readerUidFallback = 0): ArchiveP
 		const path = `/${name}`;
 		const cut = path.lastIndexOf('/');
 		const parent = cut === 0 ? '/' : path.slice(0, cut);
-		ensureDir(parent).add(path.slice(cut + 1));
+		// Directories come before their contents in klptop's archives: the parent usually exists.
+		(nodes.get(parent)?.children ?? ensureDir(parent)).add(path.slice(cut + 1));
 		if (entry.type === 'directory') {
 			const children = ensureDir(path);
 			nodes.set(path, {entry, children});

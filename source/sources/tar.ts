@@ -38,11 +38,18 @@ export type TarWriteOptions = {
 
 export class TarError extends Error {}
 
+const unusualName = /(?:^|\/)\.{1,2}(?:\/|$)|\/\/|^\/|\/$|\\|\0/;
+
 /**
 Normalise an archive member name; null when it is unsafe (absolute, `..`, NUL) or empty.
 `./a//b/` -> `a/b`.
 */
 export function safeArchivePath(name: string): string | null {
+	// Fast path: already normal (no empty, `.` or `..` component, not absolute, no trailing slash).
+	if (name !== '' && !unusualName.test(name)) {
+		return name;
+	}
+
 	if (name.includes('\0') || name.startsWith('/') || name.includes('\\')) {
 		return null;
 	}
@@ -263,8 +270,12 @@ export function createTarWriter(defaults: TarWriteOptions = {}): TarWriter {
 // Reader
 
 function readString(buffer: Buffer, offset: number, length: number): string {
-	const end = buffer.indexOf(0, offset);
-	const stop = end < 0 || end > offset + length ? offset + length : end;
+	let stop = offset;
+	const limit = offset + length;
+	while (stop < limit && buffer[stop] !== 0) {
+		stop++;
+	}
+
 	return buffer.toString('utf8', offset, stop);
 }
 
@@ -280,16 +291,37 @@ function readOctal(buffer: Buffer, offset: number, length: number, field: string
 		return value;
 	}
 
-	const text = readString(buffer, offset, length).trim();
-	if (text === '') {
-		return 0;
+	// Octal digits, optionally surrounded by spaces and ended by NUL or space.
+	let value = 0;
+	let digits = 0;
+	let i = offset;
+	const limit = offset + length;
+	while (i < limit && buffer[i] === 0x20) {
+		i++;
 	}
 
-	if (!/^[0-7]+$/.test(text)) {
-		throw new TarError(`bad ${field} field '${text}' in a tar header`);
+	for (; i < limit; i++) {
+		const byte = buffer[i]!;
+		if (byte >= 0x30 && byte <= 0x37) {
+			value = value * 8 + (byte - 0x30);
+			digits++;
+		} else {
+			break;
+		}
 	}
 
-	return Number.parseInt(text, 8);
+	for (; i < limit; i++) {
+		const byte = buffer[i]!;
+		if (byte === 0) {
+			break;
+		}
+
+		if (byte !== 0x20) {
+			throw new TarError(`bad ${field} field '${readString(buffer, offset, length)}' in a tar header`);
+		}
+	}
+
+	return digits === 0 ? 0 : value;
 }
 
 function parsePax(data: Buffer): Map<string, string> {
@@ -360,7 +392,8 @@ export function parseTar(buffer: Buffer): TarEntry[] {
 			name = `${prefix}/${name}`;
 		}
 
-		const overrides = new Map([...globalPax, ...pax]);
+		const overrides =
+			globalPax.size === 0 ? pax : pax.size === 0 ? globalPax : new Map([...globalPax, ...pax]);
 		if (overrides.has('size')) {
 			size = Number(overrides.get('size'));
 		}
@@ -414,7 +447,10 @@ export function parseTar(buffer: Buffer): TarEntry[] {
 			mtime: readOctal(header, 136, 12, 'mtime'),
 			data: type === 'file' ? data : Buffer.alloc(0),
 		});
-		pax = new Map();
+		if (pax.size > 0) {
+			pax = new Map();
+		}
+
 		longName = null;
 	}
 
