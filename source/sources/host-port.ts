@@ -4,7 +4,14 @@ on disk (`--root DIR`).
 
 Everything is synchronous and allocation-light: a scan of 100,000 threads issues a few hundred
 thousand open/read/close calls, and Node's synchronous fs calls are the cheapest it has (no
-thread-pool round trip). One buffer is reused for every read.
+thread-pool round trip). One buffer is reused for every read; a short read ends a file.
+
+The thread walk (`walkTasks`) is the hot loop. Node pays roughly twice the C cost per syscall, so on
+a large /proc with a core to spare, a helper thread (a worker, still synchronous for the caller: the
+main thread waits on an Atomics flag) walks alongside the main thread, both claiming small chunks
+of the /proc entries from a shared counter. A helper that has not started when the work runs out is
+cancelled; one that fails has its chunks walked again here. Small trees, a busy machine (load
+average) or `KLPTOP_WORKERS=0` keep the walk on one thread.
 */
 import * as fs from 'node:fs';
 import {
