@@ -29,7 +29,7 @@ export type {
 	Task,
 } from './kernel.js';
 export {createControl, createPort, renderKmsg} from './procfs.js';
-export {patchCatalog, sites, spawnReader, spawnSleeperKthread} from './world.js';
+export {patchCatalog, sites, sleepSite, spawnReader, spawnSleeperKthread} from './world.js';
 export {mirrorToDisk, writeTreeOnce, type DiskMirror} from './mirror.js';
 
 export type EmulationOptions = {

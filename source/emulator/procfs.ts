@@ -511,6 +511,53 @@ export function createPort(
 	const procEntryVisible = (name: string): boolean =>
 		!name.startsWith('klp_sleeper') || kernel.modules.has('klp_sleeper');
 
+	/**
+	The hot paths of a scan (`/proc/<pid>/task/<tid>/patch_state` and `stat`, `/proc/<pid>/task`)
+	without building lookup nodes: a 100,000-thread scan is dominated by them.
+	*/
+	const taskOf = (path: string): {task: Task; name: string} | undefined => {
+		const parts = path.split('/');
+		if (parts.length !== 6 || parts[1] !== 'proc' || parts[3] !== 'task') {
+			return undefined;
+		}
+
+		const task = kernel.tasks.get(number(parts[4]));
+		return task && task.tgid === number(parts[2]) ? {task, name: parts[5]!} : undefined;
+	};
+
+	const fastTaskFile = (path: string): string | undefined => {
+		const found = taskOf(path);
+		if (!found) {
+			return undefined;
+		}
+
+		const {task, name} = found;
+		if (name === 'patch_state') {
+			if (!root && task.uid !== readerUid) {
+				throw fsError('EACCES', `${path}: Permission denied`);
+			}
+
+			return `${task.patchState}\n`;
+		}
+
+		if (name === 'stat') {
+			const threads = kernel.processes.get(task.tgid)?.threads.length ?? 1;
+			return renderStat(task, threads, task.tid === task.tgid);
+		}
+
+		return undefined;
+	};
+
+	const fastTaskList = (path: string): string[] | undefined => {
+		const parts = path.split('/');
+		if (parts.length !== 4 || parts[1] !== 'proc' || parts[3] !== 'task') {
+			return undefined;
+		}
+
+		const process = kernel.processes.get(number(parts[2]));
+		return process?.threads.map((thread) => String(thread.tid));
+	};
+
 	const need = (path: string): Node => {
 		const node = lookup(path);
 		if (!node) {
@@ -523,6 +570,11 @@ export function createPort(
 	return {
 		lookup,
 		readFile(path) {
+			const fast = fastTaskFile(path);
+			if (fast !== undefined) {
+				return fast;
+			}
+
 			const node = need(path);
 			if (node.kind === 'dir') {
 				throw fsError('EISDIR', `${path}: Is a directory`);
@@ -540,6 +592,11 @@ export function createPort(
 			return node.read();
 		},
 		readdir(path) {
+			const fast = fastTaskList(path);
+			if (fast !== undefined) {
+				return fast;
+			}
+
 			const node = need(path);
 			if (node.kind !== 'dir') {
 				throw fsError('ENOTDIR', `${path}: Not a directory`);

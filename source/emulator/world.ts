@@ -17,6 +17,19 @@ function site(fn: string, mode: SleepMode, callers: readonly SiteFrame[], extra:
 	return {fn, object: 'vmlinux', mode, callers, ...extra};
 }
 
+/**
+A site for custom tests and worlds: `fn` in `object` entered from a read(2) system call (or from
+`callers`), e.g. `sleepSite('my_wait', 'my_module', 'killable')`.
+*/
+export function sleepSite(
+	fn: string,
+	object = 'vmlinux',
+	mode: SleepMode = 'interruptible',
+	callers: readonly SiteFrame[] = readTail,
+): Site {
+	return {fn, object, mode, callers};
+}
+
 /** Places tasks sleep in. The klp_sleeper ones are what the test patches change. */
 export const sites = {
 	/** `cat /proc/klp_sleeper`: interruptible wait (S). */
