@@ -29,6 +29,7 @@ const cli = meow(helpText, {
 		color: {type: 'boolean', default: true},
 		ascii: {type: 'boolean', default: false},
 		list: {type: 'boolean', default: false},
+		confirm: {type: 'string'},
 		help: {type: 'boolean', shortFlag: 'h'},
 		version: {type: 'boolean', shortFlag: 'v'},
 	},

@@ -15,6 +15,7 @@ export type Flags = {
 	readonly color: boolean;
 	readonly ascii: boolean;
 	readonly list: boolean;
+	readonly confirm?: string | undefined;
 };
 
 /** `1,2, 3` -> [1, 2, 3]; throws a usage error on anything else. */

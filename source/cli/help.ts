@@ -7,6 +7,11 @@ export const helpText = `
     $ klptop --once [--json]                print one snapshot and exit
     $ klptop emulate --list                 list the emulator's scenarios
     $ klptop emulate <scenario> --root DIR  keep a live emulated tree in DIR for any reader
+    $ klptop nudge TID...                   SIGSTOP, then SIGCONT, a stuck thread's process (guarded)
+    $ klptop reverse [PATCH]                reverse the running transition (write the opposite to enabled)
+    $ klptop force PATCH --confirm PATCH    force the transition: breaks the consistency guarantee
+    $ klptop disable PATCH                  start unpatching an applied patch
+    $ klptop enable PATCH                   re-enable a disabled patch (kernels before 5.1 only)
 
   Sources (default: this host, /sys/kernel/livepatch and /proc)
     --root DIR            read DIR/sys/kernel/livepatch and DIR/proc (a capture or an emulated tree)
@@ -23,6 +28,7 @@ export const helpText = `
     --pid PID[,PID...]    only these processes
     --tid TID[,TID...]    only these threads
     --readonly            never act (no signal, no sysfs write)
+    --confirm PATCH       with force: the patch name, typed again
     --no-color            no colours (NO_COLOR is honoured too)
     --ascii               no Unicode line drawing
     -h, --help            this text

@@ -13,6 +13,9 @@ import {noLivepatchMessage, toText} from '../output/text.js';
 import {createHostPort} from '../sources/host-port.js';
 import {createReader} from '../sources/reader.js';
 import type {FsPort} from '../sources/fs-port.js';
+import {createActionContext, isActionCommand, realClock, runActionCommand} from '../actions/index.js';
+import type {ActionCommand, ActionContext} from '../actions/index.js';
+import {connectTreeControl} from '../emulator/tree-client.js';
 import {parseIdList, UsageError} from './flags.js';
 import type {Flags} from './flags.js';
 
@@ -46,6 +49,10 @@ async function run(input: readonly string[], flags: Flags, io: Io): Promise<numb
 	const [command, ...rest] = input;
 	if (command === 'emulate') {
 		return runEmulate(rest, flags, io);
+	}
+
+	if (isActionCommand(command)) {
+		return runAction(command, rest, flags, io);
 	}
 
 	if (command !== undefined) {
@@ -181,6 +188,54 @@ function onceHistory(opened: OpenedSource, flags: Flags): History {
 	}
 
 	return history;
+}
+
+/**
+The context every action runs in, whatever its front end (subcommand or key): the same guards, the
+same journal, the same audit log. The in-process emulator acts in virtual time (a sleep advances
+its clock); a tree gets the control port of the emulator serving it, or none.
+*/
+export async function openActionContext(opened: OpenedSource, flags: Flags): Promise<ActionContext> {
+	const {emulation, source} = opened;
+	const control = emulation
+		? emulation.control
+		: source.kind === 'tree' && source.root !== null
+			? await connectTreeControl(source.root)
+			: null;
+	const clock = emulation
+		? {
+				now: emulation.now,
+				async sleep(ms: number) {
+					emulation.advance(ms);
+				},
+			}
+		: realClock;
+	return createActionContext({source, port: opened.port, control, readonly: flags.readonly, clock});
+}
+
+async function runAction(
+	command: ActionCommand,
+	rest: readonly string[],
+	flags: Flags,
+	io: Io,
+): Promise<number> {
+	const opened = openSource(flags);
+	if (opened.emulation) {
+		// Act on the scenario as it stands after --at seconds (default 5), as --once shows it.
+		opened.emulation.advance((flags.at ?? 5) * 1000);
+	}
+
+	const ctx = await openActionContext(opened, flags);
+	const output = await runActionCommand(ctx, command, {input: rest, confirm: flags.confirm});
+	for (const line of output.stderr) {
+		io.stderr.write(line + '\n');
+	}
+
+	for (const line of output.stdout) {
+		io.stdout.write(line + '\n');
+	}
+
+	return output.code;
 }
 
 async function runEmulate(rest: readonly string[], flags: Flags, io: Io): Promise<number> {
