@@ -108,16 +108,16 @@ class TreeWriter {
 		fs.writeFileSync(path.join(this.dir, 'dev/kmsg'), '');
 	}
 
-	private poolFile(content: string): string {
+	private poolFile(content: string, links = 1): string {
 		let entry = this.pool.get(content);
-		if (!entry || entry.links >= maxLinks) {
+		if (!entry || entry.links + links > maxLinks) {
 			const file = path.join(this.dir, '.pool', String(this.poolCount++));
 			fs.writeFileSync(file, content);
 			entry = {file, links: 0};
 			this.pool.set(content, entry);
 		}
 
-		entry.links++;
+		entry.links += links;
 		return entry.file;
 	}
 
@@ -136,8 +136,8 @@ class TreeWriter {
 	private batch: string[] | null = null;
 
 	private emit(kind: 'd' | 'w' | 'l', first: string, second = ''): void {
-		if (this.batch) {
-			this.batch.push(kind, first, second);
+		if (kind === 'd' && this.batch) {
+			this.batch.push('d', first);
 		} else if (kind === 'd') {
 			fs.mkdirSync(first);
 		} else if (kind === 'w') {
@@ -190,22 +190,13 @@ class TreeWriter {
 
 	private writeTask(task: Task, threads: number, taskDir: string, pidDir: string | null): void {
 		const entry = this.render(task, threads);
-		this.emit('d', taskDir);
-		this.emit('w', `${taskDir}/patch_state`, entry.patchState);
-		this.emit('w', `${taskDir}/stat`, entry.stat);
-		this.emit('w', `${taskDir}/status`, entry.status);
-		for (const name of pooledNames) {
-			this.linkPooled(`${taskDir}/${name}`, entry[name], false);
-		}
-
-		if (pidDir) {
-			for (const name of ['patch_state', 'stat', 'status'] as const) {
-				this.emit('l', `${taskDir}/${name}`, `${pidDir}/${name}`);
-			}
-
-			for (const name of pooledNames) {
-				this.linkPooled(`${pidDir}/${name}`, entry[name], false);
-			}
+		const links = pidDir ? 2 : 1;
+		const pooled = pooledNames.map((name) => this.poolFile(entry[name], links));
+		const record = [taskDir, pidDir ?? '', entry.patchState, entry.stat, entry.status, ...pooled];
+		if (this.batch) {
+			this.batch.push('t', ...record);
+		} else {
+			writeTaskFiles(record);
 		}
 
 		this.tasks.set(task.tid, entry);
@@ -439,27 +430,73 @@ class TreeWriter {
 	}
 }
 
+/**
+The files of one task: `[taskDir, pidDir or '', patch_state, stat, status, wchan pool file, stack
+pool file, cmdline pool file]`. The same code runs in the worker threads (see `workerSource`).
+*/
+function writeTaskFiles(record: readonly string[]): void {
+	const [taskDir, pidDir, patchState, stat, status, ...pooled] = record as [
+		string,
+		string,
+		string,
+		string,
+		string,
+	];
+	fs.mkdirSync(taskDir);
+	fs.writeFileSync(`${taskDir}/patch_state`, patchState);
+	fs.writeFileSync(`${taskDir}/stat`, stat);
+	fs.writeFileSync(`${taskDir}/status`, status);
+	for (const [index, name] of pooledNames.entries()) {
+		fs.linkSync(pooled[index]!, `${taskDir}/${name}`);
+		if (pidDir) {
+			fs.linkSync(pooled[index]!, `${pidDir}/${name}`);
+		}
+	}
+
+	if (pidDir) {
+		for (const name of ['patch_state', 'stat', 'status']) {
+			fs.linkSync(`${taskDir}/${name}`, `${pidDir}/${name}`);
+		}
+	}
+}
+
 const workerSource = `
 const {parentPort} = require('node:worker_threads');
 const fs = require('node:fs');
+const names = ${JSON.stringify(pooledNames)};
 parentPort.on('message', (ops) => {
 	try {
-		for (let i = 0; i < ops.length; i += 3) {
-			const kind = ops[i];
-			if (kind === 'd') fs.mkdirSync(ops[i + 1]);
-			else if (kind === 'w') fs.writeFileSync(ops[i + 1], ops[i + 2]);
-			else fs.linkSync(ops[i + 1], ops[i + 2]);
+		let i = 0;
+		while (i < ops.length) {
+			if (ops[i] === 'd') {
+				fs.mkdirSync(ops[i + 1]);
+				i += 2;
+				continue;
+			}
+			const taskDir = ops[i + 1], pidDir = ops[i + 2];
+			fs.mkdirSync(taskDir);
+			fs.writeFileSync(taskDir + '/patch_state', ops[i + 3]);
+			fs.writeFileSync(taskDir + '/stat', ops[i + 4]);
+			fs.writeFileSync(taskDir + '/status', ops[i + 5]);
+			for (let n = 0; n < names.length; n++) {
+				fs.linkSync(ops[i + 6 + n], taskDir + '/' + names[n]);
+				if (pidDir) fs.linkSync(ops[i + 6 + n], pidDir + '/' + names[n]);
+			}
+			if (pidDir) {
+				for (const name of ['patch_state', 'stat', 'status']) fs.linkSync(taskDir + '/' + name, pidDir + '/' + name);
+			}
+			i += 6 + names.length;
 		}
 		parentPort.postMessage(null);
 	} catch (error) {
-		parentPort.postMessage(String(error && error.message || error));
+		parentPort.postMessage(String((error && error.message) || error));
 	}
 });
 `;
 
 /** Below this many files the first write runs in-line (starting workers costs more). */
 const parallelThreshold = 30_000;
-const chunkOps = 3 * 20_000;
+const chunkOps = 9 * 8000;
 
 /** The first write of a tree: processes rendered here, written by worker threads. */
 async function firstWrite(writer: TreeWriter, kernel: EmulatedKernel, requested?: number): Promise<void> {
