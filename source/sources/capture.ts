@@ -20,10 +20,11 @@ tar uid, so `ownerUid()` replays.
 Archive member names are data: absolute names and `..` are refused (see `tar.ts`); the strings
 read through the port are raw and sanitised at display, as for every other source.
 */
-import {readFileSync} from 'node:fs';
+import {readFileSync, statSync} from 'node:fs';
 import {gunzipSync} from 'node:zlib';
 import {errorCode, fsError} from './fs-port.js';
 import type {FsPort} from './fs-port.js';
+import {createHostPort} from './host-port.js';
 import {isNumericName, parseKmsgRecord} from './parse.js';
 import {LIVEPATCH_DIR} from './reader.js';
 import {parseTar, TarError} from './tar.js';
@@ -494,4 +495,37 @@ export function archivePortFrom(buffer: Buffer, readerUidFallback = 0): ArchiveP
 /** Open a capture archive file (`.tar.gz`, `.tgz` or `.tar`) as an `FsPort`. */
 export function openArchivePort(path: string): ArchivePort {
 	return archivePortFrom(readFileSync(path));
+}
+
+/** A capture archive that cannot be opened; the message says which file and why. */
+export class CaptureOpenError extends Error {}
+
+/**
+The port for a `--root` argument: a capture archive (`.tar.gz`, `.tgz`, `.tar` naming a regular
+file) is served from memory, anything else is a directory tree read through the host port.
+Throws `CaptureOpenError` for an archive that cannot be read (damaged, traversal, too big).
+*/
+export function openRootPort(root: string): FsPort {
+	let isFile = false;
+	if (root !== '/' && isArchivePath(root)) {
+		try {
+			isFile = statSync(root).isFile();
+		} catch {
+			isFile = false;
+		}
+	}
+
+	if (!isFile) {
+		return createHostPort(root);
+	}
+
+	try {
+		return openArchivePort(root);
+	} catch (error) {
+		const code = errorCode(error);
+		const message = error instanceof Error ? error.message : String(error);
+		throw new CaptureOpenError(
+			`cannot read the capture ${root}: ${error instanceof TarError || message.includes(code) ? message : `${code}: ${message}`}`,
+		);
+	}
 }

@@ -377,10 +377,16 @@ export function parseTar(buffer: Buffer): TarEntry[] {
 			break;
 		}
 
-		const stored = readOctal(buffer, offset + 148, 8, 'checksum');
+		let stored: number;
+		try {
+			stored = readOctal(buffer, offset + 148, 8, 'checksum');
+		} catch {
+			throw new TarError(`not a tar archive, or damaged (bad header at byte ${offset})`);
+		}
+
 		const header = buffer.subarray(offset, offset + block);
 		if (stored !== checksum(header)) {
-			throw new TarError(`tar header checksum mismatch at byte ${offset}: not a tar archive, or damaged`);
+			throw new TarError(`not a tar archive, or damaged (header checksum mismatch at byte ${offset})`);
 		}
 
 		const typeflag = String.fromCharCode(header[156] || 0x30);

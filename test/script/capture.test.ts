@@ -9,7 +9,12 @@ import type {Snapshot} from '../../source/model/types.js';
 import {toJsonDocument} from '../../source/output/json.js';
 import {toText} from '../../source/output/text.js';
 import {captureTopDir, defaultCaptureName, runCapture, writeCapture} from '../../source/script/capture.js';
-import {isArchivePath, openArchivePort} from '../../source/sources/capture.js';
+import {
+	CaptureOpenError,
+	isArchivePath,
+	openArchivePort,
+	openRootPort,
+} from '../../source/sources/capture.js';
 import {errorCode} from '../../source/sources/fs-port.js';
 import {createHostPort} from '../../source/sources/host-port.js';
 import {createReader} from '../../source/sources/reader.js';
@@ -285,5 +290,42 @@ describe('capture archive', () => {
 		expect(snapshot.tasks).toEqual(live.tasks);
 		expect(snapshot.blockers.map((b) => b.tid)).toEqual(live.blockers.map((b) => b.tid));
 		expect(readFileSync(output).length).toBeLessThan(3 * 1024 * 1024);
+	});
+});
+
+describe('--root for captures', () => {
+	it('opens an archive file from memory and a directory through the host port', async () => {
+		const {output, live} = await captured('stuck-killable', 2);
+		const fromArchive = createReader(openRootPort(output), {
+			kind: 'tree',
+			root: output,
+			scenario: null,
+		}).scan();
+		expect(fromArchive.blockers.map((b) => b.tid)).toEqual(live.blockers.map((b) => b.tid));
+
+		const dir = tempDir();
+		execFileSync('tar', ['-xzf', output, '-C', dir]);
+		const extracted = path.join(dir, 'cap');
+		expect(
+			createReader(openRootPort(extracted), {kind: 'tree', root: extracted, scenario: null}).scan().tasks,
+		).toEqual(live.tasks);
+		// A directory whose name looks like an archive is still a directory.
+		const odd = path.join(dir, 'odd.tar.gz');
+		execFileSync('cp', ['-r', extracted, odd]);
+		expect(createReader(openRootPort(odd), {kind: 'tree', root: odd, scenario: null}).scan().tasks).toEqual(
+			live.tasks,
+		);
+	});
+
+	it('says which capture is unreadable and why', () => {
+		const file = path.join(tempDir(), 'broken.tar.gz');
+		writeFileSync(file, gzipSync(Buffer.from('not a tar archive at all'.repeat(40))));
+		expect(() => openRootPort(file)).toThrow(CaptureOpenError);
+		expect(() => openRootPort(file)).toThrow(
+			/cannot read the capture .*broken\.tar\.gz: not a tar archive, or damaged/,
+		);
+		const garbage = path.join(tempDir(), 'garbage.tgz');
+		writeFileSync(garbage, Buffer.from([0x1f, 0x8b, 1, 2, 3]));
+		expect(() => openRootPort(garbage)).toThrow(/cannot read the capture .*garbage\.tgz: /);
 	});
 });
