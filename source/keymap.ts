@@ -444,6 +444,11 @@ export function keyName(input: string, key: KeyFlags): string | null {
 	if (key.escape && input === '') return 'escape';
 	if (key.ctrl && input.length === 1) return `ctrl+${input.toLowerCase()}`;
 	if (input === ' ') return 'space';
+	// Raw control characters, as they come when keys arrive together in one chunk (see `keyNames`).
+	if (input === '\t') return 'tab';
+	if (input === '\u007F' || input === '\b') return 'backspace';
+	if (input === '\u001B') return 'escape';
+	if (input.length === 1 && input < ' ') return `ctrl+${String.fromCharCode(input.charCodeAt(0) + 96)}`;
 	// A lone ESC that Ink could not parse further arrives as `meta` with empty input.
 	if (key.escape) return 'escape';
 	if ([...input].length === 1) return input;
@@ -452,7 +457,10 @@ export function keyName(input: string, key: KeyFlags): string | null {
 
 /** True for a key name that is a single printable character (text for a prompt). */
 export function isPrintable(name: string): boolean {
-	return name === 'space' || ([...name].length === 1 && name >= ' ');
+	if (name === 'space') return true;
+	if ([...name].length !== 1) return false;
+	const cp = name.codePointAt(0)!;
+	return cp >= 0x20 && cp !== 0x7f && !(cp >= 0x80 && cp <= 0x9f);
 }
 
 /** The binding a key runs in this context, or null when the key does nothing here. First match wins. */

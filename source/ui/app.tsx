@@ -7,7 +7,7 @@ import {Box, useApp, useInput} from 'ink';
 import {useCallback, useEffect, useReducer, useRef, useState} from 'react';
 import type {ReactNode} from 'react';
 import {usePoller} from '../hooks/use-poller.js';
-import {isPrintable, keyName, keymap, footerBindings, matchKey} from '../keymap.js';
+import {footerBindings, keymap} from '../keymap.js';
 import type {History} from '../model/types.js';
 import {EventLog} from '../views/event-log.js';
 import {Footer, StatusLine} from '../views/footer.js';
@@ -20,6 +20,7 @@ import {TaskDetail} from '../views/task-detail.js';
 import {TaskTable} from '../views/task-table.js';
 import type {Theme} from '../views/theme.js';
 import type {Feed} from './feed.js';
+import {keyEffect, keyNames} from './input.js';
 import {minHeight, minWidth} from './layout.js';
 import {initialState, keyContext, layoutOf, reduce} from './state.js';
 import type {UiState} from './state.js';
@@ -121,38 +122,28 @@ export function App(props: AppProps) {
 	}, [state.redraws, onRedraw]);
 
 	useInput((input, key) => {
-		const current = stateRef.current;
-		const name = keyName(input, key);
-		const ctx = keyContext(current);
-		if (name === null) {
-			// A paste: text for an open prompt, ignored otherwise.
-			if (ctx.prompt !== null) dispatch({type: 'prompt-text', text: input});
-			return;
-		}
+		// Replay the keys of this chunk through the reducer locally, so each one sees the state the
+		// previous one left (typeahead: `\cat` opens the filter, then types into it).
+		let current = stateRef.current;
+		const names = keyNames(input, key);
+		for (const [i, name] of names.entries()) {
+			const effect = keyEffect(name, current);
+			if (effect === null) continue;
+			if (effect.type === 'open-emulator') {
+				const next = makeEmulatorFeed(offeredScenario);
+				feed?.close?.();
+				setFeed(next);
+				onFeedChange?.(next);
+				current = reduce(current, {type: 'feed-opened'});
+				dispatch({type: 'feed-opened'});
+				continue;
+			}
 
-		if (ctx.prompt !== null && isPrintable(name)) {
-			dispatch({type: 'prompt-text', text: name === 'space' ? ' ' : name});
-			return;
+			// Only a key with more keys after it needs the state it leaves (sorting 100,000 rows twice for
+			// one key press would be waste).
+			if (i < names.length - 1) current = reduce(current, effect);
+			dispatch(effect);
 		}
-
-		const binding = matchKey(name, ctx);
-		if (binding === null) return;
-		const refused = binding.disabled?.(ctx) ?? null;
-		if (refused !== null && binding.id !== 'action-menu-run') {
-			dispatch({type: 'status', text: refused, tone: 'warn'});
-			return;
-		}
-
-		if (binding.id === 'open-emulator') {
-			const next = makeEmulatorFeed(offeredScenario);
-			feed?.close?.();
-			setFeed(next);
-			onFeedChange?.(next);
-			dispatch({type: 'feed-opened'});
-			return;
-		}
-
-		dispatch({type: 'command', id: binding.id});
 	});
 
 	const layout = layoutOf(state);

@@ -49,6 +49,9 @@ describe('keyName', () => {
 		expect(isPrintable('space')).toBe(true);
 		expect(isPrintable('enter')).toBe(false);
 		expect(isPrintable('ctrl+l')).toBe(false);
+		expect(isPrintable('\u007F')).toBe(false);
+		expect(isPrintable('\u009B')).toBe(false);
+		expect(isPrintable('é')).toBe(true);
 	});
 });
 

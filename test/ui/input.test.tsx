@@ -1,0 +1,58 @@
+// From key presses to effects: typeahead arriving in one chunk is replayed key by key, prompts take
+// printable keys as text, refused actions answer with their reason.
+import {describe, expect, it} from 'vitest';
+import {actionsPending} from '../../source/keymap.js';
+import {keyEffect, keyNames} from '../../source/ui/input.js';
+import {initialState, reduce} from '../../source/ui/state.js';
+import {blocker, FakeFeed, historyOf, snapshot} from './fixtures.js';
+import {renderApp, tick, waitForFrame, waitForInputsToBeReady} from './helpers.js';
+
+const state = reduce(
+	initialState({width: 120, height: 40, delayS: 1, readonlyReason: null, pids: null, tids: null}),
+	{type: 'history', history: historyOf(snapshot())},
+);
+
+describe('keyNames', () => {
+	it('splits a chunk of plain characters into keys, Enter included', () => {
+		expect(keyNames('\\cat\r', {})).toEqual(['\\', 'c', 'a', 't', 'enter']);
+		expect(keyNames('q', {})).toEqual(['q']);
+		expect(keyNames('', {upArrow: true})).toEqual(['up']);
+		expect(keyNames('ab\u007F\u007F\t\u000C', {})).toEqual([
+			'a',
+			'b',
+			'backspace',
+			'backspace',
+			'tab',
+			'ctrl+l',
+		]);
+	});
+});
+
+describe('keyEffect', () => {
+	it('maps keys to reducer actions, prompt text, refusals and the emulator', () => {
+		expect(keyEffect('/', state)).toEqual({type: 'command', id: 'search'});
+		const prompt = reduce(state, {type: 'command', id: 'search'});
+		expect(keyEffect('q', prompt)).toEqual({type: 'prompt-text', text: 'q'});
+		expect(keyEffect('space', prompt)).toEqual({type: 'prompt-text', text: ' '});
+		expect(keyEffect('k', state)).toEqual({type: 'status', text: actionsPending, tone: 'warn'});
+		expect(keyEffect('x', state)).toBeNull();
+		expect(keyEffect('e', {...state, noLivepatch: true})).toEqual({type: 'open-emulator'});
+	});
+});
+
+describe('typeahead through the App', () => {
+	it('applies a filter typed faster than the screen refreshes (one chunk)', async () => {
+		const app = renderApp({
+			feed: new FakeFeed([snapshot()]),
+			history: historyOf(
+				snapshot({blockers: [blocker(500, {comm: 'alpha'}), blocker(600, {comm: 'bravo'})]}),
+			),
+		});
+		await waitForInputsToBeReady();
+		app.stdin.write('\\brav\r');
+		await tick(20);
+		const frame = await waitForFrame(app.frame, (text) => text.includes("filter 'brav'"));
+		expect(frame).toContain('bravo');
+		expect(frame).not.toContain('alpha');
+	});
+});
