@@ -1,5 +1,14 @@
 import {execFileSync} from 'node:child_process';
-import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
+import {
+	existsSync,
+	mkdirSync,
+	mkdtempSync,
+	readdirSync,
+	readFileSync,
+	rmSync,
+	statSync,
+	writeFileSync,
+} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {gzipSync} from 'node:zlib';
@@ -327,5 +336,30 @@ describe('--root for captures', () => {
 		const garbage = path.join(tempDir(), 'garbage.tgz');
 		writeFileSync(garbage, Buffer.from([0x1f, 0x8b, 1, 2, 3]));
 		expect(() => openRootPort(garbage)).toThrow(/cannot read the capture .*garbage\.tgz: /);
+	});
+});
+
+describe('capture of this machine', () => {
+	it('walks the real /proc (threads come and go meanwhile) and replays what it stored', async () => {
+		const output = path.join(tempDir(), 'host.tar.gz');
+		const opened = {
+			source: {kind: 'host' as const, root: '/', scenario: null},
+			port: createHostPort('/'),
+			emulation: null,
+		};
+		const result = await writeCapture({opened, output, version: '1'});
+		expect(result.threads).toBeGreaterThan(3);
+		const port = openArchivePort(output);
+		expect(port.manifest?.source).toEqual({kind: 'host', root: '/', scenario: null});
+		expect(port.readFile('/proc/sys/kernel/osrelease')).toBe(
+			readFileSync('/proc/sys/kernel/osrelease', 'utf8'),
+		);
+		const snapshot = replay(output);
+		expect(snapshot.tasks.total).toBe(result.threads);
+		expect(snapshot.kernel.livepatch).toBe(existsSync('/sys/kernel/livepatch'));
+		// Our own process is in it, with its stat.
+		expect(port.readFile(`/proc/${process.pid}/task/${process.pid}/stat`)).toMatch(
+			new RegExp(`^${process.pid} \\(`),
+		);
 	});
 });
