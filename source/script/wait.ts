@@ -180,6 +180,10 @@ export async function runWait(options: WaitOptions, io: ScriptIo): Promise<numbe
 		return fail('--timeout takes a number of seconds, 0 or more');
 	}
 
+	if (options.reverseOnTimeout === true && timeoutS === null) {
+		return fail('--reverse-on-timeout needs --timeout SECONDS');
+	}
+
 	let patch: string | null = null;
 	if (options.patch !== undefined && options.patch !== null) {
 		patch = patchNameOf(options.patch);

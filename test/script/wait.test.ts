@@ -105,6 +105,14 @@ describe('wait on the emulator (virtual time)', () => {
 		expect(opened.port.readFile('/sys/kernel/livepatch/klp_sleeper_patch/enabled')).toBe('1\n');
 	});
 
+	it('refuses --reverse-on-timeout without --timeout', async () => {
+		const io = memoryIo();
+		expect(
+			await runWait({opened: emulated('stuck-killable'), reverseOnTimeout: true, env: stateEnv()}, io),
+		).toBe(2);
+		expect(io.stderr.text()).toBe('klptop wait: --reverse-on-timeout needs --timeout SECONDS\n');
+	});
+
 	it('checks once with --timeout 0: 1 while in transition', async () => {
 		const opened = emulated('stuck-killable');
 		const start = opened.emulation.now();
