@@ -297,7 +297,7 @@ function startSampling() {
 	sampleLoop = (async () => {
 		while (sampling) {
 			const t = now();
-			while (inflight > 0 && sampling) await sleep(0.05);
+			while ((inflight > 0 || paused) && sampling) await sleep(0.05);
 			await klptopSample();
 			const left = 0.5 - (now() - t);
 			if (left > 0) await sleep(left);
@@ -322,6 +322,16 @@ async function klptopAfter(since, cap) {
 		await sleep(0.1);
 	}
 }
+let paused = false; // the background loop waits (quick: the staggered runs must not compete)
+/** Median seconds from a klptop run's start to its scan (its JSON `time`). */
+const scanLatency = () => {
+	const d = samples
+		.filter((s) => s.t_scan !== null)
+		.slice(-3)
+		.map((s) => s.t_scan - s.t0)
+		.sort((a, b) => a - b);
+	return d.length ? d[Math.floor(d.length / 2)] : 0.7;
+};
 const medianSample = () => {
 	const d = samples
 		.slice(-9)
@@ -477,11 +487,15 @@ async function unload(patch) {
 
 /** klptop action subcommand, or the shell equivalent while the subcommand does not exist. */
 async function action(kind, args, fallback) {
+	// Who a nudge aims at, by name: the emulator calibration replays it on its own task of that name.
+	const targets =
+		kind === 'nudge' ? args.map((tid) => parseStat(read(`/proc/${tid}/stat`))?.comm ?? null) : undefined;
 	if (haveKlptop && subcommands[kind]) {
 		const r = await run('/usr/local/bin/node', [KLPTOP, kind, ...args.map(String)], {timeout: 60});
 		event('action', {
 			kind,
 			args,
+			targets,
 			via: 'klptop',
 			rc: r.rc,
 			stdout: r.stdout.slice(0, 2000),
@@ -495,6 +509,7 @@ async function action(kind, args, fallback) {
 	event('action', {
 		kind,
 		args,
+		targets,
 		via: 'shell',
 		rc: r.rc,
 		stdout: r.stdout,
@@ -515,6 +530,11 @@ async function klog() {
 		.map((l) => l.match(/^\[\s*(\d+\.\d+)\]\s(.*)$/))
 		.filter(Boolean)
 		.map((m) => ({t: Number(m[1]), msg: m[2]}));
+}
+/** Uptime of the kernel's "'<patch>': starting <direction> transition" line after t. */
+async function kernelStart(patch, direction, t) {
+	const re = new RegExp(`'${patch}': starting ${direction} transition`);
+	return (await klog()).find((l) => l.t >= t - 0.5 && re.test(l.msg))?.t ?? null;
 }
 async function signalAfter(t) {
 	return (await klog()).find((l) => l.t >= t && /signaling remaining tasks/.test(l.msg)) ?? null;
@@ -558,7 +578,10 @@ async function stall(patch, direction, tids, timeout = 10) {
 
 /** klptop's view of an established stall, sampled before the kernel's 15 s round (`cap`) ends it. */
 async function klptopSeesStall(label, since, cap, tid, expected, {remediesFirst, noNudge} = {}) {
-	if (haveKlptop) klptopSample(); // start one now rather than after the run in flight
+	if (haveKlptop) {
+		paused = true; // the kicked run gets the CPU to itself (the kernel's 15 s clock runs)
+		klptopSample().finally(() => (paused = false));
+	}
 	const v = await viewAfter(since, cap);
 	if (haveKlptop)
 		check(
@@ -695,23 +718,57 @@ const scenarios = {
 			let seen = null;
 			let ins = null;
 			let done = null;
-			for (let trial = 1; trial <= 3 && !seen; trial++) {
+			for (let trial = 1; trial <= 5 && !seen; trial++) {
 				if (trial > 1) {
 					event('retry', {trial, why: 'no klptop sample fell inside the short transition'});
 					await unload('klp_vmlinux_patch');
 					mark();
 				}
+				// The transition lasts 1-2 s; a klptop run mostly starts node. Start one run first and load
+				// the patch so that its scan (klptop's `time`) falls just after the insmod: the scan latency
+				// of the previous runs tells when that is. The background loop pauses meanwhile.
+				let first = null;
+				if (haveKlptop) {
+					paused = true;
+					while (inflight > 0) await sleep(0.05);
+					const lat = scanLatency();
+					first = klptopSample();
+					await sleep(Math.max(0, lat - [0.6, 0.9, 0.4, 1.2, 0.75][trial - 1]));
+					event('stagger', {scan_latency_s: r2(lat), trial});
+				}
 				ins = await insmod('klp_vmlinux_patch');
 				check(`insmod klp_vmlinux_patch (trial ${trial})`, ins.rc === 0, 0, `rc=${ins.rc} ${ins.stderr}`);
-				if (haveKlptop) klptopSample(); // one more run right now, next to the background loop
+				if (haveKlptop) {
+					await klptopSample();
+					await first;
+					paused = false;
+				}
 				done = await oracleUntil(() => isApplied('klp_vmlinux_patch'), 15);
 				await waitFor(
 					() => samples.some((s) => s.t0 >= (done?.t1 ?? now())),
 					Math.max(15, 4 * medianSample()),
 				);
 				const around = samples.filter((s) => s.t1 >= ins.t0 && s.json);
-				seen = around.find((s) => transitionOf(s.json)?.patch === 'klp_vmlinux_patch') ?? null;
-				if (!haveKlptop) seen = timeline.find((e) => e.t0 >= ins.t0 && e.state.transition) ?? null;
+				seen =
+					around.find(
+						(s) =>
+							transitionOf(s.json)?.patch === 'klp_vmlinux_patch' &&
+							transitionOf(s.json).direction === 'patching',
+					) ?? null;
+				if (!haveKlptop)
+					seen = timeline.find((e) => e.t0 >= ins.t0 && e.state.transition?.direction === 'patching') ?? null;
+				// Inside insmod, klp_init_transition() has set klp_transition_patch (transition=1) while
+				// `enabled` still reads 0 until klp_start_transition() is done: a scan that reads `enabled`
+				// there sees an "unpatching" transition. Recorded, and only allowed before insmod returned.
+				for (const s of around.filter((x) => transitionOf(x.json)?.direction === 'unpatching')) {
+					event('insmod-window', {seq: s.seq, t_scan: s.t_scan, insmod: [ins.t0, ins.t1]});
+					check(
+						'no klptop scan started after insmod returned shows unpatching',
+						s.t_scan !== null && s.t_scan < ins.t1,
+						`scan before ${ins.t1}`,
+						{t_scan: s.t_scan, transition: transitionOf(s.json)},
+					);
+				}
 			}
 			check(
 				'the kernel completed the transition',
@@ -852,11 +909,13 @@ const scenarios = {
 			const r = await readerIn('/proc/klp_sleeper', 'patched_wait');
 			const d = await disable('klp_sleeper_patch');
 			check('disable', d.rc === 0, 0, `rc=${d.rc} ${d.stderr}`, awaits(d, 'klptop disable'));
+			// klptop's disable starts node first: the kernel's own start line is the reference.
+			const k0 = (await kernelStart('klp_sleeper_patch', 'unpatching', d.t0)) ?? d.t1;
 			const st = await stall('klp_sleeper_patch', 'unpatching', [r.pid]);
 			const v = await klptopSeesStall(
 				'unpatching',
 				st?.t1 ?? now(),
-				d.t0 + 13,
+				k0 + 13,
 				r.pid,
 				{
 					patch: 'klp_sleeper_patch',
@@ -879,19 +938,19 @@ const scenarios = {
 				p && {enabled: p.enabled, transition: p.transition},
 			);
 			checkPatchesMatchSysfs('unpatching', v);
-			const gone = await oracleUntil(() => isGone('klp_sleeper_patch'), Math.max(1, d.t0 + 25 - now()));
-			const sig = await signalAfter(d.t0 - 0.5);
+			const gone = await oracleUntil(() => isGone('klp_sleeper_patch'), Math.max(1, k0 + 25 - now()));
+			const sig = await signalAfter(k0 - 0.5);
 			check(
 				'the kernel signalled near 15 s',
-				sig && sig.t - d.t0 > 13.5 && sig.t - d.t0 < 17.5,
+				sig && sig.t - k0 > 13.5 && sig.t - k0 < 17.5,
 				'14-17 s after disable',
-				sig ? r2(sig.t - d.t0) : null,
+				sig ? r2(sig.t - k0) : null,
 			);
 			check(
 				'the blocker cleared and the patch went away near 15 s',
-				gone && gone.t0 - d.t0 > 13.5 && gone.t0 - d.t0 < 20,
+				gone && gone.t0 - k0 > 13.5 && gone.t0 - k0 < 20,
 				'14-20 s',
-				gone ? r2(gone.t0 - d.t0) : 'not gone',
+				gone ? r2(gone.t0 - k0) : 'not gone',
 			);
 			if (sig) checkNextSignal(sig, d.t1, sig.t);
 			await klptopSeesEnd(
