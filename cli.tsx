@@ -8,9 +8,12 @@ with its code. The Ink UI is imported lazily by `main` so that `--once` never lo
 import meow from 'meow';
 import {helpText} from './source/cli/help.js';
 import {main} from './source/cli/main.js';
+import {description, version} from './source/version.js';
 
 const cli = meow(helpText, {
 	importMeta: import.meta,
+	// Compiled in: a bundle or a standalone executable has no package.json beside it.
+	pkg: {name: 'klptop', version, description},
 	allowUnknownFlags: false,
 	helpIndent: 0,
 	flags: {
@@ -30,6 +33,13 @@ const cli = meow(helpText, {
 		ascii: {type: 'boolean', default: false},
 		list: {type: 'boolean', default: false},
 		confirm: {type: 'string'},
+		batch: {type: 'boolean', shortFlag: 'b', default: false},
+		iterations: {type: 'number', shortFlag: 'n'},
+		timeout: {type: 'number'},
+		reverseOnTimeout: {type: 'boolean', default: false},
+		textfile: {type: 'string'},
+		listen: {type: 'string'},
+		output: {type: 'string', shortFlag: 'o'},
 		help: {type: 'boolean', shortFlag: 'h'},
 		version: {type: 'boolean', shortFlag: 'v'},
 	},

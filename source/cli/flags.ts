@@ -16,6 +16,13 @@ export type Flags = {
 	readonly ascii: boolean;
 	readonly list: boolean;
 	readonly confirm?: string | undefined;
+	readonly batch: boolean;
+	readonly iterations?: number | undefined;
+	readonly timeout?: number | undefined;
+	readonly reverseOnTimeout: boolean;
+	readonly textfile?: string | undefined;
+	readonly listen?: string | undefined;
+	readonly output?: string | undefined;
 };
 
 /** `1,2, 3` -> [1, 2, 3]; throws a usage error on anything else. */

@@ -5,6 +5,12 @@ export const helpText = `
   Usage
     $ klptop [options]                      live dashboard (non-TTY stdout: one --once snapshot)
     $ klptop --once [--json]                print one snapshot and exit
+    $ klptop -b [-n N] [-d SECONDS] [--json]  frames like top -b (NDJSON with --json)
+    $ klptop wait [PATCH] [--timeout SECONDS] [--reverse-on-timeout]
+                                            block until no transition runs (exit 0 done, 1 timed out, 2 error)
+    $ klptop export --textfile PATH [-d SECONDS] | --listen [ADDR:]PORT
+                                            Prometheus metrics: textfile collector, or /metrics (127.0.0.1)
+    $ klptop capture [-o FILE.tar.gz]       save a bug-report archive; replay it with --root FILE.tar.gz
     $ klptop emulate --list                 list the emulator's scenarios
     $ klptop emulate <scenario> --root DIR  keep a live emulated tree in DIR for any reader
     $ klptop nudge TID...                   SIGSTOP, then SIGCONT, a stuck thread's process (guarded)
@@ -14,7 +20,8 @@ export const helpText = `
     $ klptop enable PATCH                   re-enable a disabled patch (kernels before 5.1 only)
 
   Sources (default: this host, /sys/kernel/livepatch and /proc)
-    --root DIR            read DIR/sys/kernel/livepatch and DIR/proc (a capture or an emulated tree)
+    --root DIR|FILE       read DIR/sys/kernel/livepatch and DIR/proc (an emulated tree, a capture
+                          directory or a capture archive .tar.gz)
     --emulate SCENARIO    the built-in emulated kernel, e.g. stuck-interruptible (see emulate --list)
     --kernel GEN          emulated kernel generation: 4.12 4.16 5.1 6.1 6.11 6.14 6.16 (default 6.1)
     --threads N           threads of the 'many' scenario (default 10000, at most 100000)
@@ -29,6 +36,13 @@ export const helpText = `
     --tid TID[,TID...]    only these threads
     --readonly            never act (no signal, no sysfs write)
     --confirm PATCH       with force: the patch name, typed again
+    -b, --batch           frames to stdout like top -b; with --emulate the delay is virtual time
+    -n, --iterations N    with -b: N frames, then exit (default: until interrupted)
+    --timeout SECONDS     with wait: give up after SECONDS (exit 1); 0 checks once
+    --reverse-on-timeout  with wait: on timeout reverse the transition and wait for the reversal
+    --textfile PATH       with export: write PATH atomically (node_exporter textfile collector); -d repeats
+    --listen [ADDR:]PORT  with export: serve /metrics; default address 127.0.0.1, others as explicit IPs
+    -o, --output FILE     with capture: archive name (default klptop-capture-<UTC time>.tar.gz)
     --no-color            no colours (NO_COLOR is honoured too)
     --ascii               no Unicode line drawing
     -h, --help            this text

@@ -10,7 +10,16 @@ import {foldSnapshot} from '../model/history.js';
 import type {History, ScanOptions, Snapshot, SourceInfo} from '../model/types.js';
 import {toJsonDocument} from '../output/json.js';
 import {noLivepatchMessage, toText} from '../output/text.js';
-import {createHostPort} from '../sources/host-port.js';
+import {CaptureOpenError, openRootPort} from '../sources/capture.js';
+import {
+	abortOnSignals,
+	defaultCaptureName,
+	runBatch,
+	runCapture,
+	runExport,
+	runWait,
+} from '../script/index.js';
+import {version} from '../version.js';
 import {createReader} from '../sources/reader.js';
 import type {FsPort} from '../sources/fs-port.js';
 import {createActionContext, isActionCommand, realClock, runActionCommand} from '../actions/index.js';
@@ -36,7 +45,7 @@ export async function main(input: readonly string[], flags: Flags, io: Io = proc
 	try {
 		return await run(input, flags, io);
 	} catch (error) {
-		if (error instanceof UsageError) {
+		if (error instanceof UsageError || error instanceof CaptureOpenError) {
 			io.stderr.write(`klptop: ${error.message}\n`);
 			return 2;
 		}
@@ -55,16 +64,37 @@ async function run(input: readonly string[], flags: Flags, io: Io): Promise<numb
 		return runAction(command, rest, flags, io);
 	}
 
+	if (command === 'wait' || command === 'export' || command === 'capture') {
+		return runScript(command, rest, flags, io);
+	}
+
 	if (command !== undefined) {
 		throw new UsageError(`unknown command '${command}' (see klptop --help)`);
 	}
 
-	const opened = openSource(flags);
+	const interactive = !flags.once && !flags.batch && Boolean(io.stdout.isTTY);
+	const opened = openSource(flags, interactive);
 	const pids = parseIdList(flags.pid, 'pid');
 	const tids = parseIdList(flags.tid, 'tid');
 	const delayS = flags.delay ?? 1;
 	if (!(delayS >= 0.1 && delayS <= 3600)) {
 		throw new UsageError('--delay takes seconds between 0.1 and 3600');
+	}
+
+	if (flags.batch) {
+		return withAbort((signal) =>
+			runBatch(
+				{
+					opened,
+					n: flags.iterations ?? null,
+					delayS,
+					json: flags.json,
+					width: io.stdout.isTTY ? io.stdout.columns : 100,
+					signal,
+				},
+				io,
+			),
+		);
 	}
 
 	if (flags.once || !io.stdout.isTTY) {
@@ -86,22 +116,25 @@ async function run(input: readonly string[], flags: Flags, io: Io): Promise<numb
 	});
 }
 
-export function openSource(flags: Flags): OpenedSource {
+/**
+Open the source the flags name. `realClock`: the emulator's epoch is now (the dashboard, export);
+otherwise a fixed epoch, so that --once, batch and wait output is reproducible.
+*/
+export function openSource(flags: Flags, realClock = false): OpenedSource {
 	if (flags.emulate !== undefined) {
 		if (flags.root !== undefined) {
 			throw new UsageError('--emulate and --root are exclusive (use `klptop emulate <scenario> --root DIR`)');
 		}
 
-		// The dashboard runs the emulator on the real clock; --once uses a fixed epoch so that its
-		// output is reproducible.
-		return openEmulation(flags.emulate, flags, flags.once ? undefined : Date.now());
+		return openEmulation(flags.emulate, flags, realClock ? Date.now() : undefined);
 	}
 
 	const root = flags.root ?? '/';
 	const isHost = root === '/';
 	return {
 		source: {kind: isHost ? 'host' : 'tree', root, scenario: null},
-		port: createHostPort(root),
+		// A directory, or a capture archive (.tar.gz) served from memory: the same reader either way.
+		port: openRootPort(root),
 		emulation: null,
 	};
 }
@@ -236,6 +269,78 @@ async function runAction(
 	}
 
 	return output.code;
+}
+
+async function withAbort(run: (signal: AbortSignal) => Promise<number>): Promise<number> {
+	const {signal, dispose} = abortOnSignals();
+	try {
+		return await run(signal);
+	} finally {
+		dispose();
+	}
+}
+
+/** `wait`, `export` and `capture`: script modes over the same source and reader. */
+async function runScript(
+	command: 'wait' | 'export' | 'capture',
+	rest: readonly string[],
+	flags: Flags,
+	io: Io,
+): Promise<number> {
+	const opened = openSource(flags, command === 'export');
+	if (command === 'capture') {
+		if (rest.length > 0) {
+			throw new UsageError('capture takes no arguments (use -o FILE.tar.gz)');
+		}
+
+		return runCapture({opened, output: flags.output ?? defaultCaptureName(), version}, io);
+	}
+
+	if (command === 'export') {
+		if (flags.textfile === undefined && flags.listen === undefined) {
+			throw new UsageError('export needs --textfile PATH or --listen [ADDR:]PORT');
+		}
+
+		return withAbort((signal) =>
+			runExport(
+				{
+					opened,
+					textfile: flags.textfile,
+					listen: flags.listen,
+					delayS: flags.delay ?? null,
+					version,
+					signal,
+				},
+				io,
+			),
+		);
+	}
+
+	if (rest.length > 1) {
+		throw new UsageError('wait takes at most one patch name');
+	}
+
+	// Only a live directory tree can have an emulator behind it; a capture archive never does.
+	const root = opened.source.root;
+	const control =
+		opened.source.kind === 'tree' && root !== null && !/\.(tar\.gz|tgz|tar)$/.test(root)
+			? await connectTreeControl(root)
+			: null;
+	return withAbort((signal) =>
+		runWait(
+			{
+				opened: {...opened, control},
+				patch: rest[0] ?? null,
+				timeoutS: flags.timeout ?? null,
+				reverseOnTimeout: flags.reverseOnTimeout,
+				delayS: flags.delay ?? 1,
+				json: flags.json,
+				readonly: flags.readonly,
+				signal,
+			},
+			io,
+		),
+	);
 }
 
 async function runEmulate(rest: readonly string[], flags: Flags, io: Io): Promise<number> {
