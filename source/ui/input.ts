@@ -35,6 +35,12 @@ arrive together (fast typing, typeahead over ssh, a paste); each character is th
 so `\cat⏎` typed quickly still opens the filter, types `cat` and applies it.
 */
 export function keyNames(input: string, key: KeyFlags): string[] {
+	// ESC then a letter in one chunk reaches us as Alt+letter; nothing here uses Alt, so it was Esc
+	// pressed just before the letter.
+	if (key.meta && !key.escape && [...input].length === 1 && input >= ' ') {
+		return ['escape', keyName(input, {}) ?? input];
+	}
+
 	const name = keyName(input, key);
 	if (name !== null) return [name];
 	return [...input].map((ch) => keyName(ch, {}) ?? ch);

@@ -560,7 +560,7 @@ function runCommand(state: UiState, id: CommandId): UiState {
 		}
 
 		case 'open-emulator':
-			return {...state, status: {text: 'opening the emulator…', tone: 'info'}};
+			return {...state, status: {text: 'opening the emulator...', tone: 'info'}};
 		case 'prompt-confirm': {
 			const {prompt} = state;
 			if (prompt === null) return state;

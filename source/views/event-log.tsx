@@ -7,7 +7,7 @@ import {Box} from 'ink';
 import {clean} from '../model/sanitize.js';
 import type {HistoryEvent, HistoryEventKind} from '../model/types.js';
 import {formatClock} from './format.js';
-import {Line, Title} from './line.js';
+import {Line, Lines, Title} from './line.js';
 import type {Theme} from './theme.js';
 
 export type EventLogProps = {
@@ -39,7 +39,7 @@ export function EventLog({events, scroll, height, width, focused, theme}: EventL
 	const shown = events.slice(start, end);
 	const position = scroll > 0 ? `${scroll} newer below` : '';
 	return (
-		<Box flexDirection="column" width={width} height={height + 1}>
+		<Box flexDirection="column" width={width} height={height + 1} overflow="hidden">
 			<Title
 				text={`Events ${events.length}`}
 				width={width}
@@ -50,22 +50,20 @@ export function EventLog({events, scroll, height, width, focused, theme}: EventL
 			{shown.length === 0 ? (
 				<Line width={width} theme={theme} segments={[{text: '  nothing happened yet', dim: true}]} />
 			) : (
-				shown.map((event, i) => (
-					<Line
-						// Events are append-only: position + time identify a line well enough for React.
-						key={`${start + i}:${event.time}`}
-						width={width}
-						theme={theme}
-						segments={[
+				<Lines
+					lines={shown.map((event) => ({
+						segments: [
 							{text: `  ${formatClock(event.time)} `, dim: true},
 							{
 								text: clean(event.text),
 								color: kindColor[event.kind],
 								dim: event.kind === 'kernel-log' || event.kind === 'thread-switched',
 							},
-						]}
-					/>
-				))
+						],
+					}))}
+					width={width}
+					theme={theme}
+				/>
 			)}
 		</Box>
 	);

@@ -6,7 +6,7 @@ apply on the screen help was opened from are still listed; disabled ones say why
 import {Box} from 'ink';
 import type {KeyContext} from '../keymap.js';
 import {helpLines} from './help-lines.js';
-import {Line, Title} from './line.js';
+import {Lines, Title} from './line.js';
 import type {Theme} from './theme.js';
 
 export {helpLines} from './help-lines.js';
@@ -26,12 +26,9 @@ export function HelpScreen({context, scroll, height, width, theme}: HelpScreenPr
 	const shown = lines.slice(top, top + height);
 	const more = top + height < lines.length ? `${lines.length - top - height} more lines below` : '';
 	return (
-		<Box flexDirection="column" width={width} height={height + 1}>
+		<Box flexDirection="column" width={width} height={height + 1} overflow="hidden">
 			<Title text="Help: every key (Esc goes back)" width={width} theme={theme} focused right={more} />
-			{shown.map((segments, i) => (
-				// Help lines are static text: their position is their identity.
-				<Line key={top + i} width={width} theme={theme} segments={segments} />
-			))}
+			<Lines lines={shown.map((segments) => ({segments}))} width={width} theme={theme} />
 		</Box>
 	);
 }

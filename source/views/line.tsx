@@ -7,10 +7,9 @@ Segment text must already be sanitised (`clean()`); this component only measures
 */
 import {Text} from 'ink';
 import type {Theme} from './theme.js';
-import {paint} from './theme.js';
 import {cellWidth} from './format.js';
-import {fitSegments} from './segment.js';
-import type {Segment} from './segment.js';
+import {renderSegments} from './segment.js';
+import type {LineStyle, Segment} from './segment.js';
 
 export type {Segment} from './segment.js';
 
@@ -26,32 +25,27 @@ export type LineProps = {
 };
 
 export function Line({segments, width, theme, pad = false, inverse = false, bold = false}: LineProps) {
-	const parts = fitSegments(segments, width, pad || inverse);
-	if (parts.length === 0) {
-		// Ink drops an empty <Text> from the layout; a space keeps the line.
-		return <Text> </Text>;
-	}
+	const text = renderSegments(segments, width, theme, {pad, inverse, bold});
+	// Ink drops an empty <Text> from the layout; a space keeps the line.
+	return <Text>{text === '' ? ' ' : text}</Text>;
+}
 
-	return (
-		<Text inverse={inverse} bold={bold} wrap="truncate">
-			{parts.map((part, i) => (
-				<Text
-					// Segments are positional: the same line always has the same structure.
-					key={i}
-					color={part.color === undefined ? undefined : paint(theme, part.color)}
-					backgroundColor={
-						part.backgroundColor === undefined ? undefined : paint(theme, part.backgroundColor)
-					}
-					bold={part.bold}
-					dimColor={part.dim}
-					inverse={part.inverse}
-					underline={part.underline}
-				>
-					{part.text}
-				</Text>
-			))}
-		</Text>
-	);
+/** Several lines as one Ink element (one layout node however many lines: see `renderSegments`). */
+export function Lines({
+	lines,
+	width,
+	theme,
+}: {
+	readonly lines: ReadonlyArray<{readonly segments: readonly Segment[]} & LineStyle>;
+	readonly width: number;
+	readonly theme: Theme;
+}) {
+	if (lines.length === 0) return null;
+	const text = lines
+		.map((line) => renderSegments(line.segments, width, theme, line))
+		.map((line) => (line === '' ? ' ' : line))
+		.join('\n');
+	return <Text>{text}</Text>;
 }
 
 /**

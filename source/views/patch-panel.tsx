@@ -7,7 +7,7 @@ import {Box} from 'ink';
 import {clean} from '../model/sanitize.js';
 import type {LastTransition, PatchInfo, TransitionProgress} from '../model/types.js';
 import {fit, percent} from './format.js';
-import {Line, Title} from './line.js';
+import {Line, Lines, Title} from './line.js';
 import type {Segment} from './line.js';
 import type {Theme} from './theme.js';
 import {glyphs} from './theme.js';
@@ -107,16 +107,7 @@ export function PatchPanel(props: PatchPanelProps) {
 				bold: inTransition,
 			},
 		];
-		return (
-			<Line
-				key={patch.name}
-				width={width}
-				theme={theme}
-				segments={segments}
-				inverse={focused && patch.name === selected}
-				bold={!focused && patch.name === selected}
-			/>
-		);
+		return {segments, inverse: focused && patch.name === selected, bold: !focused && patch.name === selected};
 	});
 	// The title line doubles as the column header, so the panel costs one line plus one per patch.
 	const window = patches.length > rows ? ` (${top + 1}-${top + visible.length})` : '';
@@ -131,7 +122,7 @@ export function PatchPanel(props: PatchPanelProps) {
 					{text: `${fixed}${fit('STATE', stateWidth)}`, dim: true},
 				]}
 			/>
-			{lines}
+			<Lines lines={lines} width={width} theme={theme} />
 		</Box>
 	);
 }

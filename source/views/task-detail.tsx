@@ -10,7 +10,7 @@ import {Box} from 'ink';
 import type {History} from '../model/types.js';
 import type {Detail} from '../ui/state.js';
 import {detailLines} from './detail-lines.js';
-import {Line, Title} from './line.js';
+import {Lines, Title} from './line.js';
 import type {Theme} from './theme.js';
 
 export {detailLines} from './detail-lines.js';
@@ -31,11 +31,9 @@ export function TaskDetail({detail, history, scroll, height, width, theme}: Task
 	const shown = lines.slice(top, top + height);
 	const more = top + height < lines.length ? `${lines.length - top - height} more lines below` : '';
 	return (
-		<Box flexDirection="column" width={width} height={height + 1}>
+		<Box flexDirection="column" width={width} height={height + 1} overflow="hidden">
 			<Title text={`Thread ${detail.thread.tid}`} width={width} theme={theme} focused right={more} />
-			{shown.map((segments, i) => (
-				<Line key={top + i} width={width} theme={theme} segments={segments} />
-			))}
+			<Lines lines={shown.map((segments) => ({segments}))} width={width} theme={theme} />
 		</Box>
 	);
 }

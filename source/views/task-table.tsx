@@ -11,7 +11,7 @@ import {clean} from '../model/sanitize.js';
 import type {TaskClass} from '../model/types.js';
 import type {ColumnId, TaskRow} from '../ui/rows.js';
 import {fit, formatDuration} from './format.js';
-import {Line} from './line.js';
+import {Line, Lines} from './line.js';
 import type {Segment} from './line.js';
 import type {Theme} from './theme.js';
 import {classColor, glyphs} from './theme.js';
@@ -241,24 +241,15 @@ export function TaskTable(props: TaskTableProps) {
 			}
 		}
 
-		return (
-			<Line
-				key={row.key}
-				width={width}
-				theme={theme}
-				segments={segments}
-				inverse={selected && focused}
-				bold={selected && !focused}
-			/>
-		);
+		return {segments, inverse: selected && focused, bold: selected && !focused};
 	});
 	return (
-		<Box flexDirection="column" width={width} height={height + 1}>
+		<Box flexDirection="column" width={width} height={height + 1} overflow="hidden">
 			<Line width={width} theme={theme} segments={header} pad inverse={focused} bold />
 			{rows.length === 0 ? (
 				<Line width={width} theme={theme} segments={[{text: `  ${emptyText}`, dim: true}]} />
 			) : (
-				lines
+				<Lines lines={lines} width={width} theme={theme} />
 			)}
 		</Box>
 	);

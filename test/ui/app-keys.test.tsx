@@ -159,8 +159,8 @@ describe('the App, driven by keys', () => {
 		await waitForFrame(app.frame, (frame) => frame.includes('one row per process'));
 		expect(app.frame()).toMatch(/PID/);
 		// Process 1000 has four threads, one of them the hidden kthread (its leader): three shown.
-		expect(app.frame()).toMatch(/^\s+1000 +1000 .*worker1 \(3\)$/m);
+		expect(app.frame()).toMatch(/^\s+1000 +1000 .*worker1 \(3\)\s*$/m);
 		await app.press('K');
-		await waitForFrame(app.frame, (frame) => /worker0 \(4\)$/m.test(frame));
+		await waitForFrame(app.frame, (frame) => /worker0 \(4\)\s*$/m.test(frame));
 	});
 });

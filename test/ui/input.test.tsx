@@ -17,6 +17,8 @@ describe('keyNames', () => {
 		expect(keyNames('\\cat\r', {})).toEqual(['\\', 'c', 'a', 't', 'enter']);
 		expect(keyNames('q', {})).toEqual(['q']);
 		expect(keyNames('', {upArrow: true})).toEqual(['up']);
+		expect(keyNames('q', {meta: true})).toEqual(['escape', 'q']);
+		expect(keyNames('', {escape: true, meta: true})).toEqual(['escape']);
 		expect(keyNames('ab\u007F\u007F\t\u000C', {})).toEqual([
 			'a',
 			'b',
