@@ -23,9 +23,16 @@ export interface Step {
 }
 
 export interface FixtureAction {
+	/** when the command started, s from the scenario start */
 	t_s: number;
+	/** when it returned */
+	end_s: number;
+	/** when the kernel logged its effect, if it logs one */
+	kernel_s?: number;
 	action: string;
 	via?: string;
+	/** comm of each TID a nudge aimed at */
+	targets?: (string | null)[];
 	result: string;
 }
 
@@ -36,7 +43,11 @@ export function foldObservations(
 	end?: number,
 ): Step[];
 export function errnoOf(text: string | null | undefined): string | null;
-export function actionsFromEvents(events: readonly unknown[], start: number): FixtureAction[];
+export function actionsFromEvents(
+	events: readonly unknown[],
+	start: number,
+	klog?: readonly {t: number; msg: string}[],
+): FixtureAction[];
 export function formatStep(step: Step): string;
 export function formatSequence(seq: readonly Step[]): string;
 export function compareSequences(

@@ -83,23 +83,54 @@ export function errnoOf(text) {
 	return null;
 }
 
-/** The actions of a scenario (the real tier's events) as fixture entries, times from the scenario start. */
-export function actionsFromEvents(events, start) {
+/** Kernel log lines that show when an action took effect (a klptop subcommand starts node first). */
+function kernelMark(verb, target) {
+	const p = String(target ?? '').replace(/[^\w]/g, '');
+	if (verb === 'insmod') return new RegExp(`enabling patch '${p}'$`);
+	if (verb === 'disable' || verb === 'enabled=0')
+		return new RegExp(`'${p}': (initializing|starting) unpatching transition$`);
+	if (verb === 'reverse') return new RegExp(`'${p}': reversing transition`);
+	if (verb === 'force' || verb === 'force=1') return /forcing remaining tasks to the (un)?patched state/;
+	return null;
+}
+
+/**
+ * The actions of a scenario (the real tier's events) as fixture entries, times from the scenario start:
+ * `t_s` when the command started, `end_s` when it returned, `kernel_s` when the kernel logged its effect
+ * (when it logs one).
+ * @param {any[]} events
+ * @param {number} start
+ * @param {{t: number, msg: string}[]} [klog]
+ */
+export function actionsFromEvents(events, start, klog = []) {
 	return events
 		.filter((e) => ['insmod', 'rmmod', 'action', 'write', 'ctl'].includes(e.name))
 		.map((e) => {
-			const what =
-				e.name === 'insmod' || e.name === 'rmmod'
-					? `${e.name} ${e.module}`
-					: e.name === 'action'
-						? `${e.kind} ${(e.args ?? []).join(' ')}`.trim()
-						: e.name === 'write'
-							? `${String(e.path).replace('/sys/kernel/livepatch/', '')}=${e.value}`
-							: `ctl ${e.cmd}`;
+			let what;
+			let mark = null;
+			if (e.name === 'insmod' || e.name === 'rmmod') {
+				what = `${e.name} ${e.module}`;
+				mark = kernelMark(e.name, e.module);
+			} else if (e.name === 'action') {
+				what = `${e.kind} ${(e.args ?? []).join(' ')}`.trim();
+				mark = kernelMark(e.kind, e.args?.[0]);
+			} else if (e.name === 'write') {
+				const rel = String(e.path).replace('/sys/kernel/livepatch/', '');
+				what = `${rel}=${e.value}`;
+				const [patch, file] = rel.split('/');
+				mark = kernelMark(`${file}=${e.value}`, patch);
+			} else what = `ctl ${e.cmd}`;
+			const t0 = e.t0 ?? e.t;
+			const t1 = e.t1 ?? t0;
+			const logged =
+				mark && e.rc === 0 ? klog.find((l) => l.t >= t0 - 0.2 && l.t <= t1 + 0.5 && mark.test(l.msg)) : null;
 			return {
-				t_s: round((e.t0 ?? e.t) - start),
+				t_s: round(t0 - start),
+				end_s: round(t1 - start),
+				...(logged ? {kernel_s: round(logged.t - start)} : {}),
 				action: what,
 				...(e.name === 'action' ? {via: e.via} : {}),
+				...(e.targets ? {targets: e.targets} : {}),
 				result: e.rc === 0 ? 'ok' : (errnoOf(`${e.stderr ?? ''} ${e.stdout ?? ''}`) ?? `rc=${e.rc}`),
 			};
 		});

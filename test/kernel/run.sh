@@ -4,6 +4,7 @@
 #
 #   test/kernel/run.sh                     everything (apt, modules, initramfs, boot, checks)
 #   test/kernel/run.sh --update-fixtures   also rewrite test/fixtures/kernel/*.json from this run
+#   test/kernel/run.sh --verdict-only [--update-fixtures]   only re-read the last run's results
 #   KLP_ACCEL=kvm|tcg|auto                 tcg (default, what CI uses: identical on every runner),
 #                                          kvm (fast local iterations), auto (kvm when /dev/kvm works)
 #   KLP_SCENARIOS=quick,force              run only these scenarios (default: all, in order)
@@ -18,11 +19,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 build="$here/build"
 update_fixtures=0
+verdict_only=0
 for arg in "$@"; do
 	case "$arg" in
 	--update-fixtures) update_fixtures=1 ;;
+	--verdict-only) verdict_only=1 ;;
 	-h | --help)
-		sed -n '2,14p' "$0"
+		sed -n '2,15p' "$0"
 		exit 0
 		;;
 	*)
@@ -51,6 +54,11 @@ die() {
 	exit 1
 }
 
+if ((verdict_only)); then
+	args=(--results "$build/out/results.jsonl" --out "$build/out" --abi "$(cat "$build/abi" 2>/dev/null)" --accel "$accel")
+	((update_fixtures)) && args+=(--update-fixtures "$repo/test/fixtures/kernel")
+	exec node "$here/verdict.mjs" "${args[@]}"
+fi
 [[ $(id -u) == 0 ]] || die "needs root (apt-get, module build); run as root on Debian/Ubuntu"
 
 # --- 1. Host packages and the kernel ABI ------------------------------------------------------

@@ -127,6 +127,7 @@ for (const end of records.filter((r) => r.type === 'scenario-end')) {
 		actions: actionsFromEvents(
 			events.filter((e) => e.scenario === name),
 			start.t,
+			dmesg,
 		),
 	};
 	const file = path.join(outDir, `${name}.json`);

@@ -1,0 +1,244 @@
+/**
+The emulator against the real kernel. test/fixtures/kernel/<scenario>.json are written by the real-kernel
+tier (`test/kernel/run.sh --update-fixtures`, Debian's kernel under QEMU, never edited by hand): the
+sequence of states klptop reports (patches, transition direction, who blocks: comm, class, function,
+object, kthread) and the actions taken, with their results. Here the emulator's scenario of the same name
+is run through klptop's own reader, history and JSON document, the same actions are replayed at the same
+times (relative to the action that started the transition), and the normalised sequences must agree:
+every step must match in order, except steps shorter than a second, which a poller can miss on either side.
+*/
+import fs from 'node:fs';
+import path from 'node:path';
+import {describe, expect, it} from 'vitest';
+import {createEmulation, listScenarios, patchCatalog} from '../../source/emulator/index.js';
+import type {Emulation} from '../../source/emulator/index.js';
+import {foldSnapshot} from '../../source/model/history.js';
+import type {History} from '../../source/model/types.js';
+import {toJsonDocument} from '../../source/output/json.js';
+import {errorCode} from '../../source/sources/fs-port.js';
+import {createReader} from '../../source/sources/reader.js';
+import {compareSequences, foldObservations, formatSequence} from './normalise.mjs';
+import type {FixtureAction, Step} from './normalise.mjs';
+
+type Fixture = {
+	scenario: string;
+	kernel: {release: string | null; abi: string | null};
+	sequence: Step[];
+	actions: FixtureAction[];
+};
+
+const fixtureDir = path.join(import.meta.dirname, '../fixtures/kernel');
+const observed = [
+	'quick',
+	'stuck-interruptible',
+	'unpatch-fake-signal',
+	'stuck-kthread',
+	'stuck-killable',
+	'force',
+	'release',
+	'forced-unpatch',
+];
+const samplePeriodS = 0.5;
+
+function loadFixture(name: string): Fixture {
+	return JSON.parse(fs.readFileSync(path.join(fixtureDir, `${name}.json`), 'utf8')) as Fixture;
+}
+
+/** The action that starts the scenario's transition: loading a patch, or disabling one. */
+const stagePattern = /^(insmod klp_(sleeper|vmlinux)_patch|\S+\/enabled=0|disable \S+)$/;
+
+/** Kernel log stamp (s of uptime) of the first livepatch line that starts the staged transition. */
+function stageStampS(emulation: Emulation, stage: string): number {
+	const patch = /insmod (\S+)/.exec(stage)?.[1] ?? /^(?:disable )?([^/ ]+)/.exec(stage)?.[1] ?? '';
+	const wanted = stage.startsWith('insmod')
+		? `livepatch: enabling patch '${patch}'`
+		: `livepatch: '${patch}': initializing unpatching transition`;
+	for (const line of emulation.port.readKmsg() ?? []) {
+		const match = /^\d+,\d+,(\d+),[^;]*;(.*)$/.exec(line);
+		if (match && match[2] === wanted) {
+			return Number(match[1]) / 1e6;
+		}
+	}
+
+	throw new Error(`the emulator's stage logged no "${wanted}"`);
+}
+
+type Replay = {readonly atS: number; readonly run: () => string | null; readonly action: FixtureAction};
+
+/**
+When an action took effect, s from the scenario start: the kernel's log line when it logs one, else the end
+of a klptop subcommand (it starts node before it acts), else the start of a shell command.
+*/
+const effectS = (action: FixtureAction): number =>
+	action.kernel_s ?? (action.via === 'klptop' ? action.end_s : action.t_s);
+
+/** One fixture action as emulator operations (a nudge is a SIGSTOP, then a SIGCONT 0.2 s later). */
+function replays(emulation: Emulation, action: FixtureAction, atS: number): Replay[] {
+	const {kernel} = emulation;
+	const attempt = (fn: () => unknown): string => {
+		try {
+			fn();
+			return 'ok';
+		} catch (error) {
+			return errorCode(error);
+		}
+	};
+
+	const write = (file: string, value: string) => () => {
+		let late: string | null = null;
+		const result = attempt(() =>
+			kernel.write(file, value, 0, (error) => {
+				late = error ? errorCode(error) : null;
+			}),
+		);
+		return late ?? result;
+	};
+
+	const words = action.action.split(' ');
+	const [verb, target] = words;
+	const lp = '/sys/kernel/livepatch';
+	let match: RegExpExecArray | null;
+	if (verb === 'insmod' && target !== undefined) {
+		const spec = (patchCatalog as Record<string, (typeof patchCatalog)[keyof typeof patchCatalog]>)[target];
+		return [
+			{atS, action, run: () => (spec ? attempt(() => kernel.insmod(spec)) : `no ${target} in the catalog`)},
+		];
+	}
+
+	if (verb === 'rmmod' && target !== undefined) {
+		return [{atS, action, run: () => attempt(() => kernel.rmmod(target))}];
+	}
+
+	if ((verb === 'disable' || verb === 'reverse') && target !== undefined) {
+		return [{atS, action, run: write(`${lp}/${target}/enabled`, '0\n')}];
+	}
+
+	if (verb === 'force' && target !== undefined) {
+		return [{atS, action, run: write(`${lp}/${target}/force`, '1\n')}];
+	}
+
+	if (verb === 'ctl' && target !== undefined) {
+		return [{atS, action, run: write('/proc/klp_sleeper_ctl', `${target}\n`)}];
+	}
+
+	if ((match = /^([^/ ]+)\/(enabled|force)=(\d)$/.exec(action.action))) {
+		return [{atS, action, run: write(`${lp}/${match[1]}/${match[2]}`, `${match[3]}\n`)}];
+	}
+
+	if (verb === 'nudge') {
+		if (action.via === 'klptop' && action.result !== 'ok') {
+			return []; // klptop refused: nothing reached the kernel
+		}
+
+		const tids = () =>
+			[...kernel.tasks.values()]
+				.filter((task) => (action.targets ?? []).includes(task.comm) && !task.exited)
+				.map((task) => task.tid);
+		const signal = (name: 'SIGSTOP' | 'SIGCONT') => () => {
+			for (const tid of tids()) {
+				attempt(() => kernel.kill(tid, name));
+			}
+
+			return null;
+		};
+
+		// klptop's nudge ends with the SIGCONT; the shell fallback starts with the SIGSTOP.
+		const stopS = action.via === 'klptop' ? atS - 0.5 : atS;
+		return [
+			{atS: stopS, action, run: signal('SIGSTOP')},
+			{atS: stopS + 0.2, action, run: signal('SIGCONT')},
+		];
+	}
+
+	return [{atS, action, run: () => `cannot replay "${action.action}"`}];
+}
+
+/** Runs the emulator's scenario with the fixture's actions; returns its steps and the actions' results. */
+function emulate(fixture: Fixture) {
+	const stage = fixture.actions.find((action) => action.t_s >= 0 && stagePattern.test(action.action));
+	if (!stage) {
+		throw new Error(`fixture ${fixture.scenario} has no action that starts a transition`);
+	}
+
+	const emulation = createEmulation(fixture.scenario, {seed: 1});
+	const reader = createReader(emulation.port, {kind: 'emulator', root: null, scenario: fixture.scenario});
+	const zeroS = emulation.kernel.uptimeUs() / 1e6;
+	// Seconds since the stage action, on both sides.
+	const offsetS = zeroS - stageStampS(emulation, stage.action);
+	const stageS = effectS(stage);
+	const endS = Math.max(...fixture.sequence.map((step) => step.until_s)) - stageS;
+	const pending = fixture.actions
+		.filter((action) => action.t_s > stage.t_s && action !== stage)
+		.flatMap((action) => replays(emulation, action, effectS(action) - stageS))
+		.sort((a, b) => a.atS - b.atS);
+	const results: Array<{action: string; real: string; emulated: string}> = [];
+	const observations: Array<{t: number; view: unknown}> = [];
+	let history: History | null = null;
+	let nowS = offsetS;
+	const advanceTo = (atS: number) => {
+		if (atS > nowS) {
+			emulation.advance((atS - nowS) * 1000);
+			nowS = atS;
+		}
+	};
+
+	for (let sampleS = offsetS; sampleS <= endS; sampleS += samplePeriodS) {
+		while (pending.length > 0 && pending[0]!.atS <= sampleS) {
+			const next = pending.shift()!;
+			advanceTo(next.atS);
+			const result = next.run();
+			if (result !== null && next.action.action.split(' ')[0] !== 'nudge') {
+				results.push({action: next.action.action, real: next.action.result, emulated: result});
+			}
+		}
+
+		advanceTo(sampleS);
+		history = foldSnapshot(history, reader.scan({threads: 'blockers', clock: emulation.now}));
+		observations.push({t: sampleS, view: toJsonDocument(history)});
+	}
+
+	return {steps: foldObservations(observations, endS), results, stageS};
+}
+
+/**
+The fixture's steps after the stage action, on the same time base. The step current when the stage action
+started is the state before it (its end is only when the poller first saw the action's effect), so it goes.
+*/
+function realSteps(fixture: Fixture, stageS: number): Step[] {
+	return fixture.sequence
+		.filter((step) => step.first_s > stageS)
+		.map((step) => ({
+			...step,
+			first_s: Math.max(step.first_s, stageS) - stageS,
+			until_s: step.until_s - stageS,
+		}));
+}
+
+describe('emulator calibration against the real kernel (test/fixtures/kernel)', () => {
+	it('has a real-kernel fixture for each of the eight observed scenarios', () => {
+		const present = fs.existsSync(fixtureDir)
+			? fs
+					.readdirSync(fixtureDir)
+					.filter((file) => file.endsWith('.json'))
+					.map((file) => file.slice(0, -5))
+			: [];
+		expect(observed.filter((name) => !present.includes(name))).toEqual([]);
+		const emulated = listScenarios().map((entry) => entry.name);
+		expect(observed.filter((name) => !emulated.includes(name))).toEqual([]);
+	});
+
+	for (const name of observed) {
+		it(`${name}: same sequence of klptop observations, same action results`, () => {
+			const fixture = loadFixture(name);
+			expect(fixture.scenario).toBe(name);
+			const {steps, results, stageS} = emulate(fixture);
+			const real = realSteps(fixture, stageS);
+			const comparison = compareSequences(real, steps);
+			expect(
+				comparison.explain,
+				`real:     ${formatSequence(real)}\nemulated: ${formatSequence(steps)}`,
+			).toBe('');
+			expect(results.filter((entry) => entry.real !== entry.emulated)).toEqual([]);
+		});
+	}
+});
