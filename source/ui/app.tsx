@@ -151,7 +151,7 @@ export function App(props: AppProps) {
 	const source = feed?.source ?? null;
 	const history = state.history;
 	const frame = (children: ReactNode) => (
-		<Box flexDirection="column" width={width} height={layout.frameHeight} overflow="hidden">
+		<Box flexDirection="column" width={width} height={layout.frameHeight}>
 			{children}
 		</Box>
 	);

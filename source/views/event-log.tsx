@@ -39,7 +39,7 @@ export function EventLog({events, scroll, height, width, focused, theme}: EventL
 	const shown = events.slice(start, end);
 	const position = scroll > 0 ? `${scroll} newer below` : '';
 	return (
-		<Box flexDirection="column" width={width} height={height + 1} overflow="hidden">
+		<Box flexDirection="column" width={width} height={height + 1}>
 			<Title
 				text={`Events ${events.length}`}
 				width={width}

@@ -26,7 +26,7 @@ export function HelpScreen({context, scroll, height, width, theme}: HelpScreenPr
 	const shown = lines.slice(top, top + height);
 	const more = top + height < lines.length ? `${lines.length - top - height} more lines below` : '';
 	return (
-		<Box flexDirection="column" width={width} height={height + 1} overflow="hidden">
+		<Box flexDirection="column" width={width} height={height + 1}>
 			<Title text="Help: every key (Esc goes back)" width={width} theme={theme} focused right={more} />
 			<Lines lines={shown.map((segments) => ({segments}))} width={width} theme={theme} />
 		</Box>

@@ -104,7 +104,7 @@ export function PatchDetail({
 }: PatchDetailProps) {
 	if (patch === null) {
 		return (
-			<Box flexDirection="column" width={width} height={height + 1} overflow="hidden">
+			<Box flexDirection="column" width={width} height={height + 1}>
 				<Title text={`Patch ${clean(name)}`} width={width} theme={theme} focused />
 				<Line
 					width={width}
@@ -166,7 +166,7 @@ export function PatchDetail({
 		<Text>{theme.ascii ? toAscii(textOf(children)) : textOf(children)}</Text>
 	);
 	return (
-		<Box flexDirection="column" width={width} height={height + 1} overflow="hidden">
+		<Box flexDirection="column" width={width} height={height + 1}>
 			<Title text={`Patch ${clean(patch.name)}: ${state}`} width={width} theme={theme} focused />
 			<Line width={width} theme={theme} segments={[{text: `  ${facts.join(`  ${glyphs(theme).dot}  `)}`}]} />
 			<Line

@@ -31,7 +31,7 @@ export function TaskDetail({detail, history, scroll, height, width, theme}: Task
 	const shown = lines.slice(top, top + height);
 	const more = top + height < lines.length ? `${lines.length - top - height} more lines below` : '';
 	return (
-		<Box flexDirection="column" width={width} height={height + 1} overflow="hidden">
+		<Box flexDirection="column" width={width} height={height + 1}>
 			<Title text={`Thread ${detail.thread.tid}`} width={width} theme={theme} focused right={more} />
 			<Lines lines={shown.map((segments) => ({segments}))} width={width} theme={theme} />
 		</Box>

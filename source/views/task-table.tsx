@@ -27,7 +27,7 @@ export type TaskTableProps = {
 	readonly sort: {readonly column: ColumnId; readonly descending: boolean};
 	readonly tagged: ReadonlySet<string>;
 	readonly focused: boolean;
-	/** The running transition's target patch_state, for the PATCH column (`0→1`). */
+	/** The running transition's target patch_state, for the PATCH column (`0->1`). */
 	readonly target: 0 | 1 | null;
 	/** One row per process: TID shows the process id and COMM its thread count. */
 	readonly processes: boolean;
@@ -142,7 +142,9 @@ function cell(row: TaskRow, column: Column, target: 0 | 1 | null, theme: Theme, 
 			if (row.patchState === null) return text('?', {dim: true});
 			const blocking =
 				row.blocking > 0 && target !== null && row.patchState !== target && row.patchState !== -1;
-			return text(blocking ? `${row.patchState}${g.arrow}${target}` : String(row.patchState), {
+			// ASCII on purpose: a single non-ASCII character sends Ink's width measurement of the whole
+			// line down its slow (grapheme segmenting) path, and this column is on every row.
+			return text(blocking ? `${row.patchState}->${target}` : String(row.patchState), {
 				color: blocking ? 'yellow' : undefined,
 			});
 		}
@@ -244,7 +246,7 @@ export function TaskTable(props: TaskTableProps) {
 		return {segments, inverse: selected && focused, bold: selected && !focused};
 	});
 	return (
-		<Box flexDirection="column" width={width} height={height + 1} overflow="hidden">
+		<Box flexDirection="column" width={width} height={height + 1}>
 			<Line width={width} theme={theme} segments={header} pad inverse={focused} bold />
 			{rows.length === 0 ? (
 				<Line width={width} theme={theme} segments={[{text: `  ${emptyText}`, dim: true}]} />

@@ -101,7 +101,7 @@ describe('klptop --emulate stuck-interruptible in tmux', () => {
 		// tmux shows the old frame reflowed, which must not pass for ours.
 		tmux.resize(80, 24);
 		await tmux.waitFor(
-			(s) => /0→1 +\d+s intr +klp_sleeper_wait +cat/.test(s) && s.split('\n')[23]?.includes('Quit') === true,
+			(s) => /0->1 +\d+s intr +klp_sleeper_wait +cat/.test(s) && s.split('\n')[23]?.includes('Quit') === true,
 			'80x24 frame',
 		);
 		let lines = tmux.lines();
@@ -116,7 +116,7 @@ describe('klptop --emulate stuck-interruptible in tmux', () => {
 		await tmux.waitFor(
 			(s) =>
 				s.split('\n')[39]?.includes('Quit') === true &&
-				/0→1 +\d+s interruptible +klp_sleeper_wait \[klp_sleeper\] +cat/.test(s),
+				/0->1 +\d+s interruptible +klp_sleeper_wait \[klp_sleeper\] +cat/.test(s),
 			'120x40 frame again',
 		);
 		lines = tmux.lines();

@@ -49,7 +49,7 @@ describe.each(sizes)('the main screen at %i x %i', (width, height) => {
 		expect(row).toBeDefined();
 		expect(row).toContain('klp_sleeper_wait');
 		expect(row).toContain('sleeper');
-		expect(row).toContain('0→1');
+		expect(row).toContain('0->1');
 		expect(row).toContain('20s');
 		expect(text).toContain('q Quit');
 	});
