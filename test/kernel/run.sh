@@ -10,6 +10,7 @@
 #   KLP_SCENARIOS=quick,force              run only these scenarios (default: all, in order)
 #   KLP_NO_APT=1                           skip apt (offline iterations; the ABI then comes from the cache)
 #   KLP_TIMEOUT=400                        QEMU wall-clock limit in seconds
+#   KLP_ALLOW_NO_KLPTOP=1                  run the rig even when klptop does not build (its own reader only)
 #
 # Output: greppable lines `KLPT <phase> ...` on stdout; artefacts under test/kernel/build/.
 # Exit 0 only when the guest ran every scenario and every check passed.
@@ -25,7 +26,7 @@ for arg in "$@"; do
 	--update-fixtures) update_fixtures=1 ;;
 	--verdict-only) verdict_only=1 ;;
 	-h | --help)
-		sed -n '2,15p' "$0"
+		sed -n '2,16p' "$0"
 		exit 0
 		;;
 	*)
@@ -133,12 +134,14 @@ if [[ -f $repo/cli.tsx ]]; then
 	if (cd "$repo" && npm run -s build >"$build/npm-build.log" 2>&1); then
 		[[ -f $repo/dist/cli.js ]] && klptop_state=built
 	else
-		echo "KLPT klptop build failed (scenarios fall back to the rig's own reader):"
 		tail -20 "$build/npm-build.log"
 		klptop_state=build-failed
 	fi
 fi
 echo "KLPT klptop $klptop_state"
+# Without klptop the guest still runs every scenario on its own reader (rig development only).
+[[ $klptop_state == built || ${KLP_ALLOW_NO_KLPTOP:-0} == 1 ]] ||
+	die "klptop is $klptop_state (npm run build; see $build/npm-build.log); KLP_ALLOW_NO_KLPTOP=1 runs the rig without it"
 phase klptop "$t"
 
 # --- 5. Initramfs -------------------------------------------------------------------------------

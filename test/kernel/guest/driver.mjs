@@ -1430,19 +1430,28 @@ async function baseline() {
 	const helper = spawn('/rig/threads', ['16'], {stdio: ['ignore', 'pipe', 'ignore'], detached: true});
 	await new Promise((resolve) => helper.stdout.once('data', resolve));
 	const m1 = await measure();
+	const helperTasks = ls(`/proc/${helper.pid}/task`).length;
 	helper.kill('SIGKILL');
-	event('threads', {m0, m1, driver_threads: ls(`/proc/${process.pid}/task`).length});
+	event('threads', {
+		m0,
+		m1,
+		helper_tasks: helperTasks,
+		driver_threads: ls(`/proc/${process.pid}/task`).length,
+	});
 	check(
 		'klptop counts its own node threads too',
 		m0 && m0.klptop - m0.listed >= 5,
 		'>= 5 more than the tasks listed before it started',
 		m0,
 	);
+	// Kernel threads may come and go between the two measurements: klptop's total must move exactly as
+	// the in-process listing did, and the helper must have added its 17 tasks.
 	check(
 		'klptop counts every thread of a 17-thread helper',
-		m0 && m1 && m1.klptop - m0.klptop === m1.listed - m0.listed && m1.listed - m0.listed === 17,
-		17,
-		m0 && m1 && {klptop: m1.klptop - m0.klptop, listed: m1.listed - m0.listed},
+		m0 && m1 && helperTasks === 17 && m1.klptop - m0.klptop === m1.listed - m0.listed,
+		{helper: 17, klptop_delta: 'listed_delta'},
+		m0 &&
+			m1 && {helper: helperTasks, klptop_delta: m1.klptop - m0.klptop, listed_delta: m1.listed - m0.listed},
 	);
 }
 
@@ -1473,6 +1482,13 @@ async function main() {
 		for (const k of Object.keys(subcommands)) subcommands[k] = new RegExp(`klptop ${k}\\b`).test(h.stdout);
 		say(`klptop --help rc=${h.rc} subcommands=${JSON.stringify(subcommands)}`);
 		emit({type: 'klptop-help', rc: h.rc, stdout: h.stdout, subcommands});
+		scenario = 'setup';
+		check(
+			'klptop --help lists the action subcommands',
+			Object.values(subcommands).every(Boolean),
+			{nudge: true, reverse: true, force: true, disable: true},
+			subcommands,
+		);
 	}
 	await phase('setup', async () => {
 		const ins = await insmod('klp_sleeper');
