@@ -161,6 +161,14 @@ if (fixturesDir) {
 		console.log('KLPT note prettier not available; fixtures left as written');
 	}
 }
+const runs = samples
+	.filter((x) => x.json)
+	.map((x) => x.t1 - x.t0)
+	.sort((a, b) => a - b);
+if (runs.length) {
+	const q = (f) => runs[Math.min(runs.length - 1, Math.floor(f * runs.length))].toFixed(2);
+	console.log(`KLPT klptop --once runs in the guest: ${runs.length}, median ${q(0.5)} s, p90 ${q(0.9)} s`);
+}
 const signal = dmesg.find((l) => /signaling remaining tasks/.test(l.msg));
 if (signal) console.log(`KLPT dmesg first fake-signal round at [${signal.t}]`);
 
