@@ -10,9 +10,12 @@ lines); a frame as tall as the terminal avoids that but then every render clears
 mode hands us each complete frame instead, and on the alternate screen absolute positioning cannot
 drift: after a resize or Ctrl-L we clear and paint everything once, then go back to changed lines.
 
-Bytes per steady-state refresh: one cursor move plus the text of each changed line (the clock, the
-stuck times, the progress line), nothing for the rest.
+Bytes per steady-state refresh: within each changed line only the cells from the first to the last
+that changed (`line-diff.ts`): a STUCK time going from 15s to 16s costs a cursor move and a couple
+of characters, not the whole row.
 */
+import type {Cell} from './line-diff.js';
+import {diffCells, parseCells} from './line-diff.js';
 
 const esc = '\u001B[';
 /** Begin / end synchronized update (DEC mode 2026): the terminal shows the frame at once, no tearing. */
@@ -32,8 +35,8 @@ export type FrameOut = {
 export type FrameWriterOptions = {
 	/** Defers a flush so several renders in one turn cost one write. @default setImmediate */
 	readonly schedule?: (flush: () => void) => void;
-	/** Visible width of a line (without its escape codes) in cells. */
-	readonly measure?: (plain: string) => number;
+	/** Terminal columns of one code point (0, 1 or 2). @default 1 */
+	readonly charWidth?: (codePoint: number) => number;
 };
 
 export type FrameWriter = {
@@ -49,8 +52,15 @@ export type FrameWriter = {
 
 export function createFrameWriter(out: FrameOut, options: FrameWriterOptions = {}): FrameWriter {
 	const schedule = options.schedule ?? ((flush: () => void) => setImmediate(flush));
-	const measure = options.measure ?? ((plain: string) => plain.length);
+	const charWidth = options.charWidth ?? (() => 1);
+	const widthOf = (plain: string) => {
+		let width = 0;
+		for (const ch of plain) width += charWidth(ch.codePointAt(0)!);
+		return width;
+	};
 	let onScreen: string[] | null = null;
+	/** Parsed cells of what is on screen, per row (null: not parseable, rewrite whole). */
+	let cells: Array<Cell[] | null> = [];
 	let latest: string | null = null;
 	let dirty = false;
 	let scheduled = false;
@@ -69,16 +79,28 @@ export function createFrameWriter(out: FrameOut, options: FrameWriterOptions = {
 		if (full) buffer += `${esc}H${esc}2J`;
 		const previous = onScreen ?? [];
 		const count = Math.max(lines.length, Math.min(previous.length, rows));
+		const nextCells: Array<Cell[] | null> = [];
 		for (let i = 0; i < count; i++) {
 			const line = lines[i] ?? '';
-			if (!full && line === previous[i]) continue;
-			if (full && line === '') continue;
+			if (!full && line === previous[i]) {
+				nextCells.push(cells[i] ?? null);
+				continue;
+			}
+
+			const after = parseCells(line, charWidth);
+			nextCells.push(after);
+			const before = full ? [] : (cells[i] ?? null);
+			if (after !== null && before !== null) {
+				buffer += diffCells(before, after, i);
+				continue;
+			}
+
+			// Not plain SGR text: rewrite the whole line, erasing what was there.
 			buffer += `${esc}${i + 1};1H${line}`;
-			// Erase the rest of the old line, unless the new one fills the row: a full-width line leaves
-			// the cursor in the pending-wrap state, where EL would erase its last character.
-			if (!full && measure(line.replace(ansi, '')) < columns) buffer += clearLine;
+			if (!full && widthOf(line.replace(ansi, '')) < columns) buffer += clearLine;
 		}
 
+		cells = nextCells;
 		onScreen = lines;
 		if (buffer !== '') out.write(beginSync + buffer + endSync);
 	};

@@ -11,7 +11,7 @@ import {useTerminalSize} from '../hooks/use-terminal-size.js';
 import {foldSnapshot} from '../model/history.js';
 import type {History} from '../model/types.js';
 import type {Theme} from '../views/theme.js';
-import {cellWidth} from '../views/format.js';
+import {codePointWidth} from '../views/format.js';
 import {App} from './app.js';
 import type {Feed} from './feed.js';
 import {createFrameWriter} from './frame-writer.js';
@@ -152,7 +152,7 @@ export async function runDashboard(options: DashboardOptions): Promise<number> {
 	});
 
 	const restore = makeRestore(stdout, stdin);
-	const writer = createFrameWriter(stdout, {measure: cellWidth});
+	const writer = createFrameWriter(stdout, {charWidth: codePointWidth});
 	const inkStdout = new FrameStream(stdout, writer);
 	const onResize = () => {
 		// The terminal may have reflowed or cut what was on screen: paint everything once.

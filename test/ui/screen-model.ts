@@ -13,6 +13,10 @@ export class ScreenModel {
 	cursorVisible = true;
 	private main: string[][];
 	private alt: string[][];
+	private mainStyle: string[][];
+	private altStyle: string[][];
+	/** Current SGR attributes, as a map attribute -> code (independent of the code under test). */
+	private attrs = new Map<string, string>();
 	private row = 0;
 	private col = 0;
 
@@ -21,6 +25,8 @@ export class ScreenModel {
 		this.rows = rows;
 		this.main = this.blank();
 		this.alt = this.blank();
+		this.mainStyle = this.blank('');
+		this.altStyle = this.blank('');
 		initial.forEach((line, i) => {
 			[...line].slice(0, columns).forEach((ch, j) => {
 				this.main[i]![j] = ch;
@@ -28,12 +34,45 @@ export class ScreenModel {
 		});
 	}
 
-	private blank(): string[][] {
-		return Array.from({length: this.rows}, () => Array.from({length: this.columns}, () => ' '));
+	private blank(fill = ' '): string[][] {
+		return Array.from({length: this.rows}, () => Array.from({length: this.columns}, () => fill));
 	}
 
 	private get grid(): string[][] {
 		return this.alternate ? this.alt : this.main;
+	}
+
+	private get styleGrid(): string[][] {
+		return this.alternate ? this.altStyle : this.mainStyle;
+	}
+
+	private get style(): string {
+		return [...this.attrs]
+			.sort()
+			.map(([, code]) => code)
+			.join(';');
+	}
+
+	private sgr(params: number[]): void {
+		const codes = params.length === 0 ? [0] : params;
+		for (const code of codes) {
+			if (code === 0) this.attrs.clear();
+			else if ([1, 2, 3, 4, 7, 9].includes(code)) this.attrs.set(`a${code}`, String(code));
+			else if (code === 22) {
+				this.attrs.delete('a1');
+				this.attrs.delete('a2');
+			} else if ([23, 24, 27, 29].includes(code)) this.attrs.delete(`a${code - 20}`);
+			else if ((code >= 30 && code <= 37) || (code >= 90 && code <= 97)) this.attrs.set('fg', String(code));
+			else if (code === 39) this.attrs.delete('fg');
+			else if ((code >= 40 && code <= 47) || (code >= 100 && code <= 107)) this.attrs.set('bg', String(code));
+			else if (code === 49) this.attrs.delete('bg');
+			else throw new Error(`unexpected SGR ${code}`);
+		}
+	}
+
+	/** Style of each cell of a row ('' default), to compare what two byte streams left on screen. */
+	styles(row: number): string[] {
+		return [...this.styleGrid[row]!];
 	}
 
 	/** Apply output bytes. */
@@ -58,7 +97,10 @@ export class ScreenModel {
 				const on = final === 'h';
 				if (mode === 1049) {
 					this.alternate = on;
-					if (on) this.alt = this.blank();
+					if (on) {
+						this.alt = this.blank();
+						this.altStyle = this.blank('');
+					}
 				} else if (mode === 25) {
 					this.cursorVisible = on;
 				} else if (mode !== 2026) {
@@ -75,15 +117,25 @@ export class ScreenModel {
 					break;
 				case 'J':
 					if (numbers[0] === 2) {
-						if (this.alternate) this.alt = this.blank();
-						else this.main = this.blank();
+						if (this.alternate) {
+							this.alt = this.blank();
+							this.altStyle = this.blank('');
+						} else {
+							this.main = this.blank();
+							this.mainStyle = this.blank('');
+						}
 					}
 
 					break;
 				case 'K':
-					for (let j = this.col; j < this.columns; j++) this.grid[this.row]![j] = ' ';
+					for (let j = this.col; j < this.columns; j++) {
+						this.grid[this.row]![j] = ' ';
+						this.styleGrid[this.row]![j] = this.attrs.has('bg') ? `bg${this.attrs.get('bg')}` : '';
+					}
+
 					break;
 				case 'm':
+					this.sgr(numbers);
 					break;
 				default:
 					throw new Error(`unexpected CSI ${final}`);
@@ -106,6 +158,7 @@ export class ScreenModel {
 
 			if (this.col < this.columns) {
 				this.grid[this.row]![this.col] = ch;
+				this.styleGrid[this.row]![this.col] = this.style;
 				this.col++;
 			}
 		}
