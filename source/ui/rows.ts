@@ -281,8 +281,9 @@ function processRows(rows: readonly TaskRow[]): TaskRow[] {
 function classSummary(members: readonly TaskRow[]): string {
 	const counts = new Map<TaskClass, number>();
 	for (const member of members) {
-		if (member.class !== null) {
-			counts.set(member.class, (counts.get(member.class) ?? 0) + member.count);
+		// A class is known for blocking threads only; a process row carries its worst one.
+		if (member.class !== null && member.blocking > 0) {
+			counts.set(member.class, (counts.get(member.class) ?? 0) + member.blocking);
 		}
 	}
 
@@ -300,7 +301,14 @@ function groupRows(
 ): TaskRow[] {
 	const groups = new Map<string, TaskRow[]>();
 	for (const row of rows) {
-		const key = mode === 'function' ? `g:f:${row.object ?? ''}:${row.function ?? ''}` : `g:p:${row.tgid}`;
+		// In the all-threads view, threads that do not block share one group of their own (`g:n`), apart
+		// from blockers whose patched function is unknown.
+		const key =
+			mode === 'process'
+				? `g:p:${row.tgid}`
+				: row.blocking === 0
+					? 'g:n'
+					: `g:f:${row.object ?? ''}:${row.function ?? ''}`;
 		let members = groups.get(key);
 		if (members === undefined) {
 			members = [];
@@ -345,9 +353,11 @@ function groupRows(
 		});
 	}
 
-	// Biggest groups first: with thousands of blockers the top lines say where they sit.
+	// Biggest groups first: with thousands of blockers the top lines say where they sit. Groups with
+	// no blocker at all go last, whatever their size.
 	headers.sort(
 		(a, b) =>
+			Number(a.header.blocking === 0) - Number(b.header.blocking === 0) ||
 			b.header.count - a.header.count ||
 			(a.header.key < b.header.key ? -1 : a.header.key > b.header.key ? 1 : 0),
 	);

@@ -175,11 +175,14 @@ function cell(row: TaskRow, column: Column, target: 0 | 1 | null, theme: Theme, 
 function groupSegments(row: TaskRow, theme: Theme): Segment[] {
 	const g = glyphs(theme);
 	const threads = `${row.count} thread${row.count === 1 ? '' : 's'}`;
-	const label = row.key.startsWith('g:f:')
-		? row.function === null
-			? '(no patched function found on the stack)'
-			: `${clean(row.function)}${row.object !== null && row.object !== 'vmlinux' ? ` [${clean(row.object)}]` : ''}`
-		: `${clean(row.comm)} (pid ${row.tgid})`;
+	const label =
+		row.key === 'g:n'
+			? '(not blocking the transition)'
+			: row.key.startsWith('g:f:')
+				? row.function === null
+					? '(blocking, no patched function found on the stack)'
+					: `${clean(row.function)}${row.object !== null && row.object !== 'vmlinux' ? ` [${clean(row.object)}]` : ''}`
+				: `${clean(row.comm)} (pid ${row.tgid})`;
 	const segments: Segment[] = [
 		{text: `${row.expanded ? g.expanded : g.collapsed} `, bold: true},
 		{

@@ -371,3 +371,28 @@ describe('panes, details and reserved actions', () => {
 		expect(run(start(), 'quit').quit).toBe(true);
 	});
 });
+
+describe('grouping all threads', () => {
+	it('keeps threads that do not block in a group of their own, last', () => {
+		const threads = [
+			thread(1),
+			thread(2),
+			thread(3),
+			{...blocker(10, {function: null, object: null})},
+			{...blocker(11, {tgid: 10})},
+		];
+		const history = historyOf(
+			snapshot({threads, blockers: [blocker(10, {function: null, object: null}), blocker(11, {tgid: 10})]}),
+		);
+		let state = run(start(), withHistory(history), 'toggle-all', 'cycle-group');
+		expect(state.rows.map((row) => [row.key, row.count, row.blocking])).toEqual([
+			['g:f::', 1, 1],
+			['g:f:klp_sleeper:klp_sleeper_wait', 1, 1],
+			['g:n', 3, 0],
+		]);
+		state = run(state, 'cycle-group', 'toggle-processes');
+		// Process 10 has two blocking threads: its group counts two interruptible, not its thread count.
+		const process10 = state.rows.find((row) => row.key === 'g:p:10')!;
+		expect(process10.summary).toBe('2 interruptible');
+	});
+});
