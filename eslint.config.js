@@ -56,7 +56,24 @@ export default tseslint.config(
 	{
 		files: ['**/*.{js,mjs}'],
 		languageOptions: {
-			globals: {process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly'},
+			globals: Object.fromEntries(
+				[
+					'process',
+					'console',
+					'URL',
+					'Buffer',
+					'performance',
+					'setTimeout',
+					'clearTimeout',
+					'setInterval',
+					'clearInterval',
+					'setImmediate',
+					'AbortController',
+					'TextDecoder',
+					'TextEncoder',
+					'structuredClone',
+				].map((name) => [name, 'readonly']),
+			),
 		},
 	},
 );
