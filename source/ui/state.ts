@@ -335,11 +335,7 @@ function moveBy(state: UiState, delta: number): UiState {
 			0,
 			patches.findIndex((patch) => patch.name === state.patch),
 		);
-		const i = clamp(
-			current + Math.sign(delta) * Math.max(1, Math.abs(delta) === Infinity ? patches.length : 1),
-			0,
-			patches.length - 1,
-		);
+		const i = clamp(current + delta, 0, patches.length - 1);
 		return {...state, patch: patches[i]!.name};
 	}
 

@@ -396,3 +396,17 @@ describe('grouping all threads', () => {
 		expect(process10.summary).toBe('2 interruptible');
 	});
 });
+
+describe('moving in the patch panel', () => {
+	it('goes to the first and last patch with Home and End', () => {
+		const patches = ['a', 'b', 'c', 'd'].map((name) => patch(name));
+		let state = run(start(), withHistory(historyOf(snapshot({patches}))), 'prev-pane');
+		expect(state.focus).toBe('patches');
+		state = run(state, 'end');
+		expect(state.patch).toBe('d');
+		state = run(state, 'up');
+		expect(state.patch).toBe('c');
+		state = run(state, 'home');
+		expect(state.patch).toBe('a');
+	});
+});
