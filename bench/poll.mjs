@@ -1,0 +1,81 @@
+/**
+In-process cost of one poll (issue 2 §7), as the dashboard pays it every refresh: one reader
+(created once, as the dashboard keeps it) scanning a tree on disk through the host port.
+
+  node bench/poll.mjs DIST IDLE_TREE TRANSITION_TREE RUNS
+
+- idle: `scan({threads: 'blockers'})` with no transition on IDLE_TREE (10,000 threads);
+- steady: the same during a transition on TRANSITION_TREE (100,000 threads, 1% blocking), and the
+  history fold (`foldSnapshot`) the dashboard does after each scan;
+- all: `scan({threads: 'all'})` on TRANSITION_TREE (the dashboard's all-threads view, `a`).
+
+The first scan of a reader is reported apart (it probes boot time and stacks once). Prints one JSON
+object on stdout.
+*/
+import path from 'node:path';
+import {pathToFileURL} from 'node:url';
+import {measure, summary} from './stats.mjs';
+
+const [dist, idleTree, transitionTree, runsText] = process.argv.slice(2);
+const runs = Number(runsText ?? 7);
+const load = (relative) => import(pathToFileURL(path.join(dist, relative)).href);
+const {createReader} = await load('source/sources/reader.js');
+const {createHostPort} = await load('source/sources/host-port.js');
+const {foldSnapshot} = await load('source/model/history.js');
+
+function reader(root) {
+	// kernelLog stays on: the dashboard reads the log every poll too (the tree's dev/kmsg is a file).
+	return createReader(createHostPort(root), {kind: 'tree', root, scenario: null});
+}
+
+const out = {};
+
+{
+	const r = reader(idleTree);
+	const first = measure(() => r.scan({threads: 'blockers'}), {runs: 1});
+	const steady = measure(() => r.scan({threads: 'blockers'}), {runs: runs * 3, warmup: 1});
+	const snapshot = steady.result;
+	out.idle = {
+		first: summary(first),
+		steady: summary(steady),
+		threads: snapshot.tasks.total,
+		transition: snapshot.transition !== null,
+		blockers: snapshot.blockers.length,
+	};
+}
+
+{
+	const r = reader(transitionTree);
+	const first = measure(() => r.scan({threads: 'blockers'}), {runs: 1});
+	let history = foldSnapshot(null, first.result);
+	const scans = [];
+	const steady = measure(
+		() => {
+			const snapshot = r.scan({threads: 'blockers'});
+			scans.push(snapshot);
+			return snapshot;
+		},
+		{runs},
+	);
+	let i = 0;
+	const fold = measure(
+		() => {
+			history = foldSnapshot(history, scans[i++]);
+			return history;
+		},
+		{runs},
+	);
+	out.steady = {
+		first: summary(first),
+		scan: summary(steady),
+		fold: summary(fold),
+		threads: steady.result.tasks.total,
+		blockers: steady.result.blockers.length,
+		pending: history.transition?.pending ?? null,
+	};
+	const all = measure(() => r.scan({threads: 'all'}), {runs: 2});
+	out.all = {scan: summary(all), threads: all.result.threads?.length ?? null};
+}
+
+out.rssMb = process.memoryUsage().rss / 1e6;
+process.stdout.write(JSON.stringify(out) + '\n');

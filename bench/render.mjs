@@ -1,0 +1,190 @@
+/**
+Issue 3 speed (a): the task table with 100,000 threads in the model, through the path the dashboard
+uses: the reducer (`source/ui/state.ts`) derives, filters and sorts the rows when history or the
+view changes, and `<TaskTable>` (`source/views/task-table.tsx`) draws the visible window.
+
+  node bench/render.mjs DIST TREE RUNS [SNAPSHOT_FILE] [--render-only]
+
+The model is real: `scan({threads: 'all'})` of TREE (or the snapshot saved in SNAPSHOT_FILE by an
+earlier run, which saves it when the file does not exist yet) folded twice into a history (the
+second time one second later, so STUCK has values), with the all-threads view on (`a`), so the
+table holds every thread. `--render-only` skips the row measurements. Measured, median of
+RUNS each (after one warm-up):
+- rows on poll: `reduce(state, {type: 'history'})` (derive + sort by STUCK + find the selection);
+- sort key: `reduce(state, {type: 'command', id: 'sort-invert'})` (re-sort 100,000 rows);
+- filter: `deriveRows` with a filter text (the `\` prompt's result);
+- table render: `renderToString(<TaskTable .../>, {columns: 120})` for a 120x40 terminal;
+- app frame: `renderToString(<App .../>)` at 120x40 with the same history (default blockers view).
+
+Prints one JSON object on stdout. Each part reports `{error}` instead when the UI's API moved.
+*/
+import {performance} from 'node:perf_hooks';
+import {existsSync, readFileSync, writeFileSync} from 'node:fs';
+import path from 'node:path';
+import {pathToFileURL} from 'node:url';
+import {measure, summary} from './stats.mjs';
+
+const [dist, tree, runsText, snapshotFile] = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
+const renderOnly = process.argv.includes('--render-only');
+const runs = Number(runsText ?? 15);
+const load = (relative) => import(pathToFileURL(path.join(dist, relative)).href);
+const {createElement} = await import('react');
+const {renderToString} = await import('ink');
+const {createReader} = await load('source/sources/reader.js');
+const {createHostPort} = await load('source/sources/host-port.js');
+const {foldSnapshot} = await load('source/model/history.js');
+
+const width = 120;
+const height = 40;
+const source = {kind: 'tree', root: tree, scenario: null};
+const buildStart = performance.now();
+let snapshot;
+if (snapshotFile !== undefined && existsSync(snapshotFile)) {
+	snapshot = JSON.parse(readFileSync(snapshotFile, 'utf8'));
+} else {
+	snapshot = createReader(createHostPort(tree), source).scan({threads: 'all'});
+	if (snapshotFile !== undefined) writeFileSync(snapshotFile, JSON.stringify(snapshot));
+}
+
+let history = foldSnapshot(null, snapshot);
+history = foldSnapshot(history, {...snapshot, time: snapshot.time + 1000});
+const out = {
+	threads: history.snapshot.threads?.length ?? 0,
+	blockers: history.snapshot.blockers.length,
+	modelMs: performance.now() - buildStart,
+};
+
+function attempt(name, fn) {
+	try {
+		out[name] = fn();
+	} catch (error) {
+		out[name] = {
+			error: String(error?.stack ?? error)
+				.split('\n')
+				.slice(0, 3)
+				.join(' | '),
+		};
+	}
+}
+
+let state;
+let stateModule;
+try {
+	stateModule = await load('source/ui/state.js');
+} catch (error) {
+	out.rowsOnPoll = {error: `source/ui/state.js: ${String(error?.message ?? error)}`};
+}
+
+if (stateModule) {
+	const {initialState, reduce, layoutOf} = stateModule;
+	attempt('rowsOnPoll', () => {
+		let base = initialState({width, height, delayS: 1, readonlyReason: null, pids: null, tids: null});
+		base = reduce(base, {type: 'command', id: 'toggle-all'});
+		const m = measure(() => reduce(base, {type: 'history', history}), {
+			runs: renderOnly ? 1 : runs,
+			warmup: 1,
+		});
+		state = m.result;
+		return {...summary(m), rows: state.rows.length, tableRows: layoutOf(state).tableRows};
+	});
+	attempt('sortKey', () => {
+		if (renderOnly) return undefined;
+		if (!state) throw new Error('no state');
+		let current = state;
+		const m = measure(
+			() => {
+				current = reduce(current, {type: 'command', id: 'sort-invert'});
+				return current;
+			},
+			{runs, warmup: 1},
+		);
+		return {...summary(m), rows: current.rows.length};
+	});
+}
+
+try {
+	const {deriveRows, defaultViewOptions} = await load('source/ui/rows.js');
+	attempt('filter', () => {
+		if (renderOnly) return undefined;
+		const view = {...defaultViewOptions, showAll: true, filter: 'sleep'};
+		const m = measure(() => deriveRows(history, view), {runs, warmup: 1});
+		return {...summary(m), rows: m.result.length, text: view.filter};
+	});
+} catch (error) {
+	out.filter = {error: `source/ui/rows.js: ${String(error?.message ?? error)}`};
+}
+
+try {
+	const {TaskTable} = await load('source/views/task-table.js');
+	attempt('tableRender', () => {
+		if (!state) throw new Error('no state');
+		const {layoutOf} = stateModule;
+		const props = {
+			rows: state.rows,
+			top: 0,
+			selectedIndex: 0,
+			height: layoutOf(state).tableRows,
+			width,
+			sort: state.view.sort,
+			tagged: state.tagged,
+			focused: true,
+			target: history.snapshot.transition?.target ?? null,
+			processes: false,
+			emptyText: 'none',
+			theme: {color: true, ascii: false},
+		};
+		let text = '';
+		const m = measure(
+			(i) => {
+				// Scroll a little each time, as a refresh with changed rows would.
+				text = renderToString(createElement(TaskTable, {...props, top: i % 7, selectedIndex: i % 7}), {
+					columns: width,
+				});
+				return text;
+			},
+			{runs, warmup: 2},
+		);
+		return {...summary(m), lines: text.split('\n').length, rows: props.rows.length};
+	});
+} catch (error) {
+	out.tableRender = {error: `source/views/task-table.js: ${String(error?.message ?? error)}`};
+}
+
+try {
+	const {App} = await load('source/ui/app.js');
+	attempt('appFrame', () => {
+		const feed = {
+			source,
+			poll: () => history.snapshot,
+			close() {},
+		};
+		const props = {
+			feed,
+			makeEmulatorFeed: () => feed,
+			delayS: 3600,
+			readonlyReason: null,
+			theme: {color: true, ascii: false},
+			pids: null,
+			tids: null,
+			hostname: 'bench',
+			width,
+			height,
+			initialHistory: history,
+		};
+		let text = '';
+		const m = measure(
+			() => {
+				text = renderToString(createElement(App, props), {columns: width});
+				return text;
+			},
+			{runs, warmup: 2},
+		);
+		return {...summary(m), lines: text.split('\n').length};
+	});
+} catch (error) {
+	out.appFrame = {error: `source/ui/app.js: ${String(error?.message ?? error)}`};
+}
+
+process.stdout.write(JSON.stringify(out) + '\n');
+// The App's poller may have left a timer behind.
+process.exit(0);

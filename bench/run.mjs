@@ -1,0 +1,530 @@
+#!/usr/bin/env node
+/**
+klptop's benchmark: `npm run bench` (= `npm run build && node bench/run.mjs`).
+
+Prints figures, ratios and one `TARGET MET` / `TARGET MISSED` line per target of issue 2 §7 and
+issue 3 "Speed". It never fails on a figure: it exits non-zero only when a part crashed.
+
+  1. `--once --json` on a 100,000-thread emulated tree (1% blocking) as one whole process, side by
+     side with the C lower bound (bench/lower-bound.c) and a kpatch-style shell loop
+     (bench/kpatch-loop.sh, a 2,000-thread sample scaled up); peak RSS.
+  2. In-process polls: no transition on 10,000 threads; a steady-state poll during a transition on
+     100,000 threads (bench/poll.mjs).
+  3. The task table with 100,000 threads in the model (bench/render.mjs).
+  4. A real terminal: bytes written per refresh next to `top -d 1`, and start to first frame
+     (bench/terminal.mjs, tmux + script).
+
+Times: `wall` is elapsed time, `cpu` is user+system time of the measured process (from wait4 or
+process.cpuUsage). On a loaded machine wall times stretch while CPU times stay comparable, so both
+are printed; targets are judged on wall time as the issues state them, with paired runs (each
+klptop run next to a C run) so slow load swings hit both sides.
+
+Environment: KLPTOP_DIST (default ./dist), KLPTOP_BENCH_DIR (default /tmp/klptop-bench: trees are
+cached there between runs), BENCH_RUNS (default 5), BENCH_SHELL_SAMPLE (default 2000), BENCH_ONLY
+(comma-separated parts to run: once, polls, render, terminal; default all).
+*/
+import {performance} from 'node:perf_hooks';
+import {spawnSync} from 'node:child_process';
+import {existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {median, min} from './stats.mjs';
+import * as terminal from './terminal.mjs';
+import {ensureTree} from './tree.mjs';
+
+const benchDir = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(benchDir, '..');
+const dist = path.resolve(process.env.KLPTOP_DIST ?? path.join(repo, 'dist'));
+const work = path.resolve(process.env.KLPTOP_BENCH_DIR ?? '/tmp/klptop-bench');
+const runs = Number(process.env.BENCH_RUNS ?? 5);
+const shellSample = Number(process.env.BENCH_SHELL_SAMPLE ?? 2000);
+const cli = path.join(dist, 'cli.js');
+const bin = path.join(work, 'bin');
+const started = performance.now();
+const results = {};
+const targets = [];
+const crashes = [];
+
+// ---------------------------------------------------------------------------------------------
+// Printing
+
+const fmtMs = (ms) =>
+	Number.isFinite(ms) ? (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2)) : '-';
+const fmtX = (x) => (Number.isFinite(x) ? (x >= 100 ? x.toFixed(0) : x.toFixed(2)) + 'x' : '-');
+const fmtInt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
+
+function say(text = '') {
+	process.stdout.write(text + '\n');
+}
+
+function section(title) {
+	say('');
+	say(`== ${title} ${'='.repeat(Math.max(0, 96 - title.length))}`);
+}
+
+function row(label, cells) {
+	say(`  ${label.padEnd(38)}${cells.map((cell) => String(cell).padStart(12)).join('')}`);
+}
+
+function target(name, met, detail) {
+	const line = `TARGET ${met ? 'MET   ' : 'MISSED'}  ${name}: ${detail}`;
+	targets.push(line);
+	say(line);
+}
+
+const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null;
+
+async function part(name, fn) {
+	if (only !== null && !only.has(name) && name !== 'compile C' && name !== 'trees') {
+		say(`  (skipped: BENCH_ONLY=${process.env.BENCH_ONLY})`);
+		return;
+	}
+
+	try {
+		await fn();
+	} catch (error) {
+		crashes.push(name);
+		say(`CRASHED in ${name}: ${String(error?.stack ?? error)}`);
+	}
+}
+
+function run(command, args, options = {}) {
+	const result = spawnSync(command, args, {encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, ...options});
+	if (result.error) throw result.error;
+	if (result.status !== 0) {
+		throw new Error(
+			`${command} ${args.join(' ')} exited ${result.status}: ${(result.stderr ?? '').slice(0, 2000)}`,
+		);
+	}
+
+	return result;
+}
+
+/** One run of a command under spawn-stat: {wall, user, sys, cpu, rssKb}. */
+function timed(args, outFile = '-') {
+	const {stdout} = run(path.join(bin, 'spawn-stat'), ['1', outFile, ...args]);
+	const [wall, user, sys, rssKb, code] = stdout.trim().split(/\s+/).map(Number);
+	if (code !== 0) throw new Error(`${args.join(' ')} exited ${code}`);
+	return {wall, user, sys, cpu: user + sys, rssKb};
+}
+
+function stats(samples) {
+	return {
+		wallMedian: median(samples.map((s) => s.wall)),
+		wallMin: min(samples.map((s) => s.wall)),
+		cpuMedian: median(samples.map((s) => s.cpu)),
+		cpuMin: min(samples.map((s) => s.cpu)),
+		rssMaxKb: Math.max(...samples.map((s) => s.rssKb ?? 0)),
+	};
+}
+
+function pressure() {
+	try {
+		const line = readFileSync('/proc/pressure/cpu', 'utf8').split('\n')[0];
+		return line.match(/avg10=([\d.]+)/)?.[1] ?? '?';
+	} catch {
+		return '?';
+	}
+}
+
+function loadLine() {
+	return `load ${os
+		.loadavg()
+		.map((x) => x.toFixed(2))
+		.join(' ')}, cpu pressure (some avg10) ${pressure()}%`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Setup
+
+say(
+	`klptop benchmark · node ${process.version} · ${os.cpus().length} cpus · ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+);
+say(`dist ${dist} · work dir ${work} · ${runs} runs per measurement`);
+say(`machine at start: ${loadLine()}`);
+if (Number(pressure()) > 20) {
+	say('note: other processes compete for the CPUs: wall times stretch, compare CPU columns and ratios.');
+}
+
+if (!existsSync(cli)) {
+	say(`CRASHED: ${cli} missing (run npm run build)`);
+	process.exit(1);
+}
+
+mkdirSync(bin, {recursive: true});
+await part('compile C', () => {
+	for (const name of ['lower-bound', 'spawn-stat']) {
+		run('gcc', ['-O2', '-Wall', '-o', path.join(bin, name), path.join(benchDir, `${name}.c`)]);
+	}
+});
+if (crashes.length > 0) {
+	process.exit(1);
+}
+
+const trees = {};
+section('Trees (emulator scenario many, seed 1; cached in the work dir)');
+await part('trees', async () => {
+	const specs = [
+		{key: 'big', threads: 100_000, state: 'transition'},
+		{key: 'idle', threads: 10_000, state: 'idle'},
+		// Rebuilt every run so its transition and stuck times start now (a real steady state).
+		{key: 'small', threads: 5000, state: 'transition', fresh: true},
+	];
+	for (const spec of specs) {
+		const dir = path.join(work, `many-${spec.threads}-${spec.state}`);
+		const info = await ensureTree({dist, dir, threads: spec.threads, state: spec.state, fresh: spec.fresh});
+		trees[spec.key] = dir;
+		const how = info.reused
+			? 'cached'
+			: `emulation ${fmtMs(info.createMs)} ms + write ${fmtMs(info.writeMs)} ms (${info.writer})`;
+		say(`  ${String(spec.threads).padStart(6)} threads, ${spec.state.padEnd(10)} ${dir}  ${how}`);
+	}
+});
+
+// ---------------------------------------------------------------------------------------------
+// 1. Issue 2 §7: one whole --once --json process
+
+section('Issue 2 §7: one whole `klptop --once --json --root DIR` on 100,000 threads');
+await part('once', async () => {
+	const tree = trees.big;
+	if (!tree) throw new Error('no 100,000-thread tree');
+	const jsonFile = path.join(work, 'once.json');
+	const lowerBound = [path.join(bin, 'lower-bound'), tree];
+	const klptop = [process.execPath, cli, '--once', '--json', '--root', tree];
+
+	// Warm the page cache (and the dentry/inode caches) with both readers.
+	const expected = run(lowerBound[0], lowerBound.slice(1)).stdout.trim();
+	timed(klptop, jsonFile);
+	const document = JSON.parse(readFileSync(jsonFile, 'utf8'));
+	const seen = `threads=${document.tasks?.total} blockers=${document.blockers?.length}`;
+	say(
+		`  C lower bound sees ${expected}; klptop sees ${seen}${expected.startsWith(seen) ? '' : '  (MISMATCH)'}`,
+	);
+
+	// Paired runs: C then klptop, `runs` times.
+	const c = [];
+	const k = [];
+	for (let i = 0; i < runs; i++) {
+		c.push(timed(lowerBound));
+		k.push(timed(klptop, jsonFile));
+	}
+
+	// What klptop pays before it reads anything: Node itself, then every module --once loads.
+	const startup = {node: [], version: []};
+	for (let i = 0; i < runs; i++) {
+		startup.node.push(timed([process.execPath, '-e', '0']));
+		startup.version.push(timed([process.execPath, cli, '--version']));
+	}
+
+	// kpatch-style shell loop: the glob alone, then a sample of threads.
+	const loop = path.join(benchDir, 'kpatch-loop.sh');
+	const globOnly = timed(['bash', loop, tree, '0']);
+	const sampleOut = path.join(work, 'shell-sample.out');
+	const sample = timed(['bash', loop, tree, String(shellSample)], sampleOut);
+	const sampleCounts = readFileSync(sampleOut, 'utf8').trim().split('\n').at(-1);
+	const n = Number(sampleCounts.match(/threads=(\d+)/)?.[1]);
+	const b = Number(sampleCounts.match(/blockers=(\d+)/)?.[1]);
+	const totalThreads = Number(expected.match(/threads=(\d+)/)?.[1]);
+	const totalBlockers = Number(expected.match(/blockers=(\d+)/)?.[1]);
+	// Each thread costs one `cat`, each blocker two more (stat, stack): scale by forks.
+	const scale = (totalThreads + 2 * totalBlockers) / (n + 2 * b);
+	const shell = {
+		wall: globOnly.wall + (sample.wall - globOnly.wall) * scale,
+		cpu: globOnly.cpu + (sample.cpu - globOnly.cpu) * scale,
+	};
+
+	const cs = stats(c);
+	const ks = stats(k);
+	const paired = c.map((ci, i) => k[i].wall / ci.wall);
+	const pairedCpu = c.map((ci, i) => k[i].cpu / ci.cpu);
+	row('', ['wall median', 'wall min', 'cpu median', 'cpu min', 'peak RSS']);
+	row('C lower bound (gcc -O2)', [
+		fmtMs(cs.wallMedian),
+		fmtMs(cs.wallMin),
+		fmtMs(cs.cpuMedian),
+		fmtMs(cs.cpuMin),
+		`${(cs.rssMaxKb / 1024).toFixed(1)} MiB`,
+	]);
+	row('klptop --once --json', [
+		fmtMs(ks.wallMedian),
+		fmtMs(ks.wallMin),
+		fmtMs(ks.cpuMedian),
+		fmtMs(ks.cpuMin),
+		`${(ks.rssMaxKb / 1024).toFixed(1)} MiB`,
+	]);
+	const nodeStats = stats(startup.node);
+	const versionStats = stats(startup.version);
+	row('  of which: node -e 0', [
+		fmtMs(nodeStats.wallMedian),
+		fmtMs(nodeStats.wallMin),
+		fmtMs(nodeStats.cpuMedian),
+		fmtMs(nodeStats.cpuMin),
+		`${(nodeStats.rssMaxKb / 1024).toFixed(1)} MiB`,
+	]);
+	row('  of which: klptop --version (imports)', [
+		fmtMs(versionStats.wallMedian),
+		fmtMs(versionStats.wallMin),
+		fmtMs(versionStats.cpuMedian),
+		fmtMs(versionStats.cpuMin),
+		`${(versionStats.rssMaxKb / 1024).toFixed(1)} MiB`,
+	]);
+	row(`shell loop, ${n} threads (${b} blockers)`, [fmtMs(sample.wall), '', fmtMs(sample.cpu), '', '']);
+	row('shell loop, glob only', [fmtMs(globOnly.wall), '', fmtMs(globOnly.cpu), '', '']);
+	row(`shell loop, est. ${fmtInt(totalThreads)} threads`, [fmtMs(shell.wall), '', fmtMs(shell.cpu), '', '']);
+	say(
+		`  (ms; shell estimate = glob + (sample - glob) x ${scale.toFixed(1)}, scaled by forks: one cat per thread, three per blocker;`,
+	);
+	say(`   ${fmtMs((sample.wall - globOnly.wall) / n)} ms wall per sampled thread)`);
+	const ratioWall = median(paired);
+	const ratioCpu = median(pairedCpu);
+	const speedup = shell.wall / ks.wallMedian;
+	const rssMb = (ks.rssMaxKb * 1024) / 1e6;
+	say(
+		`  klptop / C: wall ${fmtX(ratioWall)} (median of ${runs} paired runs; of medians ${fmtX(ks.wallMedian / cs.wallMedian)}, of mins ${fmtX(ks.wallMin / cs.wallMin)}), cpu ${fmtX(ratioCpu)}`,
+	);
+	say(`  shell / klptop: wall ${fmtX(speedup)}, cpu ${fmtX(shell.cpu / ks.cpuMedian)}`);
+	target(
+		'klptop <= 1.5x the C lower bound (whole process, wall)',
+		ratioWall <= 1.5,
+		`${fmtX(ratioWall)} (cpu ${fmtX(ratioCpu)})`,
+	);
+	target('klptop >= 300x faster than the shell loop (wall)', speedup >= 300, fmtX(speedup));
+	target(
+		'peak RSS <= 150 MB',
+		rssMb <= 150,
+		`${rssMb.toFixed(1)} MB (${(ks.rssMaxKb / 1024).toFixed(1)} MiB)`,
+	);
+	results.once = {
+		c,
+		k,
+		startup,
+		globOnly,
+		sample,
+		sampleThreads: n,
+		sampleBlockers: b,
+		shell,
+		ratioWall,
+		ratioCpu,
+		speedup,
+		rssMb,
+		expected,
+	};
+});
+
+// ---------------------------------------------------------------------------------------------
+// 2. In-process polls
+
+section('Issue 2 §7: one poll in-process (reader.scan through the host port, reader kept between polls)');
+await part('polls', async () => {
+	if (!trees.idle || !trees.big) throw new Error('trees missing');
+	const {stdout} = run(process.execPath, [
+		path.join(benchDir, 'poll.mjs'),
+		dist,
+		trees.idle,
+		trees.big,
+		String(Math.max(5, runs)),
+	]);
+	const poll = JSON.parse(stdout);
+	results.poll = poll;
+	row('', ['wall median', 'wall min', 'cpu median', 'cpu min', 'runs']);
+	const line = (label, s) =>
+		row(label, [fmtMs(s.wallMedian), fmtMs(s.wallMin), fmtMs(s.cpuMedian), fmtMs(s.cpuMin), s.runs]);
+	line(`no transition, ${fmtInt(poll.idle.threads)} threads`, poll.idle.steady);
+	line('  (first scan of a new reader)', poll.idle.first);
+	line(
+		`transition, ${fmtInt(poll.steady.threads)} thr, ${fmtInt(poll.steady.blockers)} blockers`,
+		poll.steady.scan,
+	);
+	line('  + history fold (foldSnapshot)', poll.steady.fold);
+	line('  (first scan of a new reader)', poll.steady.first);
+	line(`all threads view (scan threads:'all')`, poll.all.scan);
+	const perPoll = poll.steady.scan.wallMedian + poll.steady.fold.wallMedian;
+	say(
+		`  the dashboard pays about ${fmtMs(perPoll)} ms wall (${fmtMs(poll.steady.scan.cpuMedian + poll.steady.fold.cpuMedian)} ms cpu) per 1 s refresh on 100,000 threads in transition;`,
+	);
+	say(
+		`  ${fmtMs(poll.idle.steady.wallMedian)} ms with no transition on 10,000 threads. Poller process RSS ${poll.rssMb.toFixed(0)} MB.`,
+	);
+});
+
+// ---------------------------------------------------------------------------------------------
+// 3. Task table render
+
+function renderReport(label, data) {
+	row(label, ['wall median', 'wall min', 'cpu median', 'cpu min', '']);
+	const line = (name, s) => {
+		if (s === undefined || s === null) return;
+		if (s.error) {
+			say(`  ${name}: not measurable: ${s.error}`);
+			return;
+		}
+
+		row(name, [
+			fmtMs(s.wallMedian),
+			fmtMs(s.wallMin),
+			fmtMs(s.cpuMedian),
+			fmtMs(s.cpuMin),
+			s.rows === undefined ? '' : `${fmtInt(s.rows)} rows`,
+		]);
+	};
+	line('rows on poll (derive + sort STUCK)', data.rowsOnPoll);
+	line('sort key I (re-sort all rows)', data.sortKey);
+	line(`filter '${data.filter?.text ?? ''}' (deriveRows)`, data.filter);
+	line('task table render (visible rows)', data.tableRender);
+	line('whole App frame 120x40 (blockers)', data.appFrame);
+}
+
+section('Issue 3 speed (a): the task table with 100,000 threads in the model (all-threads view, 120x40)');
+await part('render', async () => {
+	if (!trees.big) throw new Error('no 100,000-thread tree');
+	const script = path.join(benchDir, 'render.mjs');
+	const snapshotFile = path.join(work, 'render-snapshot.json');
+	rmSync(snapshotFile, {force: true});
+	const renderRuns = String(Math.max(15, runs * 3));
+	const asShipped = JSON.parse(
+		run(process.execPath, [script, dist, trees.big, renderRuns, snapshotFile]).stdout,
+	);
+	const env = {...process.env, NODE_ENV: 'production'};
+	const production = JSON.parse(
+		run(process.execPath, [script, dist, trees.big, renderRuns, snapshotFile, '--render-only'], {env}).stdout,
+	);
+	rmSync(snapshotFile, {force: true});
+	results.render = {asShipped, production};
+	say(
+		`  model: ${fmtInt(asShipped.threads)} threads, ${fmtInt(asShipped.blockers)} blockers (scanned and folded in ${fmtMs(asShipped.modelMs)} ms)`,
+	);
+	say(`  (rows: what the reducer does when history or the view changes; render: renderToString of the view)`);
+	say(`  NODE_ENV as klptop runs (${process.env.NODE_ENV ?? 'unset'}: React development build):`);
+	renderReport('', asShipped);
+	say('  NODE_ENV=production (React production build):');
+	renderReport('', production);
+	const table = asShipped.tableRender;
+	if (table?.error) throw new Error(`task table render: ${table.error}`);
+	target(
+		'one task table render with 100,000 threads in the model <= 10 ms (wall median)',
+		table.wallMedian <= 10,
+		`${fmtMs(table.wallMedian)} ms (cpu ${fmtMs(table.cpuMedian)}; with NODE_ENV=production ${fmtMs(production.tableRender?.wallMedian)} ms)`,
+	);
+	const sortPlus = (asShipped.sortKey?.wallMedian ?? Number.NaN) + table.wallMedian;
+	say(
+		`  a sort key press re-sorts and redraws: ${fmtMs(sortPlus)} ms (informative; the target is the render).`,
+	);
+});
+
+// ---------------------------------------------------------------------------------------------
+// 4. Terminal
+
+section('Issue 3 speed (b), (c): in a 120x40 tmux pane, side by side with top -d 1');
+await part('terminal', async () => {
+	if (!terminal.haveTmux()) {
+		say('  SKIPPED: tmux is not installed (apt-get install tmux)');
+		targets.push('TARGET SKIPPED  bytes per refresh <= top: no tmux');
+		return;
+	}
+
+	if (!trees.small) throw new Error('no 5,000-thread tree');
+	terminal.startServer();
+	try {
+		const klptopCommand = `${process.execPath} ${cli} --root ${trees.small}`;
+		const bytes = await terminal.steadyBytes(
+			[
+				{name: 'klptop', command: klptopCommand},
+				{name: 'top', command: 'top -d 1'},
+			],
+			{dir: path.join(work, 'terminal'), warmS: 4, measureS: 10},
+		);
+		results.terminal = {bytes};
+		row('', ['B/refresh', 'mean', 'refreshes', 'B/s', 'cpu ms/s']);
+		for (const name of ['klptop', 'top']) {
+			const r = bytes[name];
+			if (r.error) {
+				say(`  ${name}: ${r.error}`);
+				continue;
+			}
+
+			row(name === 'klptop' ? 'klptop --root (5,000 threads)' : 'top -d 1', [
+				fmtInt(r.bytesPerRefresh),
+				fmtInt(r.meanBytesPerRefresh),
+				r.refreshes,
+				fmtInt(r.bytesPerSecond),
+				fmtMs(r.cpuMsPerSecond),
+			]);
+		}
+
+		const k = bytes.klptop;
+		const t = bytes.top;
+		if (k.error || t.error) throw new Error('a program did not run');
+		const blockersOnScreen = (k.screen.match(/blockers (\d+)/) ?? [])[1];
+		say(
+			`  (steady window ${10} s after ${4} s; a refresh = a burst of writes; klptop header says blockers ${blockersOnScreen ?? '?'})`,
+		);
+		target(
+			'bytes written per refresh, klptop <= top (median burst)',
+			k.bytesPerRefresh <= t.bytesPerRefresh,
+			`${fmtInt(k.bytesPerRefresh)} B vs top ${fmtInt(t.bytesPerRefresh)} B (per second ${fmtInt(k.bytesPerSecond)} vs ${fmtInt(t.bytesPerSecond)})`,
+		);
+
+		const header = /^klptop .*kernel/m;
+		const frames = [
+			{label: 'klptop --root (5,000 threads)', command: klptopCommand, marker: header},
+			{
+				label: '  the same with NODE_ENV=production',
+				command: klptopCommand,
+				marker: header,
+				env: {NODE_ENV: 'production'},
+				runs: 2,
+			},
+			{
+				label: 'klptop --root (100,000 threads)',
+				command: `${process.execPath} ${cli} --root ${trees.big}`,
+				marker: header,
+				runs: 2,
+			},
+			{
+				label: 'klptop --emulate stuck-interruptible',
+				command: `${process.execPath} ${cli} --emulate stuck-interruptible`,
+				marker: header,
+				runs: 2,
+			},
+			{label: 'top -d 1', command: 'top -d 1', marker: /^top - /m},
+		];
+		results.firstFrame = {};
+		row('start to first frame', ['wall median', 'wall min', 'cpu median', '', '']);
+		for (const frame of frames) {
+			const r = await terminal.firstFrame({
+				name: 'ff',
+				command: frame.command,
+				marker: frame.marker,
+				env: frame.env,
+				runs: frame.runs ?? 3,
+			});
+			results.firstFrame[frame.label] = r;
+			if (r.error) {
+				say(`  ${frame.label}: ${r.error}`);
+				continue;
+			}
+
+			row(frame.label, [fmtMs(r.medianMs), fmtMs(r.minMs), fmtMs(r.cpuMs), '', '']);
+		}
+	} finally {
+		terminal.stopServer();
+	}
+});
+
+// ---------------------------------------------------------------------------------------------
+
+section('Summary');
+for (const line of targets) say(line);
+say(`machine at end: ${loadLine()}`);
+say(
+	`bench took ${((performance.now() - started) / 1000).toFixed(0)} s; figures in ${path.join(work, 'results.json')}`,
+);
+writeFileSync(
+	path.join(work, 'results.json'),
+	JSON.stringify({date: new Date().toISOString(), load: os.loadavg(), results, targets}, null, 2),
+);
+if (crashes.length > 0) {
+	say(`crashed parts: ${crashes.join(', ')}`);
+	process.exitCode = 1;
+}

@@ -1,0 +1,237 @@
+/**
+Issue 3 speed (b) and (c): what the dashboard costs a real terminal.
+
+Each program runs in its own detached tmux session of 120x40 on a private tmux server, under
+`script -f --log-timing`, which records every chunk the program writes with the delay before it.
+Chunks closer than `burstGapS` belong to one refresh (a burst); the steady state is the window after
+`warmS` seconds. Both programs run side by side, at the same time, so they share the machine's load.
+
+First frame: the time from asking tmux to start the program to the moment `capture-pane` shows its
+header (polled every ~10 ms; the tmux server is already running, so its start is not counted).
+*/
+import {performance} from 'node:perf_hooks';
+import {spawnSync} from 'node:child_process';
+import {existsSync, mkdirSync, readFileSync, rmSync} from 'node:fs';
+import path from 'node:path';
+import {setTimeout as sleep} from 'node:timers/promises';
+import {median} from './stats.mjs';
+
+export const socket = `klptop-bench-${process.pid}`;
+
+function tmux(...args) {
+	const result = spawnSync('tmux', ['-L', socket, '-f', '/dev/null', ...args], {encoding: 'utf8'});
+	if (result.error) throw result.error;
+	return result;
+}
+
+export function haveTmux() {
+	return spawnSync('tmux', ['-V'], {encoding: 'utf8'}).status === 0;
+}
+
+function quote(text) {
+	return `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
+/** Start the private server with an idle session, so later sessions do not pay for the server start. */
+export function startServer() {
+	tmux('new-session', '-d', '-s', 'idle', '-x', '120', '-y', '40', 'sleep 3600');
+	tmux('set-option', '-g', 'remain-on-exit', 'off');
+}
+
+export function stopServer() {
+	tmux('kill-server');
+}
+
+function startSession(name, command, {width, height, env = {}}) {
+	const envArgs = Object.entries(env).flatMap(([key, value]) => ['-e', `${key}=${value}`]);
+	const result = tmux(
+		'new-session',
+		'-d',
+		'-s',
+		name,
+		'-x',
+		String(width),
+		'-y',
+		String(height),
+		...envArgs,
+		command,
+	);
+	if (result.status !== 0) {
+		throw new Error(`tmux new-session ${name}: ${result.stderr.trim()}`);
+	}
+}
+
+function killSession(name) {
+	tmux('kill-session', '-t', name);
+}
+
+export function capture(name) {
+	return tmux('capture-pane', '-p', '-t', name).stdout;
+}
+
+function commOf(pid) {
+	try {
+		return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+	} catch {
+		return '';
+	}
+}
+
+/**
+The program in a pane (the pane's process, or its child when that is `script` or a shell): its pid
+and CPU time so far (ms), or null.
+*/
+function programCpu(name) {
+	let pid = tmux('display-message', '-p', '-t', name, '#{pane_pid}').stdout.trim();
+	for (let depth = 0; depth < 2 && ['script', 'sh', 'bash', 'dash'].includes(commOf(pid)); depth++) {
+		pid = spawnSync('pgrep', ['-P', pid], {encoding: 'utf8'}).stdout.trim().split('\n')[0];
+	}
+
+	if (!pid) return null;
+	try {
+		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+		const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+		// utime and stime are fields 14 and 15 of stat, in clock ticks (USER_HZ = 100).
+		return {pid, ms: (Number(fields[11]) + Number(fields[12])) * 10};
+	} catch {
+		return null;
+	}
+}
+
+/** Parse a classic `script` timing file into [{t, bytes}] with t the cumulative seconds. */
+function readTiming(file) {
+	const chunks = [];
+	let t = 0;
+	for (const line of readFileSync(file, 'utf8').split('\n')) {
+		const [delay, bytes] = line.trim().split(/\s+/).map(Number);
+		if (!Number.isFinite(delay) || !Number.isFinite(bytes)) continue;
+		t += delay;
+		chunks.push({t, bytes});
+	}
+
+	return chunks;
+}
+
+function bursts(chunks, gapS) {
+	const out = [];
+	let current = null;
+	for (const chunk of chunks) {
+		if (current === null || chunk.t - current.end > gapS) {
+			current = {start: chunk.t, end: chunk.t, bytes: 0};
+			out.push(current);
+		}
+
+		current.end = chunk.t;
+		current.bytes += chunk.bytes;
+	}
+
+	return out;
+}
+
+/**
+Run `programs` ({name, command, env}) side by side for warmS + measureS seconds and return, per name,
+{bytes, seconds, bytesPerSecond, refreshes, bytesPerRefresh (median burst), firstBytes, screen,
+cpuMsPerSecond (the program's own CPU time over the window, from /proc/PID/stat)}.
+*/
+export async function steadyBytes(
+	programs,
+	{dir, width = 120, height = 40, warmS = 4, measureS = 10, burstGapS = 0.3},
+) {
+	mkdirSync(dir, {recursive: true});
+	for (const program of programs) {
+		const out = path.join(dir, `${program.name}.out`);
+		const timing = path.join(dir, `${program.name}.timing`);
+		rmSync(out, {force: true});
+		rmSync(timing, {force: true});
+		const wrapped = `script -f -q -E never --log-out ${quote(out)} --log-timing ${quote(timing)} -c ${quote(program.command)}`;
+		startSession(program.name, wrapped, {width, height, env: program.env});
+	}
+
+	await sleep(warmS * 1000);
+	const cpuStart = Object.fromEntries(programs.map((program) => [program.name, programCpu(program.name)]));
+	await sleep(measureS * 1000);
+	const cpuEnd = Object.fromEntries(programs.map((program) => [program.name, programCpu(program.name)]));
+	const screens = Object.fromEntries(programs.map((program) => [program.name, capture(program.name)]));
+	for (const program of programs) {
+		killSession(program.name);
+	}
+
+	await sleep(300);
+	const results = {};
+	for (const program of programs) {
+		const timing = path.join(dir, `${program.name}.timing`);
+		if (!existsSync(timing)) {
+			results[program.name] = {
+				error: 'no timing file (did the program start?)',
+				screen: screens[program.name],
+			};
+			continue;
+		}
+
+		const chunks = readTiming(timing);
+		const all = bursts(chunks, burstGapS);
+		const inWindow = all.filter((burst) => burst.start >= warmS && burst.start < warmS + measureS);
+		const bytes = inWindow.reduce((sum, burst) => sum + burst.bytes, 0);
+		const start = cpuStart[program.name];
+		const end = cpuEnd[program.name];
+		results[program.name] = {
+			cpuMsPerSecond: start && end && start.pid === end.pid ? (end.ms - start.ms) / measureS : Number.NaN,
+			bytes,
+			seconds: measureS,
+			bytesPerSecond: bytes / measureS,
+			refreshes: inWindow.length,
+			bytesPerRefresh: median(inWindow.map((burst) => burst.bytes)),
+			meanBytesPerRefresh: inWindow.length === 0 ? Number.NaN : bytes / inWindow.length,
+			firstBytes: all[0]?.bytes ?? 0,
+			screen: screens[program.name],
+		};
+	}
+
+	return results;
+}
+
+/**
+Time from `tmux new-session` to `marker` (a RegExp) on the pane, in ms (median, min, all runs), and
+the CPU time the program had used when the marker was seen (10 ms resolution), which a loaded
+machine does not stretch.
+*/
+export async function firstFrame({
+	name,
+	command,
+	marker,
+	env = {},
+	runs = 3,
+	width = 120,
+	height = 40,
+	timeoutMs = 30_000,
+}) {
+	const times = [];
+	const cpu = [];
+	let screen = '';
+	for (let i = 0; i < runs; i++) {
+		const session = `${name}-ff${i}`;
+		const t0 = performance.now();
+		startSession(session, command, {width, height, env});
+		let seen = null;
+		while (performance.now() - t0 < timeoutMs) {
+			screen = capture(session);
+			if (marker.test(screen)) {
+				seen = performance.now() - t0;
+				cpu.push(programCpu(session)?.ms ?? Number.NaN);
+				break;
+			}
+
+			await sleep(10);
+		}
+
+		killSession(session);
+		if (seen === null) {
+			return {error: `no ${marker} on screen after ${timeoutMs} ms`, screen};
+		}
+
+		times.push(seen);
+		await sleep(200);
+	}
+
+	return {medianMs: median(times), minMs: Math.min(...times), runs: times, cpuMs: median(cpu), cpuRuns: cpu};
+}
