@@ -436,6 +436,19 @@ export const scenarios: readonly Scenario[] = [
 			stuckInterruptible(context);
 		},
 	},
+	{
+		name: 'demo',
+		summary:
+			'the README demo: cat 182 (S), kthread 398 and cat 539 (D) hold klp_sleeper_patch; the 15 s round frees two, 539 stays',
+		stage(context) {
+			at(context, context.t0Us - 5_000_000, () => {
+				spawnSleeperKthread(context.kernel, kthreadPid);
+			});
+			reader(context, cat.interruptible, false, context.t0Us - 3_000_000);
+			reader(context, cat.killable, true, context.t0Us - 2_500_000);
+			loadSleeperPatch(context);
+		},
+	},
 ];
 
 export function findScenario(name: string): Scenario | undefined {

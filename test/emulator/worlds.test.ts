@@ -24,6 +24,24 @@ import {
 	notYetSwitched,
 } from './helpers.js';
 
+describe('demo scenario (the README command)', () => {
+	it('puts three classes of blocker on screen at once and keeps the D sleeper stuck after the 15 s round', () => {
+		const emulation = createEmulation('demo', {seed: 3});
+		emulation.advance(3000);
+		expect(attr(emulation.port, 'klp_sleeper_patch', 'transition')).toBe('1');
+		expect(notYetSwitched(emulation.port, 'klp_sleeper_patch').sort((a, b) => a - b)).toEqual([
+			182, 398, 539,
+		]);
+		// Past the first fake-signal round (14.8-15.6 s after the start): the interruptible user task and
+		// the interruptible kthread are freed, the killable (D) sleeper is not.
+		emulation.advance(20_000);
+		expect(notYetSwitched(emulation.port, 'klp_sleeper_patch')).toEqual([539]);
+		expect(attr(emulation.port, 'klp_sleeper_patch', 'transition')).toBe('1');
+		emulation.advance(60_000);
+		expect(notYetSwitched(emulation.port, 'klp_sleeper_patch')).toEqual([539]);
+	});
+});
+
 describe('listScenarios / createEmulation', () => {
 	it('lists every scenario once with a one-line summary', () => {
 		const names = listScenarios().map((entry) => entry.name);
@@ -41,6 +59,7 @@ describe('listScenarios / createEmulation', () => {
 			'churn',
 			'hidden-blocker',
 			'non-root',
+			'demo',
 		]);
 		for (const {summary} of listScenarios()) {
 			expect(summary.length).toBeGreaterThan(10);
