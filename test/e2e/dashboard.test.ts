@@ -4,8 +4,8 @@
 // then check the exit code and that the shell's screen, echo and line editing are back. Also every
 // other way out: SIGTERM, SIGHUP (a dropped ssh session) and an uncaught error.
 import {execFileSync} from 'node:child_process';
-import {afterEach, beforeAll, describe, expect, it} from 'vitest';
-import {repoRoot, sleep, Tmux} from './tmux.js';
+import {afterEach, describe, expect, it} from 'vitest';
+import {sleep, Tmux} from './tmux.js';
 
 const sessions: Tmux[] = [];
 
@@ -20,10 +20,7 @@ afterEach(() => {
 	for (const tmux of sessions.splice(0)) tmux.kill();
 });
 
-beforeAll(() => {
-	// The e2e runs what users run: the compiled CLI.
-	execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], {cwd: repoRoot, stdio: 'inherit'});
-}, 180_000);
+// The e2e runs what users run: the compiled CLI, built once for the whole run by test/global-setup.ts.
 
 const command = 'node dist/cli.js --emulate stuck-interruptible; echo "EXIT=$?"';
 

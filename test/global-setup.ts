@@ -1,0 +1,11 @@
+// Build dist once before any test file runs: the e2e tests run what users run (the compiled CLI),
+// and two test files compiling into the same dist/ at once would race (one reads half-written files).
+import {execFileSync} from 'node:child_process';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export default function setup(): void {
+	execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], {cwd: repoRoot, stdio: 'inherit'});
+}
