@@ -6,6 +6,7 @@ caller decides about NO_COLOR and non-terminals).
 
 Every string that came from the kernel or a process is passed through `clean()` first.
 */
+import {codePointWidth} from '../views/format.js';
 import {blockerKey} from '../model/types.js';
 import type {Blocker, History, PatchInfo, Snapshot, TransitionProgress} from '../model/types.js';
 import {clean} from '../model/sanitize.js';
@@ -26,44 +27,9 @@ const maxRemedyLines = 10;
 // ---------------------------------------------------------------------------------------------------
 // Cell widths (East Asian wide characters take two cells; combining marks none).
 
-function cpWidth(cp: number): number {
-	if (cp < 0x300) {
-		return 1;
-	}
-
-	if (
-		(cp >= 0x300 && cp <= 0x36f) ||
-		(cp >= 0x1ab0 && cp <= 0x1aff) ||
-		(cp >= 0x1dc0 && cp <= 0x1dff) ||
-		(cp >= 0x20d0 && cp <= 0x20ff) ||
-		(cp >= 0xfe00 && cp <= 0xfe0f) ||
-		(cp >= 0xfe20 && cp <= 0xfe2f) ||
-		cp === 0x200d
-	) {
-		return 0;
-	}
-
-	if (
-		(cp >= 0x1100 && cp <= 0x115f) ||
-		(cp >= 0x2e80 && cp <= 0x303e) ||
-		(cp >= 0x3041 && cp <= 0x33ff) ||
-		(cp >= 0x3400 && cp <= 0x4dbf) ||
-		(cp >= 0x4e00 && cp <= 0x9fff) ||
-		(cp >= 0xa000 && cp <= 0xa4cf) ||
-		(cp >= 0xac00 && cp <= 0xd7a3) ||
-		(cp >= 0xf900 && cp <= 0xfaff) ||
-		(cp >= 0xfe30 && cp <= 0xfe4f) ||
-		(cp >= 0xff00 && cp <= 0xff60) ||
-		(cp >= 0xffe0 && cp <= 0xffe6) ||
-		(cp >= 0x1f300 && cp <= 0x1f64f) ||
-		(cp >= 0x1f900 && cp <= 0x1f9ff) ||
-		(cp >= 0x20000 && cp <= 0x3fffd)
-	) {
-		return 2;
-	}
-
-	return 1;
-}
+// One table of code point widths for the dashboard and the text output: `views/format.ts` (pure,
+// no Ink).
+const cpWidth = codePointWidth;
 
 /** Terminal cells of a sanitised, colour-free string. */
 export function cells(text: string): number {
