@@ -37,6 +37,7 @@ import type {
 	LastTransition,
 	Snapshot,
 	ThreadInfo,
+	TransitionInfo,
 	TransitionProgress,
 } from './types.js';
 import {blockerKey} from './types.js';
@@ -475,7 +476,7 @@ export function foldSnapshot(
 	}
 
 	// 2. Reconcile with what sysfs shows now.
-	const current = snapshot.transition;
+	const current = effectiveTransition(history, snapshot);
 	const lastEnded = ended.at(-1);
 	if (
 		!track &&
@@ -514,7 +515,9 @@ export function foldSnapshot(
 				'transition-started',
 				current.patch,
 				null,
-				`${current.patch}: ${current.direction} transition started (seen between polls)`,
+				current.initializing
+					? `${current.patch}: patching transition initialising (insmod in progress)`
+					: `${current.patch}: ${current.direction} transition started (seen between polls)`,
 			);
 		} else {
 			startTrack(current.patch, current.direction, now, 'first-seen');
@@ -541,13 +544,31 @@ export function foldSnapshot(
 		const after = new Set(snapshot.patches.map((p) => p.name));
 		for (const name of after) {
 			if (!before.has(name)) {
-				emit(between, 'patch-appeared', name, null, `${name}: patch appeared`);
+				const busy = refusedLoad(snapshot, name);
+				emit(
+					between,
+					'patch-appeared',
+					name,
+					null,
+					busy === null
+						? `${name}: patch appeared`
+						: `${name}: patch appeared while ${busy}'s transition runs (its load is refused with EBUSY)`,
+				);
 			}
 		}
 
 		for (const name of before) {
 			if (!after.has(name)) {
-				emit(between, 'patch-disappeared', name, null, `${name}: patch disappeared`);
+				const busy = refusedLoad(prev, name);
+				emit(
+					between,
+					'patch-disappeared',
+					name,
+					null,
+					busy === null
+						? `${name}: patch disappeared`
+						: `${name}: patch disappeared (its load was refused while ${busy}'s transition ran)`,
+				);
 			}
 		}
 	}
@@ -584,6 +605,7 @@ export function foldSnapshot(
 			patch: current.patch,
 			direction: current.direction,
 			target: current.target,
+			...(current.initializing ? {initializing: true} : {}),
 			startedAt: live.startedAt,
 			startedFrom: live.startedFrom,
 			directionSince: live.directionSince,
@@ -616,11 +638,12 @@ export function foldSnapshot(
 	}
 
 	// 8. Hidden blocker: a transition and nothing visible holding it, for more than two polls.
+	const previousTransition = history?.transition ?? null;
 	const sameTransition =
-		history?.snapshot.transition &&
+		previousTransition &&
 		current &&
-		history.snapshot.transition.patch === current.patch &&
-		history.snapshot.transition.direction === current.direction;
+		previousTransition.patch === current.patch &&
+		previousTransition.direction === current.direction;
 	const invisiblePolls =
 		current && snapshot.blockers.length === 0 ? (sameTransition ? (history?.invisiblePolls ?? 0) : 0) + 1 : 0;
 
@@ -630,7 +653,9 @@ export function foldSnapshot(
 	const events = boundEvents([...(history?.events ?? []), ...fresh], maxEvents);
 
 	return {
-		snapshot,
+		// The stored snapshot carries the transition as the history understands it (initialising, see
+		// `effectiveTransition`), so that every consumer reads the same direction.
+		snapshot: current === snapshot.transition ? snapshot : {...snapshot, transition: current},
 		previous: prev,
 		transition: progress,
 		lastTransition,
@@ -640,6 +665,79 @@ export function foldSnapshot(
 		events,
 		polls: (history?.polls ?? 0) + 1,
 	};
+}
+
+/**
+The transition as it really is. The reader already calls a transition patch with `enabled`=0 a patching
+transition that is initialising when `patched` shows it (6.1+, `reader.ts`); this adds what needs more
+than one snapshot, for when `patched` is absent:
+- the kernel log of this poll: the last lifecycle line for the patch is `enabling patch` or
+  `initializing patching transition` (or `starting patching transition` after one of those);
+- the previous poll already saw it initialising (`enabled` cannot go back to 0 while `insmod` holds
+  klp_mutex, so it still is);
+- the patch was not there a poll earlier: an unpatching transition needs an enabled patch first.
+*/
+export function effectiveTransition(history: History | null, snapshot: Snapshot): TransitionInfo | null {
+	const t = snapshot.transition;
+	if (!t || t.initializing || t.direction !== 'unpatching') {
+		return t;
+	}
+
+	const patch = snapshot.patches.find((p) => p.name === t.patch);
+	if (!patch || patch.enabled) {
+		return t;
+	}
+
+	const initializing: TransitionInfo = {patch: t.patch, direction: 'patching', target: 1, initializing: true};
+	let loading: boolean | null = null;
+	for (const line of snapshot.kernelLog) {
+		const rec = parseLivepatchLine(line.text);
+		if (!('patch' in rec) || rec.patch !== t.patch || rec.kind === 'other') {
+			continue;
+		}
+
+		if (rec.kind === 'enabling' || (rec.kind === 'initializing' && rec.direction === 'patching')) {
+			loading = true;
+		} else if (!(rec.kind === 'starting' && rec.direction === 'patching' && loading === true)) {
+			loading = false;
+		}
+	}
+
+	if (loading !== null) {
+		return loading ? initializing : t;
+	}
+
+	if (patch.objects.some((object) => object.patched !== null)) {
+		// `patched` was there to read and the reader did not see a load: believe it.
+		return t;
+	}
+
+	const before = history?.transition ?? null;
+	if (before?.patch === t.patch && before.initializing) {
+		return initializing;
+	}
+
+	const prev = history?.snapshot ?? null;
+	if (prev && !prev.patches.some((p) => p.name === t.patch)) {
+		return initializing;
+	}
+
+	return t;
+}
+
+/**
+A patch that shows `enabled`=0 `transition`=0 while another patch is in transition is an `insmod` the
+kernel is about to refuse with EBUSY (`__klp_enable_patch` checks `klp_transition_patch` after the
+sysfs directory exists; observed ~0.8 s under TCG). Returns the transition patch's name, else null.
+*/
+function refusedLoad(snapshot: Snapshot, name: string): string | null {
+	const patch = snapshot.patches.find((p) => p.name === name);
+	const busy = snapshot.transition?.patch ?? null;
+	if (!patch || patch.enabled || patch.transition || busy === null || busy === name) {
+		return null;
+	}
+
+	return busy;
 }
 
 /** Append an event (an action's result, say) to the history. Pure. */

@@ -57,8 +57,14 @@ export type Direction = 'patching' | 'unpatching';
 export type TransitionInfo = {
 	readonly patch: string;
 	readonly direction: Direction;
-	/** The transition patch's `enabled`: the patch_state every task must reach. */
+	/** The patch_state every task must reach: the transition patch's `enabled`, except while initialising. */
 	readonly target: 0 | 1;
+	/**
+	The patch is still being loaded (`insmod` inside `__klp_enable_patch`): `transition` reads 1 and every
+	task 0, but `enabled` is only set at the end, so it reads 0 although this is a patching transition. No
+	task is held by anything yet. Absent (or false) otherwise. Additive field.
+	*/
+	readonly initializing?: boolean;
 };
 
 /** Sleep/run class of a thread, from the state letter of `stat`. */

@@ -263,7 +263,11 @@ function readObject(port: FsPort, patchDir: string, name: string, warnings: Warn
 	return {name, patched, functions};
 }
 
-function findTransition(patches: readonly PatchInfo[], warnings: Warnings): TransitionInfo | null {
+function findTransition(
+	port: FsPort,
+	patches: readonly PatchInfo[],
+	warnings: Warnings,
+): TransitionInfo | null {
 	const inTransition = patches.filter((patch) => patch.transition);
 	if (inTransition.length > 1) {
 		warnings.add(
@@ -276,11 +280,43 @@ function findTransition(patches: readonly PatchInfo[], warnings: Warnings): Tran
 		return null;
 	}
 
+	if (!patch.enabled && isInitializing(port, patch)) {
+		return {patch: patch.name, direction: 'patching', target: 1, initializing: true};
+	}
+
 	return {
 		patch: patch.name,
 		direction: patch.enabled ? 'patching' : 'unpatching',
 		target: patch.enabled ? 1 : 0,
 	};
+}
+
+/**
+A transition patch with `enabled`=0 is either unpatching or still inside `insmod`: `klp_init_transition`
+(every task set to 0, `transition` 1) runs before `__klp_enable_patch` sets `enabled` at its end
+(kernel-livepatch.md §4.1; observed for ~0.3 s under TCG on 6.1). `patched` (6.1+) tells them apart: it
+becomes 1 while the patch is enabled (`klp_patch_object`, before `enabled`) and stays 1 through an
+unpatching transition until it completes, for every object that is loaded. So an object that is loaded
+(vmlinux always, a module when `/sys/module/<name>` exists) and reads `patched`=0 means the patch is being
+loaded: a patching transition, initialising. Where `patched` is absent (before 6.1) the history decides
+(`history.ts`: the patch was not there a poll earlier, or the kernel log says so).
+*/
+function isInitializing(port: FsPort, patch: PatchInfo): boolean {
+	const unpatched = patch.objects.filter((object) => object.patched === false);
+	if (unpatched.length === 0) {
+		return false;
+	}
+
+	if (unpatched.some((object) => object.name === 'vmlinux')) {
+		return true;
+	}
+
+	if (!port.exists('/sys/module')) {
+		// Module state unknown: only "every object reads 0" is conclusive enough.
+		return patch.objects.every((object) => object.patched === false);
+	}
+
+	return unpatched.some((object) => port.exists(`/sys/module/${object.name}`));
 }
 
 function readText(port: FsPort, path: string): string | null {
@@ -348,11 +384,13 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			patchNames.add(patch.name);
 		}
 
-		const transition = findTransition(patches, warnings);
+		const transition = findTransition(port, patches, warnings);
 		const root = port.readerUid() === 0;
 
 		// Threads.
 		const target = transition?.target ?? null;
+		// While a load initialises, every task reads 0 and none is held by anything yet: count them, list none.
+		const blockTarget = transition?.initializing ? null : target;
 		const readStates = livepatch && (transition !== null || all);
 		let pids: string[] = [];
 		try {
@@ -361,7 +399,11 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			warnings.add(`/proc unreadable (${errorCode(error)})`);
 		}
 
-		const walkOptions = {readStates, target, collect: all ? 'all' : 'blocking'} as const;
+		const walkOptions = {
+			readStates,
+			target: blockTarget ?? (target === null ? null : 0),
+			collect: all ? 'all' : 'blocking',
+		} as const;
 		const walk = port.walkTasks
 			? port.walkTasks(pids, walkOptions)
 			: walkTasks(portWalkIo(port, parsePatchState), pids, walkOptions);
@@ -407,7 +449,7 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 				threads.push(info);
 			}
 
-			if (target !== null && isBlocking(patchState, target)) {
+			if (blockTarget !== null && isBlocking(patchState, blockTarget)) {
 				candidates.push({tgid, tid, patchState, info});
 			}
 		}

@@ -581,3 +581,149 @@ describe('any sequence of snapshots', () => {
 		);
 	});
 });
+
+describe('a patch being loaded (enabled 0, transition 1 inside insmod)', () => {
+	/** What the reader returns before 6.1 (no `patched`) during the init window: sysfs taken at its word. */
+	const noPatched = [{name: 'vmlinux', patched: null, functions: [{name: 'cmdline_proc_show', sympos: 1}]}];
+	const loadingRaw = (at: number, extra: Partial<Parameters<typeof snap>[0]> = {}) =>
+		snap({
+			at,
+			release: '5.10.0-30-amd64',
+			patches: [patch('p', {enabled: false, transition: true, objects: noPatched})],
+			transition: {patch: 'p', direction: 'unpatching', target: 0},
+			byPatchState: {'-1': 0, '0': 70, '1': 0},
+			...extra,
+		});
+	const patchingOld = (at: number, pending: number) =>
+		patching(at, 'p', pending, {
+			release: '5.10.0-30-amd64',
+			patches: [patch('p', {enabled: true, transition: true, objects: noPatched})],
+		});
+
+	it('the reader saw it (patched=0): one patching transition, initialising then running, no reversal', () => {
+		const h1 = foldAll([
+			idle(0),
+			snap({
+				at: 1,
+				patches: [
+					patch('p', {
+						enabled: false,
+						transition: true,
+						objects: [{name: 'vmlinux', patched: false, functions: []}],
+					}),
+				],
+				transition: {patch: 'p', direction: 'patching', target: 1, initializing: true},
+				byPatchState: {'-1': 0, '0': 70, '1': 0},
+			}),
+		]);
+		expect(h1.transition).toMatchObject({direction: 'patching', target: 1, initializing: true, pending: 70});
+		expect(kinds(h1, 'transition-started').map((e) => e.text)).toEqual([
+			'p: patching transition initialising (insmod in progress)',
+		]);
+		const h2 = foldSnapshot(h1, patching(2, 'p', 3));
+		expect(h2.transition).toMatchObject({direction: 'patching', reversals: 0, pending: 3});
+		expect(h2.transition?.initializing).toBeUndefined();
+		expect(kinds(h2, 'transition-reversed')).toEqual([]);
+	});
+
+	it('no patched file: a patch absent a poll earlier is initialising, and stays so while enabled reads 0', () => {
+		const h = foldAll([idle(0), loadingRaw(1)]);
+		expect(h.transition).toMatchObject({patch: 'p', direction: 'patching', target: 1, initializing: true});
+		expect(h.transition?.pending).toBe(70);
+		expect(h.snapshot.transition).toEqual({patch: 'p', direction: 'patching', target: 1, initializing: true});
+		const h2 = foldSnapshot(h, loadingRaw(1.25));
+		expect(h2.transition).toMatchObject({direction: 'patching', initializing: true});
+		const h3 = foldSnapshot(h2, patchingOld(2, 2));
+		expect(h3.transition).toMatchObject({direction: 'patching', reversals: 0, startedAt: t0 + 500});
+		expect(kinds(h3, 'transition-reversed')).toEqual([]);
+		expect(kinds(h3, 'transition-started')).toHaveLength(1);
+	});
+
+	it('no patched file: a patch already there a poll earlier is a real unpatching transition', () => {
+		const before = snap({
+			at: 0,
+			release: '5.10.0-30-amd64',
+			patches: [patch('p', {enabled: true, objects: noPatched})],
+		});
+		const h = foldAll([before, loadingRaw(1, {byPatchState: {'-1': 0, '0': 53, '1': 1}})]);
+		expect(h.transition).toMatchObject({direction: 'unpatching', target: 0});
+		expect(h.transition?.initializing).toBeUndefined();
+	});
+
+	it('the kernel log decides when it speaks: enabling/initializing means loading, a later line does not', () => {
+		const present = snap({
+			at: 0,
+			release: '5.10.0-30-amd64',
+			patches: [patch('p', {enabled: false, transition: false, objects: noPatched})],
+		});
+		const loadingLog = [
+			klog(100.5, "enabling patch 'p'"),
+			klog(100.6, "'p': initializing patching transition"),
+		];
+		// The directory was there already (the load's sysfs step), so only the log can tell.
+		expect(foldAll([present, loadingRaw(1, {kernelLog: loadingLog})]).transition).toMatchObject({
+			direction: 'patching',
+			initializing: true,
+		});
+		expect(foldAll([present, loadingRaw(1)]).transition).toMatchObject({direction: 'unpatching'});
+		// --once: one snapshot, its log says it.
+		expect(foldSnapshot(null, loadingRaw(1, {kernelLog: loadingLog})).transition).toMatchObject({
+			direction: 'patching',
+			initializing: true,
+		});
+		const unpatchLog = [
+			...loadingLog,
+			klog(100.7, "'p': starting patching transition"),
+			klog(101, "'p': patching complete"),
+			klog(102, "'p': initializing unpatching transition"),
+		];
+		expect(foldSnapshot(null, loadingRaw(3, {kernelLog: unpatchLog})).transition).toMatchObject({
+			direction: 'unpatching',
+		});
+	});
+
+	it('with the starting line a poll later the transition is followed, not reversed', () => {
+		const h = foldAll([
+			idle(0),
+			loadingRaw(1, {kernelLog: [klog(100.5, "enabling patch 'p'")]}),
+			patchingOld(2, 5),
+		]);
+		const h2 = foldSnapshot(h, patchingOld(3, 4));
+		const withLine = foldSnapshot(h, {
+			...patchingOld(2.5, 4),
+			kernelLog: [klog(100.7, "'p': starting patching transition")],
+		});
+		expect(kinds(h2, 'transition-reversed')).toEqual([]);
+		expect(kinds(withLine, 'transition-reversed')).toEqual([]);
+		expect(withLine.transition).toMatchObject({
+			direction: 'patching',
+			startedFrom: 'kernel-log',
+			reversals: 0,
+		});
+	});
+});
+
+describe('a refused load (EBUSY): its directory shows enabled 0 transition 0 while insmod runs', () => {
+	it('appears and disappears as such, and is never a transition', () => {
+		const busy = (at: number, withNew: boolean) =>
+			unpatching(at, 'old', 1, {
+				patches: [
+					patch('old', {enabled: false, transition: true}),
+					...(withNew ? [patch('new', {enabled: false, transition: false})] : []),
+				],
+			});
+		const h = foldAll([busy(0, false), busy(1, true), busy(2, false)]);
+		expect(kinds(h, 'patch-appeared').map((e) => e.text)).toEqual([
+			"new: patch appeared while old's transition runs (its load is refused with EBUSY)",
+		]);
+		expect(kinds(h, 'patch-disappeared').map((e) => e.text)).toEqual([
+			"new: patch disappeared (its load was refused while old's transition ran)",
+		]);
+		expect(h.events.filter((e) => e.patch === 'new').map((e) => e.kind)).toEqual([
+			'patch-appeared',
+			'patch-disappeared',
+		]);
+		expect(h.transition).toMatchObject({patch: 'old', direction: 'unpatching', reversals: 0});
+		expect(h.lastTransition).toBeNull();
+	});
+});

@@ -579,3 +579,100 @@ describe('reader: kernel log', () => {
 		expect(snapshot.warnings).toEqual([]);
 	});
 });
+
+describe('reader: a patch being loaded (enabled 0, transition 1 inside insmod)', () => {
+	const vmlinuxObject = (patched: number) => ({name: 'vmlinux', patched, functions: ['cmdline_proc_show,1']});
+	const loading = (patched: number) => ({
+		name: 'klp_vmlinux_patch',
+		enabled: 0,
+		transition: 1,
+		objects: [vmlinuxObject(patched)],
+	});
+
+	it('vmlinux patched=0: a patching transition, initialising, every task pending and none a blocker', () => {
+		const made = tree({
+			patches: [loading(0)],
+			threads: [{...cat182, patchState: 0}, ...switched(69, 0)],
+		});
+		const snapshot = scanTree(made);
+		expect(snapshot.transition).toEqual({
+			patch: 'klp_vmlinux_patch',
+			direction: 'patching',
+			target: 1,
+			initializing: true,
+		});
+		expect(snapshot.tasks.byPatchState).toEqual({'-1': 0, '0': 70, '1': 0});
+		expect(snapshot.blockers).toEqual([]);
+	});
+
+	it('vmlinux patched=1 with enabled 0 is a real unpatching transition', () => {
+		const made = tree({
+			patches: [loading(1)],
+			threads: [{...running, patchState: 1}, ...switched(5, 0)],
+		});
+		const snapshot = scanTree(made);
+		expect(snapshot.transition).toEqual({patch: 'klp_vmlinux_patch', direction: 'unpatching', target: 0});
+		expect(snapshot.blockers.map((b) => b.tid)).toEqual([601]);
+	});
+
+	it('a module object reads patched=0: loading when the module is loaded, unpatching when it is not', () => {
+		const made = tree({
+			patches: [
+				sleeperPatch({
+					enabled: 0,
+					objects: [{name: 'klp_sleeper', patched: 0, functions: ['klp_sleeper_wait,1']}],
+				}),
+			],
+			threads: switched(4, 0),
+		});
+		made.write('/sys/module/klp_sleeper/refcnt', '1\n');
+		expect(scanTree(made).transition).toMatchObject({direction: 'patching', target: 1, initializing: true});
+
+		made.remove('/sys/module/klp_sleeper');
+		made.write('/sys/module/other/refcnt', '0\n');
+		// The target module is not loaded: patched stays 0 through a real unpatching transition.
+		expect(scanTree(made).transition).toEqual({
+			patch: 'klp_sleeper_patch',
+			direction: 'unpatching',
+			target: 0,
+		});
+	});
+
+	it('without /sys/module, only objects that all read 0 mean loading', () => {
+		const made = tree({
+			patches: [
+				sleeperPatch({
+					enabled: 0,
+					objects: [
+						{name: 'klp_sleeper', patched: 0, functions: ['klp_sleeper_wait,1']},
+						{name: 'other_mod', patched: 1, functions: ['other_fn,1']},
+					],
+				}),
+			],
+			threads: switched(4, 0),
+		});
+		expect(scanTree(made).transition).toMatchObject({direction: 'unpatching'});
+		made.write('/sys/kernel/livepatch/klp_sleeper_patch/other_mod/patched', '0\n');
+		expect(scanTree(made).transition).toMatchObject({direction: 'patching', initializing: true});
+	});
+
+	it('before 6.1 (no patched file) the reader cannot tell and reports what sysfs says', () => {
+		const made = tree({
+			release: '5.10.0-30-amd64',
+			patches: [
+				{
+					name: 'klp_vmlinux_patch',
+					enabled: 0,
+					transition: 1,
+					objects: [{name: 'vmlinux', functions: ['cmdline_proc_show,1']}],
+				},
+			],
+			threads: switched(4, 0),
+		});
+		expect(scanTree(made).transition).toEqual({
+			patch: 'klp_vmlinux_patch',
+			direction: 'unpatching',
+			target: 0,
+		});
+	});
+});
