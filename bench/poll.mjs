@@ -7,11 +7,14 @@ In-process cost of one poll (issue 2 §7), as the dashboard pays it every refres
 - idle: `scan({threads: 'blockers'})` with no transition on IDLE_TREE (10,000 threads);
 - steady: the same during a transition on TRANSITION_TREE (100,000 threads, 1% blocking), and the
   history fold (`foldSnapshot`) the dashboard does after each scan;
-- all: `scan({threads: 'all'})` on TRANSITION_TREE (the dashboard's all-threads view, `a`).
+- all: `scan({threads: 'all'})` on TRANSITION_TREE (the dashboard's all-threads view, `a`);
+- helperOn / helperOff: the steady poll with the host port's helper thread forced on / off (by
+  default it runs only when the load average leaves a core free).
 
 The first scan of a reader is reported apart (it probes boot time and stacks once). Prints one JSON
 object on stdout.
 */
+import os from 'node:os';
 import path from 'node:path';
 import {pathToFileURL} from 'node:url';
 import {measure, summary} from './stats.mjs';
@@ -23,9 +26,17 @@ const {createReader} = await load('source/sources/reader.js');
 const {createHostPort} = await load('source/sources/host-port.js');
 const {foldSnapshot} = await load('source/model/history.js');
 
-function reader(root) {
+const ports = [];
+function reader(root, portOptions = {}) {
 	// kernelLog stays on: the dashboard reads the log every poll too (the tree's dev/kmsg is a file).
-	return createReader(createHostPort(root), {kind: 'tree', root, scenario: null});
+	const port = createHostPort(root, portOptions);
+	ports.push(port);
+	return createReader(port, {kind: 'tree', root, scenario: null});
+}
+
+/** Helper-thread runs of a host port (walk.ts/host-port.ts), when the port reports them. */
+function helperRuns(port) {
+	return port.stats ? port.stats.helperRuns : null;
 }
 
 const out = {};
@@ -73,9 +84,26 @@ const out = {};
 		blockers: steady.result.blockers.length,
 		pending: history.transition?.pending ?? null,
 	};
+	out.steady.helperRuns = helperRuns(ports.at(-1));
 	const all = measure(() => r.scan({threads: 'all'}), {runs: 2});
 	out.all = {scan: summary(all), threads: all.result.threads?.length ?? null};
 }
+
+{
+	// The same steady poll with the reader's helper thread forced on and forced off, whatever the load.
+	for (const [key, portOptions] of [
+		['helperOn', {loadCheck: false, parallelMinPids: 0}],
+		['helperOff', {parallelMinPids: Number.POSITIVE_INFINITY}],
+	]) {
+		const r = reader(transitionTree, portOptions);
+		r.scan({threads: 'blockers'});
+		const m = measure(() => r.scan({threads: 'blockers'}), {runs: 3});
+		out[key] = {...summary(m), helperRuns: helperRuns(ports.at(-1))};
+	}
+}
+
+out.load = os.loadavg()[0];
+out.cpus = os.availableParallelism();
 
 out.rssMb = process.memoryUsage().rss / 1e6;
 process.stdout.write(JSON.stringify(out) + '\n');

@@ -284,6 +284,11 @@ await part('once', async () => {
 		`  klptop / C: wall ${fmtX(ratioWall)} (median of ${runs} paired runs; of medians ${fmtX(ks.wallMedian / cs.wallMedian)}, of mins ${fmtX(ks.wallMin / cs.wallMin)}), cpu ${fmtX(ratioCpu)}`,
 	);
 	say(`  shell / klptop: wall ${fmtX(speedup)}, cpu ${fmtX(shell.cpu / ks.cpuMedian)}`);
+	const load1 = os.loadavg()[0];
+	say(
+		`  load1 ${load1.toFixed(2)} on ${os.availableParallelism()} cpus: the reader's helper thread ` +
+			`${os.availableParallelism() - load1 >= 0.75 ? 'may run (a core looks free)' : 'stays off (no core looks free)'}.`,
+	);
 	target(
 		'klptop <= 1.5x the C lower bound (whole process, wall)',
 		ratioWall <= 1.5,
@@ -339,6 +344,16 @@ await part('polls', async () => {
 	line('  + history fold (foldSnapshot)', poll.steady.fold);
 	line('  (first scan of a new reader)', poll.steady.first);
 	line(`all threads view (scan threads:'all')`, poll.all.scan);
+	if (poll.helperOn && poll.helperOff) {
+		line('transition, helper thread forced on', poll.helperOn);
+		line('transition, helper thread forced off', poll.helperOff);
+		const used = poll.steady.helperRuns;
+		say(
+			`  the reader's helper thread (second core) ran in ${used ?? '?'} of the default scans: it runs only when ` +
+				`cpus - load1 >= 0.75 (here ${poll.cpus} - ${poll.load.toFixed(2)}); forced on it ran ${poll.helperOn.helperRuns ?? '?'} times.`,
+		);
+	}
+
 	const perPoll = poll.steady.scan.wallMedian + poll.steady.fold.wallMedian;
 	say(
 		`  the dashboard pays about ${fmtMs(perPoll)} ms wall (${fmtMs(poll.steady.scan.cpuMedian + poll.steady.fold.cpuMedian)} ms cpu) per 1 s refresh on 100,000 threads in transition;`,
@@ -381,7 +396,7 @@ await part('render', async () => {
 	const script = path.join(benchDir, 'render.mjs');
 	const snapshotFile = path.join(work, 'render-snapshot.json');
 	rmSync(snapshotFile, {force: true});
-	const renderRuns = String(Math.max(15, runs * 3));
+	const renderRuns = String(Math.max(10, runs * 2));
 	const asShipped = JSON.parse(
 		run(process.execPath, [script, dist, trees.big, renderRuns, snapshotFile]).stdout,
 	);
