@@ -8,9 +8,10 @@ not say, and a key the help lists always works where its `when` says it does.
 Keys are named by `keyName()`: a printable character stands for itself (`q`, `/`, `<`, `K`), the
 rest have names (`up`, `pageup`, `enter`, `escape`, `tab`, `shift+tab`, `space`, `ctrl+l`, ...).
 
-The action keys (nudge, reverse, force, disable, enable) are reserved here with their guards; what
-they do arrives with the actions issue (#4). `disabled` keeps a key listed and matched while saying
-why it does nothing right now (read-only, not root, not implemented yet).
+The action keys (nudge, nudge all, reverse, force, disable, enable) carry their guard: `disabled`
+keeps a key listed and matched while saying why it does nothing right now (read-only, not root, a
+tree without an emulator behind it, another action still running). While a confirmation dialog is
+open only its own keys apply.
 */
 
 export type Pane = 'patches' | 'tasks' | 'log';
@@ -33,6 +34,10 @@ export type KeyContext = {
 	readonly search: boolean;
 	/** Actions are off (`--readonly`, not root, a source that cannot act): the reason, else null. */
 	readonly readonlyReason: string | null;
+	/** A confirmation dialog is open: `confirm` takes y / n, `typed` takes the patch name (force). */
+	readonly dialog?: 'confirm' | 'typed' | null;
+	/** An action is running (nudging...): other actions wait for it. */
+	readonly busy?: boolean;
 };
 
 export const commandIds = [
@@ -67,6 +72,7 @@ export const commandIds = [
 	'tag',
 	'untag-all',
 	'nudge',
+	'nudge-all',
 	'action-menu-run',
 	'reverse',
 	'force',
@@ -76,11 +82,15 @@ export const commandIds = [
 	'prompt-confirm',
 	'prompt-cancel',
 	'prompt-backspace',
+	'dialog-confirm',
+	'dialog-submit',
+	'dialog-cancel',
+	'dialog-backspace',
 ] as const;
 
 export type CommandId = (typeof commandIds)[number];
 
-export type Category = 'general' | 'move' | 'find' | 'view' | 'tag' | 'action' | 'prompt';
+export type Category = 'general' | 'move' | 'find' | 'view' | 'tag' | 'action' | 'prompt' | 'dialog';
 
 export const categoryTitles: Readonly<Record<Category, string>> = {
 	general: 'General',
@@ -88,8 +98,9 @@ export const categoryTitles: Readonly<Record<Category, string>> = {
 	find: 'Search, filter, sort',
 	view: 'What the table shows',
 	tag: 'Tagging',
-	action: 'Actions (issue #4)',
+	action: 'Actions (each asks for confirmation first)',
 	prompt: 'While typing a search or filter',
+	dialog: 'In a confirmation dialog',
 };
 
 export type Binding = {
@@ -109,11 +120,11 @@ export type Binding = {
 	readonly footerWhen?: (ctx: KeyContext) => boolean;
 };
 
-/** Status text of a reserved action key while the actions issue has not landed. */
-export const actionsPending = 'actions arrive with issue 4';
+/** Status text of an action key while another action is still running. */
+export const actionBusy = 'an action is running: wait for its result';
 
 const always = () => true;
-const noPrompt = (ctx: KeyContext) => ctx.prompt === null;
+const noPrompt = (ctx: KeyContext) => ctx.prompt === null && (ctx.dialog ?? null) === null;
 const onMain = (ctx: KeyContext) => noPrompt(ctx) && ctx.screen === 'main';
 const onList = (ctx: KeyContext) =>
 	noPrompt(ctx) &&
@@ -124,9 +135,9 @@ const onList = (ctx: KeyContext) =>
 const onTasks = (ctx: KeyContext) => onMain(ctx) && ctx.focus === 'tasks';
 const live = (ctx: KeyContext) => noPrompt(ctx) && ctx.screen !== 'no-livepatch';
 
-/** Actions are refused with this reason: read-only first, then "not yet implemented". */
+/** Actions are refused with this reason: read-only first, then "another action is running". */
 const actionGuard = (ctx: KeyContext): string | null =>
-	ctx.readonlyReason === null ? actionsPending : `read-only: ${ctx.readonlyReason}`;
+	ctx.readonlyReason !== null ? `read-only: ${ctx.readonlyReason}` : ctx.busy === true ? actionBusy : null;
 
 export const keymap: readonly Binding[] = [
 	// General
@@ -329,6 +340,15 @@ export const keymap: readonly Binding[] = [
 		footer: 'Nudge',
 	},
 	{
+		// Not `N`: that is "previous search match".
+		id: 'nudge-all',
+		keys: ['A'],
+		description: 'nudge All nudgeable blockers (interruptible sleepers), with one confirmation',
+		category: 'action',
+		when: (ctx) => onMain(ctx) && ctx.transition,
+		disabled: actionGuard,
+	},
+	{
 		id: 'action-menu-run',
 		keys: ['enter'],
 		description: "in a patch's detail: run the action selected in its menu",
@@ -340,7 +360,7 @@ export const keymap: readonly Binding[] = [
 	{
 		id: 'reverse',
 		keys: ['R'],
-		description: 'reverse the running transition (write the opposite value to enabled)',
+		description: 'reverse the running transition (write the opposite value to enabled), with confirmation',
 		category: 'action',
 		when: (ctx) =>
 			noPrompt(ctx) && (ctx.screen === 'main' || ctx.screen === 'patch-detail') && ctx.transition,
@@ -349,7 +369,7 @@ export const keymap: readonly Binding[] = [
 	{
 		id: 'force',
 		keys: ['F'],
-		description: 'force the running transition (typed confirmation; breaks consistency)',
+		description: 'force the running transition (type the patch name to confirm; breaks consistency)',
 		category: 'action',
 		when: (ctx) =>
 			noPrompt(ctx) && (ctx.screen === 'main' || ctx.screen === 'patch-detail') && ctx.transition,
@@ -358,7 +378,7 @@ export const keymap: readonly Binding[] = [
 	{
 		id: 'disable',
 		keys: ['D'],
-		description: 'disable the selected patch (starts unpatching)',
+		description: 'disable the selected patch (starts unpatching), with confirmation',
 		category: 'action',
 		when: (ctx) =>
 			noPrompt(ctx) &&
@@ -368,7 +388,7 @@ export const keymap: readonly Binding[] = [
 	{
 		id: 'enable',
 		keys: ['E'],
-		description: 'enable the selected patch again, where the kernel allows it',
+		description: 'enable the selected patch again, where the kernel allows it, with confirmation',
 		category: 'action',
 		when: (ctx) =>
 			noPrompt(ctx) &&
@@ -399,6 +419,38 @@ export const keymap: readonly Binding[] = [
 		description: 'delete the last character',
 		category: 'prompt',
 		when: (ctx) => ctx.prompt !== null,
+	},
+
+	{
+		id: 'dialog-confirm',
+		keys: ['y'],
+		description: 'yes: do what the dialog lists (never enough to force: that needs the name typed)',
+		category: 'dialog',
+		when: (ctx) => ctx.dialog === 'confirm',
+		footer: 'Yes',
+	},
+	{
+		id: 'dialog-submit',
+		keys: ['enter'],
+		description: 'force dialog: confirm the patch name typed',
+		category: 'dialog',
+		when: (ctx) => ctx.dialog === 'typed',
+		footer: 'Confirm',
+	},
+	{
+		id: 'dialog-cancel',
+		keys: ['escape', 'n'],
+		description: 'cancel: nothing is done',
+		category: 'dialog',
+		when: (ctx) => (ctx.dialog ?? null) !== null,
+		footer: 'Cancel',
+	},
+	{
+		id: 'dialog-backspace',
+		keys: ['backspace'],
+		description: 'force dialog: delete the last character typed',
+		category: 'dialog',
+		when: (ctx) => ctx.dialog === 'typed',
 	},
 ];
 

@@ -102,12 +102,25 @@ async function run(input: readonly string[], flags: Flags, io: Io): Promise<numb
 	}
 
 	const {runDashboard} = await import('../ui/run-dashboard.js');
+	// The dashboard's emulator runs on the real clock (startRealtime), so its actions wait in real time.
+	// Its action context decides whether the action keys act (root, --readonly, a tree without an emulator).
+	const actions = await openActionContext(opened, flags, {realTime: true});
 	return runDashboard({
-		feed: makeFeed(opened),
-		makeEmulatorFeed: (scenario) => makeFeed(openEmulation(scenario, flags, Date.now())),
+		feed: {...makeFeed(opened), actions},
+		makeEmulatorFeed(scenario) {
+			const emulated = openEmulation(scenario, flags, Date.now());
+			return {
+				...makeFeed(emulated),
+				actions: createActionContext({
+					source: emulated.source,
+					port: emulated.port,
+					control: emulated.emulation?.control ?? null,
+					readonly: flags.readonly,
+					clock: realClock,
+				}),
+			};
+		},
 		delayS,
-		readonly: true,
-		readonlyReason: 'actions arrive with the actions issue',
 		color: flags.color && !process.env['NO_COLOR'],
 		ascii: flags.ascii,
 		pids,
@@ -228,21 +241,27 @@ The context every action runs in, whatever its front end (subcommand or key): th
 same journal, the same audit log. The in-process emulator acts in virtual time (a sleep advances
 its clock); a tree gets the control port of the emulator serving it, or none.
 */
-export async function openActionContext(opened: OpenedSource, flags: Flags): Promise<ActionContext> {
+export async function openActionContext(
+	opened: OpenedSource,
+	flags: Flags,
+	options: {readonly realTime?: boolean} = {},
+): Promise<ActionContext> {
 	const {emulation, source} = opened;
 	const control = emulation
 		? emulation.control
 		: source.kind === 'tree' && source.root !== null
 			? await connectTreeControl(source.root)
 			: null;
-	const clock = emulation
-		? {
-				now: emulation.now,
-				async sleep(ms: number) {
-					emulation.advance(ms);
-				},
-			}
-		: realClock;
+	// `realTime`: the emulator is driven by the real clock (the dashboard's startRealtime); a sleep just waits.
+	const clock =
+		emulation && options.realTime !== true
+			? {
+					now: emulation.now,
+					async sleep(ms: number) {
+						emulation.advance(ms);
+					},
+				}
+			: realClock;
 	return createActionContext({source, port: opened.port, control, readonly: flags.readonly, clock});
 }
 

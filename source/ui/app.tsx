@@ -4,11 +4,12 @@ decides what a key means, the poller folds scans into history, and the views dra
 props (measured once by the root), so this component renders the same in tests as in a terminal.
 */
 import {Box, useApp, useInput} from 'ink';
-import {useCallback, useEffect, useReducer, useRef, useState} from 'react';
+import {useCallback, useEffect, useMemo, useReducer, useRef, useState} from 'react';
 import type {ReactNode} from 'react';
+import type {ActionContext} from '../actions/index.js';
 import {usePoller} from '../hooks/use-poller.js';
 import {footerBindings, keymap} from '../keymap.js';
-import type {History} from '../model/types.js';
+import type {History, HistoryEvent} from '../model/types.js';
 import {EventLog} from '../views/event-log.js';
 import {Footer, StatusLine} from '../views/footer.js';
 import {Header} from '../views/header.js';
@@ -18,6 +19,8 @@ import {PatchDetail} from '../views/patch-detail.js';
 import {PatchPanel} from '../views/patch-panel.js';
 import {TaskDetail} from '../views/task-detail.js';
 import {TaskTable} from '../views/task-table.js';
+import {ActionDialog} from '../views/action-dialog.js';
+import {actionCommands, perform, recoverAtStart} from './act.js';
 import type {Theme} from '../views/theme.js';
 import type {Feed} from './feed.js';
 import {keyEffect, keyNames} from './input.js';
@@ -32,7 +35,10 @@ export type AppProps = {
 	readonly feed: Feed | null;
 	readonly makeEmulatorFeed: (scenario: string) => Feed;
 	readonly delayS: number;
-	/** Why actions are off (read-only), or null. */
+	/**
+	Why actions are off whatever the source (`--readonly`), or null: then the feed's action context
+	decides (its `disabledReason`: not root, a tree without an emulator, ...).
+	*/
 	readonly readonlyReason: string | null;
 	readonly theme: Theme;
 	readonly pids: readonly number[] | null;
@@ -48,6 +54,23 @@ export type AppProps = {
 	/** Repaint the whole terminal (Ctrl-L, resizes); the root's frame writer does it. */
 	readonly onRedraw?: () => void;
 };
+
+/** The history's events and the actions' results, in time order (both are already sorted). */
+export function mergeEvents(
+	history: readonly HistoryEvent[],
+	actions: readonly HistoryEvent[],
+): readonly HistoryEvent[] {
+	if (actions.length === 0) return history;
+	const out: HistoryEvent[] = [];
+	let j = 0;
+	for (const event of history) {
+		while (j < actions.length && actions[j]!.time <= event.time) out.push(actions[j++]!);
+		out.push(event);
+	}
+
+	while (j < actions.length) out.push(actions[j++]!);
+	return out;
+}
 
 function emptyText(state: UiState): string {
 	const {history, view} = state;
@@ -67,6 +90,14 @@ function emptyText(state: UiState): string {
 	return 'no thread blocks the transition right now';
 }
 
+/** Why the action keys do nothing for this feed, or null when they act. */
+export function actionsOffReason(feed: Feed | null, override: string | null): string | null {
+	if (override !== null) return override;
+	if (feed === null) return null;
+	const actions = feed.actions ?? null;
+	return actions === null ? 'this source cannot be acted on' : actions.disabledReason;
+}
+
 export function App(props: AppProps) {
 	const {makeEmulatorFeed, theme, hostname, width, height, onFeedChange, onRedraw} = props;
 	const {exit} = useApp();
@@ -76,7 +107,7 @@ export function App(props: AppProps) {
 			width,
 			height,
 			delayS: props.delayS,
-			readonlyReason: props.readonlyReason,
+			readonlyReason: actionsOffReason(props.feed, props.readonlyReason),
 			pids: props.pids,
 			tids: props.tids,
 			noFeed: props.feed === null,
@@ -97,6 +128,15 @@ export function App(props: AppProps) {
 	const onError = useCallback((message: string) => {
 		dispatch({type: 'scan-failed', message});
 	}, []);
+	const actions: ActionContext | null = feed?.actions ?? null;
+	// At every start (and for an emulator opened later): resume what a crashed run left stopped.
+	useEffect(() => {
+		if (actions === null) return;
+		recoverAtStart(actions, dispatch).catch((error: unknown) => {
+			dispatch({type: 'status', text: `recovery failed: ${String(error)}`, tone: 'error'});
+		});
+	}, [actions]);
+
 	usePoller({
 		feed,
 		delayS: state.delayS,
@@ -134,8 +174,21 @@ export function App(props: AppProps) {
 				feed?.close?.();
 				setFeed(next);
 				onFeedChange?.(next);
-				current = reduce(current, {type: 'feed-opened'});
-				dispatch({type: 'feed-opened'});
+				const opened = {
+					type: 'feed-opened',
+					readonlyReason: actionsOffReason(next, props.readonlyReason),
+				} as const;
+				current = reduce(current, opened);
+				dispatch(opened);
+				continue;
+			}
+
+			if (effect.type === 'command' && actionCommands.has(effect.id)) {
+				// Plans read the world, confirmations act on it: the App does it, the reducer only shows it.
+				perform(effect.id, current, actions, (action) => {
+					current = reduce(current, action);
+					dispatch(action);
+				});
 				continue;
 			}
 
@@ -148,6 +201,10 @@ export function App(props: AppProps) {
 
 	const layout = layoutOf(state);
 	const ctx = keyContext(state);
+	const events = useMemo(
+		() => mergeEvents(state.history?.events ?? [], state.actionEvents),
+		[state.history?.events, state.actionEvents],
+	);
 	const source = feed?.source ?? null;
 	const history = state.history;
 	const frame = (children: ReactNode) => (
@@ -206,6 +263,16 @@ export function App(props: AppProps) {
 	);
 
 	const {screen} = state;
+	if (state.dialog !== null) {
+		return frame(
+			<>
+				{header}
+				<ActionDialog dialog={state.dialog} height={layout.pageRows} width={width} theme={theme} />
+				{bottom}
+			</>,
+		);
+	}
+
 	if (screen.kind === 'help') {
 		return frame(
 			<>
@@ -287,7 +354,7 @@ export function App(props: AppProps) {
 				theme={theme}
 			/>
 			<EventLog
-				events={history?.events ?? []}
+				events={events}
 				scroll={state.logScroll}
 				height={layout.logRows}
 				width={width}

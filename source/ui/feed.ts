@@ -1,3 +1,4 @@
+import type {ActionContext} from '../actions/index.js';
 import type {ScanOptions, Snapshot, SourceInfo} from '../model/types.js';
 
 /** Where the dashboard's snapshots come from: the host, a tree on disk, or the emulator. */
@@ -8,4 +9,9 @@ export type Feed = {
 	poll(options: ScanOptions): Snapshot;
 	/** Stop whatever drives the source (the emulator's real-time clock). */
 	close?(): void;
+	/**
+	What acts on this source (the same engine and guards as the subcommands). Absent: this source
+	cannot be acted on, and the action keys say so.
+	*/
+	readonly actions?: ActionContext | null;
 };

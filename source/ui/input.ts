@@ -17,6 +17,11 @@ export function keyEffect(name: string, state: UiState): KeyEffect | null {
 		return {type: 'prompt-text', text: name === 'space' ? ' ' : name};
 	}
 
+	// The force dialog takes the patch name as typed text (so `y`, `n` and `q` are letters there).
+	if (ctx.dialog === 'typed' && isPrintable(name)) {
+		return {type: 'dialog-text', text: name === 'space' ? ' ' : name};
+	}
+
 	const binding = matchKey(name, ctx);
 	if (binding === null) return null;
 	const refused = binding.disabled?.(ctx) ?? null;

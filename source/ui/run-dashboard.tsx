@@ -25,8 +25,12 @@ export type DashboardOptions = {
 	/** Used by the no-livepatch screen's one key (scenario 'stuck-interruptible'). */
 	makeEmulatorFeed: (scenario: string) => Feed;
 	delayS: number;
-	readonly: boolean;
-	readonlyReason: string | null;
+	/**
+	Turns every action off whatever the source can do (`--readonly` is also honoured by the feed's
+	action context, which says why). Otherwise the feed's `actions` decide.
+	*/
+	readonly?: boolean;
+	readonlyReason?: string | null;
 	color: boolean;
 	ascii: boolean;
 	pids: number[] | null;
@@ -141,7 +145,8 @@ export async function runDashboard(options: DashboardOptions): Promise<number> {
 	const stdin = options.stdin ?? process.stdin;
 	const exitProcess = options.exitProcess ?? ((code: number) => process.exit(code));
 	const theme: Theme = {color: options.color, ascii: options.ascii};
-	const readonlyReason = options.readonly ? (options.readonlyReason ?? 'started with --readonly') : null;
+	const readonlyReason =
+		options.readonly === true ? (options.readonlyReason ?? 'started with --readonly') : null;
 	let feed = options.feed;
 	let exitCode = 0;
 	let failure: unknown = null;

@@ -8,15 +8,14 @@ different row), a process `p:tgid`, a group `g:...`, a patch its name. After eac
 selected key is looked up again in the new rows; only when it is gone does the selection fall back
 to the row now at its old position (htop does the same).
 */
-import type {Blocker, History, PatchInfo, ThreadInfo} from '../model/types.js';
+import type {Blocker, History, HistoryEvent, ThreadInfo} from '../model/types.js';
 import {blockerKey} from '../model/types.js';
 import type {CommandId, KeyContext, Pane} from '../keymap.js';
-import {actionsPending} from '../keymap.js';
+import type {DialogModel} from '../views/action-dialog.js';
 import {detailLines} from '../views/detail-lines.js';
 import {helpLines} from '../views/help-lines.js';
 import {computeLayout} from './layout.js';
 import type {Layout} from './layout.js';
-import {patchActions} from './patch-actions.js';
 import {columnIds, defaultViewOptions, deriveRows, rowMatches} from './rows.js';
 import type {GroupMode, TaskRow, ViewOptions} from './rows.js';
 
@@ -83,6 +82,12 @@ export type UiState = {
 	readonly quit: boolean;
 	/** Incremented when the next poll should happen right away (e.g. all-threads just switched on). */
 	readonly pollNow: number;
+	/** The confirmation dialog of an action (planned by the App, which also carries it out). */
+	readonly dialog: DialogModel | null;
+	/** What is running right now ("nudging pid 182..."), null when idle. */
+	readonly busy: string | null;
+	/** Actions, their results and recoveries: shown in the event log with the history's events. */
+	readonly actionEvents: readonly HistoryEvent[];
 };
 
 export type UiAction =
@@ -92,7 +97,15 @@ export type UiAction =
 	| {readonly type: 'prompt-text'; readonly text: string}
 	| {readonly type: 'status'; readonly text: string; readonly tone?: Status['tone']}
 	| {readonly type: 'resize'; readonly width: number; readonly height: number}
-	| {readonly type: 'feed-opened'};
+	| {readonly type: 'feed-opened'; readonly readonlyReason?: string | null}
+	| {readonly type: 'dialog'; readonly dialog: DialogModel | null; readonly status?: Status | null}
+	| {readonly type: 'dialog-text'; readonly text: string}
+	| {readonly type: 'busy'; readonly text: string}
+	| {
+			readonly type: 'action-result';
+			readonly status: Status | null;
+			readonly events: readonly HistoryEvent[];
+	  };
 
 export type InitOptions = {
 	readonly width: number;
@@ -132,6 +145,9 @@ export function initialState(options: InitOptions): UiState {
 		redraws: 0,
 		quit: false,
 		pollNow: 0,
+		dialog: null,
+		busy: null,
+		actionEvents: [],
 	};
 }
 
@@ -153,6 +169,13 @@ export function keyContext(state: UiState): KeyContext {
 		transition: (state.history?.snapshot.transition ?? null) !== null,
 		search: state.search !== '',
 		readonlyReason: state.readonlyReason,
+		dialog:
+			state.dialog === null
+				? null
+				: state.dialog.kind === 'patch' && state.dialog.plan.confirmation === 'typed-name'
+					? 'typed'
+					: 'confirm',
+		busy: state.busy !== null,
 	};
 }
 
@@ -264,11 +287,6 @@ function refreshDetail(state: UiState): UiState {
 	};
 }
 
-function selectedPatch(state: UiState): PatchInfo | null {
-	const patches = state.history?.snapshot.patches ?? [];
-	return patches.find((patch) => patch.name === state.patch) ?? null;
-}
-
 function onHistory(state: UiState, history: History): UiState {
 	const patches = history.snapshot.patches;
 	const patch = patches.some((candidate) => candidate.name === state.patch)
@@ -358,10 +376,6 @@ function contentRows(state: UiState): number {
 	}
 
 	return 0;
-}
-
-function actionRefusal(state: UiState): string {
-	return state.readonlyReason === null ? actionsPending : `read-only: ${state.readonlyReason}`;
 }
 
 function runCommand(state: UiState, id: CommandId): UiState {
@@ -536,23 +550,25 @@ function runCommand(state: UiState, id: CommandId): UiState {
 
 		case 'untag-all':
 			return {...state, tagged: new Set(), status: {text: 'all tags cleared', tone: 'info'}};
+		// Planned and carried out by the App (they read the world and act on it); see `app.tsx`.
 		case 'nudge':
+		case 'nudge-all':
 		case 'reverse':
 		case 'force':
 		case 'disable':
 		case 'enable':
-			return {...state, status: {text: actionRefusal(state), tone: 'warn'}};
-		case 'action-menu-run': {
-			if (state.screen.kind !== 'patch-detail') return state;
-			const patch = selectedPatch({...state, patch: state.screen.name});
-			if (patch === null) return {...state, status: {text: 'the patch is gone', tone: 'warn'}};
-			const action = patchActions(patch, state.history?.snapshot.transition ?? null)[state.screen.menu];
-			if (action === undefined) return state;
-			if (action.unavailable !== null) {
-				return {...state, status: {text: `${action.id}: ${action.unavailable}`, tone: 'warn'}};
-			}
-
-			return {...state, status: {text: actionRefusal(state), tone: 'warn'}};
+		case 'action-menu-run':
+		case 'dialog-confirm':
+		case 'dialog-submit':
+			return state;
+		case 'dialog-cancel':
+			return state.dialog === null
+				? state
+				: {...state, dialog: null, status: {text: 'cancelled: nothing was done', tone: 'info'}};
+		case 'dialog-backspace': {
+			const {dialog} = state;
+			if (dialog?.kind !== 'patch') return state;
+			return {...state, dialog: {...dialog, typed: [...dialog.typed].slice(0, -1).join('')}};
 		}
 
 		case 'open-emulator':
@@ -616,7 +632,33 @@ export function reduce(state: UiState, action: UiAction): UiState {
 		}
 
 		case 'feed-opened':
-			return {...state, noLivepatch: false, history: null, rows: [], selected: {key: null, index: 0}, top: 0};
+			return {
+				...state,
+				noLivepatch: false,
+				history: null,
+				rows: [],
+				selected: {key: null, index: 0},
+				top: 0,
+				readonlyReason: action.readonlyReason === undefined ? state.readonlyReason : action.readonlyReason,
+			};
+		case 'dialog':
+			return {...state, dialog: action.dialog, status: action.status ?? null};
+		case 'dialog-text': {
+			const {dialog} = state;
+			if (dialog?.kind !== 'patch') return state;
+			// Bounded: a patch name is short; a paste of a novel is not a confirmation.
+			return {...state, dialog: {...dialog, typed: (dialog.typed + action.text).slice(0, 256)}};
+		}
+
+		case 'busy':
+			return {...state, dialog: null, busy: action.text, status: {text: action.text, tone: 'info'}};
+		case 'action-result':
+			return {
+				...state,
+				busy: null,
+				status: action.status ?? state.status,
+				actionEvents: [...state.actionEvents, ...action.events].slice(-500),
+			};
 		case 'prompt-text':
 			return state.prompt === null ? state : promptText(state, state.prompt.text + action.text);
 		case 'command': {

@@ -66,7 +66,7 @@ export type PatchDetailProps = {
 	readonly theme: Theme;
 };
 
-function menuLine(action: PatchAction, selected: boolean, width: number, theme: Theme, off: string) {
+function menuLine(action: PatchAction, selected: boolean, width: number, theme: Theme, off: string | null) {
 	const g = glyphs(theme);
 	return (
 		<Line
@@ -84,7 +84,12 @@ function menuLine(action: PatchAction, selected: boolean, width: number, theme: 
 				},
 				{text: `  ${action.label}`, dim: action.unavailable !== null},
 				{
-					text: action.unavailable === null ? `  (${off})` : `  (${action.unavailable})`,
+					text:
+						action.unavailable !== null
+							? `  (${action.unavailable})`
+							: off === null
+								? '  (asks for confirmation)'
+								: `  (${off})`,
 					dim: true,
 				},
 			]}
@@ -127,7 +132,7 @@ export function PatchDetail({
 	];
 	if (patch.hasSignal) facts.push('signal present');
 	const actions = patchActions(patch, transition);
-	const off = readonlyReason === null ? 'actions arrive with issue 4' : `read-only: ${clean(readonlyReason)}`;
+	const off = readonlyReason === null ? null : `read-only: ${clean(readonlyReason)}`;
 
 	// Function rows, names cut so the table fits the width.
 	const all: FunctionRow[] = [];

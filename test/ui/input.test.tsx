@@ -1,7 +1,6 @@
 // From key presses to effects: typeahead arriving in one chunk is replayed key by key, prompts take
 // printable keys as text, refused actions answer with their reason.
 import {describe, expect, it} from 'vitest';
-import {actionsPending} from '../../source/keymap.js';
 import {keyEffect, keyNames} from '../../source/ui/input.js';
 import {initialState, reduce} from '../../source/ui/state.js';
 import {blocker, FakeFeed, historyOf, snapshot} from './fixtures.js';
@@ -11,6 +10,21 @@ const state = reduce(
 	initialState({width: 120, height: 40, delayS: 1, readonlyReason: null, pids: null, tids: null}),
 	{type: 'history', history: historyOf(snapshot())},
 );
+
+const forceDialog = {
+	kind: 'patch',
+	typed: '',
+	plan: {
+		kind: 'force',
+		patch: 'p',
+		attribute: 'force',
+		value: '1',
+		observed: {name: 'p', enabled: true, transition: true},
+		summary: 'write 1 to force',
+		warning: 'w',
+		confirmation: 'typed-name',
+	},
+} as const;
 
 describe('keyNames', () => {
 	it('splits a chunk of plain characters into keys, Enter included', () => {
@@ -36,7 +50,23 @@ describe('keyEffect', () => {
 		const prompt = reduce(state, {type: 'command', id: 'search'});
 		expect(keyEffect('q', prompt)).toEqual({type: 'prompt-text', text: 'q'});
 		expect(keyEffect('space', prompt)).toEqual({type: 'prompt-text', text: ' '});
-		expect(keyEffect('k', state)).toEqual({type: 'status', text: actionsPending, tone: 'warn'});
+		expect(keyEffect('k', state)).toEqual({type: 'command', id: 'nudge'});
+		const readonly = {...state, readonlyReason: 'not root'};
+		expect(keyEffect('k', readonly)).toEqual({type: 'status', text: 'read-only: not root', tone: 'warn'});
+		// The force dialog takes letters as the typed name: `y` and `n` are text there, Esc cancels.
+		const typed = {...state, dialog: forceDialog};
+		expect(keyEffect('y', typed)).toEqual({type: 'dialog-text', text: 'y'});
+		expect(keyEffect('n', typed)).toEqual({type: 'dialog-text', text: 'n'});
+		expect(keyEffect('escape', typed)).toEqual({type: 'command', id: 'dialog-cancel'});
+		expect(keyEffect('enter', typed)).toEqual({type: 'command', id: 'dialog-submit'});
+		const yes = {
+			...state,
+			dialog: {...forceDialog, plan: {...forceDialog.plan, confirmation: 'yes' as const}},
+		};
+		expect(keyEffect('y', yes)).toEqual({type: 'command', id: 'dialog-confirm'});
+		expect(keyEffect('n', yes)).toEqual({type: 'command', id: 'dialog-cancel'});
+		// Nothing else applies under a dialog.
+		expect(keyEffect('k', yes)).toBeNull();
 		expect(keyEffect('x', state)).toBeNull();
 		expect(keyEffect('e', {...state, noLivepatch: true})).toEqual({type: 'open-emulator'});
 	});

@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
 import type {KeyContext} from '../../source/keymap.js';
-import {actionsPending, footerBindings, isPrintable, keyName, keymap, matchKey} from '../../source/keymap.js';
+import {actionBusy, footerBindings, isPrintable, keyName, keymap, matchKey} from '../../source/keymap.js';
 
 const main: KeyContext = {
 	screen: 'main',
@@ -98,10 +98,13 @@ describe('matchKey', () => {
 		expect(matchKey('e', {...main, screen: 'no-livepatch'})?.id).toBe('open-emulator');
 	});
 
-	it('reserves the action keys, disabled with the reason', () => {
+	it('has the action keys, disabled with the reason when they cannot act', () => {
 		const nudge = matchKey('k', main);
 		expect(nudge?.id).toBe('nudge');
-		expect(nudge?.disabled?.(main)).toBe(actionsPending);
+		expect(nudge?.disabled?.(main)).toBeNull();
+		expect(nudge?.disabled?.({...main, busy: true})).toBe(actionBusy);
+		expect(matchKey('A', main)?.id).toBe('nudge-all');
+		expect(matchKey('A', {...main, transition: false})).toBeNull();
 		const readonly = {...main, readonlyReason: 'not root'};
 		expect(matchKey('k', readonly)?.disabled?.(readonly)).toBe('read-only: not root');
 		expect(matchKey('R', main)?.id).toBe('reverse');

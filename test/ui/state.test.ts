@@ -1,7 +1,6 @@
 // The dashboard's reducer, tested without rendering: selection by identity across refreshes,
 // sort, filter, search, grouping, toggles, detail views and the reserved actions.
 import {describe, expect, it} from 'vitest';
-import {actionsPending} from '../../source/keymap.js';
 import type {CommandId} from '../../source/keymap.js';
 import type {History} from '../../source/model/types.js';
 import {initialState, keyContext, layoutOf, reduce} from '../../source/ui/state.js';
@@ -312,19 +311,33 @@ describe('panes, details and reserved actions', () => {
 	it('opens a patch detail whose menu knows what the kernel would refuse', () => {
 		let state = run(start(), withHistory(history), 'prev-pane', 'open-detail');
 		expect(state.screen).toEqual({kind: 'patch-detail', name: 'klp_sleeper_patch', menu: 0});
-		state = run(state, 'action-menu-run');
-		expect(state.status?.text).toBe(actionsPending);
-		state = run(state, 'down', 'down', 'action-menu-run');
-		expect(state.status?.text).toBe('disable: it is in transition: reverse it instead');
+		// Running a menu item reads the world: the App does it (see app-actions.test.tsx), not the reducer.
+		expect(run(state, 'action-menu-run')).toEqual(state);
+		state = run(state, 'down', 'down');
+		expect(state.screen).toEqual({kind: 'patch-detail', name: 'klp_sleeper_patch', menu: 2});
 		state = run(state, 'back');
 		expect(state.screen.kind).toBe('main');
 	});
 
-	it('answers action keys with the reason they do nothing yet', () => {
-		let state = run(start(), withHistory(history), 'nudge');
-		expect(state.status).toEqual({text: actionsPending, tone: 'warn'});
-		state = run(start({readonlyReason: 'not root'}), withHistory(history), 'reverse');
-		expect(state.status?.text).toBe('read-only: not root');
+	it('leaves action keys to the App, and a dialog is cancelled, typed into and cleared', () => {
+		const state = run(start(), withHistory(history));
+		expect(reduce(state, {type: 'command', id: 'nudge'})).toEqual({...state, status: null});
+		const plan = {
+			kind: 'force',
+			patch: 'p',
+			attribute: 'force',
+			value: '1',
+			observed: {name: 'p', enabled: true, transition: true},
+			summary: 'write 1 to force',
+			warning: 'w',
+			confirmation: 'typed-name',
+		} as const;
+		let next = reduce(state, {type: 'dialog', dialog: {kind: 'patch', plan, typed: ''}});
+		next = reduce(reduce(next, {type: 'dialog-text', text: 'px'}), {type: 'command', id: 'dialog-backspace'});
+		expect(next.dialog).toEqual({kind: 'patch', plan, typed: 'p'});
+		next = reduce(next, {type: 'command', id: 'dialog-cancel'});
+		expect(next.dialog).toBeNull();
+		expect(next.status).toEqual({text: 'cancelled: nothing was done', tone: 'info'});
 	});
 
 	it('keeps a task detail open after the thread stops blocking, and says when', () => {

@@ -256,8 +256,8 @@ describe('details', () => {
 			expect(text).toContain(ascii ? '+--' : '┌─');
 			if (ascii) expect(isAscii(text)).toBe(true);
 			expect(text).toMatch(/R +reverse: turn patching into unpatching/);
-			expect(text).toMatch(/D +disable: start unpatching +\(it is in transition: reverse it instead\)/);
-			expect(text).toContain('actions arrive with issue 4');
+			expect(text).toMatch(/D +disable: start unpatching +\(in transition: use reverse\)/);
+			expect(text).toMatch(/F +force .*\(asks for confirmation\)/);
 			for (const line of lines(text)) expect(cellWidth(line)).toBeLessThanOrEqual(100);
 		},
 	);
