@@ -45,6 +45,13 @@ export type EmulationOptions = {
 	bootOffsetS?: number;
 	/** pr_debug of kernel/livepatch on (as in the observed runs). @default true */
 	dynamicDebug?: boolean;
+	/**
+	ms range of every insmod's init window (transition 1, `enabled` still 0, every task 0), seeded.
+	@default [5, 30]; the real-kernel runs under TCG saw ~100-700 ms
+	*/
+	insmodInitMs?: readonly [number, number];
+	/** ms range a refused (EBUSY) insmod's directory stays, `enabled` 0 `transition` 0. @default [5, 30] */
+	refusedLoadMs?: readonly [number, number];
 };
 
 export type Emulation = {
@@ -61,6 +68,7 @@ export type Emulation = {
 };
 
 const defaultStart = Date.UTC(2026, 0, 1);
+const toUs = ([lo, hi]: readonly [number, number]): [number, number] => [lo * 1000, hi * 1000];
 const stageLeadUs = 10_000_000;
 
 export function listScenarios(): Array<{name: string; summary: string}> {
@@ -103,6 +111,8 @@ export function createEmulation(name: string, options: EmulationOptions = {}): E
 		uptimeUs: t0Us - stageLeadUs,
 		bootEpochMs: startTime - bootOffsetS * 1000,
 		dynamicDebug: options.dynamicDebug ?? true,
+		...(options.insmodInitMs ? {insmodInitUs: toUs(options.insmodInitMs)} : {}),
+		...(options.refusedLoadMs ? {refusedLoadUs: toUs(options.refusedLoadMs)} : {}),
 	});
 	const prng = createPrng(seed).fork(0x5ce9a);
 	buildBaseWorld(kernel);

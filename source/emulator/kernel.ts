@@ -293,6 +293,17 @@ export type KernelOptions = {
 	readonly dynamicDebug?: boolean;
 	/** Kernel log ring size in records. @default 50000 */
 	readonly logCapacity?: number;
+	/**
+	µs `insmod` spends between `klp_init_transition` (transition 1, every task 0) and setting `enabled`
+	at the end of `__klp_enable_patch` (ftrace registration), drawn from this range. [0, 0]: no window.
+	@default [5000, 30000] (a normal machine; ~100-700 ms observed under TCG)
+	*/
+	readonly insmodInitUs?: readonly [number, number];
+	/**
+	µs a refused `insmod` (EBUSY) keeps its patch directory (`enabled` 0, `transition` 0) before it
+	goes, drawn from this range. [0, 0]: no directory. @default [5000, 30000] (~0.6-0.8 s under TCG)
+	*/
+	readonly refusedLoadUs?: readonly [number, number];
 };
 
 const SIGNALS_TIMEOUT = 15;
@@ -321,9 +332,22 @@ const delays = {
 	idleWake: [20_000, 700_000],
 	/** A released or killed process exits after printing. */
 	exit: [500, 3_000],
-	/** ftrace registration inside insmod (stamps only). */
+	/** ftrace registration inside insmod (stamps only when there is no init window). */
 	register: [5_000, 16_000],
+	/** insmod: klp_init_transition to `enabled` = 1 (the default of `KernelOptions.insmodInitUs`). */
+	insmodInit: [5_000, 30_000],
+	/** A refused insmod's directory (the default of `KernelOptions.refusedLoadUs`). */
+	refusedLoad: [5_000, 30_000],
 } as const;
+
+function checkedRange(range: readonly [number, number], what: string): readonly [number, number] {
+	const [lo, hi] = range;
+	if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo >= 0 && hi >= lo)) {
+		throw new RangeError(`${what}: expected [lo, hi] with 0 <= lo <= hi (got [${lo}, ${hi}])`);
+	}
+
+	return range;
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -345,6 +369,10 @@ export class EmulatedKernel {
 	readonly registered: KPatch[] = [];
 	/** Off the list, kobject not yet released (klp_free_patch_async in flight). */
 	private readonly freeing: KPatch[] = [];
+	/** Directories of refused loads (EBUSY), visible until their insmod tears them down. */
+	private readonly refused: KPatch[] = [];
+	private readonly insmodInitUs: readonly [number, number];
+	private readonly refusedLoadUs: readonly [number, number];
 
 	transitionPatch: KPatch | null = null;
 	/** klp_target_state: -1 none, 0 unpatched, 1 patched. */
@@ -392,6 +420,8 @@ export class EmulatedKernel {
 		this.bootEpochMs = options.bootEpochMs ?? Date.UTC(2026, 0, 1) - this.nowUs / 1000;
 		this.dynamicDebug = options.dynamicDebug ?? true;
 		this.logCapacity = options.logCapacity ?? 50_000;
+		this.insmodInitUs = checkedRange(options.insmodInitUs ?? delays.insmodInit, 'insmodInitUs');
+		this.refusedLoadUs = checkedRange(options.refusedLoadUs ?? delays.refusedLoad, 'refusedLoadUs');
 		this.jiffyPhaseUs = this.prng.int(28_000, 34_000);
 		const cpus = options.cpus ?? 2;
 		for (let index = 0; index < cpus; index++) {
@@ -1211,7 +1241,7 @@ export class EmulatedKernel {
 
 	/** Patches with a sysfs directory, in `klp_patches` order. */
 	visiblePatches(): KPatch[] {
-		return [...this.patches, ...this.registered, ...this.freeing];
+		return [...this.patches, ...this.registered, ...this.freeing, ...this.refused];
 	}
 
 	stackOrder(patch: KPatch): number | null {
@@ -1268,12 +1298,12 @@ export class EmulatedKernel {
 		}
 
 		if (this.transitionPatch && this.mutexUntilUs === null) {
-			throw fsError('EBUSY', `insmod ${name}: Device or resource busy`);
+			this.refuseLoad(name, spec);
 		}
 
 		return this.withMutex(() => {
 			if (this.transitionPatch) {
-				throw fsError('EBUSY', `insmod ${name}: Device or resource busy`);
+				this.refuseLoad(name, spec);
 			}
 
 			const module: Module = {
@@ -1332,7 +1362,50 @@ export class EmulatedKernel {
 		};
 	}
 
-	/** __klp_enable_patch(). */
+	/**
+	klp_enable_patch() refused with EBUSY: klp_init_patch() had created the sysfs directory (`enabled` 0,
+	`transition` 0) before __klp_enable_patch() saw the running transition; it stays until the failed
+	load has torn it down (observed ~0.8 s under TCG). The error is thrown at once; the directory lingers.
+	*/
+	private refuseLoad(name: string, spec: PatchSpec): never {
+		const lingerUs = this.rand(this.refusedLoadUs);
+		if (lingerUs > 0 && !this.visiblePatches().some((patch) => patch.name === name)) {
+			const patch: KPatch = {
+				name,
+				module: name,
+				replace: Boolean(spec.replace),
+				enabled: false,
+				forced: false,
+				objects: spec.objects.map((objectSpec) => ({
+					name: objectSpec.name,
+					patched: false,
+					funcs: [],
+					dynamic: false,
+				})),
+				freed: false,
+				holdsModule: false,
+			};
+			for (const [index, objectSpec] of spec.objects.entries()) {
+				for (const funcSpec of objectSpec.funcs) {
+					patch.objects[index]!.funcs.push(this.makeFunc(patch, objectSpec.name, funcSpec, false));
+				}
+			}
+
+			this.refused.push(patch);
+			this.after(lingerUs, () => {
+				this.refused.splice(this.refused.indexOf(patch), 1);
+				patch.freed = true;
+			});
+		}
+
+		throw fsError('EBUSY', `insmod ${name}: Device or resource busy`);
+	}
+
+	/**
+	__klp_enable_patch(). With an init window (`KernelOptions.insmodInitUs`) the load holds klp_mutex
+	from klp_init_transition() (transition 1, every task 0, `enabled` still 0) until ftrace is registered
+	(`patched` 1), the transition started and `enabled` set; then the first try runs.
+	*/
 	private enablePatch(patch: KPatch, cpu: number): void {
 		this.lp(5, `enabling patch '${patch.name}'`);
 		if (!patch.holdsModule) {
@@ -1345,16 +1418,34 @@ export class EmulatedKernel {
 		}
 
 		this.initTransition(patch, 1);
-		this.spend(this.rand(delays.register));
-		for (const object of patch.objects) {
-			if (this.objectLoaded(object.name)) {
-				this.patchObject(object);
+		const finish = () => {
+			for (const object of patch.objects) {
+				if (this.objectLoaded(object.name)) {
+					this.patchObject(object);
+				}
 			}
+
+			this.startTransition();
+			patch.enabled = true;
+			this.tryComplete(cpu);
+		};
+
+		const windowUs = this.rand(this.insmodInitUs);
+		if (windowUs === 0) {
+			this.spend(this.rand(delays.register));
+			finish();
+			return;
 		}
 
-		this.startTransition();
-		patch.enabled = true;
-		this.tryComplete(cpu);
+		this.mutexUntilUs = this.nowUs + windowUs;
+		this.after(windowUs, () => {
+			// The first try may complete the transition, whose completion takes klp_mutex again.
+			this.mutexUntilUs = null;
+			finish();
+			if (this.mutexUntilUs === null) {
+				this.releaseMutex();
+			}
+		});
 	}
 
 	/** klp_add_nops(): cover every function of older patches the replacing patch does not change. */
@@ -1763,6 +1854,11 @@ export class EmulatedKernel {
 			this.freePatchLater(older);
 		}
 
+		this.releaseMutex();
+	}
+
+	/** klp_mutex released: the operations that queued behind it run, in order, until one takes it again. */
+	private releaseMutex(): void {
 		this.mutexUntilUs = null;
 		while (this.mutexWaiters.length > 0 && this.mutexUntilUs === null) {
 			this.mutexWaiters.shift()!();

@@ -6,6 +6,7 @@ stage; everything after t=0 follows from the kernel rules and the actions taken 
 */
 import {describe, expect, it} from 'vitest';
 import {createEmulation, patchCatalog, spawnReader} from '../../source/emulator/index.js';
+import {errorCode} from '../../source/sources/fs-port.js';
 import {
 	advanceToFraction,
 	advanceUntil,
@@ -510,6 +511,8 @@ describe('errors of the enabled attribute (doc §2.3)', () => {
 		emulation.advance(3000);
 		spawnReader(kernel, 700, false);
 		kernel.insmod(patchCatalog.klp_sleeper_patch);
+		// Past the load's init window (it holds klp_mutex; see 'insmod windows').
+		emulation.advance(100);
 		expect(codeOf(() => kernel.insmod({...patchCatalog.klp_sleeper_patch, name: 'other_patch'}))).toBe(
 			'EBUSY',
 		);
@@ -548,5 +551,74 @@ describe('errors of the enabled attribute (doc §2.3)', () => {
 		emulation.advance(600);
 		expect(await pending).toBe('EINVAL');
 		expect(attr(port, 'klp_vmlinux_patch', 'enabled')).toBe('gone');
+	});
+});
+
+describe('insmod windows (observed on 6.1 under TCG: ~0.3 s init window, ~0.8 s refused directory)', () => {
+	it('every insmod: transition 1 with enabled 0, every task 0 and patched 0, for a seeded 5-30 ms', () => {
+		const lengths = new Set<number>();
+		for (const seed of seeds) {
+			const emulation = createEmulation('quick', {seed});
+			const {kernel, port} = emulation;
+			emulation.advance(5000);
+			expect(kernel.transitionPatch).toBeNull();
+			kernel.insmod(patchCatalog.klp_sleeper_patch);
+			expect(attr(port, 'klp_sleeper_patch', 'enabled')).toBe('0');
+			expect(attr(port, 'klp_sleeper_patch', 'transition')).toBe('1');
+			expect(port.readFile('/sys/kernel/livepatch/klp_sleeper_patch/klp_sleeper/patched')).toBe('0\n');
+			const {'1': one, '-1': minus} = histogram(port);
+			expect({one, minus}).toEqual({one: 0, minus: 0});
+			const took = advanceUntil(emulation, () => attr(port, 'klp_sleeper_patch', 'enabled') === '1', 100, 1);
+			expect(took).toBeGreaterThanOrEqual(5);
+			expect(took).toBeLessThanOrEqual(31);
+			lengths.add(took);
+			expect(port.readFile('/sys/kernel/livepatch/klp_sleeper_patch/klp_sleeper/patched')).toBe('1\n');
+			expect(livepatchLines(emulation).filter((line) => line.includes('klp_sleeper_patch'))).toEqual([
+				"enabling patch 'klp_sleeper_patch'",
+				"'klp_sleeper_patch': initializing patching transition",
+				"'klp_sleeper_patch': starting patching transition",
+			]);
+		}
+
+		expect(lengths.size).toBeGreaterThan(1);
+	});
+
+	it('is configurable, [0, 0] keeps the load instant; a second load inside the window waits, then EBUSY', () => {
+		const instant = createEmulation('quick', {insmodInitMs: [0, 0]});
+		expect(attr(instant.port, 'klp_vmlinux_patch', 'enabled')).toBe('1');
+
+		const emulation = createEmulation('quick', {insmodInitMs: [300, 300]});
+		const {kernel, port} = emulation;
+		emulation.advance(5000);
+		kernel.insmod(patchCatalog.klp_sleeper_patch);
+		let queued: string | null = null;
+		expect(
+			kernel.insmod(
+				{...patchCatalog.klp_sleeper_patch, name: 'other_patch'},
+				{onQueued: (error) => (queued = error ? errorCode(error) : 'ok')},
+			),
+		).toBe('queued');
+		emulation.advance(299);
+		expect(attr(port, 'klp_sleeper_patch', 'enabled')).toBe('0');
+		expect(queued).toBeNull();
+		emulation.advance(2);
+		expect(attr(port, 'klp_sleeper_patch', 'enabled')).toBe('1');
+		expect(queued).toBe('EBUSY');
+	});
+
+	it('a refused load shows its directory, enabled 0 transition 0, until its insmod returns', () => {
+		const emulation = createEmulation('stuck-interruptible', {refusedLoadMs: [600, 800]});
+		const {kernel, port} = emulation;
+		expect(codeOf(() => kernel.insmod(patchCatalog.klp_vmlinux_patch))).toBe('EBUSY');
+		expect(attr(port, 'klp_vmlinux_patch', 'enabled')).toBe('0');
+		expect(attr(port, 'klp_vmlinux_patch', 'transition')).toBe('0');
+		expect(port.readFile('/sys/kernel/livepatch/klp_vmlinux_patch/vmlinux/patched')).toBe('0\n');
+		expect(kernel.transitionPatch?.name).toBe('klp_sleeper_patch');
+		emulation.advance(599);
+		expect(port.exists('/sys/kernel/livepatch/klp_vmlinux_patch')).toBe(true);
+		emulation.advance(202);
+		expect(port.exists('/sys/kernel/livepatch/klp_vmlinux_patch')).toBe(false);
+		expect(kernel.modules.has('klp_vmlinux_patch')).toBe(false);
+		expect(livepatchLines(emulation).some((line) => line.includes('klp_vmlinux_patch'))).toBe(false);
 	});
 });
