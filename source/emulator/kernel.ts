@@ -1342,7 +1342,7 @@ export class EmulatedKernel {
 			}
 
 			this.patches.push(patch);
-			this.enablePatch(patch, options.cpu ?? 1);
+			this.enablePatch(patch, options.cpu ?? 1, this.rand(this.insmodInitUs));
 		}, options.onQueued);
 	}
 
@@ -1406,7 +1406,7 @@ export class EmulatedKernel {
 	from klp_init_transition() (transition 1, every task 0, `enabled` still 0) until ftrace is registered
 	(`patched` 1), the transition started and `enabled` set; then the first try runs.
 	*/
-	private enablePatch(patch: KPatch, cpu: number): void {
+	private enablePatch(patch: KPatch, cpu: number, windowUs: number): void {
 		this.lp(5, `enabling patch '${patch.name}'`);
 		if (!patch.holdsModule) {
 			patch.holdsModule = true;
@@ -1430,7 +1430,6 @@ export class EmulatedKernel {
 			this.tryComplete(cpu);
 		};
 
-		const windowUs = this.rand(this.insmodInitUs);
 		if (windowUs === 0) {
 			this.spend(this.rand(delays.register));
 			finish();
@@ -2155,6 +2154,7 @@ export class EmulatedKernel {
 
 		this.registered.splice(this.registered.indexOf(patch), 1);
 		this.patches.push(patch);
-		this.enablePatch(patch, 1);
+		// The writer of `enabled` (< 5.1) waits for __klp_enable_patch: no window seen from its side.
+		this.enablePatch(patch, 1, 0);
 	}
 }
