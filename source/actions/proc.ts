@@ -7,6 +7,7 @@ files they decide on, immediately before signalling or writing, because a snapsh
 old and PIDs get reused.
 */
 import {errorCode} from '../sources/fs-port.js';
+import {PF_KTHREAD, parseStat} from '../sources/parse.js';
 import type {FsPort} from '../sources/fs-port.js';
 import type {PatchState} from '../model/types.js';
 
@@ -26,55 +27,20 @@ export type ProcStat = {
 };
 
 /** PF_KTHREAD in `stat` flags. */
-export const pfKthread = 0x0020_0000;
+export const pfKthread = PF_KTHREAD;
 
-/** Parse `/proc/<pid>/stat`; null when the text is not a stat line. comm may hold spaces and parentheses. */
+/**
+Parse `/proc/<pid>/stat`; null when the text is not a stat line. comm may hold spaces and parentheses.
+The reader's parser (`parseStat` of `source/sources/parse.ts`), under the names the actions use.
+*/
 export function parseProcStat(text: string): ProcStat | null {
-	const open = text.indexOf('(');
-	const close = text.lastIndexOf(')');
-	if (open < 0 || close < open) {
+	const stat = parseStat(text);
+	if (stat === null) {
 		return null;
 	}
 
-	const pid = Number(text.slice(0, open).trim());
-	const rest = text
-		.slice(close + 1)
-		.trim()
-		.split(/\s+/);
-	// rest[0] is field 3 (state); field N is rest[N - 3].
-	const field = (n: number) => Number(rest[n - 3]);
-	const state = rest[0];
-	if (!Number.isInteger(pid) || state === undefined || rest.length < 20) {
-		return null;
-	}
-
-	const stat: ProcStat = {
-		pid,
-		comm: text.slice(open + 1, close),
-		state,
-		ppid: field(4),
-		pgrp: field(5),
-		session: field(6),
-		ttyNr: field(7),
-		tpgid: field(8),
-		flags: field(9),
-		starttime: field(22),
-	};
-	for (const value of [
-		stat.ppid,
-		stat.pgrp,
-		stat.session,
-		stat.ttyNr,
-		stat.tpgid,
-		stat.flags,
-		stat.starttime,
-	]) {
-		if (!Number.isFinite(value)) {
-			return null;
-		}
-	}
-
-	return stat;
+	const {tid: pid, comm, state, ppid, pgrp, session, ttyNr, tpgid, flags, starttime} = stat;
+	return {pid, comm, state, ppid, pgrp, session, ttyNr, tpgid, flags, starttime};
 }
 
 /** A file that names a task which no longer exists. */

@@ -13,6 +13,14 @@ export type StatFields = {
 	readonly comm: string;
 	readonly state: string;
 	readonly ppid: number;
+	/** Process group (field 5). */
+	readonly pgrp: number;
+	/** Session (field 6). */
+	readonly session: number;
+	/** Controlling terminal (field 7), 0 for none. */
+	readonly ttyNr: number;
+	/** Foreground process group of that terminal (field 8), -1 for none. */
+	readonly tpgid: number;
 	readonly flags: number;
 	readonly starttime: number;
 };
@@ -171,12 +179,17 @@ export function parseStat(text: string): StatFields | null {
 	}
 
 	const comm = text.slice(open + 1, close);
-	// Fields after ") ": 3 state, 4 ppid, ..., 9 flags, ..., 22 starttime.
+	// Fields after ") ": 3 state, 4 ppid, 5 pgrp, 6 session, 7 tty_nr, 8 tpgid, 9 flags, ..., 22 starttime.
+	// 5-8 are printed with %d (tpgid is -1 without a terminal).
 	let field = 3;
 	let i = close + 1;
 	const end = text.length;
 	let state = '';
 	let ppid: number | null = null;
+	let pgrp: number | null = null;
+	let session: number | null = null;
+	let ttyNr: number | null = null;
+	let tpgid: number | null = null;
 	let flags: number | null = null;
 	let starttime: number | null = null;
 	while (i < end && field <= 22) {
@@ -208,6 +221,26 @@ export function parseStat(text: string): StatFields | null {
 				break;
 			}
 
+			case 5: {
+				pgrp = digitsAt(text, i, j, true);
+				break;
+			}
+
+			case 6: {
+				session = digitsAt(text, i, j, true);
+				break;
+			}
+
+			case 7: {
+				ttyNr = digitsAt(text, i, j, true);
+				break;
+			}
+
+			case 8: {
+				tpgid = digitsAt(text, i, j, true);
+				break;
+			}
+
 			case 9: {
 				flags = digitsAt(text, i, j, false);
 				break;
@@ -227,11 +260,20 @@ export function parseStat(text: string): StatFields | null {
 		i = j;
 	}
 
-	if (state === '' || ppid === null || flags === null || starttime === null) {
+	if (
+		state === '' ||
+		ppid === null ||
+		pgrp === null ||
+		session === null ||
+		ttyNr === null ||
+		tpgid === null ||
+		flags === null ||
+		starttime === null
+	) {
 		return null;
 	}
 
-	return {tid, comm, state, ppid, flags, starttime};
+	return {tid, comm, state, ppid, pgrp, session, ttyNr, tpgid, flags, starttime};
 }
 
 /** PF_KTHREAD in the `flags` field of `stat`. */

@@ -79,6 +79,11 @@ describe('parseStat', () => {
 					comm: thread.comm,
 					state: thread.state,
 					ppid: thread.ppid,
+					// statLine: pgrp and session are the pid, no terminal.
+					pgrp: thread.pid,
+					session: thread.pid,
+					ttyNr: 0,
+					tpgid: -1,
 					flags: thread.flags,
 					starttime: thread.starttime,
 				});
@@ -95,9 +100,19 @@ describe('parseStat', () => {
 			comm: 'klp_sleeper_kt',
 			state: 'S',
 			ppid: 2,
+			pgrp: 0,
+			session: 0,
+			ttyNr: 0,
+			tpgid: -1,
 			flags: 2129984,
 			starttime: 3342,
 		});
+		// A shell's child on a terminal: pgrp, session, tty_nr (pts/0 = 34816) and the foreground group.
+		expect(
+			parseStat(
+				'1234 (vim) S 1200 1234 1200 34816 1234 4194304 0 0 0 0 0 0 0 0 20 0 1 0 99 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n',
+			),
+		).toMatchObject({pgrp: 1234, session: 1200, ttyNr: 34816, tpgid: 1234, starttime: 99});
 		expect(isKthreadFlags(2129984)).toBe(true);
 		expect(isKthreadFlags(0x400100)).toBe(false);
 		expect(isKthreadFlags(0xffff_ffff)).toBe(true);
@@ -111,6 +126,8 @@ describe('parseStat', () => {
 		expect(parseStat('12 (cat S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20')).toBeNull();
 		expect(parseStat('12 (cat) SS 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20')).toBeNull();
 		expect(parseStat('12 (cat) S x 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20')).toBeNull();
+		expect(parseStat('12 (cat) S 1 2 3 4 x 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20')).toBeNull();
+		expect(parseStat('12 (cat) S 1 2 3 4 -- 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20')).toBeNull();
 		expect(parseStat('12 (cat) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18')).toBeNull();
 		expect(parseStat('12 (cat) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19')!.starttime).toBe(19);
 	});
