@@ -7,7 +7,7 @@ import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {afterEach, describe, expect, it} from 'vitest';
 import {createActionContext, realClock} from '../../source/actions/index.js';
-import {readLivePatch, readLiveTransition} from '../../source/actions/proc.js';
+import {readLivePatch, readLiveTransition, readStat} from '../../source/actions/proc.js';
 import {createEmulation, startRealtime} from '../../source/emulator/index.js';
 import type {Emulation} from '../../source/emulator/index.js';
 import {createReader} from '../../source/sources/reader.js';
@@ -188,6 +188,36 @@ describe('patch actions from the dashboard', () => {
 		await waitForFrame(app.frame, has('Confirm: enable'));
 		await app.press('y');
 		await waitForFrame(app.frame, has('EINVAL: the patch is already in that state'), 5000);
+	});
+});
+
+describe('recovery at start', () => {
+	it('resumes what a crashed run left stopped and says so in the event log', async () => {
+		const w = world('stuck-interruptible');
+		const ctx = w.feed.actions!;
+		const stat = readStat(w.emulation.port, '/proc/182/stat')!;
+		await w.emulation.control.kill(182, 'SIGSTOP');
+		// The emulated kernel stops it on its way out of the sleep, as the real one does.
+		for (let i = 0; i < 100 && readStat(w.emulation.port, '/proc/182/stat')?.state !== 'T'; i++) {
+			await new Promise((resolve) => setTimeout(resolve, 20));
+		}
+
+		expect(readStat(w.emulation.port, '/proc/182/stat')?.state).toBe('T');
+		// As a klptop killed between SIGSTOP and SIGCONT leaves it (its owner is long gone).
+		ctx.journal.record({
+			world: ctx.world,
+			tid: 182,
+			tgid: 182,
+			starttime: stat.starttime,
+			tgidStarttime: stat.starttime,
+			time: Date.now() - 5000,
+			owner: {pid: 4_194_000, starttime: 1},
+		});
+		const app = open(w);
+		await waitForFrame(app.frame, has(/182 cat: left stopped by a previous run.*resumed/));
+		expect(readStat(w.emulation.port, '/proc/182/stat')?.state).not.toBe('T');
+		expect(ctx.journal.list().entries).toEqual([]);
+		expect(readAuditLog(w.stateDir)).toMatchObject([{action: 'recover', result: 'ok'}]);
 	});
 });
 
