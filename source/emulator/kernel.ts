@@ -1322,28 +1322,34 @@ export class EmulatedKernel {
 				'module verification failed: signature and/or required key missing - tainting kernel',
 			);
 			this.taint(name, 'K', 32_768, 'tainting kernel with TAINT_LIVEPATCH');
-			const patch: KPatch = {
-				name,
-				module: name,
-				replace: Boolean(spec.replace),
-				enabled: false,
-				forced: false,
-				objects: [],
-				freed: false,
-				holdsModule: false,
-			};
-			for (const objectSpec of spec.objects) {
-				const object: KObject = {name: objectSpec.name, patched: false, funcs: [], dynamic: false};
-				for (const funcSpec of objectSpec.funcs) {
-					object.funcs.push(this.makeFunc(patch, object.name, funcSpec, false));
-				}
-
-				patch.objects.push(object);
-			}
-
+			const patch = this.newPatch(name, spec);
 			this.patches.push(patch);
 			this.enablePatch(patch, options.cpu ?? 1, this.rand(this.insmodInitUs));
 		}, options.onQueued);
+	}
+
+	/** klp_init_patch(): the patch, its objects and functions as the sysfs directory shows them. */
+	private newPatch(name: string, spec: PatchSpec): KPatch {
+		const patch: KPatch = {
+			name,
+			module: name,
+			replace: Boolean(spec.replace),
+			enabled: false,
+			forced: false,
+			objects: [],
+			freed: false,
+			holdsModule: false,
+		};
+		for (const objectSpec of spec.objects) {
+			const object: KObject = {name: objectSpec.name, patched: false, funcs: [], dynamic: false};
+			for (const funcSpec of objectSpec.funcs) {
+				object.funcs.push(this.makeFunc(patch, object.name, funcSpec, false));
+			}
+
+			patch.objects.push(object);
+		}
+
+		return patch;
 	}
 
 	private makeFunc(patch: KPatch, object: string, spec: FuncSpec, nop: boolean): KFunc {
@@ -1370,27 +1376,7 @@ export class EmulatedKernel {
 	private refuseLoad(name: string, spec: PatchSpec): never {
 		const lingerUs = this.rand(this.refusedLoadUs);
 		if (lingerUs > 0 && !this.visiblePatches().some((patch) => patch.name === name)) {
-			const patch: KPatch = {
-				name,
-				module: name,
-				replace: Boolean(spec.replace),
-				enabled: false,
-				forced: false,
-				objects: spec.objects.map((objectSpec) => ({
-					name: objectSpec.name,
-					patched: false,
-					funcs: [],
-					dynamic: false,
-				})),
-				freed: false,
-				holdsModule: false,
-			};
-			for (const [index, objectSpec] of spec.objects.entries()) {
-				for (const funcSpec of objectSpec.funcs) {
-					patch.objects[index]!.funcs.push(this.makeFunc(patch, objectSpec.name, funcSpec, false));
-				}
-			}
-
+			const patch = this.newPatch(name, spec);
 			this.refused.push(patch);
 			this.after(lingerUs, () => {
 				this.refused.splice(this.refused.indexOf(patch), 1);

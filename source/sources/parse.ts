@@ -185,13 +185,8 @@ export function parseStat(text: string): StatFields | null {
 	let i = close + 1;
 	const end = text.length;
 	let state = '';
-	let ppid: number | null = null;
-	let pgrp: number | null = null;
-	let session: number | null = null;
-	let ttyNr: number | null = null;
-	let tpgid: number | null = null;
-	let flags: number | null = null;
-	let starttime: number | null = null;
+	/** Numeric fields 4-9 and 22 by field number; 5-8 are signed. */
+	const values: Array<number | null> = [];
 	while (i < end && field <= 22) {
 		while (i < end && text.charCodeAt(i) === SPACE) {
 			i++;
@@ -206,60 +201,28 @@ export function parseStat(text: string): StatFields | null {
 			break;
 		}
 
-		switch (field) {
-			case 3: {
-				if (j - i !== 1) {
-					return null;
-				}
-
-				state = text[i]!;
-				break;
+		if (field === 3) {
+			if (j - i !== 1) {
+				return null;
 			}
 
-			case 4: {
-				ppid = digitsAt(text, i, j, false);
-				break;
-			}
-
-			case 5: {
-				pgrp = digitsAt(text, i, j, true);
-				break;
-			}
-
-			case 6: {
-				session = digitsAt(text, i, j, true);
-				break;
-			}
-
-			case 7: {
-				ttyNr = digitsAt(text, i, j, true);
-				break;
-			}
-
-			case 8: {
-				tpgid = digitsAt(text, i, j, true);
-				break;
-			}
-
-			case 9: {
-				flags = digitsAt(text, i, j, false);
-				break;
-			}
-
-			case 22: {
-				starttime = digitsAt(text, i, j, false);
-				break;
-			}
-
-			default: {
-				break;
-			}
+			state = text[i]!;
+		} else if (field <= 9 || field === 22) {
+			values[field] = digitsAt(text, i, j, field >= 5 && field <= 8);
 		}
 
 		field++;
 		i = j;
 	}
 
+	const at = (n: number): number | null => values[n] ?? null;
+	const ppid = at(4);
+	const pgrp = at(5);
+	const session = at(6);
+	const ttyNr = at(7);
+	const tpgid = at(8);
+	const flags = at(9);
+	const starttime = at(22);
 	if (
 		state === '' ||
 		ppid === null ||
