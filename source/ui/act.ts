@@ -149,7 +149,19 @@ export function perform(id: CommandId, state: UiState, ctx: ActionContext | null
 				return;
 			}
 
-			dispatch({type: 'dialog', dialog: {kind: 'nudge', plan}});
+			const skipped =
+				id === 'nudge-all' ? (state.history?.snapshot.blockers.length ?? 0) - targets.length : 0;
+			dispatch({
+				type: 'dialog',
+				dialog: {kind: 'nudge', plan},
+				status:
+					skipped > 0
+						? {
+								text: `${skipped} other blocker${skipped === 1 ? '' : 's'} left out: a nudge cannot help (kernel thread, D sleep, running); Enter on it says what does`,
+								tone: 'info',
+							}
+						: null,
+			});
 			return;
 		}
 

@@ -107,6 +107,7 @@ describe('nudge from the dashboard', () => {
 		// Only interruptible sleepers are listed: no D sleeper, no kernel thread.
 		expect(dialog).toMatch(/signal pid \d+/);
 		expect(dialog).not.toMatch(/\(D\)/);
+		expect(dialog).toMatch(/2 other blockers left out: a nudge cannot help/);
 		await app.press('n');
 		await waitForFrame(app.frame, has('cancelled: nothing was done'));
 		expect(readAuditLog(w.stateDir)).toEqual([]);
