@@ -226,7 +226,7 @@ function emulate(fixture: Fixture) {
 		observations.push({t: sampleS, view: toJsonDocument(history)});
 	}
 
-	return {steps: foldObservations(observations, endS), results, stageS};
+	return {steps: foldObservations(observations, endS), results, stageS, history: history!};
 }
 
 /**
@@ -268,6 +268,24 @@ describe('emulator calibration against the real kernel (test/fixtures/kernel)', 
 				`real:     ${formatSequence(real)}\nemulated: ${formatSequence(steps)}`,
 			).toBe('');
 			expect(results.filter((entry) => entry.real !== entry.emulated)).toEqual([]);
+		});
+
+		it(`${name}: loads are never mistaken for transitions (init window, refused load)`, () => {
+			const fixture = loadFixture(name);
+			const {history} = emulate(fixture);
+			// A load read as "unpatching" during its init window turns into a reversal once enabled reads 1.
+			const reversed = history.events.filter((event) => event.kind === 'transition-reversed');
+			const reverses = fixture.actions.some((action) => action.action.startsWith('reverse '));
+			expect(reversed.length > 0, reversed.map((event) => event.text).join('; ')).toBe(reverses);
+			const refused = fixture.actions
+				.filter((action) => action.result === 'EBUSY' && action.action.startsWith('insmod '))
+				.map((action) => action.action.split(' ')[1]);
+			for (const patch of refused) {
+				expect(history.events.filter((event) => event.patch === patch).map((event) => event.kind)).toEqual([
+					'patch-appeared',
+					'patch-disappeared',
+				]);
+			}
 		});
 
 		it(`${name}: every sysfs state the real run showed, brief ones included, shows in the emulator too`, () => {
