@@ -31,7 +31,7 @@ import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {median, min} from './stats.mjs';
 import * as terminal from './terminal.mjs';
-import {ensureTree} from './tree.mjs';
+import {ensureTree, removeLater} from './tree.mjs';
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(benchDir, '..');
@@ -59,12 +59,13 @@ function say(text = '') {
 }
 
 function section(title) {
+	const at = `t+${((performance.now() - started) / 1000).toFixed(0)}s`;
 	say('');
-	say(`== ${title} ${'='.repeat(Math.max(0, 96 - title.length))}`);
+	say(`== ${title} ${'='.repeat(Math.max(0, 90 - title.length - at.length))} ${at}`);
 }
 
 function row(label, cells) {
-	say(`  ${label.padEnd(38)}${cells.map((cell) => String(cell).padStart(12)).join('')}`);
+	say(`  ${label.padEnd(38)}${cells.map((cell) => String(cell).padStart(12)).join(' ')}`);
 }
 
 function target(name, met, detail) {
@@ -163,6 +164,7 @@ if (crashes.length > 0) {
 }
 
 const trees = {};
+const staleTrees = [];
 section('Trees (emulator scenario many, seed 1; cached in the work dir)');
 await part('trees', async () => {
 	const specs = [
@@ -172,11 +174,12 @@ await part('trees', async () => {
 		{key: 'small', threads: 5000, state: 'transition', fresh: true},
 	];
 	for (const spec of specs) {
-		const dir = path.join(work, `many-${spec.threads}-${spec.state}`);
-		const info = await ensureTree({dist, dir, threads: spec.threads, state: spec.state, fresh: spec.fresh});
+		const info = await ensureTree({dist, work, threads: spec.threads, state: spec.state, fresh: spec.fresh});
+		const dir = info.dir;
 		trees[spec.key] = dir;
+		staleTrees.push(...info.stale);
 		const how = info.reused
-			? 'cached'
+			? `cached (emulation and fingerprint ${fmtMs(info.createMs)} ms)`
 			: `emulation ${fmtMs(info.createMs)} ms + write ${fmtMs(info.writeMs)} ms (${info.writer})`;
 		say(`  ${String(spec.threads).padStart(6)} threads, ${spec.state.padEnd(10)} ${dir}  ${how}`);
 	}
@@ -539,6 +542,11 @@ writeFileSync(
 	path.join(work, 'results.json'),
 	JSON.stringify({date: new Date().toISOString(), load: os.loadavg(), results, targets}, null, 2),
 );
+if (staleTrees.length > 0) {
+	say(`removing ${staleTrees.length} outdated tree(s) in the background: ${staleTrees.join(' ')}`);
+	removeLater(staleTrees);
+}
+
 if (crashes.length > 0) {
 	say(`crashed parts: ${crashes.join(', ')}`);
 	process.exitCode = 1;

@@ -1,11 +1,11 @@
 /**
 Emulated livepatch trees on disk for the benchmark, cached between runs.
 
-`ensureTree({dist, dir, threads, state})` builds the emulator's `many` scenario (seed 1) with
+`ensureTree({dist, work, threads, state})` builds the emulator's `many` scenario (seed 1) with
 `threads` threads, optionally forces its transition to the end (`state: 'idle'`: no transition, every
-patch_state -1), and writes the world to `dir` once. A stamp file records what the tree was made
-from (thread count, state, a hash of the built emulator); a matching stamp skips the work, which
-is most of the benchmark's time on a first run (about half a minute for 100,000 threads).
+patch_state -1), and writes the world under `work` once, in a directory named by a fingerprint of
+the world's content: the same world is never written twice, which would otherwise be most of the
+benchmark's time (a minute or more for 100,000 threads).
 
 The emulator's own `writeTreeOnce` is used when it is implemented. Until then (or when it throws)
 the tree is written here, through the emulation's read port, so the content is exactly what the
@@ -15,13 +15,13 @@ neither klptop, the C lower bound nor the shell loop reads them). Write-only fil
 created empty: the reader only checks their presence.
 */
 import {performance} from 'node:perf_hooks';
+import {spawn} from 'node:child_process';
 import {createHash} from 'node:crypto';
 import {
 	closeSync,
 	existsSync,
 	mkdirSync,
 	openSync,
-	readFileSync,
 	readdirSync,
 	renameSync,
 	rmSync,
@@ -31,19 +31,6 @@ import {
 import path from 'node:path';
 
 const TASK_FILES = ['patch_state', 'stat', 'comm', 'wchan', 'stack'];
-
-function emulatorHash(dist) {
-	const dir = path.join(dist, 'source', 'emulator');
-	const hash = createHash('sha256');
-	for (const name of readdirSync(dir).sort()) {
-		if (name.endsWith('.js')) {
-			hash.update(name);
-			hash.update(readFileSync(path.join(dir, name)));
-		}
-	}
-
-	return hash.digest('hex').slice(0, 16);
-}
 
 function writeFile(file, text) {
 	const fd = openSync(file, 'w');
@@ -135,25 +122,69 @@ function countThreads(root) {
 }
 
 /**
-Make sure `dir` holds the `many` world with `threads` threads in `state` ('transition' | 'idle');
-`fresh` rebuilds it even when the stamp matches (so its clock starts now).
-Returns {dir, reused, createMs, writeMs, writer, blockersExpected, patch}.
+A fingerprint of the emulated world's content, cheap to take: the patch directories, every pid and
+tid, and `patch_state` and `stat` of every 50th thread and of the patch files. Absolute times are
+left out (`stat`'s start time counts from boot), so the same scenario gives the same fingerprint
+whatever the clock, and a change of the emulator that does not change its world keeps the tree.
 */
-export async function ensureTree({dist, dir, threads, state, fresh = false, log = () => {}}) {
-	const emulatorUrl = new URL(`file://${path.join(dist, 'source', 'emulator', 'index.js')}`);
-	const stamp = JSON.stringify({threads, state, scenario: 'many', seed: 1, emulator: emulatorHash(dist)});
-	const stampFile = path.join(dir, '.bench-stamp');
-	if (
-		!fresh &&
-		existsSync(stampFile) &&
-		readFileSync(stampFile, 'utf8') === stamp &&
-		countThreads(dir) === threads
-	) {
-		return {dir, reused: true, createMs: 0, writeMs: 0, writer: 'cached'};
+function fingerprint(port, threads, state) {
+	const hash = createHash('sha256');
+	hash.update(`many ${threads} ${state} seed 1\n`);
+	const safe = (fn) => {
+		try {
+			return fn();
+		} catch (error) {
+			return `!${error?.code ?? 'error'}`;
+		}
+	};
+
+	const walk = (worldPath) => {
+		const names = safe(() => port.readdir(worldPath));
+		if (typeof names === 'string') {
+			hash.update(`${worldPath}=${safe(() => port.readFile(worldPath))}\n`);
+			return;
+		}
+
+		hash.update(`${worldPath}/[${[...names].sort().join(',')}]\n`);
+		for (const name of [...names].sort()) walk(`${worldPath}/${name}`);
+	};
+
+	walk('/sys/kernel/livepatch');
+	let index = 0;
+	for (const pid of port.readdir('/proc')) {
+		if (!/^\d+$/.test(pid)) continue;
+		const tids = port.readdir(`/proc/${pid}/task`);
+		hash.update(`${pid}:${tids.join(',')}\n`);
+		for (const tid of tids) {
+			if (index++ % 50 === 0) {
+				const dir = `/proc/${pid}/task/${tid}`;
+				hash.update(
+					`${safe(() => port.readFile(`${dir}/patch_state`))}${safe(() => port.readFile(`${dir}/stat`))}`,
+				);
+			}
+		}
 	}
 
+	return hash.digest('hex').slice(0, 12);
+}
+
+/** Remove directories in the background (a nice'd `rm -rf` that outlives the benchmark). */
+export function removeLater(dirs) {
+	if (dirs.length === 0) return;
+	const child = spawn('nice', ['-n', '19', 'rm', '-rf', ...dirs], {detached: true, stdio: 'ignore'});
+	child.unref();
+}
+
+/**
+Make sure a directory under `work` holds the `many` world with `threads` threads in `state`
+('transition' | 'idle'). The directory is named by the world's fingerprint, so a tree is written
+only when the world changed; `fresh` writes it again anyway (so its clock starts now).
+Returns {dir, reused, createMs, writeMs, writer, stale}: `stale` lists older trees of the same
+kind, for `removeLater` once the measurements are done.
+*/
+export async function ensureTree({dist, work, threads, state, fresh = false, log = () => {}}) {
+	const emulatorUrl = new URL(`file://${path.join(dist, 'source', 'emulator', 'index.js')}`);
 	const {createEmulation, writeTreeOnce} = await import(emulatorUrl.href);
-	log(`building the emulated 'many' world with ${threads} threads (${state}) ...`);
 	let start = performance.now();
 	// Virtual t=0 is now, so times derived from the tree (elapsed, stuck) start near zero instead of
 	// counting from the emulator's default epoch (2026-01-01).
@@ -169,7 +200,19 @@ export async function ensureTree({dist, dir, threads, state, fresh = false, log 
 		emulation.advance(2000);
 	}
 
+	const kind = `many-${threads}-${state}`;
+	const dir = path.join(work, `${kind}-${fingerprint(emulation.port, threads, state)}`);
 	const createMs = performance.now() - start;
+	mkdirSync(work, {recursive: true});
+	const stale = readdirSync(work)
+		.filter((name) => name.startsWith(`${kind}-`) && path.join(work, name) !== dir)
+		.map((name) => path.join(work, name));
+	const doneFile = path.join(dir, '.bench-complete');
+	if (!fresh && existsSync(doneFile) && countThreads(dir) === threads) {
+		return {dir, reused: true, createMs, writeMs: 0, writer: 'cached', stale};
+	}
+
+	log(`writing the emulated 'many' world with ${threads} threads (${state}) ...`);
 	const temporary = `${dir}.partial`;
 	rmSync(temporary, {recursive: true, force: true});
 	rmSync(dir, {recursive: true, force: true});
@@ -194,7 +237,7 @@ export async function ensureTree({dist, dir, threads, state, fresh = false, log 
 		throw new Error(`${temporary}: ${written} threads on disk, expected ${threads} (${writer})`);
 	}
 
-	writeFileSync(path.join(temporary, '.bench-stamp'), stamp);
+	writeFileSync(doneFile.replace(dir, temporary), '');
 	renameSync(temporary, dir);
-	return {dir, reused: false, createMs, writeMs, writer};
+	return {dir, reused: false, createMs, writeMs, writer, stale};
 }
