@@ -215,7 +215,13 @@ export async function ensureTree({dist, work, threads, state, fresh = false, log
 	log(`writing the emulated 'many' world with ${threads} threads (${state}) ...`);
 	const temporary = `${dir}.partial`;
 	rmSync(temporary, {recursive: true, force: true});
-	rmSync(dir, {recursive: true, force: true});
+	if (existsSync(dir)) {
+		// Out of the way now, removed in the background after the measurements.
+		const old = `${dir}.old-${process.pid}`;
+		renameSync(dir, old);
+		stale.push(old);
+	}
+
 	start = performance.now();
 	let writer = 'emulator writeTreeOnce';
 	try {
