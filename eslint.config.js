@@ -23,7 +23,15 @@ const noKill = {
 
 export default tseslint.config(
 	{
-		ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test/kernel/build/**', '**/*.c'],
+		ignores: [
+			'dist/**',
+			'node_modules/**',
+			'coverage/**',
+			'test/kernel/build/**',
+			'.tmp/**',
+			'bench/out/**',
+			'**/*.c',
+		],
 	},
 	js.configs.recommended,
 	...tseslint.configs.recommended,
@@ -41,7 +49,13 @@ export default tseslint.config(
 	},
 	{
 		files: ['source/**/*.{ts,tsx}'],
-		ignores: ['source/sources/**', 'source/actions/**', 'source/emulator/**', 'source/state/**', 'source/script/**'],
+		ignores: [
+			'source/sources/**',
+			'source/actions/**',
+			'source/emulator/**',
+			'source/state/**',
+			'source/script/**',
+		],
 		rules: {
 			'no-restricted-imports': ['error', restrictedFs],
 		},
