@@ -4,8 +4,8 @@ is ever renamed or removed. Every string that came from the kernel, a process or
 goes through `clean()`, so the document is safe to print on a terminal as well as to parse.
 
 Fields beyond the issue's list (additive): `transition.started_from` (how `elapsed_s` is known:
-`first-seen` means a lower bound), `transition.rate_per_s`, `transition.reversals` and
-`last_transition`.
+`first-seen` means a lower bound), `transition.rate_per_s`, `transition.reversals`,
+`transition.initializing` (the kernel is still inside `insmod`) and `last_transition`.
 */
 import {blockerKey} from '../model/types.js';
 import type {Direction, History, Remedy, TaskClass} from '../model/types.js';
@@ -34,6 +34,8 @@ export type JsonTransition = {
 	started_from: 'observed' | 'kernel-log' | 'first-seen';
 	rate_per_s: number | null;
 	reversals: number;
+	/** Inside `insmod`: the kernel is setting the transition up (enabled still reads 0). */
+	initializing: boolean;
 };
 export type JsonBlocker = {
 	tgid: number;
@@ -120,6 +122,7 @@ export function toJsonDocument(history: History): JsonDocument {
 					started_from: t.startedFrom,
 					rate_per_s: seconds(t.ratePerS),
 					reversals: t.reversals,
+					initializing: t.initializing ?? false,
 				}
 			: null,
 		tasks: {

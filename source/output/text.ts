@@ -378,7 +378,9 @@ export function toText(history: History, options: TextOptions = {}): string {
 
 	out.push('');
 	if (t) {
-		heading(`Transition: ${clean(t.patch)} ${t.direction} (target patch_state ${t.target})`);
+		heading(
+			`Transition: ${clean(t.patch)} ${t.direction}${t.initializing ? ', initialising (insmod running)' : ''} (target patch_state ${t.target})`,
+		);
 		para(`  ${elapsedWords(t)}${t.reversals > 0 ? `, reversed ${t.reversals}x` : ''}`, '    ');
 		para(`  ${t.pending} of ${t.total} threads still to switch; ${rate(t.ratePerS)}`, '    ');
 		para(`  ${signalWords(t, s)}`, '    ');

@@ -46,7 +46,7 @@ const blockerKeys = [
 ];
 // Additions beyond the issue (allowed: "later issues add to it, never rename").
 const topAdded = ['last_transition'];
-const transitionAdded = ['started_from', 'rate_per_s', 'reversals'];
+const transitionAdded = ['started_from', 'rate_per_s', 'reversals', 'initializing'];
 
 function keys(value: unknown): string[] {
 	return Object.keys(value as object).sort();
@@ -144,6 +144,7 @@ describe('toJsonDocument', () => {
 			started_from: 'kernel-log',
 			rate_per_s: 0,
 			reversals: 0,
+			initializing: false,
 		});
 		expect(doc.tasks).toEqual({total: 54, by_patch_state: {'-1': 0, '0': 1, '1': 53}});
 		expect(doc.blockers[0]).toEqual({
@@ -250,5 +251,20 @@ describe('toJsonLine', () => {
 		expect(line).not.toContain('\n');
 		expect(JSON.parse(line)).toEqual(toJsonDocument(h));
 		expect(h.snapshot.time).toBe(t0 + 14_500);
+	});
+});
+
+describe('a transition still inside insmod (enabled reads 0, the kernel is initialising)', () => {
+	it('is reported as initialising in the JSON document and the text', async () => {
+		const {toText} = await import('../../source/output/text.js');
+		const history = stuckHistory();
+		const initialising: History = {
+			...history,
+			transition: history.transition ? {...history.transition, initializing: true} : null,
+		};
+		expect(toJsonDocument(initialising).transition?.initializing).toBe(true);
+		expect(toJsonDocument(history).transition?.initializing).toBe(false);
+		expect(toText(initialising, {width: 120})).toContain('initialising (insmod running)');
+		expect(toText(history, {width: 120})).not.toContain('initialising');
 	});
 });
