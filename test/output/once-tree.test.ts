@@ -70,6 +70,7 @@ describe('--once on a tree', () => {
 			started_from: 'kernel-log',
 			rate_per_s: null,
 			reversals: 0,
+			initializing: false,
 		});
 		expect(doc.blockers).toHaveLength(1);
 		expect(doc.blockers[0]).toMatchObject({
