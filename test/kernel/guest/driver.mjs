@@ -141,7 +141,14 @@ function oracle() {
 	const t0 = now();
 	const patches = readPatches();
 	const tp = patches.find((p) => p.transition === '1');
-	const target = tp ? Number(tp.enabled) : null;
+	// Inside insmod (klp_init_transition ran, patch->enabled not yet set): enabled reads 0 while
+	// transition reads 1, and a loaded object still reads patched=0 (in a real unpatching it stays 1
+	// until completion). That is a patching transition being set up, with no blocker yet.
+	const loaded = (o) => o.name === 'vmlinux' || isDir(`/sys/module/${o.name}`);
+	const initializing = Boolean(
+		tp && tp.enabled === '0' && tp.objects.some((o) => o.patched === '0' && loaded(o)),
+	);
+	const target = tp ? (initializing ? 1 : Number(tp.enabled)) : null;
 	const hist = {'-1': 0, 0: 0, 1: 0};
 	const blockers = [];
 	let total = 0;
@@ -150,7 +157,7 @@ function oracle() {
 		if (ps === null) continue; // exited
 		total++;
 		hist[ps] = (hist[ps] ?? 0) + 1;
-		if (tp && (ps === '0' || ps === '1') && Number(ps) !== target) {
+		if (tp && !initializing && (ps === '0' || ps === '1') && Number(ps) !== target) {
 			const st = parseStat(read(`/proc/${tgid}/task/${tid}/stat`));
 			if (!st) continue;
 			const wchan = readTrim(`/proc/${tgid}/task/${tid}/wchan`);
