@@ -4,31 +4,29 @@ dashboard, or keep an emulated tree on disk. The Ink UI is imported lazily so th
 the script modes start fast and never load React.
 */
 import os from 'node:os';
-import {createEmulation, listScenarios, mirrorToDisk, startRealtime} from '../emulator/index.js';
 import type {Emulation, KernelGeneration} from '../emulator/index.js';
 import {foldSnapshot} from '../model/history.js';
 import type {History, ScanOptions, Snapshot, SourceInfo} from '../model/types.js';
 import {toJsonDocument} from '../output/json.js';
 import {noLivepatchMessage, toText} from '../output/text.js';
 import {CaptureOpenError, openRootPort} from '../sources/capture.js';
-import {
-	abortOnSignals,
-	defaultCaptureName,
-	runBatch,
-	runCapture,
-	runExport,
-	runWait,
-} from '../script/index.js';
 import {version} from '../version.js';
 import {createReader} from '../sources/reader.js';
 import type {FsPort} from '../sources/fs-port.js';
-import {createActionContext, isActionCommand, realClock, runActionCommand} from '../actions/index.js';
 import type {ActionCommand, ActionContext} from '../actions/index.js';
-import {connectTreeControl} from '../emulator/tree-client.js';
 import {parseIdList, UsageError} from './flags.js';
 import type {Flags} from './flags.js';
 
 const kernelGenerations = ['4.12', '4.16', '5.1', '6.1', '6.11', '6.14', '6.16'] as const;
+
+/*
+Modules only some commands need are imported on first use: `--once` on the host (the benchmark's
+path) then loads neither the emulator, the actions nor the script modes (about 50 ms of CPU).
+*/
+const emulatorApi = async () => import('../emulator/index.js');
+const actionsApi = async () => import('../actions/index.js');
+const scriptApi = async () => import('../script/index.js');
+const treeClientApi = async () => import('../emulator/tree-client.js');
 
 export type OpenedSource = {
 	readonly source: SourceInfo;
@@ -60,20 +58,21 @@ async function run(input: readonly string[], flags: Flags, io: Io): Promise<numb
 		return runEmulate(rest, flags, io);
 	}
 
-	if (isActionCommand(command)) {
-		return runAction(command, rest, flags, io);
-	}
-
 	if (command === 'wait' || command === 'export' || command === 'capture') {
 		return runScript(command, rest, flags, io);
 	}
 
 	if (command !== undefined) {
+		const {isActionCommand} = await actionsApi();
+		if (isActionCommand(command)) {
+			return runAction(command, rest, flags, io);
+		}
+
 		throw new UsageError(`unknown command '${command}' (see klptop --help)`);
 	}
 
 	const interactive = !flags.once && !flags.batch && Boolean(io.stdout.isTTY);
-	const opened = openSource(flags, interactive);
+	const opened = await openSource(flags, interactive);
 	const pids = parseIdList(flags.pid, 'pid');
 	const tids = parseIdList(flags.tid, 'tid');
 	const delayS = flags.delay ?? 1;
@@ -82,6 +81,7 @@ async function run(input: readonly string[], flags: Flags, io: Io): Promise<numb
 	}
 
 	if (flags.batch) {
+		const {runBatch} = await scriptApi();
 		return withAbort((signal) =>
 			runBatch(
 				{
@@ -102,15 +102,18 @@ async function run(input: readonly string[], flags: Flags, io: Io): Promise<numb
 	}
 
 	const {runDashboard} = await import('../ui/run-dashboard.js');
+	const {createActionContext, realClock} = await actionsApi();
+	// Opened now so that the no-livepatch screen's emulator key needs no await.
+	const emulator = await emulatorApi();
 	// The dashboard's emulator runs on the real clock (startRealtime), so its actions wait in real time.
 	// Its action context decides whether the action keys act (root, --readonly, a tree without an emulator).
 	const actions = await openActionContext(opened, flags, {realTime: true});
 	return runDashboard({
-		feed: {...makeFeed(opened), actions},
+		feed: {...makeFeed(opened, emulator), actions},
 		makeEmulatorFeed(scenario) {
-			const emulated = openEmulation(scenario, flags, Date.now());
+			const emulated = openEmulation(emulator, scenario, flags, Date.now());
 			return {
-				...makeFeed(emulated),
+				...makeFeed(emulated, emulator),
 				actions: createActionContext({
 					source: emulated.source,
 					port: emulated.port,
@@ -133,13 +136,13 @@ async function run(input: readonly string[], flags: Flags, io: Io): Promise<numb
 Open the source the flags name. `realClock`: the emulator's epoch is now (the dashboard, export);
 otherwise a fixed epoch, so that --once, batch and wait output is reproducible.
 */
-export function openSource(flags: Flags, realClock = false): OpenedSource {
+export async function openSource(flags: Flags, realClock = false): Promise<OpenedSource> {
 	if (flags.emulate !== undefined) {
 		if (flags.root !== undefined) {
 			throw new UsageError('--emulate and --root are exclusive (use `klptop emulate <scenario> --root DIR`)');
 		}
 
-		return openEmulation(flags.emulate, flags, realClock ? Date.now() : undefined);
+		return openEmulation(await emulatorApi(), flags.emulate, flags, realClock ? Date.now() : undefined);
 	}
 
 	const root = flags.root ?? '/';
@@ -152,7 +155,14 @@ export function openSource(flags: Flags, realClock = false): OpenedSource {
 	};
 }
 
-function openEmulation(scenario: string, flags: Flags, startTime?: number): OpenedSource {
+type EmulatorApi = Awaited<ReturnType<typeof emulatorApi>>;
+
+function openEmulation(
+	{createEmulation, listScenarios}: EmulatorApi,
+	scenario: string,
+	flags: Flags,
+	startTime?: number,
+): OpenedSource {
 	const known = listScenarios().map((entry) => entry.name);
 	if (!known.includes(scenario)) {
 		throw new UsageError(`unknown scenario '${scenario}'; one of: ${known.join(', ')}`);
@@ -177,7 +187,7 @@ function openEmulation(scenario: string, flags: Flags, startTime?: number): Open
 }
 
 /** The dashboard's feed: one scan per poll; the emulator runs on the real clock meanwhile. */
-function makeFeed(opened: OpenedSource) {
+function makeFeed(opened: OpenedSource, {startRealtime}: EmulatorApi) {
 	const reader = createReader(opened.port, opened.source);
 	const driver = opened.emulation ? startRealtime(opened.emulation) : null;
 	return {
@@ -247,10 +257,11 @@ export async function openActionContext(
 	options: {readonly realTime?: boolean} = {},
 ): Promise<ActionContext> {
 	const {emulation, source} = opened;
+	const {createActionContext, realClock} = await actionsApi();
 	const control = emulation
 		? emulation.control
 		: source.kind === 'tree' && source.root !== null
-			? await connectTreeControl(source.root)
+			? await (await treeClientApi()).connectTreeControl(source.root)
 			: null;
 	// `realTime`: the emulator is driven by the real clock (the dashboard's startRealtime); a sleep just waits.
 	const clock =
@@ -271,13 +282,14 @@ async function runAction(
 	flags: Flags,
 	io: Io,
 ): Promise<number> {
-	const opened = openSource(flags);
+	const opened = await openSource(flags);
 	if (opened.emulation) {
 		// Act on the scenario as it stands after --at seconds (default 5), as --once shows it.
 		opened.emulation.advance((flags.at ?? 5) * 1000);
 	}
 
 	const ctx = await openActionContext(opened, flags);
+	const {runActionCommand} = await actionsApi();
 	const output = await runActionCommand(ctx, command, {input: rest, confirm: flags.confirm});
 	for (const line of output.stderr) {
 		io.stderr.write(line + '\n');
@@ -291,6 +303,7 @@ async function runAction(
 }
 
 async function withAbort(run: (signal: AbortSignal) => Promise<number>): Promise<number> {
+	const {abortOnSignals} = await scriptApi();
 	const {signal, dispose} = abortOnSignals();
 	try {
 		return await run(signal);
@@ -306,7 +319,8 @@ async function runScript(
 	flags: Flags,
 	io: Io,
 ): Promise<number> {
-	const opened = openSource(flags, command === 'export');
+	const opened = await openSource(flags, command === 'export');
+	const {defaultCaptureName, runCapture, runExport, runWait} = await scriptApi();
 	if (command === 'capture') {
 		if (rest.length > 0) {
 			throw new UsageError('capture takes no arguments (use -o FILE.tar.gz)');
@@ -343,7 +357,7 @@ async function runScript(
 	const root = opened.source.root;
 	const control =
 		opened.source.kind === 'tree' && root !== null && !/\.(tar\.gz|tgz|tar)$/.test(root)
-			? await connectTreeControl(root)
+			? await (await treeClientApi()).connectTreeControl(root)
 			: null;
 	return withAbort((signal) =>
 		runWait(
@@ -363,6 +377,8 @@ async function runScript(
 }
 
 async function runEmulate(rest: readonly string[], flags: Flags, io: Io): Promise<number> {
+	const emulator = await emulatorApi();
+	const {listScenarios, mirrorToDisk, startRealtime} = emulator;
 	if (flags.list || rest.length === 0) {
 		for (const {name, summary} of listScenarios()) {
 			io.stdout.write(`${name.padEnd(22)} ${summary}\n`);
@@ -376,7 +392,7 @@ async function runEmulate(rest: readonly string[], flags: Flags, io: Io): Promis
 		throw new UsageError('klptop emulate <scenario> needs --root DIR (a directory of your own, never /)');
 	}
 
-	const opened = openEmulation(scenario!, flags, Date.now());
+	const opened = openEmulation(emulator, scenario!, flags, Date.now());
 	const emulation = opened.emulation!;
 	const mirror = await mirrorToDisk(emulation, flags.root);
 	const driver = startRealtime(emulation);
