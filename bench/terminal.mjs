@@ -61,7 +61,31 @@ function startSession(name, command, {width, height, env = {}}) {
 	}
 }
 
+/*
+`kill-session` only hangs up the pane; `script` survived that here and kept its child (a klptop
+dashboard or top) running for an hour, loading every later measurement. So every process of the
+pane's tree is ended explicitly first.
+*/
 function killSession(name) {
+	const root = tmux('display-message', '-p', '-t', name, '#{pane_pid}').stdout.trim();
+	const tree = [];
+	const walk = (pid) => {
+		if (!/^\d+$/.test(pid)) return;
+		tree.push(Number(pid));
+		for (const child of spawnSync('pgrep', ['-P', pid], {encoding: 'utf8'}).stdout.trim().split('\n')) {
+			walk(child);
+		}
+	};
+
+	walk(root);
+	for (const pid of tree.reverse()) {
+		try {
+			process.kill(pid, 'SIGTERM');
+		} catch {
+			// Already gone.
+		}
+	}
+
 	tmux('kill-session', '-t', name);
 }
 
