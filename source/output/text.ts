@@ -6,7 +6,7 @@ caller decides about NO_COLOR and non-terminals).
 
 Every string that came from the kernel or a process is passed through `clean()` first.
 */
-import {codePointWidth} from '../views/format.js';
+import {codePointWidth, formatDuration} from '../views/format.js';
 import {blockerKey} from '../model/types.js';
 import type {Blocker, History, PatchInfo, Snapshot, TransitionProgress} from '../model/types.js';
 import {clean} from '../model/sanitize.js';
@@ -106,29 +106,8 @@ function wrap(text: string, width: number, indent = ''): string[] {
 // ---------------------------------------------------------------------------------------------------
 // Words
 
-/** `0s`, `59s`, `1m05s`, `1h02m`, `3d04h`; `-` when unknown. */
-export function duration(seconds: number | null): string {
-	if (seconds === null || !Number.isFinite(seconds)) {
-		return '-';
-	}
-
-	const s = Math.max(0, Math.floor(seconds));
-	if (s < 60) {
-		return `${s}s`;
-	}
-
-	const m = Math.floor(s / 60);
-	if (m < 60) {
-		return `${m}m${String(s % 60).padStart(2, '0')}s`;
-	}
-
-	const h = Math.floor(m / 60);
-	if (h < 24) {
-		return `${h}h${String(m % 60).padStart(2, '0')}m`;
-	}
-
-	return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, '0')}h`;
-}
+/** `0s`, `59s`, `1m05s`, `1h02m`, `3d04h`; `-` when unknown (the dashboard's own format). */
+export const duration = formatDuration;
 
 function rate(perSecond: number | null): string {
 	if (perSecond === null || !Number.isFinite(perSecond)) {
