@@ -8,23 +8,12 @@ old and PIDs get reused.
 */
 import {errorCode} from '../sources/fs-port.js';
 import {PF_KTHREAD, parseStat} from '../sources/parse.js';
+import type {StatFields} from '../sources/parse.js';
 import type {FsPort} from '../sources/fs-port.js';
 import type {PatchState} from '../model/types.js';
 
-export type ProcStat = {
-	readonly pid: number;
-	readonly comm: string;
-	readonly state: string;
-	readonly ppid: number;
-	readonly pgrp: number;
-	readonly session: number;
-	/** Controlling terminal (field 7), 0 for none. */
-	readonly ttyNr: number;
-	/** Foreground process group of that terminal (field 8), -1 for none. */
-	readonly tpgid: number;
-	readonly flags: number;
-	readonly starttime: number;
-};
+/** The reader's `stat` fields (`StatFields`), with the thread id under the name actions use. */
+export type ProcStat = Omit<StatFields, 'tid'> & {readonly pid: number};
 
 /** PF_KTHREAD in `stat` flags. */
 export const pfKthread = PF_KTHREAD;

@@ -106,6 +106,15 @@ const logPatterns = {
 	anyPatch: /'([^']+)'/,
 } as const;
 
+/** The `'<patch>': <word> <direction> ...` lines, one record shape for all of them. */
+const directedPatterns = [
+	['starting', logPatterns.starting],
+	['starting', logPatterns.startingOld],
+	['initializing', logPatterns.initializing],
+	['completing', logPatterns.completing],
+	['complete', logPatterns.complete],
+] as const;
+
 /**
 Classify one kernel log line. Only lines with the `livepatch: ` prefix of the livepatch core's
 `pr_fmt` are read for their meaning: a module printing the same words cannot fake a transition.
@@ -122,24 +131,11 @@ export function parseLivepatchLine(line: string): LivepatchLogRecord {
 		return {kind: 'reversing', patch: m[1]!, from: m[2] as Direction, to: m[3] as Direction};
 	}
 
-	m = logPatterns.starting.exec(text) ?? logPatterns.startingOld.exec(text);
-	if (m) {
-		return {kind: 'starting', patch: m[1]!, direction: m[2] as Direction};
-	}
-
-	m = logPatterns.initializing.exec(text);
-	if (m) {
-		return {kind: 'initializing', patch: m[1]!, direction: m[2] as Direction};
-	}
-
-	m = logPatterns.completing.exec(text);
-	if (m) {
-		return {kind: 'completing', patch: m[1]!, direction: m[2] as Direction};
-	}
-
-	m = logPatterns.complete.exec(text);
-	if (m) {
-		return {kind: 'complete', patch: m[1]!, direction: m[2] as Direction};
+	for (const [kind, pattern] of directedPatterns) {
+		m = pattern.exec(text);
+		if (m) {
+			return {kind, patch: m[1]!, direction: m[2] as Direction};
+		}
 	}
 
 	m = logPatterns.canceling.exec(text);
