@@ -200,7 +200,7 @@ export function nudgeLines(
 	}
 
 	if (!report.audit.stored && report.audit.error !== null) {
-		stderr.push(`klptop: warning: ${report.audit.error}`);
+		stderr.push(`klptop: warning: ${clean(report.audit.error)}`);
 	}
 
 	return {code: failed ? 1 : 0, stdout, stderr};
@@ -233,7 +233,7 @@ export async function patchCommand(
 
 	const report = await executePatchAction(ctx, plan, confirm === undefined ? {} : {confirm});
 	if (!report.audit.stored && report.audit.error !== null) {
-		stderr.push(`klptop: warning: ${report.audit.error}`);
+		stderr.push(`klptop: warning: ${clean(report.audit.error)}`);
 	}
 
 	return report.ok

@@ -346,10 +346,10 @@ export async function runWait(options: WaitOptions, io: ScriptIo): Promise<numbe
 
 		const report = await executePatchAction(context, plan.plan);
 		if (!report.ok) {
-			return finish(exitCodes.error, `${stuck}; reverse failed: ${report.text}`, result.history);
+			return finish(exitCodes.error, `${stuck}; reverse failed: ${clean(report.text)}`, result.history);
 		}
 
-		show(`klptop wait: ${report.text}`);
+		show(`klptop wait: ${clean(report.text)}`);
 		const reverseStarted = clock.now();
 		const after = await waitUntil(
 			timeoutS === null ? null : reverseStarted + timeoutS * 1000,
