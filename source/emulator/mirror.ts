@@ -92,6 +92,11 @@ class TreeWriter {
 	}
 
 	static create(kernel: EmulatedKernel, dir: string): TreeWriter {
+		// The mirror rewrites proc/, sys/ and dev/kmsg under its directory: never the host's own.
+		if (path.resolve(dir) === path.parse(path.resolve(dir)).root) {
+			throw new Error(`refusing to mirror an emulated kernel into ${dir}: give a directory of its own`);
+		}
+
 		return new TreeWriter(kernel, dir);
 	}
 
