@@ -267,8 +267,9 @@ describe('guards on real tasks of this machine', () => {
 	});
 
 	it('warns before stopping the foreground job of another terminal', async () => {
-		// `script` gives `sleep` its own pty, where it is the foreground job.
-		const term = await spawnSleeper(true, 'script', ['-qc', 'sleep 1000', '/dev/null']);
+		// `script` gives `sleep` its own pty, where it is the foreground job (`exec`: whatever $SHELL is, the
+		// sleep is script's own child, as CI runs with /bin/sh, which would otherwise stay in between).
+		const term = await spawnSleeper(true, 'script', ['-qc', 'exec sleep 1000', '/dev/null']);
 		let sleeper = 0;
 		await waitFor(() => {
 			const kids = readFileSync(`/proc/${term.pid}/task/${term.pid}/children`, 'utf8').trim();
