@@ -6,6 +6,9 @@ import fc from 'fast-check';
 import {afterEach, describe, expect, it} from 'vitest';
 import {createTarWriter, parseTar, safeArchivePath, TarError} from '../../source/sources/tar.js';
 
+/** GNU tar escapes non-ASCII names as octal in the C locale (CI may run with no LANG at all). */
+const utf8 = {...process.env, LC_ALL: 'C.UTF-8'};
+
 const dirs: string[] = [];
 afterEach(() => {
 	for (const dir of dirs.splice(0)) {
@@ -86,13 +89,15 @@ describe('ustar writer and reader', () => {
 		const dir = tempDir();
 		const file = path.join(dir, 'a.tar');
 		writeFileSync(file, sample());
-		const listing = execFileSync('tar', ['-tf', file], {encoding: 'utf8'}).split('\n').filter(Boolean);
+		const listing = execFileSync('tar', ['-tf', file], {encoding: 'utf8', env: utf8})
+			.split('\n')
+			.filter(Boolean);
 		expect(listing).toContain(`top/obj/${longFunc}/`);
 		expect(listing).toContain(`${deepPath}/`);
 		expect(listing).toContain('top/caf\u00e9/\u65e5\u672c');
 		const out = path.join(dir, 'out');
 		mkdirSync(out);
-		execFileSync('tar', ['-xf', file, '-C', out]);
+		execFileSync('tar', ['-xf', file, '-C', out], {env: utf8});
 		expect(readFileSync(path.join(out, 'top/caf\u00e9/\u65e5\u672c'), 'utf8')).toBe('unicode\n');
 		expect([...readFileSync(path.join(out, 'top/binary'))]).toEqual([0, 1, 2, 255]);
 	});
@@ -111,7 +116,7 @@ describe('ustar writer and reader', () => {
 				args.push(long);
 			}
 
-			execFileSync('tar', args);
+			execFileSync('tar', args, {env: utf8});
 			const entries = parseTar(readFileSync(file));
 			const byName = new Map(entries.map((entry) => [entry.name, entry]));
 			expect(byName.get('short')!.data.toString()).toBe('short\n');
