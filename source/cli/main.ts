@@ -201,6 +201,15 @@ function makeFeed(opened: OpenedSource, {startRealtime}: EmulatorApi) {
 }
 
 function printOnce(opened: OpenedSource, flags: Flags, io: Io): number {
+	// `klptop --once | head -3`: the reader went away; the rest of the output is not wanted.
+	if (typeof io.stdout.on === 'function') {
+		io.stdout.on('error', (error: Error & {code?: string}) => {
+			if (error.code !== 'EPIPE') {
+				io.stderr.write(`klptop: cannot write the output: ${error.message}\n`);
+				process.exitCode = 1;
+			}
+		});
+	}
 	const history = onceHistory(opened, flags);
 	if (flags.json) {
 		io.stdout.write(JSON.stringify(toJsonDocument(history), null, 2) + '\n');
