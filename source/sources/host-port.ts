@@ -25,7 +25,7 @@ import {
 	statSync,
 } from 'node:fs';
 import {availableParallelism, loadavg} from 'node:os';
-import {MessageChannel, receiveMessageOnPort, Worker} from 'node:worker_threads';
+import {MessageChannel, receiveMessageOnPort, Worker, type MessagePort} from 'node:worker_threads';
 import {errorCode, fsError, type FsPort, type TaskWalk, type TaskWalkOptions} from './fs-port.js';
 import {addWalk, emptyWalk, makeFsWalkIo, walkTasks, type WalkIo} from './walk.js';
 
@@ -62,6 +62,8 @@ because one entry can hold hundreds of threads (a JVM) and the last chunk decide
 const CHUNK = 32;
 /** Safety net: a helper that claimed work but has not finished after this long is given up on. */
 const HELPER_FINISH_MS = 120_000;
+/** A started helper that is given no work within this long ends by itself. */
+const HELPER_IDLE_MS = 30_000;
 
 // Helper states in shared[1].
 const NOT_STARTED = 0;
@@ -71,20 +73,30 @@ const CANCELLED = 3;
 
 /**
 The helper thread's program: the self-contained functions of `walk.ts`, by source text, so it needs
-no module file (works from `dist/` and under the test runner alike). It claims chunks of the pid
-list from the shared counter exactly as the main thread does.
+no module file (works from `dist/` and under the test runner alike).
+
+It boots, then waits for its one assignment: `go` (its control word) turns 1 and the assignment
+(root prefix, pid list, options, the walk's shared counter) is on its port. So a helper can be
+started early (`prewarmWalkHelper`: while the main thread is still loading modules) and be ready
+when the walk begins. It claims chunks of the pid list from the shared counter exactly as the main
+thread does. A helper never given work gives up after a while (or when the process exits).
 */
 const HELPER_SOURCE = `
-const {workerData} = require('node:worker_threads');
-const shared = new Int32Array(workerData.shared);
-if (Atomics.compareExchange(shared, 1, ${NOT_STARTED}, ${RUNNING}) === ${NOT_STARTED}) {
+const {workerData, receiveMessageOnPort} = require('node:worker_threads');
+const control = new Int32Array(workerData.control);
+const idleUntil = Date.now() + ${HELPER_IDLE_MS};
+while (Atomics.load(control, 0) === 0 && Date.now() < idleUntil) Atomics.wait(control, 0, 0, 250);
+const received = Atomics.load(control, 0) === 1 ? receiveMessageOnPort(workerData.port) : undefined;
+const work = received === undefined ? undefined : received.message;
+const shared = work === undefined ? undefined : new Int32Array(work.shared);
+if (shared !== undefined && Atomics.compareExchange(shared, 1, ${NOT_STARTED}, ${RUNNING}) === ${NOT_STARTED}) {
 	let result;
 	try {
 		const walkTasks = (${walkTasks.toString()});
 		const makeFsWalkIo = (${makeFsWalkIo.toString()});
 		const addWalk = (${addWalk.toString()});
-		const io = makeFsWalkIo(require('node:fs'), workerData.prefix);
-		const {pids, options, chunk, faultAfter} = workerData;
+		const io = makeFsWalkIo(require('node:fs'), work.prefix);
+		const {pids, options, chunk, faultAfter} = work;
 		const chunks = Math.ceil(pids.length / chunk);
 		const into = {total: 0, minus: 0, zero: 0, one: 0, threads: [], errors: {}, firstTask: null};
 		for (let done = 0; ; done++) {
@@ -119,27 +131,21 @@ type SharedWalkSettings = {
 	readonly helperFaultAfter: number | null;
 };
 
-function startHelper(
-	settings: SharedWalkSettings,
-	pids: readonly string[],
-	options: TaskWalkOptions,
-	shared: Int32Array,
-): Helper | null {
-	const {prefix, chunk, helperFaultAfter} = settings;
+/** A helper thread that has been started and waits for its assignment. */
+type IdleHelper = {
+	readonly worker: Worker;
+	readonly port: MessagePort;
+	readonly control: Int32Array;
+};
+
+function spawnHelper(): IdleHelper | null {
 	const {port1, port2} = new MessageChannel();
+	const control = new Int32Array(new SharedArrayBuffer(4));
 	let worker: Worker;
 	try {
 		worker = new Worker(HELPER_SOURCE, {
 			eval: true,
-			workerData: {
-				prefix,
-				pids,
-				options,
-				chunk,
-				faultAfter: helperFaultAfter,
-				shared: shared.buffer,
-				port: port2,
-			},
+			workerData: {control: control.buffer, port: port2},
 			transferList: [port2],
 			stdout: true,
 			stderr: true,
@@ -153,6 +159,22 @@ function startHelper(
 	worker.on('error', () => {
 		// A helper that dies before starting is cancelled; one that dies later is redone (finish()).
 	});
+	return {worker, port: port1, control};
+}
+
+/** Hand `idle` its walk; it claims chunks from `shared` as soon as it wakes. */
+function assignHelper(
+	idle: IdleHelper,
+	settings: SharedWalkSettings,
+	pids: readonly string[],
+	options: TaskWalkOptions,
+	shared: Int32Array,
+): Helper {
+	const {worker, port, control} = idle;
+	const {prefix, chunk, helperFaultAfter} = settings;
+	port.postMessage({prefix, pids, options, chunk, faultAfter: helperFaultAfter, shared: shared.buffer});
+	Atomics.store(control, 0, 1);
+	Atomics.notify(control, 0);
 	return {
 		finish() {
 			let result: TaskWalk | 'cancelled' | null = null;
@@ -161,7 +183,7 @@ function startHelper(
 			} else {
 				Atomics.wait(shared, 1, RUNNING, HELPER_FINISH_MS);
 				if (Atomics.load(shared, 1) === DONE) {
-					const received = receiveMessageOnPort(port1) as
+					const received = receiveMessageOnPort(port) as
 						{message: {ok: boolean; walk?: TaskWalk}} | undefined;
 					if (received?.message.ok && received.message.walk) {
 						result = received.message.walk;
@@ -169,11 +191,50 @@ function startHelper(
 				}
 			}
 
-			port1.close();
+			port.close();
 			void worker.terminate().catch(() => undefined);
 			return result;
 		},
 	};
+}
+
+/** The helper started by `prewarmWalkHelper`, until a walk takes it. */
+let prewarmed: IdleHelper | null = null;
+
+/**
+Start a walk helper now, for a one-shot scan (`--once`, batch) of `<root>/proc` that will come a
+little later, if that /proc is large enough for one: the thread boots (tens of ms) on another core while this one is still loading the
+program, instead of after the walk has begun. The next host-port walk big enough for a helper takes
+it, whatever the load average (the caller decided); an unused one ends by itself. Does nothing with
+fewer than two CPUs or `KLPTOP_WORKERS=0`. Returns whether a helper was started.
+*/
+export function prewarmWalkHelper(root: string): boolean {
+	if (prewarmed !== null || availableParallelism() < 2 || process.env['KLPTOP_WORKERS'] === '0') {
+		return false;
+	}
+
+	try {
+		if (readdirSync(`${root.replace(/\/+$/, '')}/proc`).length < PARALLEL_MIN_PIDS) {
+			return false;
+		}
+	} catch {
+		return false; // No /proc there (an archive, a typo): the reader will say so.
+	}
+
+	prewarmed = spawnHelper();
+	return prewarmed !== null;
+}
+
+/** Give back the prewarmed helper (unused): it ends at once. For tests and early exits. */
+export function releasePrewarmedHelper(): void {
+	if (prewarmed !== null) {
+		const {worker, port, control} = prewarmed;
+		prewarmed = null;
+		Atomics.store(control, 0, 2);
+		Atomics.notify(control, 0);
+		port.close();
+		void worker.terminate().catch(() => undefined);
+	}
 }
 
 /** Walk with a helper thread, both claiming chunks of `pids` until none is left. */
@@ -187,7 +248,8 @@ function walkShared(
 	const {chunk} = settings;
 	const shared = new Int32Array(new SharedArrayBuffer(8));
 	const chunks = Math.ceil(pids.length / chunk);
-	const helper = startHelper(settings, pids, options, shared);
+	const idle = takePrewarmed() ?? spawnHelper();
+	const helper = idle === null ? null : assignHelper(idle, settings, pids, options, shared);
 	if (helper !== null && settings.waitForHelperMs > 0) {
 		Atomics.wait(shared, 1, NOT_STARTED, settings.waitForHelperMs);
 	}
@@ -225,6 +287,12 @@ function walkShared(
 	}
 
 	return into;
+}
+
+function takePrewarmed(): IdleHelper | null {
+	const idle = prewarmed;
+	prewarmed = null;
+	return idle;
 }
 
 function coreLooksFree(checkLoad: boolean): boolean {
@@ -439,8 +507,10 @@ export function createHostPort(root: string, options: HostPortOptions = {}): Hos
 					(options.parallelMinPids ??
 						(walkOptions.readStates ? PARALLEL_MIN_PIDS : PARALLEL_MIN_PIDS_COUNTING)) ||
 				process.env['KLPTOP_WORKERS'] === '0' ||
-				!coreLooksFree(options.loadCheck ?? true)
+				(prewarmed === null && !coreLooksFree(options.loadCheck ?? true))
 			) {
+				// Too small (or helpers off) for a second thread: let a prewarmed one go.
+				releasePrewarmedHelper();
 				return walkTasks(walkIo, pids, walkOptions);
 			}
 

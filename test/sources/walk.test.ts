@@ -1,6 +1,7 @@
 import {afterEach, describe, expect, it} from 'vitest';
 import type {TaskWalk, TaskWalkOptions} from '../../source/sources/fs-port.js';
-import {createHostPort} from '../../source/sources/host-port.js';
+import {spawnSync} from 'node:child_process';
+import {createHostPort, prewarmWalkHelper, releasePrewarmedHelper} from '../../source/sources/host-port.js';
 import {parsePatchState} from '../../source/sources/parse.js';
 import {makeFsWalkIo, mergeWalks, portWalkIo, walkTasks} from '../../source/sources/walk.js';
 import * as fs from 'node:fs';
@@ -111,6 +112,49 @@ describe('thread walk', () => {
 		expect(faulty.stats).toEqual({helperRuns: 0, helperCancelled: 0, helperFailures: optionSets.length});
 		expect(racing.stats.helperRuns + racing.stats.helperCancelled).toBe(optionSets.length);
 		expect(racing.stats.helperFailures).toBe(0);
+	});
+
+	it('a helper started early (one-shot scans) is taken by the next big walk, whatever the load', () => {
+		// 1,000 processes: the size from which a helper is worth its start.
+		const threads: ThreadSpec[] = [];
+		for (let p = 0; p < 1000; p++) {
+			threads.push({pid: 1000 + p, tid: 1000 + p, patchState: p % 10 === 0 ? 0 : 1});
+		}
+
+		const made = makeTree({threads});
+		trees.push(made);
+		const small = bigTree();
+		expect(prewarmWalkHelper(small.root)).toBe(false); // 40 processes: not worth a thread.
+		expect(prewarmWalkHelper(made.root)).toBe(true);
+		expect(prewarmWalkHelper(made.root)).toBe(false); // One at a time.
+		// A load check that would refuse a new helper: the prewarmed one is used all the same.
+		const port = createHostPort(made.root, {waitForHelperMs: 5000});
+		const options: TaskWalkOptions = {readStates: true, target: 1, collect: 'blocking'};
+		const walk = port.walkTasks!(port.readdir('/proc'), options);
+		const reference = createHostPort(made.root, {parallelMinPids: Number.POSITIVE_INFINITY});
+		expect(sorted(walk)).toEqual(sorted(reference.walkTasks!(reference.readdir('/proc'), options)));
+		expect(walk.zero).toBe(100);
+		expect(port.stats).toEqual({helperRuns: 1, helperCancelled: 0, helperFailures: 0});
+		// Taken: the next prewarm starts a new one, which is given back unused.
+		expect(prewarmWalkHelper(made.root)).toBe(true);
+		releasePrewarmedHelper();
+		expect(prewarmWalkHelper(made.root)).toBe(true);
+		releasePrewarmedHelper();
+	});
+
+	it('an early helper that gets no work does not keep the process alive', () => {
+		const made = makeTree({threads: Array.from({length: 1000}, (_, p) => ({pid: 2000 + p, tid: 2000 + p}))});
+		trees.push(made);
+		const module = new URL('../../dist/source/sources/host-port.js', import.meta.url).href;
+		const script = `import {prewarmWalkHelper} from '${module}'; console.log(prewarmWalkHelper(${JSON.stringify(made.root)}));`;
+		// The helper would idle for 30 s; the process must end as soon as its own work is done.
+		const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+			encoding: 'utf8',
+			timeout: 20_000,
+		});
+		expect(run.signal).toBeNull();
+		expect(run.stdout.trim()).toBe('true');
+		expect(run.status).toBe(0);
 	});
 
 	it('decodes patch_state bytes like parsePatchState', () => {
