@@ -101,6 +101,9 @@ async function run(input: readonly string[], flags: Flags, io: Io): Promise<numb
 		return printOnce(opened, flags, io);
 	}
 
+	// React's production build unless told otherwise (read when React loads, just below): the
+	// development build checks and warns on every render, about twice the CPU per frame.
+	process.env['NODE_ENV'] ??= 'production';
 	const {runDashboard} = await import('../ui/run-dashboard.js');
 	const {createActionContext, realClock} = await actionsApi();
 	// Opened now so that the no-livepatch screen's emulator key needs no await.
