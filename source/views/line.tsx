@@ -6,8 +6,11 @@ the theme in one place.
 Segment text must already be sanitised (`clean()`); this component only measures and styles it.
 */
 import {Text} from 'ink';
+import {useContext} from 'react';
 import type {Theme} from './theme.js';
 import {cellWidth} from './format.js';
+import {markerLength, maxMarkedLines, RawLinesContext} from './raw-lines.js';
+import type {RawLines} from './raw-lines.js';
 import {renderSegments} from './segment.js';
 import type {LineStyle, Segment} from './segment.js';
 
@@ -25,12 +28,17 @@ export type LineProps = {
 };
 
 export function Line({segments, width, theme, pad = false, inverse = false, bold = false}: LineProps) {
-	const text = renderSegments(segments, width, theme, {pad, inverse, bold});
-	// Ink drops an empty <Text> from the layout; a space keeps the line.
-	return <Text>{text === '' ? ' ' : text}</Text>;
+	const registry = useContext(RawLinesContext);
+	return finished([renderSegments(segments, width, theme, {pad, inverse, bold})], width, registry);
 }
 
-/** Several lines as one Ink element (one layout node however many lines: see `renderSegments`). */
+/**
+Several lines as one Ink element (one layout node however many lines: see `renderSegments`).
+
+Under a `RawLinesContext` registry (the dashboard), Ink gets one short marker per line (here and in
+`Line`) and the finished lines go to the registry, to be put back into the frame by `resolveRawLines`: Ink then does
+not take every styled line apart character by character on every frame (see `raw-lines.ts`).
+*/
 export function Lines({
 	lines,
 	width,
@@ -40,12 +48,20 @@ export function Lines({
 	readonly width: number;
 	readonly theme: Theme;
 }) {
+	const registry = useContext(RawLinesContext);
 	if (lines.length === 0) return null;
-	const text = lines
-		.map((line) => renderSegments(line.segments, width, theme, line))
-		.map((line) => (line === '' ? ' ' : line))
-		.join('\n');
-	return <Text>{text}</Text>;
+	const rendered = lines.map((line) => renderSegments(line.segments, width, theme, line));
+	return finished(rendered, width, registry);
+}
+
+/** Finished lines as one `<Text>`: themselves, or their markers under a registry. */
+function finished(lines: readonly string[], width: number, registry: RawLines | null) {
+	if (registry !== null && width >= markerLength && lines.length <= maxMarkedLines) {
+		return <Text>{registry.register(lines).join('\n')}</Text>;
+	}
+
+	// Ink drops an empty <Text> from the layout; a space keeps the line.
+	return <Text>{lines.map((line) => (line === '' ? ' ' : line)).join('\n')}</Text>;
 }
 
 /**
