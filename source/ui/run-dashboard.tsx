@@ -10,6 +10,8 @@ import type {Instance} from 'ink';
 import {useTerminalSize} from '../hooks/use-terminal-size.js';
 import {foldSnapshot} from '../model/history.js';
 import type {History} from '../model/types.js';
+import {createRawLines, RawLinesContext, resolveRawLines} from '../views/raw-lines.js';
+import type {RawLines} from '../views/raw-lines.js';
 import type {Theme} from '../views/theme.js';
 import {codePointWidth} from '../views/format.js';
 import {App} from './app.js';
@@ -84,17 +86,21 @@ export function makeRestore(stdout: NodeJS.WriteStream, stdin: NodeJS.ReadStream
 /**
 The stream Ink renders to. Ink runs in debug mode, which writes each complete frame in one call;
 this stream hands it to the frame writer, which puts only the changed lines on the real terminal.
-Size and 'resize' come from the real terminal.
+Before that, synchronously (the frame belongs to the render that registered its lines), the views'
+finished lines replace their markers (`raw-lines.ts`: Ink never takes them apart character by
+character). Size and 'resize' come from the real terminal.
 */
 class FrameStream extends EventEmitter {
 	readonly isTTY = true;
 	private readonly terminal: NodeJS.WriteStream;
 	private readonly writer: FrameWriter;
+	private readonly rawLines: RawLines;
 
-	constructor(terminal: NodeJS.WriteStream, writer: FrameWriter) {
+	constructor(terminal: NodeJS.WriteStream, writer: FrameWriter, rawLines: RawLines) {
 		super();
 		this.terminal = terminal;
 		this.writer = writer;
+		this.rawLines = rawLines;
 	}
 
 	get columns(): number {
@@ -106,7 +112,7 @@ class FrameStream extends EventEmitter {
 	}
 
 	write = (data: string): boolean => {
-		if (data !== '') this.writer.frame(data);
+		if (data !== '') this.writer.frame(resolveRawLines(data, this.rawLines));
 		return true;
 	};
 }
@@ -158,7 +164,8 @@ export async function runDashboard(options: DashboardOptions): Promise<number> {
 
 	const restore = makeRestore(stdout, stdin);
 	const writer = createFrameWriter(stdout, {charWidth: codePointWidth});
-	const inkStdout = new FrameStream(stdout, writer);
+	const rawLines = createRawLines();
+	const inkStdout = new FrameStream(stdout, writer, rawLines);
 	const onResize = () => {
 		// The terminal may have reflowed or cut what was on screen: paint everything once.
 		writer.invalidate();
@@ -228,18 +235,20 @@ export async function runDashboard(options: DashboardOptions): Promise<number> {
 		stdout.write(enterAlternateScreen);
 		stdout.on('resize', onResize);
 		instance = render(
-			<Root
-				options={options}
-				theme={theme}
-				readonlyReason={readonlyReason}
-				initialHistory={initialHistory}
-				onFeedChange={(next) => {
-					feed = next;
-				}}
-				onRedraw={() => {
-					writer.invalidate();
-				}}
-			/>,
+			<RawLinesContext.Provider value={rawLines}>
+				<Root
+					options={options}
+					theme={theme}
+					readonlyReason={readonlyReason}
+					initialHistory={initialHistory}
+					onFeedChange={(next) => {
+						feed = next;
+					}}
+					onRedraw={() => {
+						writer.invalidate();
+					}}
+				/>
+			</RawLinesContext.Provider>,
 			{
 				stdout: inkStdout as unknown as NodeJS.WriteStream,
 				stdin,

@@ -96,6 +96,24 @@ describe('runDashboard', () => {
 		expect(feed.polls[0]).toEqual({threads: 'blockers'});
 	});
 
+	it('puts the views finished lines on the terminal, never their placeholders (raw-lines.ts)', async () => {
+		const run = start(tickingFeed(), {color: true});
+		const model = await run.waitFor((m) => m.screen().includes('4242'));
+		// The views render markers of Private Use Area characters under the dashboard's registry;
+		// every one is resolved before the frame writer sees the frame.
+		expect(run.stdout.output).not.toMatch(/[\uE000-\uF8FF]/u);
+		const rows = model.lines();
+		const row = rows.findIndex((line) => line.includes('4242'));
+		expect(rows[row]).toContain('sleeper');
+		// Styled as the view styled it: the focused table's selected row is inverse, its columns header too.
+		expect(model.styles(row).some((style) => style.split(';').includes('7'))).toBe(true);
+		const header = rows.findIndex((line) => /TID +TGID/.test(line));
+		expect(header).toBeGreaterThan(-1);
+		expect(model.styles(header).some((style) => style.split(';').includes('7'))).toBe(true);
+		await run.press('q');
+		expect(await run.done).toBe(0);
+	});
+
 	it('quits on Ctrl-C too', async () => {
 		const run = start(tickingFeed());
 		await run.waitFor((m) => m.screen().includes('4242'));
