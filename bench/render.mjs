@@ -13,8 +13,13 @@ RUNS each (after one warm-up):
 - rows on poll: `reduce(state, {type: 'history'})` (derive + sort by STUCK + find the selection);
 - sort key: `reduce(state, {type: 'command', id: 'sort-invert'})` (re-sort 100,000 rows);
 - filter: `deriveRows` with a filter text (the `\` prompt's result);
-- table render: `renderToString(<TaskTable .../>, {columns: 120})` for a 120x40 terminal;
-- app frame: `renderToString(<App .../>)` at 120x40 with the same history (default blockers view).
+- table render: `<TaskTable .../>` for a 120x40 terminal the way the dashboard renders it:
+  `renderToString(<RawLinesContext.Provider value={registry}><TaskTable/></...>, {columns: 120})`
+  and `resolveRawLines` on the result (`source/views/raw-lines.ts`: pre-styled lines bypass Ink's
+  per-character output); `tableRenderInk`: plain `renderToString(<TaskTable .../>)`, Ink's own
+  output of every line, for comparison (what the dashboard did before);
+- app frame: `<App .../>` at 120x40 with the same history (default blockers view), likewise
+  `appFrame` (the dashboard's path) and `appFrameInk` (Ink's own output).
 
 Prints one JSON object on stdout. Each part reports `{error}` instead when the UI's API moved.
 */
@@ -114,73 +119,100 @@ try {
 	out.filter = {error: `source/ui/rows.js: ${String(error?.message ?? error)}`};
 }
 
+let rawLines = null;
 try {
-	const {TaskTable} = await load('source/views/task-table.js');
-	attempt('tableRender', () => {
-		if (!state) throw new Error('no state');
-		const {layoutOf} = stateModule;
-		const props = {
-			rows: state.rows,
-			top: 0,
-			selectedIndex: 0,
-			height: layoutOf(state).tableRows,
-			width,
-			sort: state.view.sort,
-			tagged: state.tagged,
-			focused: true,
-			target: history.snapshot.transition?.target ?? null,
-			processes: false,
-			emptyText: 'none',
-			theme: {color: true, ascii: false},
-		};
+	rawLines = await load('source/views/raw-lines.js');
+} catch (error) {
+	out.rawLines = {error: `source/views/raw-lines.js: ${String(error?.message ?? error)}`};
+}
+
+/**
+The dashboard's path: the element under a raw-lines registry, then the markers in Ink's frame
+resolved (`resolveRawLines`), as `run-dashboard.tsx` does before the frame writer sees the frame.
+Without the module (an older build), Ink's own path.
+*/
+function dashboardRender(registry, element) {
+	if (rawLines === null) return renderToString(element, {columns: width});
+	const {RawLinesContext, resolveRawLines} = rawLines;
+	const frame = renderToString(createElement(RawLinesContext.Provider, {value: registry}, element), {
+		columns: width,
+	});
+	return resolveRawLines(frame, registry);
+}
+
+/** `tableRender`/`appFrame` measure the dashboard's path, `...Ink` Ink's own output of the same element. */
+function renderParts(name, makeElement) {
+	attempt(name, () => {
+		const registry = rawLines?.createRawLines() ?? null;
 		let text = '';
 		const m = measure(
 			(i) => {
-				// Scroll a little each time, as a refresh with changed rows would.
-				text = renderToString(createElement(TaskTable, {...props, top: i % 7, selectedIndex: i % 7}), {
-					columns: width,
-				});
+				text = dashboardRender(registry, makeElement(i));
 				return text;
 			},
 			{runs, warmup: 2},
 		);
-		return {...summary(m), lines: text.split('\n').length, rows: props.rows.length};
+		return {...summary(m), lines: text.split('\n').length, held: registry?.size};
 	});
-} catch (error) {
-	out.tableRender = {error: `source/views/task-table.js: ${String(error?.message ?? error)}`};
-}
-
-try {
-	const {App} = await load('source/ui/app.js');
-	attempt('appFrame', () => {
-		const feed = {
-			source,
-			poll: () => history.snapshot,
-			close() {},
-		};
-		const props = {
-			feed,
-			makeEmulatorFeed: () => feed,
-			delayS: 3600,
-			readonlyReason: null,
-			theme: {color: true, ascii: false},
-			pids: null,
-			tids: null,
-			hostname: 'bench',
-			width,
-			height,
-			initialHistory: history,
-		};
+	attempt(`${name}Ink`, () => {
 		let text = '';
 		const m = measure(
-			() => {
-				text = renderToString(createElement(App, props), {columns: width});
+			(i) => {
+				text = renderToString(makeElement(i), {columns: width});
 				return text;
 			},
 			{runs, warmup: 2},
 		);
 		return {...summary(m), lines: text.split('\n').length};
 	});
+}
+
+try {
+	const {TaskTable} = await load('source/views/task-table.js');
+	if (!state) throw new Error('no state');
+	const {layoutOf} = stateModule;
+	const props = {
+		rows: state.rows,
+		top: 0,
+		selectedIndex: 0,
+		height: layoutOf(state).tableRows,
+		width,
+		sort: state.view.sort,
+		tagged: state.tagged,
+		focused: true,
+		target: history.snapshot.transition?.target ?? null,
+		processes: false,
+		emptyText: 'none',
+		theme: {color: true, ascii: false},
+	};
+	// Scroll a little each time, as a refresh with changed rows would.
+	renderParts('tableRender', (i) => createElement(TaskTable, {...props, top: i % 7, selectedIndex: i % 7}));
+	if (typeof out.tableRender === 'object') out.tableRender.rows = props.rows.length;
+} catch (error) {
+	out.tableRender = {error: `source/views/task-table.js: ${String(error?.message ?? error)}`};
+}
+
+try {
+	const {App} = await load('source/ui/app.js');
+	const feed = {
+		source,
+		poll: () => history.snapshot,
+		close() {},
+	};
+	const props = {
+		feed,
+		makeEmulatorFeed: () => feed,
+		delayS: 3600,
+		readonlyReason: null,
+		theme: {color: true, ascii: false},
+		pids: null,
+		tids: null,
+		hostname: 'bench',
+		width,
+		height,
+		initialHistory: history,
+	};
+	renderParts('appFrame', () => createElement(App, props));
 } catch (error) {
 	out.appFrame = {error: `source/ui/app.js: ${String(error?.message ?? error)}`};
 }
