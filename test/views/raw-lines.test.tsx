@@ -249,8 +249,8 @@ describe('resolveRawLines', () => {
 		const [a] = registry.register(['kept']);
 		const unknown = marker(999, 0);
 		const pastEnd = marker(0, 5);
-		const cut = a!.slice(0, markerLength - 2);
-		const malformed = `\uE000xyz12`;
+		const cut = a!.slice(0, 1);
+		const malformed = `${cut}xyz`;
 		const frame = [`| ${unknown}`, `| ${pastEnd}`, `| ${cut}`, `| ${malformed}`, a!].join('\n');
 		expect(resolveRawLines(frame, registry)).toBe(['|', '|', '|', '|', 'kept'].join('\n'));
 	});
@@ -271,6 +271,25 @@ describe('resolveRawLines', () => {
 		expect(resolveRawLines('too small', registry)).toBe('too small');
 		expect(registry.size).toBe(0);
 		expect(resolveRawLines(still!, registry)).toBe('');
+	});
+
+	it('does not hand a freed slot out again soon: a stale marker reads blank, not another block', () => {
+		const registry = createRawLines();
+		const [old] = registry.register(['old block']);
+		const [shown] = registry.register(['shown']);
+		resolveRawLines(shown!, registry);
+		for (let i = 0; i < 100; i++) {
+			const [line] = registry.register([`new ${i}`]);
+			resolveRawLines(line!, registry);
+		}
+
+		expect(resolveRawLines(old!, registry)).toBe('');
+	});
+
+	it('stays bounded when no frame is ever resolved', () => {
+		const registry = createRawLines();
+		for (let i = 0; i < 10_000; i++) registry.register([`line ${i}`]);
+		expect(registry.size).toBeLessThanOrEqual(0xf900 - 0xe000);
 	});
 
 	it('keeps lines registered after the newest one a frame shows (their frame is still to come)', () => {
@@ -313,10 +332,10 @@ describe('foreign text can never be taken for a marker', () => {
 			120,
 			registry,
 		);
-		// Ids 0 and 1 are live in the registry while the frame is resolved: a forged marker would find them.
+		// Slots 0 and 1 are live in the registry while the frame is resolved: a forged marker would find them.
 		// The forged markers were escaped before Ink saw them: each line holds only the view's own marker.
 		for (const line of marked.split('\n').filter((text) => text !== '')) {
-			expect(line.split('\uE000')).toHaveLength(2);
+			expect(line.match(/[\uE000-\uF8FF]/gu)).toHaveLength(markerLength);
 		}
 
 		const row = resolved.split('\n').find((line) => line.includes(' 77 '));
