@@ -45,10 +45,8 @@ const slots = lineBase - blockBase;
 export const markerLength = 2;
 /** Lines one element can mark (far more than any terminal is tall). */
 export const maxMarkedLines = 0xf900 - lineBase;
-/** Any character a marker begins with. */
-const blockChar = /[\uE000-\uEC7F]/u;
-/** Any Private Use Area character: a frame without one has no marker. */
-const anyMarkerChar = /[\uE000-\uF8FF]/u;
+/** Any Private Use Area character: where a marker (or what is left of one) begins. */
+const markerChar = /[\uE000-\uF8FF]/u;
 
 export type RawLines = {
 	/**
@@ -73,11 +71,12 @@ export function marker(slot: number, index: number): string {
 	return String.fromCharCode(blockBase + slot, lineBase + index);
 }
 
-/** Read the marker starting at `at` (its block character), or null when it is malformed or cut. */
+/** Read the marker starting at `at`, or null when it is malformed or cut. */
 function decode(line: string, at: number): {slot: number; index: number} | null {
+	const slot = line.charCodeAt(at) - blockBase;
 	const index = line.charCodeAt(at + 1) - lineBase;
-	if (!(index >= 0 && index < maxMarkedLines)) return null;
-	return {slot: line.charCodeAt(at) - blockBase, index};
+	if (!(slot >= 0 && slot < slots && index >= 0 && index < maxMarkedLines)) return null;
+	return {slot, index};
 }
 
 /**
@@ -120,7 +119,7 @@ export function createRawLines(): RawLines {
 }
 
 /**
-Null (the default): `Lines` renders its lines as Ink text, as component tests and `--once` expect.
+Null (the default): `Line` and `Lines` render their lines as Ink text, as component tests expect.
 The dashboard provides a registry and resolves every frame with `resolveRawLines`.
 */
 export const RawLinesContext = createContext<RawLines | null>(null);
@@ -130,11 +129,11 @@ Put the finished lines back into a frame from Ink: on each frame line, the text 
 end of the line becomes the registered line (what precedes the marker stays). A marker the registry
 does not know leaves the rest of its line blank. Trailing blanks are trimmed as Ink trims its rows, so
 the result is what Ink would have produced from the finished lines themselves. Then the registry
-forgets the ids this frame no longer references.
+forgets the slots this frame no longer references.
 */
 export function resolveRawLines(frame: string, registry: RawLines): string {
 	const referenced = new Set<number>();
-	if (!anyMarkerChar.test(frame)) {
+	if (!markerChar.test(frame)) {
 		registry.retain(referenced);
 		return frame;
 	}
@@ -142,7 +141,7 @@ export function resolveRawLines(frame: string, registry: RawLines): string {
 	const lines = frame.split('\n');
 	for (let i = 0; i < lines.length; i++) {
 		const line = lines[i]!;
-		const at = line.search(blockChar);
+		const at = line.search(markerChar);
 		if (at === -1) continue;
 		const found = decode(line, at);
 		if (found !== null) referenced.add(found.slot);

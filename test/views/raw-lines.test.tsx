@@ -251,8 +251,10 @@ describe('resolveRawLines', () => {
 		const pastEnd = marker(0, 5);
 		const cut = a!.slice(0, 1);
 		const malformed = `${cut}xyz`;
-		const frame = [`| ${unknown}`, `| ${pastEnd}`, `| ${cut}`, `| ${malformed}`, a!].join('\n');
-		expect(resolveRawLines(frame, registry)).toBe(['|', '|', '|', '|', 'kept'].join('\n'));
+		// What is left of a marker whose first character was cut off (by a clip from the left).
+		const tail = a!.slice(1);
+		const frame = [`| ${unknown}`, `| ${pastEnd}`, `| ${cut}`, `| ${malformed}`, `| ${tail}`, a!].join('\n');
+		expect(resolveRawLines(frame, registry)).toBe(['|', '|', '|', '|', '|', 'kept'].join('\n'));
 	});
 
 	it('forgets the lines no frame shows any more, keeps those a frame still shows', () => {
