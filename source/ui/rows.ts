@@ -134,7 +134,7 @@ once per history: view changes (sort, invert, filter, group, K, H) reuse them.
 */
 type Base = {
 	readonly rows: readonly TaskRow[];
-	/** Lower-cased filter text of each row (see `haystack`), built on the first filter (or carried over). */
+	/** Each row's comm lower-cased, built on the first filter (or carried over from the previous poll). */
 	hay: string[] | null;
 	/**
 	Indices of the rows by TID, then start time, then index: the order rows with equal sort values
@@ -275,7 +275,7 @@ function allBase(history: History, threads: readonly ThreadInfo[]): Base {
 			const key = blockerKey(thread);
 			const row = threadRow(blocker, blocker, stuckSeconds(history, key), key);
 			rows.push(row);
-			hay?.push(haystack(row));
+			hay?.push(row.comm.toLowerCase());
 			continue;
 		}
 
@@ -286,7 +286,7 @@ function allBase(history: History, threads: readonly ThreadInfo[]): Base {
 		} else {
 			const row = threadRow(thread, null, null, blockerKey(thread));
 			rows.push(row);
-			hay?.push(haystack(row));
+			hay?.push(row.comm.toLowerCase());
 		}
 	}
 
@@ -401,23 +401,13 @@ export function rowMatches(row: TaskRow, needle: string): boolean {
 	);
 }
 
-/**
-A thread row's filter text: the lower-cased parts `rowMatches` looks in, joined by NUL (which no
-needle typed at the prompt holds), so one `includes` says whether any part holds the needle.
-*/
-function haystack(row: TaskRow): string {
-	let text = row.comm.toLowerCase();
-	if (row.function !== null) text += '\0' + row.function.toLowerCase();
-	if (row.object !== null) text += '\0' + row.object.toLowerCase();
-	text += `\0${row.tid}\0${row.tgid}`;
-	if (row.class !== null) text += '\0' + row.class;
-	return text;
-}
-
 function haystacks(base: Base): string[] {
-	base.hay ??= base.rows.map((row) => haystack(row));
+	base.hay ??= base.rows.map((row) => row.comm.toLowerCase());
 	return base.hay;
 }
+
+/** Characters of `String(number)` once lower-cased: a needle with any other never matches a TID. */
+const numberText = /^[\d.e+\-anfity]*$/;
 
 /** The base rows' indices the filter options (all but the needle) keep, in order. */
 function keptByOptions(base: Base, options: ViewOptions): Int32Array {
@@ -442,11 +432,18 @@ function keptByNeedle(base: Base, list: Int32Array, needle: string): Int32Array 
 	if (needle === '') return list;
 	const kept = new Int32Array(list.length);
 	let n = 0;
-	if (needle.includes('\0')) {
-		for (const i of list) if (rowMatches(base.rows[i]!, needle)) kept[n++] = i;
-	} else {
-		const hay = haystacks(base);
-		for (const i of list) if (hay[i]!.includes(needle)) kept[n++] = i;
+	// `rowMatches`, with the comm lower-cased once per poll and the ids looked at only when they could match.
+	const comms = haystacks(base);
+	const ids = numberText.test(needle);
+	for (const i of list) {
+		const row = base.rows[i]!;
+		if (
+			comms[i]!.includes(needle) ||
+			(row.blocker !== null && rowMatches(row, needle)) ||
+			(ids && (String(row.tid).includes(needle) || String(row.tgid).includes(needle)))
+		) {
+			kept[n++] = i;
+		}
 	}
 
 	return kept.subarray(0, n);
