@@ -2,8 +2,10 @@
 The task table's rows, derived from the history and the view options: pure and cheap.
 
 The dashboard recomputes rows once per poll or view change (not per render), so a render only
-slices the visible window. With 100,000 threads the derivation is one pass to build rows, one
-filter pass and one sort with a plain comparator (no locale compare, no per-comparison allocation).
+slices the visible window. With 100,000 threads: the rows are built once per poll (a thread that
+did not change keeps its row object), a filter runs once per poll and needle (a longer needle
+narrows the last result), a sort decorates its values once and sorts indices (rows with no value
+take the TID order kept from poll to poll), and an invert reverses runs of equal values.
 */
 import type {Blocker, History, PatchState, Snapshot, TaskClass, ThreadInfo} from '../model/types.js';
 import {blockerKey} from '../model/types.js';
