@@ -428,7 +428,7 @@ function renderReport(label, data) {
 		]);
 	};
 	line('rows on poll (derive + sort STUCK)', data.rowsOnPoll);
-	line('sort key I (re-sort all rows)', data.sortKey);
+	line('sort key I (invert all rows)', data.sortKey);
 	line(`filter '${data.filter?.text ?? ''}' (deriveRows)`, data.filter);
 	line('task table render (visible rows)', data.tableRender);
 	line("  the same through Ink's own output", data.tableRenderInk);
