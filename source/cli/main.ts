@@ -9,7 +9,8 @@ import {foldSnapshot} from '../model/history.js';
 import type {History, ScanOptions, Snapshot, SourceInfo} from '../model/types.js';
 import {toJsonDocument} from '../output/json.js';
 import {noLivepatchMessage, toText} from '../output/text.js';
-import {CaptureOpenError, openRootPort} from '../sources/capture.js';
+import {createHostPort} from '../sources/host-port.js';
+import {CaptureOpenError, isArchivePath} from '../sources/root-kind.js';
 import {version} from '../version.js';
 import {createReader} from '../sources/reader.js';
 import type {FsPort} from '../sources/fs-port.js';
@@ -27,6 +28,7 @@ const emulatorApi = async () => import('../emulator/index.js');
 const actionsApi = async () => import('../actions/index.js');
 const scriptApi = async () => import('../script/index.js');
 const treeClientApi = async () => import('../emulator/tree-client.js');
+const captureApi = async () => import('../sources/capture.js');
 
 export type OpenedSource = {
 	readonly source: SourceInfo;
@@ -153,7 +155,7 @@ export async function openSource(flags: Flags, realClock = false): Promise<Opene
 	return {
 		source: {kind: isHost ? 'host' : 'tree', root, scenario: null},
 		// A directory, or a capture archive (.tar.gz) served from memory: the same reader either way.
-		port: openRootPort(root),
+		port: isArchivePath(root) ? (await captureApi()).openRootPort(root) : createHostPort(root),
 		emulation: null,
 	};
 }

@@ -27,8 +27,11 @@ import type {FsPort} from './fs-port.js';
 import {createHostPort} from './host-port.js';
 import {isNumericName, parseKmsgRecord} from './parse.js';
 import {LIVEPATCH_DIR} from './reader.js';
+import {CaptureOpenError, isArchivePath} from './root-kind.js';
 import {parseTar, TarError} from './tar.js';
 import type {TarEntry} from './tar.js';
+
+export {CaptureOpenError, isArchivePath} from './root-kind.js';
 
 export type CaptureEntry =
 	| {readonly kind: 'directory'; readonly path: string; readonly mode: number; readonly uid: number | null}
@@ -326,11 +329,6 @@ export type ArchivePort = FsPort & {
 
 type Node = {readonly entry: TarEntry | null; readonly children: Set<string> | null};
 
-/** Whether a `--root` argument names an archive rather than a directory. */
-export function isArchivePath(path: string): boolean {
-	return /\.(?:tar\.gz|tgz|tar)$/i.test(path);
-}
-
 /** Gzip member magic. */
 function isGzip(buffer: Buffer): boolean {
 	return buffer.length >= 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
@@ -496,9 +494,6 @@ export function archivePortFrom(buffer: Buffer, readerUidFallback = 0): ArchiveP
 export function openArchivePort(path: string): ArchivePort {
 	return archivePortFrom(readFileSync(path));
 }
-
-/** A capture archive that cannot be opened; the message says which file and why. */
-export class CaptureOpenError extends Error {}
 
 /**
 The port for a `--root` argument: a capture archive (`.tar.gz`, `.tgz`, `.tar` naming a regular
