@@ -450,9 +450,13 @@ await part('render', async () => {
 		}).stdout,
 	);
 	const development = JSON.parse(
-		run(process.execPath, [script, dist, trees.big, renderRuns, snapshotFile, '--render-only'], {
-			env: {...process.env, NODE_ENV: 'development'},
-		}).stdout,
+		run(
+			process.execPath,
+			['--expose-gc', script, dist, trees.big, renderRuns, snapshotFile, '--render-only'],
+			{
+				env: {...process.env, NODE_ENV: 'development'},
+			},
+		).stdout,
 	);
 	rmSync(snapshotFile, {force: true});
 	results.render = {asShipped, development};
