@@ -329,8 +329,8 @@ await part('once', async () => {
 	say(`  shell / klptop: wall ${fmtX(speedup)}, cpu ${fmtX(shell.cpu / ks.cpuMedian)}`);
 	const load1 = os.loadavg()[0];
 	say(
-		`  load1 ${load1.toFixed(2)} on ${os.availableParallelism()} cpus: the reader's helper thread ` +
-			`${os.availableParallelism() - load1 >= 0.75 ? 'may run (a core looks free)' : 'stays off (no core looks free)'}.`,
+		`  load1 ${load1.toFixed(2)} on ${os.availableParallelism()} cpus: --once starts the reader's helper thread ` +
+			"at once, whatever the load (a one-shot scan); the dashboard's polls use one only when a core looks free.",
 	);
 	target(
 		'klptop <= 1.5x the C lower bound (whole process, wall)',
