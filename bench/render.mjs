@@ -29,7 +29,7 @@ import {performance} from 'node:perf_hooks';
 import {existsSync, readFileSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {pathToFileURL} from 'node:url';
-import {cpuMs, measure, summary} from './stats.mjs';
+import {measure, measurePrepared, summary} from './stats.mjs';
 
 const [dist, tree, runsText, snapshotFile] = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 const renderOnly = process.argv.includes('--render-only');
@@ -61,9 +61,9 @@ const out = {
 	modelMs: performance.now() - buildStart,
 };
 
-function attempt(name, fn) {
+async function attemptAsync(name, fn) {
 	try {
-		out[name] = fn();
+		out[name] = await fn();
 	} catch (error) {
 		out[name] = {
 			error: String(error?.stack ?? error)
@@ -85,24 +85,6 @@ function nextPoll(previous) {
 	});
 }
 
-/** Like `measure`, but each run's input is made by `prepare` outside the timed part. */
-function measureFresh(prepare, fn, {runs, warmup = 0}) {
-	let result;
-	for (let i = 0; i < warmup; i++) result = fn(prepare(i));
-	const wall = [];
-	const cpu = [];
-	for (let i = 0; i < runs; i++) {
-		const input = prepare(i);
-		const c0 = cpuMs();
-		const t0 = performance.now();
-		result = fn(input);
-		wall.push(performance.now() - t0);
-		cpu.push(cpuMs() - c0);
-	}
-
-	return {wall, cpu, result};
-}
-
 let state;
 let stateModule;
 try {
@@ -113,13 +95,13 @@ try {
 
 if (stateModule) {
 	const {initialState, reduce, layoutOf} = stateModule;
-	attempt('rowsOnPoll', () => {
+	await attemptAsync('rowsOnPoll', async () => {
 		let base = initialState({width, height, delayS: 1, readonlyReason: null, pids: null, tids: null});
 		base = reduce(base, {type: 'command', id: 'toggle-all'});
 		// A real poll: a new History from a new scan (new thread objects), one second later each time,
 		// so nothing derived from an earlier poll can be reused as is.
 		let polled = history;
-		const m = measureFresh(
+		const m = await measurePrepared(
 			() => {
 				polled = nextPoll(polled);
 				return polled;
@@ -130,7 +112,7 @@ if (stateModule) {
 		state = m.result;
 		return {...summary(m), rows: state.rows.length, tableRows: layoutOf(state).tableRows};
 	});
-	attempt('sortKey', () => {
+	await attemptAsync('sortKey', async () => {
 		if (renderOnly) return undefined;
 		if (!state) throw new Error('no state');
 		let current = state;
@@ -147,11 +129,11 @@ if (stateModule) {
 
 try {
 	const {deriveRows, defaultViewOptions} = await load('source/ui/rows.js');
-	attempt('filter', () => {
+	await attemptAsync('filter', async () => {
 		if (renderOnly) return undefined;
 		const view = {...defaultViewOptions, showAll: true, filter: 'sleep'};
 		let polled = history;
-		const m = measureFresh(
+		const m = await measurePrepared(
 			() => {
 				polled = nextPoll(polled);
 				return polled;
@@ -197,43 +179,13 @@ const settle = async (i) => {
 	return i;
 };
 
-/** `measureFresh` with an asynchronous (still untimed) `prepare`. */
-async function measureSettled(prepare, fn, {runs, warmup = 0}) {
-	let result;
-	for (let i = 0; i < warmup; i++) result = fn(await prepare(i));
-	const wall = [];
-	const cpu = [];
-	for (let i = 0; i < runs; i++) {
-		const input = await prepare(i);
-		const c0 = cpuMs();
-		const t0 = performance.now();
-		result = fn(input);
-		wall.push(performance.now() - t0);
-		cpu.push(cpuMs() - c0);
-	}
-
-	return {wall, cpu, result};
-}
-
 /** `tableRender`/`appFrame` measure the dashboard's path, `...Ink` Ink's own output of the same element. */
-async function attemptAsync(name, fn) {
-	try {
-		out[name] = await fn();
-	} catch (error) {
-		out[name] = {
-			error: String(error?.stack ?? error)
-				.split('\n')
-				.slice(0, 3)
-				.join(' | '),
-		};
-	}
-}
 
 async function renderParts(name, makeElement) {
 	await attemptAsync(name, async () => {
 		const registry = rawLines?.createRawLines() ?? null;
 		let text = '';
-		const m = await measureSettled(
+		const m = await measurePrepared(
 			settle,
 			(i) => {
 				text = dashboardRender(registry, makeElement(i));
@@ -245,7 +197,7 @@ async function renderParts(name, makeElement) {
 	});
 	await attemptAsync(`${name}Ink`, async () => {
 		let text = '';
-		const m = await measureSettled(
+		const m = await measurePrepared(
 			settle,
 			(i) => {
 				text = renderToString(makeElement(i), {columns: width});

@@ -46,6 +46,30 @@ export function measure(fn, {runs, warmup = 0}) {
 	return {wall, cpu, result};
 }
 
+/**
+Like `measure`, but each run's input comes from `prepare(i)` (which may be asynchronous), outside
+the timed part: a new poll to derive rows from, a pause before a render.
+*/
+export async function measurePrepared(prepare, fn, {runs, warmup = 0}) {
+	let result;
+	for (let i = 0; i < warmup; i++) {
+		result = fn(await prepare(i));
+	}
+
+	const wall = [];
+	const cpu = [];
+	for (let i = 0; i < runs; i++) {
+		const input = await prepare(i);
+		const c0 = cpuMs();
+		const t0 = performance.now();
+		result = fn(input);
+		wall.push(performance.now() - t0);
+		cpu.push(cpuMs() - c0);
+	}
+
+	return {wall, cpu, result};
+}
+
 /** `{median, min}` of both series, rounded for printing. */
 export function summary({wall, cpu}) {
 	return {
