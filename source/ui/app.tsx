@@ -8,6 +8,7 @@ import {useCallback, useEffect, useMemo, useReducer, useRef, useState} from 'rea
 import type {ReactNode} from 'react';
 import type {ActionContext} from '../actions/index.js';
 import {usePoller} from '../hooks/use-poller.js';
+import type {PollTiming} from '../hooks/use-poller.js';
 import {footerBindings, keymap} from '../keymap.js';
 import type {History, HistoryEvent} from '../model/types.js';
 import {EventLog} from '../views/event-log.js';
@@ -128,6 +129,12 @@ export function App(props: AppProps) {
 	const onError = useCallback((message: string) => {
 		dispatch({type: 'scan-failed', message});
 	}, []);
+	// Slow scans stretch the interval (usePoller): the header says so, in tenths of a second.
+	const [periodS, setPeriodS] = useState<number | null>(null);
+	const onTiming = useCallback(({periodMs}: PollTiming) => {
+		const asked = stateRef.current.delayS * 1000;
+		setPeriodS(periodMs > asked * 1.1 ? Math.round(periodMs / 100) / 10 : null);
+	}, []);
 	const actions: ActionContext | null = feed?.actions ?? null;
 	// At every start (and for an emulator opened later): resume what a crashed run left stopped.
 	useEffect(() => {
@@ -146,6 +153,7 @@ export function App(props: AppProps) {
 		initial: props.initialHistory ?? null,
 		onHistory,
 		onError,
+		onTiming,
 	});
 
 	useEffect(() => {
@@ -236,6 +244,7 @@ export function App(props: AppProps) {
 			source={source}
 			hostname={hostname}
 			delayS={state.delayS}
+			periodS={periodS}
 			paused={state.paused}
 			scanError={state.scanError}
 			loadingAll={state.view.showAll && history !== null && history.snapshot.threads === null}

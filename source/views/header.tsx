@@ -19,6 +19,11 @@ export type HeaderProps = {
 	readonly source: SourceInfo | null;
 	readonly hostname: string;
 	readonly delayS: number;
+	/**
+	The time from one scan to the next when slow scans stretch the interval (the poller keeps
+	scanning to at most half a core), in seconds; null while scans fit the interval.
+	*/
+	readonly periodS?: number | null;
 	readonly paused: boolean;
 	readonly scanError: string | null;
 	/** All threads were asked for and have not arrived yet. */
@@ -41,7 +46,7 @@ export function sourceWords(source: SourceInfo | null, hostname: string): string
 }
 
 function sourceLine(props: HeaderProps): Segment[] {
-	const {history, source, hostname, delayS, paused, theme, width} = props;
+	const {history, source, hostname, delayS, periodS = null, paused, theme, width} = props;
 	const g = glyphs(theme);
 	const release = history?.snapshot.kernel.release;
 	const segments: Segment[] = [{text: 'klptop', bold: true}];
@@ -60,6 +65,11 @@ function sourceLine(props: HeaderProps): Segment[] {
 		{text: ` ${g.dot} kernel ${release === null || release === undefined ? '?' : clean(release)}`},
 		{text: ` ${g.dot} every ${delayS}s`},
 	);
+	if (periodS !== null) {
+		// Scans take longer than half the interval: say how often the picture really changes.
+		segments.push({text: ` ${g.arrow} ${periodS.toFixed(1)}s`, color: 'yellow'});
+	}
+
 	if (source?.kind === 'emulator' && width >= 110) {
 		segments.push({text: ` ${g.dot} `}, {text: 'emulated data, not this machine', color: 'yellow'});
 	}

@@ -1,0 +1,105 @@
+import {Text} from 'ink';
+import {render} from 'ink-testing-library';
+import {afterEach, describe, expect, it, vi} from 'vitest';
+import {nextPollDelayMs, usePoller} from '../../source/hooks/use-poller.js';
+import type {PollerOptions, PollTiming} from '../../source/hooks/use-poller.js';
+import {renderToString} from 'ink';
+import {Header} from '../../source/views/header.js';
+import {emulatorSource, snapshot, stuckHistory} from './fixtures.js';
+import {plain} from './helpers.js';
+
+function Probe(props: PollerOptions) {
+	usePoller(props);
+	return <Text>probe</Text>;
+}
+
+const realTick = async () =>
+	new Promise<void>((resolve) => {
+		setImmediate(resolve);
+	});
+
+afterEach(() => {
+	vi.useRealTimers();
+});
+
+describe('polling when scans are slow', () => {
+	it('keeps the interval while scans are short, and never waits less than a scan took', () => {
+		expect(nextPollDelayMs(1000, 0)).toBe(1000);
+		expect(nextPollDelayMs(1000, 100)).toBe(900); // A scan every second, as asked.
+		expect(nextPollDelayMs(1000, 500)).toBe(500);
+		expect(nextPollDelayMs(1000, 600)).toBe(600); // 1.2 s apart: scanning at most half the time.
+		expect(nextPollDelayMs(1000, 2400)).toBe(2400); // The all-threads view on 100,000 threads.
+		expect(nextPollDelayMs(100, 99)).toBe(99);
+		expect(nextPollDelayMs(100, 80)).toBe(80);
+		expect(nextPollDelayMs(50, 1)).toBe(50); // Never a busy loop.
+	});
+
+	it('schedules each next scan from how long the last one took, and reports it', async () => {
+		// Only the poller's timers (and the date it is read by) are fake; React's own scheduling stays real.
+		vi.useFakeTimers({toFake: ['setTimeout', 'clearTimeout', 'Date']});
+		let clock = 0;
+		const scanCosts = [100, 600, 600, 2400, 100];
+		const polledAt: number[] = [];
+		const timings: PollTiming[] = [];
+		const feed = {
+			poll() {
+				polledAt.push(Date.now());
+				clock += scanCosts[polledAt.length - 1] ?? 100;
+				return snapshot();
+			},
+		};
+		const {unmount} = render(
+			<Probe
+				feed={feed}
+				delayS={1}
+				paused={false}
+				threads="blockers"
+				pollNow={0}
+				initial={null}
+				onHistory={() => undefined}
+				onError={() => undefined}
+				onTiming={(timing) => timings.push(timing)}
+				now={() => clock}
+			/>,
+		);
+		await realTick();
+		expect(polledAt).toHaveLength(1); // At once on mount.
+		await vi.advanceTimersByTimeAsync(10_000);
+		unmount();
+		// Fake time between polls is the wait alone (a scan takes no fake time here).
+		const waits = polledAt.slice(1, 5).map((at, i) => at - polledAt[i]!);
+		expect(waits).toEqual([900, 600, 600, 2400]);
+		expect(timings.slice(0, 4)).toEqual([
+			{scanMs: 100, periodMs: 1000},
+			{scanMs: 600, periodMs: 1200},
+			{scanMs: 600, periodMs: 1200},
+			{scanMs: 2400, periodMs: 4800},
+		]);
+	});
+
+	it('the header says how often the picture really changes when scans stretch the interval', () => {
+		const history = stuckHistory();
+		const header = (periodS: number | null, ascii = false) =>
+			plain(
+				renderToString(
+					<Header
+						history={history}
+						source={emulatorSource}
+						hostname="h"
+						delayS={1}
+						periodS={periodS}
+						paused={false}
+						scanError={null}
+						loadingAll={false}
+						width={120}
+						theme={{color: false, ascii}}
+					/>,
+					{columns: 120},
+				),
+			).split('\n')[0]!;
+		expect(header(null)).toContain('every 1s');
+		expect(header(null)).not.toContain('→');
+		expect(header(4.8)).toContain('every 1s → 4.8s');
+		expect(header(1.2, true)).toContain('every 1s -> 1.2s');
+	});
+});
