@@ -214,7 +214,7 @@ export function prewarmWalkHelper(root: string): boolean {
 	}
 
 	try {
-		if (readdirSync(`${root.replace(/\/+$/, '')}/proc`).length < PARALLEL_MIN_PIDS) {
+		if (readdirSync(`${rootPrefix(root)}/proc`).length < PARALLEL_MIN_PIDS) {
 			return false;
 		}
 	} catch {
@@ -289,6 +289,11 @@ function walkShared(
 	return into;
 }
 
+/** `root` as the prefix of world paths: `/` -> ``, `/tmp/t/` -> `/tmp/t`. */
+function rootPrefix(root: string): string {
+	return root.replace(/\/+$/, '');
+}
+
 function takePrewarmed(): IdleHelper | null {
 	const idle = prewarmed;
 	prewarmed = null;
@@ -331,10 +336,7 @@ export type HostPortOptions = {
 };
 
 export function createHostPort(root: string, options: HostPortOptions = {}): HostPort {
-	let prefix = root;
-	while (prefix.endsWith('/')) {
-		prefix = prefix.slice(0, -1);
-	}
+	const prefix = rootPrefix(root);
 
 	let buffer = Buffer.allocUnsafe(INITIAL_BUFFER);
 	let walkIo: WalkIo | undefined;
