@@ -6,6 +6,7 @@ the script modes start fast and never load React.
 import os from 'node:os';
 import type {Emulation, KernelGeneration} from '../emulator/index.js';
 import {foldSnapshot} from '../model/history.js';
+import {clean} from '../model/sanitize.js';
 import type {History, ScanOptions, Snapshot, SourceInfo} from '../model/types.js';
 import {toJsonDocument} from '../output/json.js';
 import {noLivepatchMessage, toText} from '../output/text.js';
@@ -13,7 +14,7 @@ import {createHostPort} from '../sources/host-port.js';
 import {CaptureOpenError, isArchivePath} from '../sources/root-kind.js';
 import {version} from '../version.js';
 import {createReader} from '../sources/reader.js';
-import type {FsPort} from '../sources/fs-port.js';
+import type {ControlPort, FsPort} from '../sources/fs-port.js';
 import type {ActionCommand, ActionContext} from '../actions/index.js';
 import {parseIdList, UsageError} from './flags.js';
 import type {Flags} from './flags.js';
@@ -46,7 +47,8 @@ export async function main(input: readonly string[], flags: Flags, io: Io = proc
 		return await run(input, flags, io);
 	} catch (error) {
 		if (error instanceof UsageError || error instanceof CaptureOpenError) {
-			io.stderr.write(`klptop: ${error.message}\n`);
+			// A capture's error names its members: archive bytes, not ours.
+			io.stderr.write(`klptop: ${clean(error.message)}\n`);
 			return 2;
 		}
 
@@ -272,11 +274,7 @@ export async function openActionContext(
 ): Promise<ActionContext> {
 	const {emulation, source} = opened;
 	const {createActionContext, realClock} = await actionsApi();
-	const control = emulation
-		? emulation.control
-		: source.kind === 'tree' && source.root !== null
-			? await (await treeClientApi()).connectTreeControl(source.root)
-			: null;
+	const control = emulation ? emulation.control : await treeControl(source);
 	// `realTime`: the emulator is driven by the real clock (the dashboard's startRealtime); a sleep just waits.
 	const clock =
 		emulation && options.realTime !== true
@@ -288,6 +286,16 @@ export async function openActionContext(
 				}
 			: realClock;
 	return createActionContext({source, port: opened.port, control, readonly: flags.readonly, clock});
+}
+
+/**
+The control port of the emulator serving a `--root` tree (`klptop emulate X --root DIR`), or null:
+only a live directory tree can have one, a capture archive never does.
+*/
+async function treeControl(source: SourceInfo): Promise<ControlPort | null> {
+	return source.kind === 'tree' && source.root !== null && !isArchivePath(source.root)
+		? (await treeClientApi()).connectTreeControl(source.root)
+		: null;
 }
 
 async function runAction(
@@ -367,12 +375,7 @@ async function runScript(
 		throw new UsageError('wait takes at most one patch name');
 	}
 
-	// Only a live directory tree can have an emulator behind it; a capture archive never does.
-	const root = opened.source.root;
-	const control =
-		opened.source.kind === 'tree' && root !== null && !/\.(tar\.gz|tgz|tar)$/.test(root)
-			? await (await treeClientApi()).connectTreeControl(root)
-			: null;
+	const control = await treeControl(opened.source);
 	return withAbort((signal) =>
 		runWait(
 			{

@@ -70,6 +70,16 @@ export type TransitionInfo = {
 /** Sleep/run class of a thread, from the state letter of `stat`. */
 export type TaskClass = 'running' | 'interruptible' | 'uninterruptible' | 'stopped' | 'zombie' | 'unknown';
 
+/** Every class, in the order summaries and metrics list them. */
+export const taskClasses: readonly TaskClass[] = [
+	'running',
+	'interruptible',
+	'uninterruptible',
+	'stopped',
+	'zombie',
+	'unknown',
+];
+
 /**
 What can still move a blocker, most useful first:
 - `nudge`: SIGSTOP/SIGCONT from user space (user task in interruptible sleep);

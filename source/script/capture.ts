@@ -28,6 +28,7 @@ import type {FsPort} from '../sources/fs-port.js';
 import {createReader} from '../sources/reader.js';
 import {createTarWriter} from '../sources/tar.js';
 import type {ScriptIo, ScriptSource} from './common.js';
+import {describeError} from './common.js';
 
 export type CaptureRunOptions = {
 	readonly opened: ScriptSource;
@@ -200,11 +201,7 @@ export async function runCapture(options: CaptureRunOptions, io: ScriptIo): Prom
 	try {
 		result = await writeCapture(options);
 	} catch (error) {
-		const code = (error as {code?: unknown} | null)?.code;
-		const message = clean(error instanceof Error ? error.message : String(error));
-		io.stderr.write(
-			`klptop capture: cannot write ${clean(options.output)}: ${typeof code === 'string' && !message.includes(code) ? `${code}: ` : ''}${message}\n`,
-		);
+		io.stderr.write(`klptop capture: cannot write ${clean(options.output)}: ${describeError(error)}\n`);
 		return 2;
 	}
 

@@ -8,6 +8,7 @@ kernel by that much, so `klptop -b -n 30 -d 1 --emulate ...` prints 30 s of emul
 few milliseconds and always the same frames for the same seed. Nothing else advances the emulator
 meanwhile (no real-time driver runs in the script modes).
 */
+import {clean} from '../model/sanitize.js';
 import type {SourceInfo} from '../model/types.js';
 import type {ControlPort, FsPort} from '../sources/fs-port.js';
 
@@ -180,4 +181,14 @@ export function shortDuration(seconds: number): string {
 	}
 
 	return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/**
+An error for an operator's eyes: `CODE: message` (the code once), sanitised, since a message can
+quote a path, a patch name or an archive member.
+*/
+export function describeError(error: unknown): string {
+	const code = (error as {code?: unknown} | null)?.code;
+	const message = clean(error instanceof Error ? error.message : String(error));
+	return typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message;
 }

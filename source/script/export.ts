@@ -25,7 +25,7 @@ import {foldSnapshot} from '../model/history.js';
 import type {History} from '../model/types.js';
 import {createReader} from '../sources/reader.js';
 import type {ScriptIo, ScriptSource} from './common.js';
-import {linkedController, realClock} from './common.js';
+import {describeError, linkedController, realClock} from './common.js';
 import {contentType, toPrometheus} from './prometheus.js';
 
 export type ExportOptions = {
@@ -152,12 +152,6 @@ function createCollector(opened: ScriptSource, version: string): () => string {
 	};
 }
 
-function describeError(error: unknown): string {
-	const code = (error as {code?: unknown} | null)?.code;
-	const message = error instanceof Error ? error.message : String(error);
-	return typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message;
-}
-
 export type MetricsServer = {
 	readonly url: string;
 	readonly server: Server;
@@ -253,8 +247,15 @@ export async function runExport(options: ExportOptions, io: ScriptIo): Promise<n
 		}
 
 		for (;;) {
+			let text: string;
 			try {
-				writeFileAtomic(textfile, collect());
+				text = collect();
+			} catch (error) {
+				return fail(`scan failed: ${describeError(error)}`);
+			}
+
+			try {
+				writeFileAtomic(textfile, text);
 			} catch (error) {
 				return fail(`cannot write ${textfile}: ${describeError(error)}`);
 			}

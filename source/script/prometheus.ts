@@ -15,18 +15,10 @@ exposes no start time, so a one-shot run knows it only from the kernel log (when
 otherwise it starts at 0 and is a lower bound; a long-running exporter measures it.
 */
 import {clean} from '../model/sanitize.js';
-import type {History, TaskClass} from '../model/types.js';
+import type {History} from '../model/types.js';
+import {taskClasses} from '../model/types.js';
 
 export const contentType = 'text/plain; version=0.0.4; charset=utf-8';
-
-export const taskClasses: readonly TaskClass[] = [
-	'running',
-	'interruptible',
-	'uninterruptible',
-	'stopped',
-	'zombie',
-	'unknown',
-];
 
 /** Escape a label value per the exposition format, after sanitising it. */
 export function escapeLabelValue(value: string): string {

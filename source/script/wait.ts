@@ -25,6 +25,7 @@ import {executePatchAction, planPatchAction} from '../actions/sysfs-actions.js';
 import {foldSnapshot} from '../model/history.js';
 import {clean} from '../model/sanitize.js';
 import type {Blocker, History, PatchInfo, TaskClass} from '../model/types.js';
+import {taskClasses} from '../model/types.js';
 import {toJsonLine} from '../output/json.js';
 import {createReader} from '../sources/reader.js';
 import type {Reader} from '../sources/reader.js';
@@ -84,15 +85,6 @@ function statusOf(history: History, patch: string | null, seen: boolean): Status
 	return info.transition ? {kind: 'running', patch} : {kind: 'patch-ended', patch: info};
 }
 
-const classOrder: readonly TaskClass[] = [
-	'running',
-	'interruptible',
-	'uninterruptible',
-	'stopped',
-	'zombie',
-	'unknown',
-];
-
 function blockerSummary(blockers: readonly Blocker[]): string {
 	if (blockers.length === 0) {
 		return 'no visible blocker';
@@ -103,7 +95,7 @@ function blockerSummary(blockers: readonly Blocker[]): string {
 		counts.set(b.class, (counts.get(b.class) ?? 0) + 1);
 	}
 
-	const parts = classOrder
+	const parts = taskClasses
 		.filter((c) => counts.has(c))
 		.map((c) => `${counts.get(c)} ${c === 'uninterruptible' ? 'D-state' : c}`);
 	const kthreads = blockers.filter((b) => b.kthread).length;
@@ -208,7 +200,7 @@ export async function runWait(options: WaitOptions, io: ScriptIo): Promise<numbe
 				...(options.env === undefined ? {} : {env: options.env}),
 			});
 		if (context.disabledReason !== null) {
-			return fail(`--reverse-on-timeout cannot act here: ${context.disabledReason}`);
+			return fail(`--reverse-on-timeout cannot act here: ${clean(context.disabledReason)}`);
 		}
 	}
 
@@ -341,7 +333,7 @@ export async function runWait(options: WaitOptions, io: ScriptIo): Promise<numbe
 				);
 			}
 
-			return finish(exitCodes.error, `${stuck}; cannot reverse: ${plan.reason}`, again.history);
+			return finish(exitCodes.error, `${stuck}; cannot reverse: ${clean(plan.reason)}`, again.history);
 		}
 
 		const report = await executePatchAction(context, plan.plan);
