@@ -79,7 +79,7 @@ export function usePoller(options: PollerOptions): void {
 
 		let timer: ReturnType<typeof setTimeout> | undefined;
 		const schedule = (scanMs: number) => {
-			const waitMs = nextPollDelayMs(Math.max(50, delayS * 1000), scanMs);
+			const waitMs = nextPollDelayMs(delayS * 1000, scanMs);
 			callbacks.current.onTiming?.({scanMs, periodMs: scanMs + waitMs});
 			timer = setTimeout(() => {
 				schedule(tick());

@@ -213,8 +213,15 @@ export function prewarmWalkHelper(root: string): boolean {
 		return false;
 	}
 
+	const prefix = rootPrefix(root);
 	try {
-		if (readdirSync(`${rootPrefix(root)}/proc`).length < PARALLEL_MIN_PIDS) {
+		// Without a patch loaded no transition can run: the walk only counts, and takes a helper from
+		// a larger /proc on (the thresholds of `walkTasks` below).
+		const patches = existsSync(`${prefix}/sys/kernel/livepatch`)
+			? readdirSync(`${prefix}/sys/kernel/livepatch`).length
+			: 0;
+		const threshold = patches > 0 ? PARALLEL_MIN_PIDS : PARALLEL_MIN_PIDS_COUNTING;
+		if (readdirSync(`${prefix}/proc`).length < threshold) {
 			return false;
 		}
 	} catch {

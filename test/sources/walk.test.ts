@@ -5,7 +5,7 @@ import {createHostPort, prewarmWalkHelper, releasePrewarmedHelper} from '../../s
 import {parsePatchState} from '../../source/sources/parse.js';
 import {makeFsWalkIo, mergeWalks, portWalkIo, walkTasks} from '../../source/sources/walk.js';
 import * as fs from 'node:fs';
-import {makeTree, type ThreadSpec, type Tree} from '../helpers/tree.js';
+import {makeTree, sleeperPatch, type ThreadSpec, type Tree} from '../helpers/tree.js';
 
 const trees: Tree[] = [];
 afterEach(() => {
@@ -121,8 +121,13 @@ describe('thread walk', () => {
 			threads.push({pid: 1000 + p, tid: 1000 + p, patchState: p % 10 === 0 ? 0 : 1});
 		}
 
-		const made = makeTree({threads});
+		const made = makeTree({threads, patches: [sleeperPatch()]});
 		trees.push(made);
+		// No patch loaded: no transition can run, the walk would only count, which takes a helper
+		// only from 8,000 processes on.
+		const unpatched = makeTree({threads});
+		trees.push(unpatched);
+		expect(prewarmWalkHelper(unpatched.root)).toBe(false);
 		const small = bigTree();
 		expect(prewarmWalkHelper(small.root)).toBe(false); // 40 processes: not worth a thread.
 		expect(prewarmWalkHelper(made.root)).toBe(true);
@@ -143,7 +148,10 @@ describe('thread walk', () => {
 	});
 
 	it('an early helper that gets no work does not keep the process alive', () => {
-		const made = makeTree({threads: Array.from({length: 1000}, (_, p) => ({pid: 2000 + p, tid: 2000 + p}))});
+		const made = makeTree({
+			threads: Array.from({length: 1000}, (_, p) => ({pid: 2000 + p, tid: 2000 + p})),
+			patches: [sleeperPatch()],
+		});
 		trees.push(made);
 		const module = new URL('../../dist/source/sources/host-port.js', import.meta.url).href;
 		const script = `import {prewarmWalkHelper} from '${module}'; console.log(prewarmWalkHelper(${JSON.stringify(made.root)}));`;
