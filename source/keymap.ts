@@ -13,6 +13,7 @@ keeps a key listed and matched while saying why it does nothing right now (read-
 tree without an emulator behind it, another action still running). While a confirmation dialog is
 open only its own keys apply.
 */
+import {isClean} from './model/sanitize.js';
 
 export type Pane = 'patches' | 'tasks' | 'log';
 
@@ -507,12 +508,12 @@ export function keyName(input: string, key: KeyFlags): string | null {
 	return null;
 }
 
-/** True for a key name that is a single printable character (text for a prompt). */
+/**
+True for a key name that is a single printable character (text for a prompt): whatever the
+sanitiser would replace (controls, bidi overrides, zero-width and private-use characters) is not text.
+*/
 export function isPrintable(name: string): boolean {
-	if (name === 'space') return true;
-	if ([...name].length !== 1) return false;
-	const cp = name.codePointAt(0)!;
-	return cp >= 0x20 && cp !== 0x7f && !(cp >= 0x80 && cp <= 0x9f);
+	return name === 'space' || ([...name].length === 1 && isClean(name));
 }
 
 /** The binding a key runs in this context, or null when the key does nothing here. First match wins. */

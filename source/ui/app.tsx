@@ -10,6 +10,7 @@ import type {ActionContext} from '../actions/index.js';
 import {usePoller} from '../hooks/use-poller.js';
 import type {PollTiming} from '../hooks/use-poller.js';
 import {footerBindings, keymap} from '../keymap.js';
+import {clean} from '../model/sanitize.js';
 import type {History, HistoryEvent} from '../model/types.js';
 import {EventLog} from '../views/event-log.js';
 import {Footer, StatusLine} from '../views/footer.js';
@@ -76,7 +77,7 @@ export function mergeEvents(
 function emptyText(state: UiState): string {
 	const {history, view} = state;
 	if (history === null) return 'waiting for the first scan...';
-	if (view.filter !== '') return `no row matches the filter '${view.filter}' (Esc clears it)`;
+	if (view.filter !== '') return `no row matches the filter '${clean(view.filter)}' (Esc clears it)`;
 	if (view.showAll && history.snapshot.threads === null) return 'all threads arrive with the next scan...';
 	if (history.snapshot.transition === null) {
 		return view.showAll
