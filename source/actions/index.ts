@@ -13,22 +13,12 @@ const report = await executeNudge(ctx, plan); // report.audit.entry -> auditEven
 patchMenu(patchInfo); planPatchAction(ctx, 'force', name); executePatchAction(ctx, plan, {confirm: typed});
 ```
 */
-export {createActionContext, identifySelf, isHostRoot, realClock, worldOf} from './context.js';
+export {createActionContext, realClock} from './context.js';
 export type {ActionContext, ActionContextOptions, Clock, ProcessRef} from './context.js';
-export {
-	actionCommands,
-	isActionCommand,
-	nudgeCommand,
-	nudgeLines,
-	patchCommand,
-	recoveryLines,
-	runActionCommand,
-} from './commands.js';
+export {actionCommands, isActionCommand, nudgeLines, recoveryLines, runActionCommand} from './commands.js';
 export type {ActionCommand, CommandArgs, CommandOutput} from './commands.js';
-export {explainError} from './errors.js';
-export {compareRecord, guardTarget, targetWarnings} from './guards.js';
 export type {Refusal, RefusalCode, SelfIdentity, ShownThread, TaskFacts} from './guards.js';
-export {activeStops, defaultBoundMs, defaultPollMs, executeNudge, recoverStopped} from './nudge.js';
+export {executeNudge, recoverStopped} from './nudge.js';
 export type {
 	GroupOutcome,
 	NudgeOptions,
@@ -39,7 +29,7 @@ export type {
 } from './nudge.js';
 export {nudgeableBlockers, planNudge, targetOf} from './plan.js';
 export type {NudgeGroup, NudgePlan, NudgeTarget, PlannedThread} from './plan.js';
-export {executePatchAction, forceWarning, patchMenu, planPatchAction} from './sysfs-actions.js';
+export {executePatchAction, patchMenu, planPatchAction} from './sysfs-actions.js';
 export type {
 	PatchActionKind,
 	PatchActionPlan,

@@ -15,9 +15,8 @@ export type WalkIo = {
 	readPatchState(path: string): number;
 };
 
-/** `state` values in `TaskWalk.threads` besides -1/0/1. */
-export const STATE_UNREAD = 2;
-export const STATE_GARBAGE = 3;
+/** `state` value in `TaskWalk.threads` for garbage (2 is not read or unreadable). */
+const STATE_GARBAGE = 3;
 
 /** Walk the task dirs of `pids` (entries of /proc; non-numeric ones are skipped). Self-contained. */
 export function walkTasks(io: WalkIo, pids: readonly string[], options: TaskWalkOptions): TaskWalk {

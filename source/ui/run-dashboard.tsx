@@ -19,8 +19,6 @@ import type {Feed} from './feed.js';
 import {createFrameWriter} from './frame-writer.js';
 import type {FrameWriter} from './frame-writer.js';
 
-export type {Feed} from './feed.js';
-
 export type DashboardOptions = {
 	/** Null: the host has no /sys/kernel/livepatch; the screen says so and offers the emulator. */
 	feed: Feed | null;

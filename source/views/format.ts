@@ -6,6 +6,7 @@ Widths are counted in terminal cells, not UTF-16 units: East Asian wide and emoj
 two cells, combining marks none. Strings reaching these helpers are already sanitised (`clean()`),
 so control characters never need measuring.
 */
+import {glyphs} from './theme.js';
 
 /** Cells one code point takes on a terminal (0, 1 or 2). An approximation of wcwidth(3). */
 export function codePointWidth(cp: number): 0 | 1 | 2 {
@@ -178,8 +179,8 @@ export function progressBar(done: number, total: number, width: number, ascii: b
 
 	const ratio = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
 	const filled = Math.round(ratio * width);
-	const [on, off] = ascii ? ['#', '-'] : ['█', '░'];
-	return on.repeat(filled) + off.repeat(width - filled);
+	const {barOn, barOff} = glyphs({color: false, ascii});
+	return barOn.repeat(filled) + barOff.repeat(width - filled);
 }
 
 /** Percentage of `done` out of `total`, floored so 99.9% never reads as 100%. */

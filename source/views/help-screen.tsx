@@ -9,8 +9,6 @@ import {helpLines} from './help-lines.js';
 import {Lines, Title} from './line.js';
 import type {Theme} from './theme.js';
 
-export {helpLines} from './help-lines.js';
-
 export type HelpScreenProps = {
 	readonly context: KeyContext;
 	readonly scroll: number;

@@ -8,6 +8,7 @@ Segment text must already be sanitised (`clean()`); this component only measures
 import {Text} from 'ink';
 import {useContext} from 'react';
 import type {Theme} from './theme.js';
+import {glyphs} from './theme.js';
 import {cellWidth} from './format.js';
 import {markerLength, maxMarkedLines, RawLinesContext} from './raw-lines.js';
 import type {RawLines} from './raw-lines.js';
@@ -81,7 +82,7 @@ export function Title({
 	readonly focused?: boolean;
 	readonly right?: string;
 }) {
-	const rule = theme.ascii ? '-' : '─';
+	const {rule} = glyphs(theme);
 	const head = `${rule}${rule}`;
 	const label = ` ${text} `;
 	const tail = right === '' ? '' : ` ${right} ${rule}${rule}`;

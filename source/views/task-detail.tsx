@@ -13,8 +13,6 @@ import {detailLines} from './detail-lines.js';
 import {Lines, Title} from './line.js';
 import type {Theme} from './theme.js';
 
-export {detailLines} from './detail-lines.js';
-
 export type TaskDetailProps = {
 	readonly detail: Detail;
 	readonly history: History | null;
