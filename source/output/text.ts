@@ -6,7 +6,7 @@ caller decides about NO_COLOR and non-terminals).
 
 Every string that came from the kernel or a process is passed through `clean()` first.
 */
-import {codePointWidth, formatDuration} from '../views/format.js';
+import {cellWidth, fit, formatDuration, truncate} from '../views/format.js';
 import {blockerKey} from '../model/types.js';
 import type {Blocker, History, PatchInfo, Snapshot, TransitionProgress} from '../model/types.js';
 import {clean} from '../model/sanitize.js';
@@ -24,54 +24,12 @@ const minWidth = 20;
 /** Above this many blockers, remedies are given per situation instead of per thread. */
 const maxRemedyLines = 10;
 
-// ---------------------------------------------------------------------------------------------------
-// Cell widths (East Asian wide characters take two cells; combining marks none).
-
-// One table of code point widths for the dashboard and the text output: `views/format.ts` (pure,
-// no Ink).
-const cpWidth = codePointWidth;
-
-/** Terminal cells of a sanitised, colour-free string. */
-export function cells(text: string): number {
-	let width = 0;
-	for (const ch of text) {
-		width += cpWidth(ch.codePointAt(0)!);
-	}
-
-	return width;
-}
-
 /** At most `width` cells; a cut string ends in `~` so it never passes for a whole one. */
-function cut(text: string, width: number): string {
-	if (width <= 0) {
-		return '';
-	}
-
-	if (cells(text) <= width) {
-		return text;
-	}
-
-	let out = '';
-	let used = 0;
-	for (const ch of text) {
-		const w = cpWidth(ch.codePointAt(0)!);
-		if (used + w > width - 1) {
-			break;
-		}
-
-		out += ch;
-		used += w;
-	}
-
-	return out + ' '.repeat(width - 1 - used) + '~';
-}
+const cut = (text: string, width: number): string => truncate(text, width, '~');
 
 /** Exactly `width` cells. */
-function pad(text: string, width: number, align: 'left' | 'right' = 'left'): string {
-	const c = cut(text, width);
-	const room = width - cells(c);
-	return align === 'left' ? c + ' '.repeat(room) : ' '.repeat(room) + c;
-}
+const pad = (text: string, width: number, align: 'left' | 'right' = 'left'): string =>
+	fit(text, width, align, '~');
 
 /** Word-wrap a paragraph to `width` cells; continuation lines start with `indent`. */
 function wrap(text: string, width: number, indent = ''): string[] {
@@ -88,7 +46,7 @@ function wrap(text: string, width: number, indent = ''): string[] {
 		const empty = line === (first ? lead : '');
 		const candidate = empty ? line + word : `${line} ${word}`;
 		const prefix = first ? '' : indent;
-		if (cells(prefix + candidate) <= width || empty) {
+		if (cellWidth(prefix + candidate) <= width || empty) {
 			line = candidate;
 			continue;
 		}
@@ -107,7 +65,6 @@ function wrap(text: string, width: number, indent = ''): string[] {
 // Words
 
 /** `0s`, `59s`, `1m05s`, `1h02m`, `3d04h`; `-` when unknown (the dashboard's own format). */
-export const duration = formatDuration;
 
 function rate(perSecond: number | null): string {
 	if (perSecond === null || !Number.isFinite(perSecond)) {
@@ -150,15 +107,15 @@ export function describeSource(snapshot: Snapshot): string {
 function elapsedWords(t: TransitionProgress): string {
 	switch (t.startedFrom) {
 		case 'kernel-log': {
-			return `running ${duration(t.elapsedS)} (start from the kernel log)`;
+			return `running ${formatDuration(t.elapsedS)} (start from the kernel log)`;
 		}
 
 		case 'observed': {
-			return `running ${duration(t.elapsedS)} (start seen between two polls)`;
+			return `running ${formatDuration(t.elapsedS)} (start seen between two polls)`;
 		}
 
 		case 'first-seen': {
-			return `running at least ${duration(t.elapsedS)} (start not seen)`;
+			return `running at least ${formatDuration(t.elapsedS)} (start not seen)`;
 		}
 	}
 }
@@ -320,7 +277,7 @@ export function toText(history: History, options: TextOptions = {}): string {
 			const [state, ...rest] = values as [string, ...string[]];
 			const tail = rest.map((v, i) => pad(v, cols[i + 1]!, 'right')).join(' ');
 			const plain = ['  ' + pad(name, nameWidth), pad(state, cols[0]!), tail].join(' ');
-			if (stateCode === '' || !color || cells(plain) > width) {
+			if (stateCode === '' || !color || cellWidth(plain) > width) {
 				return cut(plain, width);
 			}
 
@@ -328,7 +285,7 @@ export function toText(history: History, options: TextOptions = {}): string {
 			const word = cut(state, cols[0]!);
 			return [
 				'  ' + pad(name, nameWidth),
-				paint(word, stateCode) + ' '.repeat(cols[0]! - cells(word)),
+				paint(word, stateCode) + ' '.repeat(cols[0]! - cellWidth(word)),
 				tail,
 			].join(' ');
 		};
@@ -367,7 +324,7 @@ export function toText(history: History, options: TextOptions = {}): string {
 		heading('Transition: none running');
 		const last = history.lastTransition;
 		if (last) {
-			const took = last.elapsedS === null ? '' : ` after ${duration(last.elapsedS)}`;
+			const took = last.elapsedS === null ? '' : ` after ${formatDuration(last.elapsedS)}`;
 			para(
 				`  last: ${clean(last.patch)} ${last.direction} ${last.outcome}${took}, ended ${new Date(last.endedAt).toISOString()}`,
 				'    ',
@@ -450,7 +407,7 @@ function blockersTable(
 	out.push(row(['TID', 'TGID', 'S', 'K', 'CLASS', 'STUCK', 'FUNCTION [object]', 'COMM']));
 	for (const b of blockers) {
 		const memory = history.blockers.get(blockerKey(b));
-		const stuck = memory ? duration((s.time - memory.firstSeen) / 1000) : '-';
+		const stuck = memory ? formatDuration((s.time - memory.firstSeen) / 1000) : '-';
 		const fn =
 			b.function === null
 				? b.wchan === null
