@@ -930,3 +930,9 @@ function threadEvents(
 		}
 	}
 }
+
+/** Seconds the blocker with this key has been blocking at the history's latest snapshot, or null. */
+export function stuckSeconds(history: History, key: string): number | null {
+	const memory = history.blockers.get(key);
+	return memory === undefined ? null : Math.max(0, (history.snapshot.time - memory.firstSeen) / 1000);
+}

@@ -8,6 +8,7 @@ Fields beyond the issue's list (additive): `transition.started_from` (how `elaps
 `transition.initializing` (the kernel is still inside `insmod`) and `last_transition`.
 */
 import {blockerKey} from '../model/types.js';
+import {stuckSeconds} from '../model/history.js';
 import type {Direction, History, Remedy, TaskClass} from '../model/types.js';
 import {clean} from '../model/sanitize.js';
 
@@ -134,7 +135,7 @@ export function toJsonDocument(history: History): JsonDocument {
 			},
 		},
 		blockers: s.blockers.map((b) => {
-			const memory = history.blockers.get(blockerKey(b));
+			const stuck = stuckSeconds(history, blockerKey(b));
 			return {
 				tgid: b.tgid,
 				tid: b.tid,
@@ -146,7 +147,7 @@ export function toJsonDocument(history: History): JsonDocument {
 				function: cleanOrNull(b.function),
 				object: cleanOrNull(b.object),
 				wchan: cleanOrNull(b.wchan),
-				stuck_s: memory ? seconds(Math.max(0, (s.time - memory.firstSeen) / 1000)) : null,
+				stuck_s: stuck === null ? null : seconds(stuck),
 				remedies: [...b.remedies],
 			};
 		}),

@@ -8,6 +8,7 @@ Every string that came from the kernel or a process is passed through `clean()` 
 */
 import {cellWidth, fit, formatDuration, truncate} from '../views/format.js';
 import {blockerKey} from '../model/types.js';
+import {stuckSeconds} from '../model/history.js';
 import type {Blocker, History, PatchInfo, Snapshot, TransitionProgress} from '../model/types.js';
 import {clean} from '../model/sanitize.js';
 
@@ -406,8 +407,7 @@ function blockersTable(
 
 	out.push(row(['TID', 'TGID', 'S', 'K', 'CLASS', 'STUCK', 'FUNCTION [object]', 'COMM']));
 	for (const b of blockers) {
-		const memory = history.blockers.get(blockerKey(b));
-		const stuck = memory ? formatDuration((s.time - memory.firstSeen) / 1000) : '-';
+		const stuck = formatDuration(stuckSeconds(history, blockerKey(b)));
 		const fn =
 			b.function === null
 				? b.wchan === null

@@ -9,6 +9,7 @@ take the TID order kept from poll to poll), and an invert reverses runs of equal
 */
 import type {Blocker, History, PatchState, Snapshot, TaskClass, ThreadInfo} from '../model/types.js';
 import {blockerKey} from '../model/types.js';
+import {stuckSeconds} from '../model/history.js';
 
 export const columnIds = [
 	'tid',
@@ -118,16 +119,6 @@ function threadRow(thread: ThreadInfo, blocker: Blocker | null, stuckS: number |
 		summary: null,
 		blocker,
 	};
-}
-
-/** Seconds the blocker with this key has been blocking, from the history's per-blocker memory. */
-function stuckSeconds(history: History, key: string): number | null {
-	const memory = history.blockers.get(key);
-	if (memory === undefined) {
-		return null;
-	}
-
-	return Math.max(0, (history.snapshot.time - memory.firstSeen) / 1000);
 }
 
 /**

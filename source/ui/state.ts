@@ -10,6 +10,7 @@ to the row now at its old position (htop does the same).
 */
 import type {Blocker, History, HistoryEvent, ThreadInfo} from '../model/types.js';
 import {blockerKey} from '../model/types.js';
+import {stuckSeconds} from '../model/history.js';
 import type {CommandId, KeyContext, Pane} from '../keymap.js';
 import type {DialogModel} from '../views/action-dialog.js';
 import {detailLines} from '../views/detail-lines.js';
@@ -271,8 +272,7 @@ function refreshDetail(state: UiState): UiState {
 
 	const blocker = findBlocker(history, detail.key);
 	if (blocker !== null) {
-		const memory = history.blockers.get(detail.key);
-		const stuckS = memory ? Math.max(0, (history.snapshot.time - memory.firstSeen) / 1000) : null;
+		const stuckS = stuckSeconds(history, detail.key);
 		return {...state, detail: {key: detail.key, blocker, thread: blocker, stuckS, goneAt: null}};
 	}
 
