@@ -8,7 +8,7 @@ cannot move).
 */
 import type {PatchState} from '../model/types.js';
 import type {LiveTransition, ProcStat} from './proc.js';
-import {pfKthread} from './proc.js';
+import {PF_KTHREAD} from '../sources/parse.js';
 
 /** klptop's own place in the process tree (real host only). */
 export type SelfIdentity = {
@@ -111,7 +111,7 @@ export function guardTarget(
 		}
 	}
 
-	if ((stat.flags & pfKthread) !== 0 || (group.flags & pfKthread) !== 0 || tgid === 2 || group.ppid === 2) {
+	if ((stat.flags & PF_KTHREAD) !== 0 || (group.flags & PF_KTHREAD) !== 0 || tgid === 2 || group.ppid === 2) {
 		return refuse('kthread', `a kernel thread: signals do nothing to it; ${kthreadHelp}`);
 	}
 

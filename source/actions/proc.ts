@@ -7,16 +7,13 @@ files they decide on, immediately before signalling or writing, because a snapsh
 old and PIDs get reused.
 */
 import {errorCode} from '../sources/fs-port.js';
-import {PF_KTHREAD, parseStat} from '../sources/parse.js';
+import {parseStat} from '../sources/parse.js';
 import type {StatFields} from '../sources/parse.js';
 import type {FsPort} from '../sources/fs-port.js';
 import type {PatchState} from '../model/types.js';
 
 /** The reader's `stat` fields (`StatFields`), with the thread id under the name actions use. */
 export type ProcStat = Omit<StatFields, 'tid'> & {readonly pid: number};
-
-/** PF_KTHREAD in `stat` flags. */
-export const pfKthread = PF_KTHREAD;
 
 /**
 Parse `/proc/<pid>/stat`; null when the text is not a stat line. comm may hold spaces and parentheses.
@@ -28,8 +25,8 @@ export function parseProcStat(text: string): ProcStat | null {
 		return null;
 	}
 
-	const {tid: pid, comm, state, ppid, pgrp, session, ttyNr, tpgid, flags, starttime} = stat;
-	return {pid, comm, state, ppid, pgrp, session, ttyNr, tpgid, flags, starttime};
+	const {tid, ...rest} = stat;
+	return {...rest, pid: tid};
 }
 
 /** A file that names a task which no longer exists. */
