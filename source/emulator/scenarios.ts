@@ -43,13 +43,19 @@ function appliedSleeperPatch(context: StageContext): void {
 	});
 }
 
+/**
+Position inside the jiffies' second at which the stages start a transition (`startAt`): there the
+first retry and the first fake-signal round land where the observed runs had them.
+*/
+const observedStart = [0.43, 0.55] as const;
+
 function at(context: StageContext, atUs: number, run: () => void): void {
 	context.kernel.at(atUs, run);
 }
 
 /** `insmod klp_sleeper_patch.ko` at a start position like the observed runs. */
 function loadSleeperPatch(context: StageContext): void {
-	at(context, context.startAt(0.43, 0.55), () => {
+	at(context, context.startAt(...observedStart), () => {
 		context.kernel.insmod(patchCatalog.klp_sleeper_patch);
 	});
 }
@@ -61,7 +67,7 @@ function reader(context: StageContext, pid: number, killable: boolean, atUs: num
 }
 
 function disableAt(context: StageContext, patch: string): void {
-	at(context, context.startAt(0.43, 0.55), () => {
+	at(context, context.startAt(...observedStart), () => {
 		context.kernel.write(`/sys/kernel/livepatch/${patch}/enabled`, '0\n');
 	});
 }
@@ -363,7 +369,7 @@ export const scenarios: readonly Scenario[] = [
 			at(context, context.t0Us - 4_000_000, () => {
 				spawnSleeperKthread(context.kernel, kthreadPid);
 			});
-			at(context, context.startAt(0.43, 0.55), () => {
+			at(context, context.startAt(...observedStart), () => {
 				context.kernel.insmod(patchCatalog.klp_sleeper_patch_v2);
 			});
 		},
@@ -374,7 +380,7 @@ export const scenarios: readonly Scenario[] = [
 			'N threads (--threads, default 10,000, up to 100,000), ~1% blocking in four functions, mixed classes',
 		stage(context) {
 			buildMany(context);
-			at(context, context.startAt(0.43, 0.55), () => {
+			at(context, context.startAt(...observedStart), () => {
 				context.kernel.insmod(patchCatalog.klp_many_patch);
 			});
 		},
@@ -393,7 +399,7 @@ export const scenarios: readonly Scenario[] = [
 		name: 'hidden-blocker',
 		summary: "vmlinux patch held a few ticks only by CPU 1's idle task: no visible pending task",
 		stage(context) {
-			const startUs = context.startAt(0.43, 0.55, 150_000);
+			const startUs = context.startAt(...observedStart, 150_000);
 			at(context, startUs, () => {
 				context.kernel.holdIdle(1, startUs + Math.round(context.prng.range(3_600_000, 4_600_000)));
 				context.kernel.insmod(patchCatalog.klp_vmlinux_patch, {cpu: 0});
