@@ -47,13 +47,10 @@ export type ScriptClock = {
 	now(): number;
 	/** Let `ms` pass; resolves early when `signal` aborts. */
 	sleep(ms: number, signal?: AbortSignal): Promise<void>;
-	/** True when sleeping advances an emulated kernel instead of waiting. */
-	readonly virtual: boolean;
 };
 
 export const realClock: ScriptClock = {
 	now: () => Date.now(),
-	virtual: false,
 	sleep(ms, signal) {
 		return new Promise<void>((resolve) => {
 			if (signal?.aborted) {
@@ -77,7 +74,6 @@ export const realClock: ScriptClock = {
 export function virtualClock(emulation: ScriptEmulation): ScriptClock {
 	return {
 		now: () => emulation.now(),
-		virtual: true,
 		async sleep(ms, signal) {
 			if (!signal?.aborted) {
 				emulation.advance(ms);

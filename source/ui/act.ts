@@ -37,6 +37,9 @@ export const actionCommands: ReadonlySet<CommandId> = new Set<CommandId>([
 	'dialog-submit',
 ]);
 
+/** A subcommand's line without its `klptop: ` prefix, for the status line and the event log. */
+const withoutPrefix = (line: string): string => line.replace(/^klptop: /, '');
+
 /**
 The threads `k` means: the tagged rows when any are tagged, else the selected row (a process row:
 its blocking threads), or the thread of the open detail view. Each as recorded when shown.
@@ -237,7 +240,7 @@ function confirm(
 		void executeNudge(ctx, plan).then(
 			(report) => {
 				const lines = nudgeLines(report);
-				const text = [...lines.stdout, ...lines.stderr.map((line) => line.replace(/^klptop: /, ''))];
+				const text = [...lines.stdout, ...lines.stderr.map(withoutPrefix)];
 				dispatch({
 					type: 'action-result',
 					status: {text: text.join('; ') || 'nudge done', tone: lines.code === 0 ? 'info' : 'warn'},
@@ -298,12 +301,12 @@ export async function recoverAtStart(ctx: ActionContext, dispatch: Dispatch): Pr
 			kind: 'action',
 			patch: null,
 			tid: null,
-			text: line.replace(/^klptop: /, ''),
+			text: withoutPrefix(line),
 		})),
 	];
 	dispatch({
 		type: 'action-result',
-		status: lines.length === 0 ? null : {text: lines[0]!.replace(/^klptop: /, ''), tone: 'warn'},
+		status: lines.length === 0 ? null : {text: withoutPrefix(lines[0]!), tone: 'warn'},
 		events,
 	});
 }
