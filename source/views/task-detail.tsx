@@ -6,11 +6,10 @@ the frame that matched a patched function highlighted.
 The view keeps showing the thread after it stopped blocking (switched or exited), saying so, so the
 screen never jumps away under the reader.
 */
-import {Box} from 'ink';
 import type {History} from '../model/types.js';
 import type {Detail} from '../ui/state.js';
 import {detailLines} from './detail-lines.js';
-import {Lines, Title} from './line.js';
+import {ScrolledPage} from './scrolled-page.js';
 import type {Theme} from './theme.js';
 
 export type TaskDetailProps = {
@@ -24,14 +23,14 @@ export type TaskDetailProps = {
 };
 
 export function TaskDetail({detail, history, scroll, height, width, theme}: TaskDetailProps) {
-	const lines = detailLines(detail, history, width, theme);
-	const top = Math.max(0, Math.min(scroll, lines.length - height));
-	const shown = lines.slice(top, top + height);
-	const more = top + height < lines.length ? `${lines.length - top - height} more lines below` : '';
 	return (
-		<Box flexDirection="column" width={width} height={height + 1}>
-			<Title text={`Thread ${detail.thread.tid}`} width={width} theme={theme} focused right={more} />
-			<Lines lines={shown.map((segments) => ({segments}))} width={width} theme={theme} />
-		</Box>
+		<ScrolledPage
+			title={`Thread ${detail.thread.tid}`}
+			lines={detailLines(detail, history, width, theme)}
+			scroll={scroll}
+			height={height}
+			width={width}
+			theme={theme}
+		/>
 	);
 }
