@@ -162,12 +162,24 @@ if (fixturesDir) {
 	}
 }
 const runs = samples
-	.filter((x) => x.json)
+	.filter((x) => x.json && !x.batch)
 	.map((x) => x.t1 - x.t0)
 	.sort((a, b) => a - b);
 if (runs.length) {
 	const q = (f) => runs[Math.min(runs.length - 1, Math.floor(f * runs.length))].toFixed(2);
 	console.log(`KLPT klptop --once runs in the guest: ${runs.length}, median ${q(0.5)} s, p90 ${q(0.9)} s`);
+}
+const frames = samples.filter((x) => x.batch && x.t_scan !== null).map((x) => x.t_scan);
+if (frames.length > 1) {
+	const gaps = frames
+		.slice(1)
+		.map((t, i) => t - frames[i])
+		.filter((g) => g > 0 && g < 5)
+		.sort((a, b) => a - b);
+	if (gaps.length)
+		console.log(
+			`KLPT klptop -b -d 0.1 frames in the guest: ${frames.length}, scan every ${gaps[Math.floor(gaps.length / 2)].toFixed(2)} s (median)`,
+		);
 }
 const signal = dmesg.find((l) => /signaling remaining tasks/.test(l.msg));
 if (signal) console.log(`KLPT dmesg first fake-signal round at [${signal.t}]`);

@@ -1,8 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
-/* klp_vmlinux_patch: trivial livepatch of vmlinux's cmdline_proc_show (/proc/cmdline). */
+/*
+ * klp_vmlinux_patch: trivial livepatch of vmlinux's cmdline_proc_show (/proc/cmdline).
+ *
+ * hold_ms (default 0): its post-patch callback sleeps that long. The kernel runs post-patch callbacks in
+ * klp_complete_transition() after every task has switched (patch_state reset to -1) but before
+ * klp_transition_patch is cleared, so `transition` keeps reading 1 with `enabled` 1 and nothing pending:
+ * the end of a patching transition, held open long enough for a scan to land in it. On an idle guest the
+ * transition is otherwise over within ~0.1-0.6 s, mostly inside insmod itself.
+ */
+#include <linux/delay.h>
 #include <linux/livepatch.h>
 #include <linux/module.h>
 #include <linux/seq_file.h>
+
+static unsigned int hold_ms;
+module_param(hold_ms, uint, 0444);
+MODULE_PARM_DESC(hold_ms, "milliseconds the post-patch callback sleeps (0: none)");
+
+static void post_patch(struct klp_object *obj)
+{
+	if (hold_ms)
+		msleep(hold_ms);
+}
 
 static int livepatch_cmdline_proc_show(struct seq_file *m, void *v)
 {
@@ -16,7 +35,7 @@ static struct klp_func funcs[] = {
 };
 
 static struct klp_object objs[] = {
-	{ .funcs = funcs }, /* name NULL: vmlinux */
+	{ .funcs = funcs, .callbacks = { .post_patch = post_patch } }, /* name NULL: vmlinux */
 	{}
 };
 
