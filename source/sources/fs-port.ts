@@ -46,6 +46,26 @@ export type TaskWalkOptions = {
 	readonly target: 0 | 1 | null;
 	/** `all`: return every thread, not only the blocking ones. */
 	readonly collect: 'blocking' | 'all';
+	/**
+	With `collect: 'blocking'`: also read, for each blocking thread, the files the reader needs of a
+	blocker (`TaskFiles`), in the walk itself, right after its patch_state and on whichever thread
+	walked it. Walks that cannot leave `details` out; the reader then reads them afterwards.
+	*/
+	readonly details?: boolean;
+};
+
+/** A blocking thread's files, as read by the walk: texts, or the error code that stopped a read. */
+export type TaskFiles = {
+	/** `stat`, or null with `statError` (ENOENT/ESRCH: the thread exited). */
+	readonly stat: string | null;
+	readonly statError: string | null;
+	/** Owner uid of the task directory, null when unknown. */
+	readonly uid: number | null;
+	/** `wchan`, null when unreadable. */
+	readonly wchan: string | null;
+	/** `stack`, or null with `stackError` (EACCES without CAP_SYS_ADMIN). */
+	readonly stack: string | null;
+	readonly stackError: string | null;
 };
 
 /** Result of a thread walk. */
@@ -64,6 +84,8 @@ export type TaskWalk = {
 	readonly errors: Record<string, number>;
 	/** One task dir seen (`/proc/<pid>/task/<tid>`), for probes. */
 	readonly firstTask: string | null;
+	/** With `details`: one entry per triple of `threads`, in the same order. */
+	readonly details?: readonly TaskFiles[];
 };
 
 /** Error shape thrown by every port, like Node's `ErrnoException`. */

@@ -14,20 +14,11 @@ cancelled; one that fails has its chunks walked again here. Small trees, a busy 
 average) or `KLPTOP_WORKERS=0` keep the walk on one thread.
 */
 import * as fs from 'node:fs';
-import {
-	closeSync,
-	constants,
-	existsSync,
-	fstatSync,
-	openSync,
-	readSync,
-	readdirSync,
-	statSync,
-} from 'node:fs';
+import {closeSync, constants, existsSync, fstatSync, openSync, readSync, readdirSync} from 'node:fs';
 import {availableParallelism, loadavg} from 'node:os';
 import {MessageChannel, receiveMessageOnPort, Worker, type MessagePort} from 'node:worker_threads';
-import {errorCode, fsError, type FsPort, type TaskWalk, type TaskWalkOptions} from './fs-port.js';
-import {addWalk, emptyWalk, makeFsWalkIo, walkTasks, type WalkIo} from './walk.js';
+import {errorCode, type FsPort, type TaskWalk, type TaskWalkOptions} from './fs-port.js';
+import {addWalk, emptyWalk, makeFsWalkIo, readTaskFiles, walkTasks, type WalkIo} from './walk.js';
 
 export type HostPort = FsPort & {
 	/** The root this port reads, as given. */
@@ -45,9 +36,8 @@ export type HostPort = FsPort & {
 	close(): void;
 };
 
-const INITIAL_BUFFER = 64 * 1024;
-/** No sysfs/procfs file the reader wants is this big; a tree could link to /dev/zero. */
-const MAX_FILE = 16 * 1024 * 1024;
+/** A /dev/kmsg record is at most 8 KiB (a read with a smaller buffer fails with EINVAL). */
+const KMSG_BUFFER = 64 * 1024;
 
 /**
 Below this many /proc entries a second thread costs more (its start, ~30 ms of CPU) than it saves:
@@ -94,8 +84,9 @@ if (shared !== undefined && Atomics.compareExchange(shared, 1, ${NOT_STARTED}, $
 	try {
 		const walkTasks = (${walkTasks.toString()});
 		const makeFsWalkIo = (${makeFsWalkIo.toString()});
+		const readTaskFiles = (${readTaskFiles.toString()});
 		const addWalk = (${addWalk.toString()});
-		const io = makeFsWalkIo(require('node:fs'), work.prefix);
+		const io = makeFsWalkIo(require('node:fs'), work.prefix, readTaskFiles);
 		const {pids, options, chunk, faultAfter} = work;
 		const chunks = Math.ceil(pids.length / chunk);
 		const into = {total: 0, minus: 0, zero: 0, one: 0, threads: [], errors: {}, firstTask: null};
@@ -345,8 +336,9 @@ export type HostPortOptions = {
 export function createHostPort(root: string, options: HostPortOptions = {}): HostPort {
 	const prefix = rootPrefix(root);
 
-	let buffer = Buffer.allocUnsafe(INITIAL_BUFFER);
-	let walkIo: WalkIo | undefined;
+	// One io for the walk and every other read: patch_state through a small buffer, other files through a growing one.
+	const walkIo = makeFsWalkIo(fs as Parameters<typeof makeFsWalkIo>[0], prefix, readTaskFiles);
+	const {readText: readFile, ownerUid} = walkIo;
 	const sharedSettings: SharedWalkSettings = {
 		prefix,
 		chunk: Math.max(1, options.chunk ?? CHUNK),
@@ -355,46 +347,11 @@ export function createHostPort(root: string, options: HostPortOptions = {}): Hos
 	};
 	const stats: HelperStats = {helperRuns: 0, helperCancelled: 0, helperFailures: 0};
 
-	/** Read a whole file through the shared buffer. procfs files report size 0: read until EOF (or a short read). */
-	function readFile(path: string): string {
-		// Numeric flags skip Node's flag-string parsing; no try/finally in this hot path.
-		const fd = openSync(prefix + path, constants.O_RDONLY);
-		let length = 0;
-		try {
-			for (;;) {
-				if (length === buffer.length) {
-					if (length >= MAX_FILE) {
-						throw fsError('EFBIG', `${path}: larger than ${MAX_FILE} bytes`);
-					}
-
-					const bigger = Buffer.allocUnsafe(buffer.length * 2);
-					buffer.copy(bigger, 0, 0, length);
-					buffer = bigger;
-				}
-
-				const wanted = buffer.length - length;
-				const n = readSync(fd, buffer, length, wanted, null);
-				length += n;
-				// A short read is the end: regular files return less only at EOF, and the kernel's
-				// seq_file/sysfs attributes hand over their whole (small) content in one read. This
-				// saves the second read() that would return 0: 100,000 syscalls on a big scan.
-				if (n === 0 || n < wanted) {
-					break;
-				}
-			}
-		} catch (error) {
-			closeSync(fd);
-			throw error;
-		}
-
-		closeSync(fd);
-		return buffer.toString('utf8', 0, length);
-	}
-
 	// `/dev/kmsg` state: the kept descriptor, and for a regular file the offset already consumed.
 	let kmsgFd: number | undefined;
 	let kmsgIsDevice = false;
 	let kmsgOffset = 0;
+	let kmsgBuffer: Buffer | undefined;
 
 	function closeKmsgFd(): void {
 		if (kmsgFd !== undefined) {
@@ -430,6 +387,8 @@ export function createHostPort(root: string, options: HostPortOptions = {}): Hos
 
 	/** The real /dev/kmsg: one record per read(), EAGAIN at the end, EPIPE when records were overwritten. */
 	function readKmsgDevice(fd: number): string[] | undefined {
+		kmsgBuffer ??= Buffer.allocUnsafe(KMSG_BUFFER);
+		const buffer = kmsgBuffer;
 		const records: string[] = [];
 		for (;;) {
 			let n: number;
@@ -510,7 +469,6 @@ export function createHostPort(root: string, options: HostPortOptions = {}): Hos
 			return readdirSync(prefix + path);
 		},
 		walkTasks(pids, walkOptions) {
-			walkIo ??= makeFsWalkIo(fs as Parameters<typeof makeFsWalkIo>[0], prefix);
 			if (
 				pids.length <
 					(options.parallelMinPids ??
@@ -528,13 +486,7 @@ export function createHostPort(root: string, options: HostPortOptions = {}): Hos
 		exists(path) {
 			return existsSync(prefix + path);
 		},
-		ownerUid(path) {
-			try {
-				return statSync(prefix + path).uid;
-			} catch {
-				return undefined;
-			}
-		},
+		ownerUid,
 		readKmsg() {
 			if (!openKmsg() || kmsgFd === undefined) {
 				return undefined;

@@ -26,7 +26,7 @@ import type {
 	ThreadInfo,
 	TransitionInfo,
 } from '../model/types.js';
-import {errorCode, type FsPort} from './fs-port.js';
+import {errorCode, type FsPort, type TaskFiles} from './fs-port.js';
 import {
 	isKthreadFlags,
 	parseBool01,
@@ -38,7 +38,7 @@ import {
 	parseStack,
 	parseStat,
 } from './parse.js';
-import {portWalkIo, walkTasks} from './walk.js';
+import {portWalkIo, readTaskFiles, walkTasks} from './walk.js';
 
 export const LIVEPATCH_DIR = '/sys/kernel/livepatch';
 
@@ -356,7 +356,13 @@ function filterKernelLog(records: readonly string[], patchNames: Set<string>): K
 	});
 }
 
-type Candidate = {tgid: number; tid: number; patchState: 0 | 1; info: ThreadInfo | null};
+type Candidate = {
+	tgid: number;
+	tid: number;
+	patchState: 0 | 1;
+	info: ThreadInfo | null;
+	files: TaskFiles | null;
+};
 
 /** Create a reader over a world. It remembers what outlives one scan (boot time, stack readability, patch names). */
 export function createReader(port: FsPort, source: SourceInfo, readerOptions: ReaderOptions = {}): Reader {
@@ -365,6 +371,8 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 	let bootTime: number | null = null;
 	let stacksProbe: boolean | null = null;
 	const patchNames = new Set<string>();
+	const read = (path: string) => port.readFile(path);
+	const ownerUid = (path: string) => port.ownerUid(path);
 
 	function scan(options: ReaderScanOptions = {}): Snapshot {
 		const time = (options.clock ?? clock)();
@@ -403,6 +411,8 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			readStates,
 			target: blockTarget ?? (target === null ? null : 0),
 			collect: all ? 'all' : 'blocking',
+			// The blockers' own files, read in the walk (shared with its helper thread on a big /proc).
+			details: blockTarget !== null && !all,
 		} as const;
 		const walk = port.walkTasks
 			? port.walkTasks(pids, walkOptions)
@@ -424,6 +434,7 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 		const candidates: Candidate[] = [];
 		const threads: ThreadInfo[] | null = all ? [] : null;
 		const triples = walk.threads;
+		const details = walk.details;
 		for (let i = 0; i + 2 < triples.length; i += 3) {
 			const tgid = triples[i]!;
 			const tid = triples[i + 1]!;
@@ -450,7 +461,7 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			}
 
 			if (blockTarget !== null && isBlocking(patchState, blockTarget)) {
-				candidates.push({tgid, tid, patchState, info});
+				candidates.push({tgid, tid, patchState, info, files: details?.[i / 3] ?? null});
 			}
 		}
 
@@ -466,9 +477,10 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 		let stacksDenied = 0;
 		for (const candidate of candidates) {
 			const dir = `/proc/${candidate.tgid}/task/${candidate.tid}`;
+			// All-threads scans read every thread's stat already: only wchan and stack are left.
+			const files = candidate.files ?? readTaskFiles(read, ownerUid, dir, candidate.info === null);
 			const info =
-				candidate.info ??
-				readThread(port, dir, candidate.tgid, candidate.tid, candidate.patchState, warnings);
+				candidate.info ?? threadFrom(files, candidate.tgid, candidate.tid, candidate.patchState, warnings);
 			if (info === null) {
 				// Exited after its patch_state was read.
 				total--;
@@ -481,15 +493,15 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 				continue;
 			}
 
-			const wchanText = readText(port, dir + '/wchan');
+			const wchanText = files.wchan;
 			const wchan =
 				wchanText === null || wchanText.trim() === '' || wchanText.trim() === '0' ? null : wchanText.trim();
 			let stack: StackFrame[] | null = null;
-			try {
-				stack = parseStack(port.readFile(dir + '/stack'));
+			if (files.stack !== null) {
+				stack = parseStack(files.stack);
 				stacksRead++;
-			} catch (error) {
-				const code = errorCode(error);
+			} else {
+				const code = files.stackError ?? 'EIO';
 				if (code === 'EACCES' || code === 'EPERM') {
 					stacksDenied++;
 				} else if (!isGone(code)) {
@@ -555,11 +567,29 @@ function readThread(
 	patchState: PatchState | null,
 	warnings: Warnings,
 ): ThreadInfo | null {
-	let text: string;
+	let stat: string | null = null;
+	let statError: string | null = null;
 	try {
-		text = port.readFile(dir + '/stat');
+		stat = port.readFile(dir + '/stat');
 	} catch (error) {
-		const code = errorCode(error);
+		statError = errorCode(error);
+	}
+
+	const uid = statError !== null && isGone(statError) ? null : (port.ownerUid(dir) ?? null);
+	return threadFrom({stat, statError, uid}, tgid, tid, patchState, warnings);
+}
+
+/** A thread from its `stat` text (or the error that stopped its read) and owner; null when it exited. */
+function threadFrom(
+	files: Pick<TaskFiles, 'stat' | 'statError' | 'uid'>,
+	tgid: number,
+	tid: number,
+	patchState: PatchState | null,
+	warnings: Warnings,
+): ThreadInfo | null {
+	let text = files.stat;
+	if (text === null) {
+		const code = files.statError ?? 'EIO';
 		if (isGone(code)) {
 			return null;
 		}
@@ -573,7 +603,6 @@ function readThread(
 		warnings.count('stat garbage for {n} thread{s}', 'EINVAL');
 	}
 
-	const uid = port.ownerUid(dir);
 	return {
 		tid,
 		tgid,
@@ -584,7 +613,7 @@ function readThread(
 		kthread: stat === null ? false : isKthreadFlags(stat.flags),
 		starttime: stat?.starttime ?? 0,
 		patchState,
-		uid: uid ?? null,
+		uid: files.uid,
 	};
 }
 

@@ -2,17 +2,21 @@
 The thread walk: `/proc/<pid>/task/<tid>` for the given pids, reading `patch_state` when asked.
 
 This is the hot loop of a scan (issue 2 §7). The functions below are deliberately self-contained
-(no imports, no outer variables, plain JS once types are erased): the host port also runs their
-source text in a worker thread to walk half of a large /proc on a second core, so the same code
-serves the main thread, the worker and every other port.
+(no imports, no outer variables, plain JS once types are erased; what one needs of another is
+passed in): the host port also runs their source text in a worker thread to walk half of a large
+/proc on a second core, so the same code serves the main thread, the worker and every other port.
+During a transition the walk also reads each blocker's `stat`, `wchan` and `stack` (`details`), so
+that those reads, too, are shared between the threads.
 */
-import type {FsPort, TaskWalk, TaskWalkOptions} from './fs-port.js';
+import type {FsPort, TaskFiles, TaskWalk, TaskWalkOptions} from './fs-port.js';
 
 /** What the walk needs from a world. Errors are thrown Node-style (`code`). */
 export type WalkIo = {
 	readdir(path: string): string[];
 	/** -1, 0 or 1; 3 for garbage. */
 	readPatchState(path: string): number;
+	/** A blocker's files (`readTaskFiles`), for `details`; a walk io without it returns none. */
+	taskFiles?(dir: string): TaskFiles;
 };
 
 /** `state` value in `TaskWalk.threads` for garbage (2 is not read or unreadable). */
@@ -43,6 +47,8 @@ export function walkTasks(io: WalkIo, pids: readonly string[], options: TaskWalk
 
 	const gone = (code: string): boolean => code === 'ENOENT' || code === 'ESRCH' || code === 'ENOTDIR';
 	const {readStates, target, collect} = options;
+	const taskFiles = options.details === true && collect === 'blocking' ? io.taskFiles : undefined;
+	const details: TaskFiles[] | undefined = taskFiles === undefined ? undefined : [];
 	const threads: number[] = [];
 	const errors: Record<string, number> = {};
 	let total = 0;
@@ -106,16 +112,72 @@ export function walkTasks(io: WalkIo, pids: readonly string[], options: TaskWalk
 			firstTask ??= prefix + tid;
 			if (collect === 'all' || ((state === 0 || state === 1) && state !== target)) {
 				threads.push(tgid, Number(tid), state);
+				if (details !== undefined && taskFiles !== undefined) {
+					details.push(taskFiles(prefix + tid));
+				}
 			}
 		}
 	}
 
-	return {total, minus, zero, one, threads, errors, firstTask};
+	return details === undefined
+		? {total, minus, zero, one, threads, errors, firstTask}
+		: {total, minus, zero, one, threads, errors, firstTask, details};
+}
+
+/**
+Read a blocker's files under its task dir: `stat` and the dir's owner (when `withStat`), `wchan`,
+`stack`. A missing `stat` (the thread exited) stops there. Self-contained: `read` throws Node-style.
+*/
+export function readTaskFiles(
+	read: (path: string) => string,
+	ownerUid: (path: string) => number | undefined,
+	dir: string,
+	withStat: boolean,
+): TaskFiles {
+	const codeOf = (error: unknown): string => {
+		const code = typeof error === 'object' && error !== null ? (error as {code?: unknown}).code : undefined;
+		return typeof code === 'string' ? code : 'EIO';
+	};
+
+	let stat: string | null = null;
+	let statError: string | null = null;
+	let uid: number | null = null;
+	if (withStat) {
+		try {
+			stat = read(dir + '/stat');
+		} catch (error) {
+			statError = codeOf(error);
+			if (statError === 'ENOENT' || statError === 'ESRCH') {
+				return {stat, statError, uid, wchan: null, stack: null, stackError: statError};
+			}
+		}
+
+		uid = ownerUid(dir) ?? null;
+	}
+
+	let wchan: string | null = null;
+	try {
+		wchan = read(dir + '/wchan');
+	} catch {
+		// Unreadable wchan: the stack (or nothing) tells where it sleeps.
+	}
+
+	let stack: string | null = null;
+	let stackError: string | null = null;
+	try {
+		stack = read(dir + '/stack');
+	} catch (error) {
+		stackError = codeOf(error);
+	}
+
+	return {stat, statError, uid, wchan, stack, stackError};
 }
 
 /**
 Walk io over Node's fs under `prefix`, reading patch_state through one small reused buffer and
-decoding it without making a string. Self-contained (the worker runs its source).
+decoding it without making a string; other files (`readText`, the port's readFile too) through one
+growing buffer. `taskFilesOf` is `readTaskFiles` (passed in: the worker has no module scope).
+Self-contained (the worker runs its source).
 */
 export function makeFsWalkIo(
 	fs: {
@@ -123,12 +185,68 @@ export function makeFsWalkIo(
 		openSync(path: string, flags: number): number;
 		readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: null): number;
 		closeSync(fd: number): void;
+		statSync(path: string): {uid: number};
 	},
 	prefix: string,
-): WalkIo {
+	taskFilesOf: (
+		read: (path: string) => string,
+		ownerUid: (path: string) => number | undefined,
+		dir: string,
+		withStat: boolean,
+	) => TaskFiles,
+): WalkIo & {readText(path: string): string; ownerUid(path: string): number | undefined} {
 	const buffer = new Uint8Array(64);
+	/** No sysfs/procfs file the reader wants is this big; a tree could link to /dev/zero. */
+	const maxText = 16 * 1024 * 1024;
+	let text = Buffer.allocUnsafe(64 * 1024);
+	/** Whole file as text. procfs files report size 0: read until EOF or a short read. */
+	const readText = (path: string): string => {
+		const fd = fs.openSync(prefix + path, 0);
+		let length = 0;
+		try {
+			for (;;) {
+				if (length === text.length) {
+					if (length >= maxText) {
+						throw Object.assign(new Error(`EFBIG: ${path}: larger than ${maxText} bytes`), {code: 'EFBIG'});
+					}
+
+					const bigger = Buffer.allocUnsafe(text.length * 2);
+					text.copy(bigger, 0, 0, length);
+					text = bigger;
+				}
+
+				const wanted = text.length - length;
+				const n = fs.readSync(fd, text, length, wanted, null);
+				length += n;
+				// A short read is the end: regular files return less only at EOF, and the kernel's
+				// seq_file/sysfs attributes hand over their whole (small) content in one read. This
+				// saves the second read() that would return 0.
+				if (n === 0 || n < wanted) {
+					break;
+				}
+			}
+		} catch (error) {
+			fs.closeSync(fd);
+			throw error;
+		}
+
+		fs.closeSync(fd);
+		return text.toString('utf8', 0, length);
+	};
+
+	const ownerUid = (path: string): number | undefined => {
+		try {
+			return fs.statSync(prefix + path).uid;
+		} catch {
+			return undefined;
+		}
+	};
+
 	return {
+		readText,
+		ownerUid,
 		readdir: (path) => fs.readdirSync(prefix + path),
+		taskFiles: (dir) => taskFilesOf(readText, ownerUid, dir, true),
 		readPatchState(path) {
 			const fd = fs.openSync(prefix + path, 0);
 			let n: number;
@@ -173,9 +291,12 @@ export function makeFsWalkIo(
 
 /** Walk io over any FsPort (the emulator, test wrappers). */
 export function portWalkIo(port: FsPort, parse: (text: string) => number | null): WalkIo {
+	const read = (path: string) => port.readFile(path);
+	const ownerUid = (path: string) => port.ownerUid(path);
 	return {
 		readdir: (path) => port.readdir(path),
 		readPatchState: (path) => parse(port.readFile(path)) ?? STATE_GARBAGE,
+		taskFiles: (dir) => readTaskFiles(read, ownerUid, dir, true),
 	};
 }
 
@@ -188,6 +309,7 @@ export type WalkAccumulator = {
 	threads: number[];
 	errors: Record<string, number>;
 	firstTask: string | null;
+	details?: TaskFiles[];
 };
 
 export function emptyWalk(): WalkAccumulator {
@@ -209,6 +331,12 @@ export function addWalk(into: WalkAccumulator, part: TaskWalk): void {
 	}
 
 	into.firstTask ??= part.firstTask;
+	if (part.details !== undefined) {
+		into.details ??= [];
+		for (const files of part.details) {
+			into.details.push(files);
+		}
+	}
 }
 
 /** `a` and `b` together (walks of disjoint pid sets). */

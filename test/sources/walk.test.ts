@@ -3,7 +3,7 @@ import type {TaskWalk, TaskWalkOptions} from '../../source/sources/fs-port.js';
 import {spawnSync} from 'node:child_process';
 import {createHostPort, prewarmWalkHelper, releasePrewarmedHelper} from '../../source/sources/host-port.js';
 import {parsePatchState} from '../../source/sources/parse.js';
-import {makeFsWalkIo, mergeWalks, portWalkIo, walkTasks} from '../../source/sources/walk.js';
+import {makeFsWalkIo, mergeWalks, portWalkIo, readTaskFiles, walkTasks} from '../../source/sources/walk.js';
 import * as fs from 'node:fs';
 import {makeTree, sleeperPatch, type ThreadSpec, type Tree} from '../helpers/tree.js';
 
@@ -25,12 +25,18 @@ function bigTree(): Tree {
 				pid,
 				tid: pid + t,
 				patchState: n % 17 === 5 ? 'junk\n' : n % 19 === 7 ? null : [-1, 0, 1][n % 3]!,
+				comm: `t${n}`,
+				wchan: `wait_${n}`,
+				stack: [`[<0>] frame_${n}+0x1/0x2`, '[<0>] do_syscall_64+0x1/0x2'],
 			});
 		}
 	}
 
 	const made = makeTree({threads});
 	made.write('/proc/100/task/notatid/patch_state', '0\n');
+	// A blocker whose stat is gone (it exited after its patch_state was read) and one without a stack.
+	fs.rmSync(`${made.root}/proc/110/task/110/stat`);
+	fs.rmSync(`${made.root}/proc/120/task/121/stack`);
 	trees.push(made);
 	return made;
 }
@@ -41,8 +47,16 @@ function sorted(walk: TaskWalk): TaskWalk {
 		triples.push(walk.threads.slice(i, i + 3));
 	}
 
-	triples.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
-	return {...walk, threads: triples.flat(), firstTask: walk.firstTask === null ? null : 'some'};
+	const details = walk.details;
+	const order = triples
+		.map((_, i) => i)
+		.sort((a, b) => triples[a]![0]! - triples[b]![0]! || triples[a]![1]! - triples[b]![1]!);
+	return {
+		...walk,
+		threads: order.flatMap((i) => triples[i]!),
+		firstTask: walk.firstTask === null ? null : 'some',
+		...(details === undefined ? {} : {details: order.map((i) => details[i]!)}),
+	};
 }
 
 const optionSets: TaskWalkOptions[] = [
@@ -51,6 +65,10 @@ const optionSets: TaskWalkOptions[] = [
 	{readStates: true, target: 1, collect: 'all'},
 	{readStates: false, target: null, collect: 'all'},
 	{readStates: false, target: null, collect: 'blocking'},
+	{readStates: true, target: 1, collect: 'blocking', details: true},
+	{readStates: true, target: 0, collect: 'blocking', details: true},
+	// Details are for blockers only: an all-threads walk has none.
+	{readStates: true, target: 1, collect: 'all', details: true},
 ];
 
 describe('thread walk', () => {
@@ -75,6 +93,45 @@ describe('thread walk', () => {
 		for (let i = 0; i < walk.threads.length; i += 3) {
 			expect(walk.threads[i + 2]).toBe(0);
 		}
+
+		expect(walk.details).toBeUndefined();
+	});
+
+	it("details: each blocker's own stat, wchan and stack, read in the walk", () => {
+		const made = bigTree();
+		const port = createHostPort(made.root, {parallelMinPids: Number.POSITIVE_INFINITY});
+		const walk = port.walkTasks!(port.readdir('/proc'), {
+			readStates: true,
+			target: 1,
+			collect: 'blocking',
+			details: true,
+		});
+		expect(walk.details).toHaveLength(walk.threads.length / 3);
+		let checked = 0;
+		for (let i = 0; i < walk.threads.length; i += 3) {
+			const tid = walk.threads[i + 1]!;
+			const files = walk.details![i / 3]!;
+			if (tid === 110) {
+				expect(files).toMatchObject({stat: null, statError: 'ENOENT', wchan: null, stack: null});
+				continue;
+			}
+
+			// The tree names thread n `t<n>` in stat, `wait_<n>` in wchan, `frame_<n>` on its stack.
+			const n = /\(t(\d+)\)/.exec(files.stat ?? '')?.[1];
+			expect(files.stat).toMatch(new RegExp(`^${tid} \\(t${n}\\) `));
+			expect(files.wchan).toBe(`wait_${n}`);
+			if (tid === 121) {
+				expect(files).toMatchObject({stack: null, stackError: 'ENOENT'});
+			} else {
+				expect(files.stack).toContain(`frame_${n}+0x1/0x2`);
+				expect(files.stackError).toBeNull();
+			}
+
+			expect(files.uid).toBe(process.getuid!());
+			checked++;
+		}
+
+		expect(checked).toBe(walk.threads.length / 3 - 1);
 	});
 
 	it('the host fast path, with or without its helper thread, equals the generic walk', () => {
@@ -168,7 +225,7 @@ describe('thread walk', () => {
 	it('decodes patch_state bytes like parsePatchState', () => {
 		const made = makeTree({});
 		trees.push(made);
-		const io = makeFsWalkIo(fs as Parameters<typeof makeFsWalkIo>[0], made.root);
+		const io = makeFsWalkIo(fs as Parameters<typeof makeFsWalkIo>[0], made.root, readTaskFiles);
 		for (const [content, expected] of [
 			['-1\n', -1],
 			['0\n', 0],
