@@ -11,7 +11,7 @@ import {usePoller} from '../hooks/use-poller.js';
 import type {PollTiming} from '../hooks/use-poller.js';
 import {footerBindings, keymap} from '../keymap.js';
 import {clean} from '../model/sanitize.js';
-import type {History, HistoryEvent} from '../model/types.js';
+import type {History} from '../model/types.js';
 import {EventLog} from '../views/event-log.js';
 import {Footer, StatusLine} from '../views/footer.js';
 import {Header} from '../views/header.js';
@@ -27,7 +27,7 @@ import type {Theme} from '../views/theme.js';
 import type {Feed} from './feed.js';
 import {keyEffect, keyNames} from './input.js';
 import {minHeight, minWidth} from './layout.js';
-import {initialState, keyContext, layoutOf, reduce} from './state.js';
+import {initialState, keyContext, layoutOf, mergeEvents, reduce} from './state.js';
 import type {UiState} from './state.js';
 
 /** Scenario the no-livepatch screen offers (a transition stuck on an interruptible sleeper). */
@@ -56,23 +56,6 @@ export type AppProps = {
 	/** Repaint the whole terminal (Ctrl-L, resizes); the root's frame writer does it. */
 	readonly onRedraw?: () => void;
 };
-
-/** The history's events and the actions' results, in time order (both are already sorted). */
-export function mergeEvents(
-	history: readonly HistoryEvent[],
-	actions: readonly HistoryEvent[],
-): readonly HistoryEvent[] {
-	if (actions.length === 0) return history;
-	const out: HistoryEvent[] = [];
-	let j = 0;
-	for (const event of history) {
-		while (j < actions.length && actions[j]!.time <= event.time) out.push(actions[j++]!);
-		out.push(event);
-	}
-
-	while (j < actions.length) out.push(actions[j++]!);
-	return out;
-}
 
 function emptyText(state: UiState): string {
 	const {history, view} = state;

@@ -287,15 +287,60 @@ function refreshDetail(state: UiState): UiState {
 	};
 }
 
+/** The history's events and the actions' results, in time order (both are already sorted). */
+export function mergeEvents(
+	history: readonly HistoryEvent[],
+	actions: readonly HistoryEvent[],
+): readonly HistoryEvent[] {
+	if (actions.length === 0) return history;
+	const out: HistoryEvent[] = [];
+	let j = 0;
+	for (const event of history) {
+		while (j < actions.length && actions[j]!.time <= event.time) out.push(actions[j++]!);
+		out.push(event);
+	}
+
+	while (j < actions.length) out.push(actions[j++]!);
+	return out;
+}
+
+/** What the event log shows: the history's events and the actions' results. */
+export function logEvents(state: Pick<UiState, 'history' | 'actionEvents'>): readonly HistoryEvent[] {
+	return mergeEvents(state.history?.events ?? [], state.actionEvents);
+}
+
+/**
+The log's scroll offset (events back from the newest) after its list changed from `before` to
+`after`: a log scrolled back keeps the same event at the bottom of its view, whether events were
+added at the end, merged in between (actions) or dropped from the front (the history keeps the
+last 500). An event that has been dropped leaves the view at the oldest one left.
+*/
+export function keepLogPosition(
+	before: readonly HistoryEvent[],
+	after: readonly HistoryEvent[],
+	scroll: number,
+	logRows: number,
+): number {
+	if (scroll === 0) return 0;
+	const maxScroll = Math.max(0, after.length - logRows);
+	const bottom = before[before.length - 1 - scroll];
+	const at = bottom === undefined ? -1 : after.lastIndexOf(bottom);
+	return at < 0 ? maxScroll : clamp(after.length - 1 - at, 0, maxScroll);
+}
+
 function onHistory(state: UiState, history: History): UiState {
 	const patches = history.snapshot.patches;
 	const patch = patches.some((candidate) => candidate.name === state.patch)
 		? state.patch
 		: (patches[0]?.name ?? null);
 	const noLivepatch = !history.snapshot.kernel.livepatch;
-	// Keep the log view still while scrolled back: new events push the offset up.
-	const added = Math.max(0, history.events.length - (state.history?.events.length ?? 0));
-	const logScroll = state.logScroll === 0 ? 0 : state.logScroll + added;
+	// Keep the log view still while scrolled back.
+	const logScroll = keepLogPosition(
+		logEvents(state),
+		logEvents({history, actionEvents: state.actionEvents}),
+		state.logScroll,
+		layoutOf(state).logRows,
+	);
 	let next: UiState = {...state, history, patch, noLivepatch, scanError: null, logScroll};
 	next = refreshRows(next);
 	next = refreshDetail(next);
@@ -358,8 +403,7 @@ function moveBy(state: UiState, delta: number): UiState {
 	}
 
 	if (state.focus === 'log') {
-		const events = state.history?.events.length ?? 0;
-		const maxScroll = Math.max(0, events - layout.logRows);
+		const maxScroll = Math.max(0, logEvents(state).length - layout.logRows);
 		// Up (negative delta) goes back in time.
 		return {...state, logScroll: clamp(state.logScroll - delta, 0, maxScroll)};
 	}
@@ -652,13 +696,21 @@ export function reduce(state: UiState, action: UiAction): UiState {
 
 		case 'busy':
 			return {...state, dialog: null, busy: action.text, status: {text: action.text, tone: 'info'}};
-		case 'action-result':
+		case 'action-result': {
+			const actionEvents = [...state.actionEvents, ...action.events].slice(-500);
 			return {
 				...state,
 				busy: null,
 				status: action.status ?? state.status,
-				actionEvents: [...state.actionEvents, ...action.events].slice(-500),
+				actionEvents,
+				logScroll: keepLogPosition(
+					logEvents(state),
+					logEvents({history: state.history, actionEvents}),
+					state.logScroll,
+					layoutOf(state).logRows,
+				),
 			};
+		}
 		case 'prompt-text':
 			return state.prompt === null ? state : promptText(state, state.prompt.text + action.text);
 		case 'command': {

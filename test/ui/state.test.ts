@@ -2,8 +2,8 @@
 // sort, filter, search, grouping, toggles, detail views and the reserved actions.
 import {describe, expect, it} from 'vitest';
 import type {CommandId} from '../../source/keymap.js';
-import type {History} from '../../source/model/types.js';
-import {initialState, keyContext, layoutOf, reduce} from '../../source/ui/state.js';
+import type {History, HistoryEvent} from '../../source/model/types.js';
+import {initialState, keyContext, layoutOf, logEvents, reduce} from '../../source/ui/state.js';
 import type {UiAction, UiState} from '../../source/ui/state.js';
 import {blocker, historyOf, manyBlockers, patch, snapshot, t0, thread} from './fixtures.js';
 
@@ -421,5 +421,65 @@ describe('moving in the patch panel', () => {
 		expect(state.patch).toBe('c');
 		state = run(state, 'home');
 		expect(state.patch).toBe('a');
+	});
+});
+
+describe('the event log scrolled back stays on what it shows', () => {
+	const base = historyOf(snapshot({blockers: [blocker(4242)]}));
+	const event = (n: number): HistoryEvent => ({
+		time: t0 + n * 1000,
+		kind: 'kernel-log',
+		patch: null,
+		tid: null,
+		text: `line ${n}`,
+	});
+	/** The history as foldSnapshot keeps it: the last 500 events, the same objects from poll to poll. */
+	const all = Array.from({length: 600}, (_, n) => event(n));
+	const window = (from: number, to: number): History => ({...base, events: all.slice(from, to)});
+	const bottomText = (state: UiState) =>
+		logEvents(state)[logEvents(state).length - 1 - state.logScroll]?.text;
+
+	it('through the 500-event cap, merged actions and events dropped under it', () => {
+		let state = run(start(), withHistory(window(0, 500)), 'next-pane');
+		expect(state.focus).toBe('log');
+		state = run(state, ...Array.from({length: 10}, () => 'up' as const));
+		expect(state.logScroll).toBe(10);
+		expect(bottomText(state)).toBe('line 489');
+
+		// At the cap: 5 new events at the end, the 5 oldest dropped: the same length as before.
+		state = run(state, withHistory(window(5, 505)));
+		expect(bottomText(state)).toBe('line 489');
+		expect(state.logScroll).toBe(15);
+
+		// An action's result lands between two old events (by time): above the bottom line it shifts
+		// nothing, below it one more newer event.
+		const action = (at: number, text: string): HistoryEvent => ({
+			time: t0 + at * 1000,
+			kind: 'action',
+			patch: null,
+			tid: null,
+			text,
+		});
+		state = reduce(state, {type: 'action-result', status: null, events: [action(480.5, 'above')]});
+		expect(bottomText(state)).toBe('line 489');
+		expect(state.logScroll).toBe(15);
+		state = reduce(state, {type: 'action-result', status: null, events: [action(495.5, 'below')]});
+		expect(bottomText(state)).toBe('line 489');
+		expect(state.logScroll).toBe(16);
+
+		// Following the newest (scroll 0) stays at the newest.
+		const following = run(state, ...Array.from({length: 16}, () => 'down' as const));
+		expect(following.logScroll).toBe(0);
+		expect(run(following, withHistory(window(6, 506))).logScroll).toBe(0);
+
+		// The line shown at the bottom is dropped under the cap: the view stops at the oldest left.
+		state = run(state, withHistory(window(495, 595)));
+		const rows = layoutOf(state).logRows;
+		expect(state.logScroll).toBe(logEvents(state).length - rows);
+		expect(
+			logEvents(state)
+				.slice(0, 3)
+				.map((e) => e.text),
+		).toEqual(['above', 'line 495', 'below']);
 	});
 });
