@@ -31,8 +31,13 @@ export type HostPort = FsPort & {
 		readonly helperRuns: number;
 		readonly helperCancelled: number;
 		readonly helperFailures: number;
+		/** Helper threads this port started (or took prewarmed): one is kept from walk to walk. */
+		readonly helperStarts: number;
 	};
-	/** Close the kept `/dev/kmsg` descriptor (the port stays usable; a later readKmsg reopens it). */
+	/**
+	Close the kept `/dev/kmsg` descriptor and end the kept helper thread (the port stays usable: a
+	later readKmsg reopens it, a later big walk starts a helper).
+	*/
 	close(): void;
 };
 
@@ -73,20 +78,25 @@ thread does. A helper never given work gives up after a while (or when the proce
 */
 const HELPER_SOURCE = `
 const {workerData, receiveMessageOnPort} = require('node:worker_threads');
+const walkTasks = (${walkTasks.toString()});
+const makeFsWalkIo = (${makeFsWalkIo.toString()});
+const readTaskFiles = (${readTaskFiles.toString()});
+const addWalk = (${addWalk.toString()});
+const fs = require('node:fs');
 const control = new Int32Array(workerData.control);
-const idleUntil = Date.now() + ${HELPER_IDLE_MS};
-while (Atomics.load(control, 0) === 0 && Date.now() < idleUntil) Atomics.wait(control, 0, 0, 250);
-const received = Atomics.load(control, 0) === 1 ? receiveMessageOnPort(workerData.port) : undefined;
-const work = received === undefined ? undefined : received.message;
-const shared = work === undefined ? undefined : new Int32Array(work.shared);
-if (shared !== undefined && Atomics.compareExchange(shared, 1, ${NOT_STARTED}, ${RUNNING}) === ${NOT_STARTED}) {
+for (;;) {
+	const idleUntil = Date.now() + ${HELPER_IDLE_MS};
+	while (Atomics.load(control, 0) === 0 && Date.now() < idleUntil) Atomics.wait(control, 0, 0, 250);
+	// 1: an assignment is on the port (take it, wait for the next one after); 2 or idle too long: end.
+	if (Atomics.compareExchange(control, 0, 1, 0) !== 1) break;
+	const received = receiveMessageOnPort(workerData.port);
+	if (received === undefined) continue;
+	const work = received.message;
+	const shared = new Int32Array(work.shared);
+	if (Atomics.compareExchange(shared, 1, ${NOT_STARTED}, ${RUNNING}) !== ${NOT_STARTED}) continue;
 	let result;
 	try {
-		const walkTasks = (${walkTasks.toString()});
-		const makeFsWalkIo = (${makeFsWalkIo.toString()});
-		const readTaskFiles = (${readTaskFiles.toString()});
-		const addWalk = (${addWalk.toString()});
-		const io = makeFsWalkIo(require('node:fs'), work.prefix, readTaskFiles);
+		const io = makeFsWalkIo(fs, work.prefix, readTaskFiles);
 		const {pids, options, chunk, faultAfter} = work;
 		const chunks = Math.ceil(pids.length / chunk);
 		const into = {total: 0, minus: 0, zero: 0, one: 0, threads: [], errors: {}, firstTask: null};
@@ -111,8 +121,9 @@ type Helper = {
 	/**
 	Called once the main thread finds no chunk left: 'cancelled' when the helper never started (it
 	then does nothing), its walk when it finished, or null when it failed (its chunks must be redone).
+	A helper that finished is handed to `keep` for the next walk; any other is ended.
 	*/
-	finish(): TaskWalk | 'cancelled' | null;
+	finish(keep: (idle: IdleHelper) => void): TaskWalk | 'cancelled' | null;
 };
 
 type SharedWalkSettings = {
@@ -122,11 +133,13 @@ type SharedWalkSettings = {
 	readonly helperFaultAfter: number | null;
 };
 
-/** A helper thread that has been started and waits for its assignment. */
+/** A helper thread that has been started and waits for its (next) assignment. */
 type IdleHelper = {
 	readonly worker: Worker;
 	readonly port: MessagePort;
 	readonly control: Int32Array;
+	/** False once the thread ended (it gives up after HELPER_IDLE_MS without work). */
+	alive: boolean;
 };
 
 function spawnHelper(): IdleHelper | null {
@@ -140,6 +153,9 @@ function spawnHelper(): IdleHelper | null {
 			transferList: [port2],
 			stdout: true,
 			stderr: true,
+			// Not the process's flags: `node --input-type=module -e ...` would make this CommonJS
+			// source an ES module (no `require`), and the helper would die before its first chunk.
+			execArgv: [],
 		});
 	} catch {
 		port1.close();
@@ -147,10 +163,23 @@ function spawnHelper(): IdleHelper | null {
 	}
 
 	worker.unref();
+	const idle: IdleHelper = {worker, port: port1, control, alive: true};
 	worker.on('error', () => {
 		// A helper that dies before starting is cancelled; one that dies later is redone (finish()).
 	});
-	return {worker, port: port1, control};
+	worker.on('exit', () => {
+		idle.alive = false;
+	});
+	return idle;
+}
+
+/** End a helper thread (idle or not). */
+function endHelper(idle: IdleHelper): void {
+	idle.alive = false;
+	Atomics.store(idle.control, 0, 2);
+	Atomics.notify(idle.control, 0);
+	idle.port.close();
+	void idle.worker.terminate().catch(() => undefined);
 }
 
 /** Hand `idle` its walk; it claims chunks from `shared` as soon as it wakes. */
@@ -161,15 +190,16 @@ function assignHelper(
 	options: TaskWalkOptions,
 	shared: Int32Array,
 ): Helper {
-	const {worker, port, control} = idle;
+	const {port, control} = idle;
 	const {prefix, chunk, helperFaultAfter} = settings;
 	port.postMessage({prefix, pids, options, chunk, faultAfter: helperFaultAfter, shared: shared.buffer});
 	Atomics.store(control, 0, 1);
 	Atomics.notify(control, 0);
 	return {
-		finish() {
+		finish(keep) {
 			let result: TaskWalk | 'cancelled' | null = null;
 			if (Atomics.compareExchange(shared, 1, NOT_STARTED, CANCELLED) === NOT_STARTED) {
+				// Never woke for it: perhaps it had ended idle. Start afresh next time.
 				result = 'cancelled';
 			} else {
 				Atomics.wait(shared, 1, RUNNING, HELPER_FINISH_MS);
@@ -182,8 +212,12 @@ function assignHelper(
 				}
 			}
 
-			port.close();
-			void worker.terminate().catch(() => undefined);
+			if (result !== null && result !== 'cancelled' && idle.alive) {
+				keep(idle);
+			} else {
+				endHelper(idle);
+			}
+
 			return result;
 		},
 	};
@@ -226,27 +260,40 @@ export function prewarmWalkHelper(root: string): boolean {
 /** Give back the prewarmed helper (unused): it ends at once. For tests and early exits. */
 export function releasePrewarmedHelper(): void {
 	if (prewarmed !== null) {
-		const {worker, port, control} = prewarmed;
+		endHelper(prewarmed);
 		prewarmed = null;
-		Atomics.store(control, 0, 2);
-		Atomics.notify(control, 0);
-		port.close();
-		void worker.terminate().catch(() => undefined);
 	}
 }
 
-/** Walk with a helper thread, both claiming chunks of `pids` until none is left. */
+/**
+Walk with a helper thread, both claiming chunks of `pids` until none is left. The helper comes from
+`slot` (the port's, kept from its previous walk: the dashboard polls every second or two and a
+thread's start costs tens of ms of CPU each time), else the prewarmed one, else a new one; it goes
+back to `slot` when it finished.
+*/
 function walkShared(
 	io: WalkIo,
 	settings: SharedWalkSettings,
 	pids: readonly string[],
 	options: TaskWalkOptions,
 	stats: HelperStats,
+	slot: {kept: IdleHelper | null},
 ): TaskWalk {
 	const {chunk} = settings;
 	const shared = new Int32Array(new SharedArrayBuffer(8));
 	const chunks = Math.ceil(pids.length / chunk);
-	const idle = takePrewarmed() ?? spawnHelper();
+	let idle = slot.kept;
+	slot.kept = null;
+	if (idle !== null && !idle.alive) {
+		endHelper(idle);
+		idle = null;
+	}
+
+	if (idle === null) {
+		idle = takePrewarmed() ?? spawnHelper();
+		if (idle !== null) stats.helperStarts++;
+	}
+
 	const helper = idle === null ? null : assignHelper(idle, settings, pids, options, shared);
 	if (helper !== null && settings.waitForHelperMs > 0) {
 		Atomics.wait(shared, 1, NOT_STARTED, settings.waitForHelperMs);
@@ -268,7 +315,12 @@ function walkShared(
 		walkChunk(index);
 	}
 
-	const helped = helper === null ? null : helper.finish();
+	const helped =
+		helper === null
+			? null
+			: helper.finish((kept) => {
+					slot.kept = kept;
+				});
 	if (helped === 'cancelled') {
 		stats.helperCancelled++;
 	} else if (helped === null) {
@@ -307,7 +359,12 @@ function coreLooksFree(checkLoad: boolean): boolean {
 	return !checkLoad || cpus - (loadavg()[0] ?? 0) >= 0.75;
 }
 
-type HelperStats = {helperRuns: number; helperCancelled: number; helperFailures: number};
+type HelperStats = {
+	helperRuns: number;
+	helperCancelled: number;
+	helperFailures: number;
+	helperStarts: number;
+};
 
 /**
 Create a port reading `<root>/...`. Paths passed to the port are absolute inside the world
@@ -345,7 +402,8 @@ export function createHostPort(root: string, options: HostPortOptions = {}): Hos
 		waitForHelperMs: options.waitForHelperMs ?? 0,
 		helperFaultAfter: options.helperFaultAfter ?? null,
 	};
-	const stats: HelperStats = {helperRuns: 0, helperCancelled: 0, helperFailures: 0};
+	const stats: HelperStats = {helperRuns: 0, helperCancelled: 0, helperFailures: 0, helperStarts: 0};
+	const slot: {kept: IdleHelper | null} = {kept: null};
 
 	// `/dev/kmsg` state: the kept descriptor, and for a regular file the offset already consumed.
 	let kmsgFd: number | undefined;
@@ -481,7 +539,7 @@ export function createHostPort(root: string, options: HostPortOptions = {}): Hos
 				return walkTasks(walkIo, pids, walkOptions);
 			}
 
-			return walkShared(walkIo, sharedSettings, pids, walkOptions, stats);
+			return walkShared(walkIo, sharedSettings, pids, walkOptions, stats, slot);
 		},
 		exists(path) {
 			return existsSync(prefix + path);
@@ -507,6 +565,12 @@ export function createHostPort(root: string, options: HostPortOptions = {}): Hos
 		readerUid() {
 			return typeof process.geteuid === 'function' ? process.geteuid() : -1;
 		},
-		close: closeKmsgFd,
+		close() {
+			closeKmsgFd();
+			if (slot.kept !== null) {
+				endHelper(slot.kept);
+				slot.kept = null;
+			}
+		},
 	};
 }

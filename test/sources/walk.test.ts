@@ -164,9 +164,24 @@ describe('thread walk', () => {
 			expect(sorted(racing.walkTasks!(pids, options))).toEqual(expected);
 		}
 
-		expect(sequential.stats).toEqual({helperRuns: 0, helperCancelled: 0, helperFailures: 0});
-		expect(parallel.stats).toEqual({helperRuns: optionSets.length, helperCancelled: 0, helperFailures: 0});
-		expect(faulty.stats).toEqual({helperRuns: 0, helperCancelled: 0, helperFailures: optionSets.length});
+		expect(sequential.stats).toEqual({helperRuns: 0, helperCancelled: 0, helperFailures: 0, helperStarts: 0});
+		// One helper thread for all the walks: kept from one to the next.
+		expect(parallel.stats).toEqual({
+			helperRuns: optionSets.length,
+			helperCancelled: 0,
+			helperFailures: 0,
+			helperStarts: 1,
+		});
+		// A helper that failed is not kept: each walk starts a new one.
+		expect(faulty.stats).toEqual({
+			helperRuns: 0,
+			helperCancelled: 0,
+			helperFailures: optionSets.length,
+			helperStarts: optionSets.length,
+		});
+		for (const port of [generic, sequential, parallel, faulty, racing]) {
+			port.close();
+		}
 		expect(racing.stats.helperRuns + racing.stats.helperCancelled).toBe(optionSets.length);
 		expect(racing.stats.helperFailures).toBe(0);
 	});
@@ -196,7 +211,8 @@ describe('thread walk', () => {
 		const reference = createHostPort(made.root, {parallelMinPids: Number.POSITIVE_INFINITY});
 		expect(sorted(walk)).toEqual(sorted(reference.walkTasks!(reference.readdir('/proc'), options)));
 		expect(walk.zero).toBe(100);
-		expect(port.stats).toEqual({helperRuns: 1, helperCancelled: 0, helperFailures: 0});
+		expect(port.stats).toEqual({helperRuns: 1, helperCancelled: 0, helperFailures: 0, helperStarts: 1});
+		port.close();
 		// Taken: the next prewarm starts a new one, which is given back unused.
 		expect(prewarmWalkHelper(made.root)).toBe(true);
 		releasePrewarmedHelper();
@@ -219,6 +235,40 @@ describe('thread walk', () => {
 		});
 		expect(run.signal).toBeNull();
 		expect(run.stdout.trim()).toBe('true');
+		expect(run.status).toBe(0);
+	});
+
+	it('a helper kept between walks does not keep the process alive either', {timeout: 120_000}, () => {
+		const made = makeTree({
+			threads: Array.from({length: 1000}, (_, p) => ({pid: 3000 + p, tid: 3000 + p, patchState: 0})),
+			patches: [sleeperPatch()],
+		});
+		trees.push(made);
+		const module = new URL('../../dist/source/sources/host-port.js', import.meta.url).href;
+		const script = [
+			`import {createHostPort} from '${module}';`,
+			// A head start for the helper (a loaded machine can take seconds to start a thread).
+			`const port = createHostPort(${JSON.stringify(made.root)}, {loadCheck: false, waitForHelperMs: 20000});`,
+			`const options = {readStates: true, target: 1, collect: 'blocking'};`,
+			`const a = port.walkTasks(port.readdir('/proc'), options);`,
+			`const b = port.walkTasks(port.readdir('/proc'), options);`,
+			`console.log(JSON.stringify({a: a.zero, b: b.zero, stats: port.stats, end: Date.now()}));`,
+		].join('\n');
+		const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+			encoding: 'utf8',
+			timeout: 90_000,
+		});
+		const exited = Date.now();
+		expect(run.signal).toBeNull();
+		const out = JSON.parse(run.stdout) as {end: number};
+		expect(out).toEqual({
+			a: 1000,
+			b: 1000,
+			stats: {helperRuns: 2, helperCancelled: 0, helperFailures: 0, helperStarts: 1},
+			end: out.end,
+		});
+		// The kept helper would idle for 30 s: the process ended as soon as its own work was done.
+		expect(exited - out.end).toBeLessThan(10_000);
 		expect(run.status).toBe(0);
 	});
 
