@@ -203,6 +203,7 @@ function makeFeed(opened: OpenedSource, {startRealtime}: EmulatorApi) {
 			reader.scan({...options, ...(opened.emulation ? {clock: opened.emulation.now} : {})}),
 		close() {
 			driver?.stop();
+			opened.port.close?.();
 		},
 	};
 }

@@ -37,6 +37,8 @@ export type FsPort = {
 	between the main thread and a worker). Ports without it get the generic walk over readdir/readFile.
 	*/
 	walkTasks?(pids: readonly string[], options: TaskWalkOptions): TaskWalk;
+	/** Release what the port holds between scans (a kept descriptor, a helper thread). Optional. */
+	close?(): void;
 };
 
 export type TaskWalkOptions = {
