@@ -44,6 +44,12 @@ export class Tmux {
 		);
 		// A detached session keeps the size we give it, not that of some client.
 		this.run('set-option', '-t', this.session, 'window-size', 'manual');
+		// Wait for the shell's prompt: keys typed before bash has set up its line editor are echoed
+		// by the tty first and redrawn after the prompt (on a loaded machine the command line then
+		// reads `<typed>$ <typed>`). capture-pane drops the trailing space of `$ `.
+		const deadline = Date.now() + 20_000;
+		const pause = new Int32Array(new SharedArrayBuffer(4));
+		while (!this.screen().startsWith('$') && Date.now() < deadline) Atomics.wait(pause, 0, 0, 20);
 	}
 
 	/** Type a command line at the shell and press Enter. */
