@@ -16,8 +16,8 @@ RUNS each (after one warm-up):
 - filter: `deriveRows` with a filter text on a new poll each run (the filter kept on while polling);
 - table render (after a 25 ms pause, as between two refreshes: see `settle`): `<TaskTable .../>`
   for a 120x40 terminal the way the dashboard renders it:
-  `renderToString(<RawLinesContext.Provider value={registry}><TaskTable/></...>, {columns: 120})`
-  and `resolveRawLines` on the result (`source/views/raw-lines.ts`: pre-styled lines bypass Ink's
+  `renderToString(<RawLinesContext.Provider value={registry}><TaskTable/></...>, {columns: 2})`
+  (laid out in a marker's width, `InkLayout`) and `resolveRawLines` on the result (`source/views/raw-lines.ts`: pre-styled lines bypass Ink's
   per-character output); `tableRenderInk`: plain `renderToString(<TaskTable .../>)`, Ink's own
   output of every line, for comparison (what the dashboard did before);
 - app frame: `<App .../>` at 120x40 with the same history (default blockers view), likewise
@@ -155,15 +155,18 @@ try {
 }
 
 /**
-The dashboard's path: the element under a raw-lines registry, then the markers in Ink's frame
-resolved (`resolveRawLines`), as `run-dashboard.tsx` does before the frame writer sees the frame.
-Without the module (an older build), Ink's own path.
+The dashboard's path: the element under a raw-lines registry, laid out by Ink in a marker's width
+(`InkLayout`: what the dashboard's stream reports while the screen holds only finished lines, as the
+task table and the main screen do; older builds without it: the terminal's width), then the markers
+in Ink's frame resolved (`resolveRawLines`), as `run-dashboard.tsx` does before the frame writer
+sees the frame. Without the module (an older build), Ink's own path.
 */
 function dashboardRender(registry, element) {
 	if (rawLines === null) return renderToString(element, {columns: width});
-	const {RawLinesContext, resolveRawLines} = rawLines;
+	const {RawLinesContext, resolveRawLines, InkLayoutContext, markerLength} = rawLines;
+	const columns = InkLayoutContext === undefined ? width : markerLength;
 	const frame = renderToString(createElement(RawLinesContext.Provider, {value: registry}, element), {
-		columns: width,
+		columns,
 	});
 	return resolveRawLines(frame, registry);
 }

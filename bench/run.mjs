@@ -467,8 +467,9 @@ await part('render', async () => {
 		`  (rows: what the reducer does when history or the view changes; render: renderToString of the view, finished lines`,
 	);
 	say(
-		`   resolved into the frame as the dashboard does (raw lines); "through Ink's own output": without that)`,
+		`   laid out by Ink in a marker's width and resolved into the frame as the dashboard does (raw lines);`,
 	);
+	say(`   "through Ink's own output": without either, every line taken apart by Ink at the full width)`);
 	say('  as klptop runs (React production build):');
 	renderReport('', asShipped);
 	say('  NODE_ENV=development (React development build, informative):');

@@ -10,11 +10,10 @@ at the top of the tree and passed down as props: views never call this.
 */
 export function useTerminalSize(): TerminalSize {
 	const {stdout} = useStdout();
-	const read = (): TerminalSize => ({columns: stdout.columns || 80, rows: stdout.rows || 24});
-	const [size, setSize] = useState(read);
+	const [size, setSize] = useState(() => sizeOf(stdout));
 	useEffect(() => {
 		const onResize = () => {
-			setSize({columns: stdout.columns || 80, rows: stdout.rows || 24});
+			setSize(sizeOf(stdout));
 		};
 
 		stdout.on('resize', onResize);
@@ -23,4 +22,10 @@ export function useTerminalSize(): TerminalSize {
 		};
 	}, [stdout]);
 	return size;
+}
+
+/** The dashboard's stream tells the terminal's width apart from the one Ink lays frames out in. */
+function sizeOf(stdout: NodeJS.WriteStream): TerminalSize {
+	const columns = (stdout as {terminalColumns?: number}).terminalColumns ?? stdout.columns;
+	return {columns: columns || 80, rows: stdout.rows || 24};
 }

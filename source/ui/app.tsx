@@ -4,7 +4,7 @@ decides what a key means, the poller folds scans into history, and the views dra
 props (measured once by the root), so this component renders the same in tests as in a terminal.
 */
 import {Box, useApp, useInput} from 'ink';
-import {useCallback, useEffect, useMemo, useReducer, useRef, useState} from 'react';
+import {useCallback, useContext, useEffect, useMemo, useReducer, useRef, useState} from 'react';
 import type {ReactNode} from 'react';
 import type {ActionContext} from '../actions/index.js';
 import {usePoller} from '../hooks/use-poller.js';
@@ -13,6 +13,7 @@ import {footerBindings, keymap} from '../keymap.js';
 import {clean} from '../model/sanitize.js';
 import type {History} from '../model/types.js';
 import {EventLog} from '../views/event-log.js';
+import {InkLayoutContext} from '../views/raw-lines.js';
 import {Footer, StatusLine} from '../views/footer.js';
 import {Header} from '../views/header.js';
 import {HelpScreen} from '../views/help-screen.js';
@@ -192,6 +193,10 @@ export function App(props: AppProps) {
 	});
 
 	const layout = layoutOf(state);
+	// Every screen but the patch detail (its boxed table is laid out by Ink) is finished lines only,
+	// which Ink may lay out in a marker's width: said before Ink lays this frame out (raw-lines.ts).
+	const inkLayout = useContext(InkLayoutContext);
+	if (inkLayout !== null) inkLayout.narrow = state.screen.kind !== 'patch-detail';
 	const ctx = keyContext(state);
 	const events = useMemo(
 		() => mergeEvents(state.history?.events ?? [], state.actionEvents),

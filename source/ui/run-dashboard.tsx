@@ -10,8 +10,14 @@ import type {Instance} from 'ink';
 import {useTerminalSize} from '../hooks/use-terminal-size.js';
 import {foldSnapshot} from '../model/history.js';
 import type {History} from '../model/types.js';
-import {createRawLines, RawLinesContext, resolveRawLines} from '../views/raw-lines.js';
-import type {RawLines} from '../views/raw-lines.js';
+import {
+	createRawLines,
+	InkLayoutContext,
+	markerLength,
+	RawLinesContext,
+	resolveRawLines,
+} from '../views/raw-lines.js';
+import type {InkLayout, RawLines} from '../views/raw-lines.js';
 import type {Theme} from '../views/theme.js';
 import {codePointWidth} from '../views/format.js';
 import {App} from './app.js';
@@ -38,6 +44,11 @@ export type DashboardOptions = {
 	hostname: string;
 	stdout?: NodeJS.WriteStream;
 	stdin?: NodeJS.ReadStream;
+	/**
+	Let Ink lay out screens of finished lines in a marker's width (`InkLayout` in raw-lines.ts).
+	False: always the terminal's width (tests compare the two). @default true
+	*/
+	narrowLayout?: boolean;
 	/**
 	Ends the process a second after a signal or an uncaught error if something still holds the
 	event loop open (injectable for tests). @default process.exit
@@ -86,22 +97,35 @@ The stream Ink renders to. Ink runs in debug mode, which writes each complete fr
 this stream hands it to the frame writer, which puts only the changed lines on the real terminal.
 Before that, synchronously (the frame belongs to the render that registered its lines), the views'
 finished lines replace their markers (`raw-lines.ts`: Ink never takes them apart character by
-character). Size and 'resize' come from the real terminal.
+character). Rows and 'resize' come from the real terminal; `columns`, the width Ink lays frames
+out in, is a marker's while the screen holds only finished lines (`InkLayout`), the terminal's
+otherwise; `terminalColumns` is always the terminal's (the App's width).
 */
-class FrameStream extends EventEmitter {
+export class FrameStream extends EventEmitter {
 	readonly isTTY = true;
 	private readonly terminal: NodeJS.WriteStream;
-	private readonly writer: FrameWriter;
+	private readonly writer: Pick<FrameWriter, 'frame'>;
 	private readonly rawLines: RawLines;
+	private readonly layout: InkLayout;
 
-	constructor(terminal: NodeJS.WriteStream, writer: FrameWriter, rawLines: RawLines) {
+	constructor(
+		terminal: NodeJS.WriteStream,
+		writer: Pick<FrameWriter, 'frame'>,
+		rawLines: RawLines,
+		layout: InkLayout,
+	) {
 		super();
 		this.terminal = terminal;
 		this.writer = writer;
 		this.rawLines = rawLines;
+		this.layout = layout;
 	}
 
 	get columns(): number {
+		return this.layout.narrow ? markerLength : this.terminalColumns;
+	}
+
+	get terminalColumns(): number {
 		return this.terminal.columns || 80;
 	}
 
@@ -163,7 +187,8 @@ export async function runDashboard(options: DashboardOptions): Promise<number> {
 	const restore = makeRestore(stdout, stdin);
 	const writer = createFrameWriter(stdout, {charWidth: codePointWidth});
 	const rawLines = createRawLines();
-	const inkStdout = new FrameStream(stdout, writer, rawLines);
+	const inkLayout: InkLayout = {narrow: options.narrowLayout ?? true};
+	const inkStdout = new FrameStream(stdout, writer, rawLines, inkLayout);
 	const onResize = () => {
 		// The terminal may have reflowed or cut what was on screen: paint everything once.
 		writer.invalidate();
@@ -234,18 +259,20 @@ export async function runDashboard(options: DashboardOptions): Promise<number> {
 		stdout.on('resize', onResize);
 		instance = render(
 			<RawLinesContext.Provider value={rawLines}>
-				<Root
-					options={options}
-					theme={theme}
-					readonlyReason={readonlyReason}
-					initialHistory={initialHistory}
-					onFeedChange={(next) => {
-						feed = next;
-					}}
-					onRedraw={() => {
-						writer.invalidate();
-					}}
-				/>
+				<InkLayoutContext.Provider value={options.narrowLayout === false ? null : inkLayout}>
+					<Root
+						options={options}
+						theme={theme}
+						readonlyReason={readonlyReason}
+						initialHistory={initialHistory}
+						onFeedChange={(next) => {
+							feed = next;
+						}}
+						onRedraw={() => {
+							writer.invalidate();
+						}}
+					/>
+				</InkLayoutContext.Provider>
 			</RawLinesContext.Provider>,
 			{
 				stdout: inkStdout as unknown as NodeJS.WriteStream,

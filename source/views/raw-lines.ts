@@ -125,6 +125,21 @@ The dashboard provides a registry and resolves every frame with `resolveRawLines
 export const RawLinesContext = createContext<RawLines | null>(null);
 
 /**
+The width Ink lays a frame out in. Ink's output step builds a grid of every cell of the frame (columns
+x rows objects, each measured and turned back into text) whatever is drawn: with finished lines that
+grid holds nothing but markers and blanks, and it was most of what a frame still cost. So while
+every line on screen is a finished line, Ink may lay the frame out in `markerLength` columns: each
+marker sits at column 0 of a full-width pane (the views are one column of full-width panes, nothing
+side by side), heights do not depend on the width (a marker never wraps), and `resolveRawLines`
+puts the full lines back. A screen with content that Ink lays out itself (the patch detail's boxed
+table) needs the terminal's width: the App says which screen is up (`narrow`), before Ink lays the
+frame out. The same kind of outbox as the registry: written while rendering, read only by the stream
+Ink renders to (`run-dashboard.tsx`).
+*/
+export type InkLayout = {narrow: boolean};
+export const InkLayoutContext = createContext<InkLayout | null>(null);
+
+/**
 Put the finished lines back into a frame from Ink: on each frame line, the text from a marker to the
 end of the line becomes the registered line (what precedes the marker stays). A marker the registry
 does not know leaves the rest of its line blank. Trailing blanks are trimmed as Ink trims its rows, so

@@ -136,6 +136,24 @@ describe('the App, driven by keys', () => {
 		await waitForFrame(app.frame, (frame) => frame.includes('FUNCTION [object]'));
 	});
 
+	it('tells the dashboard which screens Ink may lay out narrowly: all but the patch detail', async () => {
+		const inkLayout = {narrow: false};
+		const app = renderApp({feed: new FakeFeed([snapshot()]), history: historyOf(snapshot()), inkLayout});
+		expect(inkLayout.narrow).toBe(true);
+		await app.press('h');
+		await waitForFrame(app.frame, (frame) => frame.includes('Help: every key'));
+		expect(inkLayout.narrow).toBe(true);
+		await app.press(keys.escape);
+		await app.press(keys.tab);
+		await app.press(keys.tab);
+		await app.press(keys.enter);
+		await waitForFrame(app.frame, (frame) => frame.includes('Patch klp_sleeper_patch'));
+		expect(inkLayout.narrow).toBe(false);
+		await app.press(keys.escape);
+		await waitForFrame(app.frame, (frame) => frame.includes('FUNCTION [object]'));
+		expect(inkLayout.narrow).toBe(true);
+	});
+
 	it('opens help with h and ? and leaves it with Esc', async () => {
 		const app = renderApp({feed: new FakeFeed([snapshot()]), history: historyOf(snapshot())});
 		for (const key of ['h', '?']) {

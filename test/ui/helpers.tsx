@@ -10,6 +10,8 @@ import type {Feed} from '../../source/ui/feed.js';
 import {App} from '../../source/ui/app.js';
 import type {AppProps} from '../../source/ui/app.js';
 import type {History} from '../../source/model/types.js';
+import {InkLayoutContext} from '../../source/views/raw-lines.js';
+import type {InkLayout} from '../../source/views/raw-lines.js';
 
 export const keys = {
 	up: '\u001B[A',
@@ -95,11 +97,16 @@ export function withChalkLevel<T>(level: 0 | 1 | 2 | 3, body: () => T): T {
 
 export const quiet = {color: false, ascii: false};
 
-export type RenderAppOptions = Partial<AppProps> & {feed: Feed | null; history?: History | null};
+export type RenderAppOptions = Partial<AppProps> & {
+	feed: Feed | null;
+	history?: History | null;
+	/** Provide the dashboard's layout outbox (raw-lines.ts `InkLayout`). */
+	inkLayout?: InkLayout;
+};
 
 /** Render the whole dashboard with a fake feed; size as props (ink-testing-library fixes 100 columns). */
 export function renderApp(options: RenderAppOptions) {
-	const {feed, history = null, ...rest} = options;
+	const {feed, history = null, inkLayout, ...rest} = options;
 	const props: AppProps = {
 		feed,
 		makeEmulatorFeed: () => {
@@ -116,7 +123,15 @@ export function renderApp(options: RenderAppOptions) {
 		initialHistory: history,
 		...rest,
 	};
-	const result = render(<App {...props} />);
+	const result = render(
+		inkLayout === undefined ? (
+			<App {...props} />
+		) : (
+			<InkLayoutContext.Provider value={inkLayout}>
+				<App {...props} />
+			</InkLayoutContext.Provider>
+		),
+	);
 	const press = async (key: string) => {
 		await waitForInputsToBeReady();
 		result.stdin.write(key);

@@ -172,6 +172,42 @@ describe('runDashboard', () => {
 		expect(await run.done).toBe(0);
 	});
 
+	it('lays screens of finished lines out narrowly, the patch detail (Ink lays out its table) at full width', async () => {
+		// The same keys with the narrow layout on (the default) and off: the same screens below the
+		// header (the header shows poll timings, which differ from run to run).
+		const screens: string[][][] = [];
+		for (const narrowLayout of [true, false]) {
+			const run = start(new FakeFeed([snapshot({blockers: [blocker(4242, {comm: 'sleeper'})]})]), {
+				narrowLayout,
+			});
+			const seen: string[][] = [];
+			const body = (m: ScreenModel) => m.lines().slice(4);
+			seen.push(body(await run.waitFor((m) => m.screen().includes('4242'))));
+			await run.press('h');
+			seen.push(body(await run.waitFor((m) => m.screen().includes('Help: every key'))));
+			await run.press(keys.escape);
+			await run.press(keys.enter);
+			seen.push(body(await run.waitFor((m) => m.screen().includes('Thread 4242'))));
+			await run.press(keys.escape);
+			await run.press(keys.tab);
+			await run.press(keys.tab);
+			await run.press(keys.enter);
+			const detail = await run.waitFor((m) => m.screen().includes('Patch klp_sleeper_patch'));
+			// The boxed table at its full width: laid out in two columns it would be a column of
+			// broken pieces.
+			expect(detail.screen()).toMatch(/┌─+┬─+┬─+┬─+┐/);
+			expect(detail.screen()).toMatch(/│ *vmlinux *│|│ *klp_sleeper *│/);
+			seen.push(body(detail));
+			await run.press(keys.escape);
+			seen.push(body(await run.waitFor((m) => m.screen().includes('FUNCTION [object]'))));
+			await run.press('q');
+			expect(await run.done).toBe(0);
+			screens.push(seen);
+		}
+
+		expect(screens[0]).toEqual(screens[1]);
+	});
+
 	it('repaints everything on Ctrl-L', async () => {
 		const run = start(tickingFeed());
 		await run.waitFor((m) => m.screen().includes('4242'));

@@ -15,6 +15,7 @@ import {defaultViewOptions, deriveRows} from '../../source/ui/rows.js';
 import {EventLog} from '../../source/views/event-log.js';
 import {codePointWidth} from '../../source/views/format.js';
 import {HelpScreen} from '../../source/views/help-screen.js';
+import {NoLivepatch, TooSmall} from '../../source/views/notice.js';
 import {Lines} from '../../source/views/line.js';
 import {
 	createRawLines,
@@ -51,6 +52,18 @@ function bothWays(element: ReactElement, width: number, registry: RawLines = cre
 	return {ink, marked, resolved: resolveRawLines(marked, registry), registry};
 }
 
+/**
+The markers laid out the way the dashboard lets Ink lay out screens of finished lines: in a
+marker's width (`InkLayout`), then resolved.
+*/
+function narrowly(element: ReactElement, registry: RawLines = createRawLines()) {
+	const marked = renderToString(
+		<RawLinesContext.Provider value={registry}>{element}</RawLinesContext.Provider>,
+		{columns: markerLength},
+	);
+	return resolveRawLines(marked, registry);
+}
+
 function expectSameCells(element: ReactElement, width: number) {
 	const {ink, marked, resolved} = bothWays(element, width);
 	// The registry path was taken: Ink saw markers, not the lines.
@@ -58,6 +71,8 @@ function expectSameCells(element: ReactElement, width: number) {
 	expect(resolved).not.toMatch(privateUse);
 	expect(ink).not.toMatch(privateUse);
 	expect(cells(resolved)).toEqual(cells(ink));
+	// Laid out in a marker's width, the same frame.
+	expect(cells(narrowly(element))).toEqual(cells(ink));
 	return {ink, resolved};
 }
 
@@ -150,6 +165,18 @@ describe.each(themes)('resolved frames equal Ink own output (%s)', (_name, theme
 				width,
 			);
 			expect(resolved).toContain('Moving around');
+		});
+
+		it('notices: terminal too small, no livepatch', () => {
+			expectSameCells(
+				<TooSmall width={width} height={10} minWidth={60} minHeight={15} theme={theme} />,
+				width,
+			);
+			const {resolved} = expectSameCells(
+				<NoLivepatch source={null} release="6.1.0-56-cloud-amd64" width={width} height={20} theme={theme} />,
+				width,
+			);
+			expect(resolved).toContain('6.1.0-56-cloud-amd64');
 		});
 
 		it('the whole dashboard frame', () => {
