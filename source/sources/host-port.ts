@@ -4,14 +4,16 @@ on disk (`--root DIR`).
 
 Everything is synchronous and allocation-light: a scan of 100,000 threads issues a few hundred
 thousand open/read/close calls, and Node's synchronous fs calls are the cheapest it has (no
-thread-pool round trip). One buffer is reused for every read; a short read ends a file.
+thread-pool round trip). patch_state goes through one small reused buffer, every other file through
+one growing buffer (the walk io's `readText`); a short read ends a file.
 
 The thread walk (`walkTasks`) is the hot loop. Node pays roughly twice the C cost per syscall, so on
 a large /proc with a core to spare, a helper thread (a worker, still synchronous for the caller: the
 main thread waits on an Atomics flag) walks alongside the main thread, both claiming small chunks
 of the /proc entries from a shared counter. A helper that has not started when the work runs out is
-cancelled; one that fails has its chunks walked again here. Small trees, a busy machine (load
-average) or `KLPTOP_WORKERS=0` keep the walk on one thread.
+cancelled; one that fails has its chunks walked again here; one that finished is kept for the
+port's next walk. Small trees, a busy machine (load average) or `KLPTOP_WORKERS=0` keep the walk on
+one thread.
 */
 import * as fs from 'node:fs';
 import {closeSync, constants, existsSync, fstatSync, openSync, readSync, readdirSync} from 'node:fs';
@@ -70,11 +72,12 @@ const CANCELLED = 3;
 The helper thread's program: the self-contained functions of `walk.ts`, by source text, so it needs
 no module file (works from `dist/` and under the test runner alike).
 
-It boots, then waits for its one assignment: `go` (its control word) turns 1 and the assignment
-(root prefix, pid list, options, the walk's shared counter) is on its port. So a helper can be
-started early (`prewarmWalkHelper`: while the main thread is still loading modules) and be ready
-when the walk begins. It claims chunks of the pid list from the shared counter exactly as the main
-thread does. A helper never given work gives up after a while (or when the process exits).
+It boots, then waits for an assignment: `go` (its control word) turns 1 and the assignment (root
+prefix, pid list, options, the walk's shared counter) is on its port. So a helper can be started
+early (`prewarmWalkHelper`: while the main thread is still loading modules) and be ready when the
+walk begins. It claims chunks of the pid list from the shared counter exactly as the main thread
+does, posts its result, and waits for the next assignment; it ends when told to (`go` turns 2), after
+HELPER_IDLE_MS without work, or with the process.
 */
 const HELPER_SOURCE = `
 const {workerData, receiveMessageOnPort} = require('node:worker_threads');

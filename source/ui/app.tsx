@@ -28,7 +28,7 @@ import type {Theme} from '../views/theme.js';
 import type {Feed} from './feed.js';
 import {keyEffect, keyNames} from './input.js';
 import {minHeight, minWidth} from './layout.js';
-import {initialState, keyContext, layoutOf, mergeEvents, reduce} from './state.js';
+import {initialState, keyContext, layoutOf, logEvents, reduce} from './state.js';
 import type {UiState} from './state.js';
 
 /** Scenario the no-livepatch screen offers (a transition stuck on an interruptible sleeper). */
@@ -198,10 +198,8 @@ export function App(props: AppProps) {
 	const inkLayout = useContext(InkLayoutContext);
 	if (inkLayout !== null) inkLayout.narrow = state.screen.kind !== 'patch-detail';
 	const ctx = keyContext(state);
-	const events = useMemo(
-		() => mergeEvents(state.history?.events ?? [], state.actionEvents),
-		[state.history?.events, state.actionEvents],
-	);
+	const {history: logHistory, actionEvents} = state;
+	const events = useMemo(() => logEvents({history: logHistory, actionEvents}), [logHistory, actionEvents]);
 	const source = feed?.source ?? null;
 	const history = state.history;
 	const frame = (children: ReactNode) => (

@@ -288,7 +288,7 @@ function refreshDetail(state: UiState): UiState {
 }
 
 /** The history's events and the actions' results, in time order (both are already sorted). */
-export function mergeEvents(
+function mergeEvents(
 	history: readonly HistoryEvent[],
 	actions: readonly HistoryEvent[],
 ): readonly HistoryEvent[] {
@@ -335,12 +335,15 @@ function onHistory(state: UiState, history: History): UiState {
 		: (patches[0]?.name ?? null);
 	const noLivepatch = !history.snapshot.kernel.livepatch;
 	// Keep the log view still while scrolled back.
-	const logScroll = keepLogPosition(
-		logEvents(state),
-		logEvents({history, actionEvents: state.actionEvents}),
-		state.logScroll,
-		layoutOf(state).logRows,
-	);
+	const logScroll =
+		state.logScroll === 0
+			? 0
+			: keepLogPosition(
+					logEvents(state),
+					logEvents({history, actionEvents: state.actionEvents}),
+					state.logScroll,
+					layoutOf(state).logRows,
+				);
 	let next: UiState = {...state, history, patch, noLivepatch, scanError: null, logScroll};
 	next = refreshRows(next);
 	next = refreshDetail(next);
@@ -703,12 +706,15 @@ export function reduce(state: UiState, action: UiAction): UiState {
 				busy: null,
 				status: action.status ?? state.status,
 				actionEvents,
-				logScroll: keepLogPosition(
-					logEvents(state),
-					logEvents({history: state.history, actionEvents}),
-					state.logScroll,
-					layoutOf(state).logRows,
-				),
+				logScroll:
+					state.logScroll === 0
+						? 0
+						: keepLogPosition(
+								logEvents(state),
+								logEvents({history: state.history, actionEvents}),
+								state.logScroll,
+								layoutOf(state).logRows,
+							),
 			};
 		}
 		case 'prompt-text':

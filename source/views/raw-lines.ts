@@ -125,16 +125,19 @@ The dashboard provides a registry and resolves every frame with `resolveRawLines
 export const RawLinesContext = createContext<RawLines | null>(null);
 
 /**
-The width Ink lays a frame out in. Ink's output step builds a grid of every cell of the frame (columns
-x rows objects, each measured and turned back into text) whatever is drawn: with finished lines that
-grid holds nothing but markers and blanks, and it was most of what a frame still cost. So while
-every line on screen is a finished line, Ink may lay the frame out in `markerLength` columns: each
-marker sits at column 0 of a full-width pane (the views are one column of full-width panes, nothing
-side by side), heights do not depend on the width (a marker never wraps), and `resolveRawLines`
-puts the full lines back. A screen with content that Ink lays out itself (the patch detail's boxed
-table) needs the terminal's width: the App says which screen is up (`narrow`), before Ink lays the
-frame out. The same kind of outbox as the registry: written while rendering, read only by the stream
-Ink renders to (`run-dashboard.tsx`).
+The width Ink is told the terminal has. Ink's output step builds a grid of every cell of the frame
+(the root's width x its height, objects each measured and turned back into text) whatever is drawn:
+with finished lines that grid holds nothing but markers and blanks, and it was most of what a frame
+still cost. So while every line on screen is a finished line, the dashboard's stream tells Ink the
+terminal is `markerLength` columns wide. Layout does not change: every pane Box has an explicit
+width (the terminal's), so text is still measured and wrapped at full width; only the grid shrinks.
+Ink writes what lies beyond it by growing the grid's rows and then drops the empty cells, so the
+markers (at column 0 of full-width panes, nothing side by side) come out as before and
+`resolveRawLines` puts the full lines back. What would not survive is Ink-drawn content after a gap
+(a margin, a box side by side with another): the gap would collapse. Only the patch detail has
+Ink-drawn content (its boxed table), and it gets the terminal's width: the App says which screen is
+up (`narrow`) before Ink lays the frame out. The same kind of outbox as the registry: written while
+rendering, read only by the stream Ink renders to (`run-dashboard.tsx`).
 */
 export type InkLayout = {narrow: boolean};
 export const InkLayoutContext = createContext<InkLayout | null>(null);
