@@ -65,8 +65,6 @@ function wrap(text: string, width: number, indent = ''): string[] {
 // ---------------------------------------------------------------------------------------------------
 // Words
 
-/** `0s`, `59s`, `1m05s`, `1h02m`, `3d04h`; `-` when unknown (the dashboard's own format). */
-
 function rate(perSecond: number | null): string {
 	if (perSecond === null || !Number.isFinite(perSecond)) {
 		return 'rate unknown (needs two polls)';

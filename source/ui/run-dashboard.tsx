@@ -101,19 +101,14 @@ character). Rows and 'resize' come from the real terminal; `columns`, the width 
 out in, is a marker's while the screen holds only finished lines (`InkLayout`), the terminal's
 otherwise; `terminalColumns` is always the terminal's (the App's width).
 */
-export class FrameStream extends EventEmitter {
+class FrameStream extends EventEmitter {
 	readonly isTTY = true;
 	private readonly terminal: NodeJS.WriteStream;
-	private readonly writer: Pick<FrameWriter, 'frame'>;
+	private readonly writer: FrameWriter;
 	private readonly rawLines: RawLines;
 	private readonly layout: InkLayout;
 
-	constructor(
-		terminal: NodeJS.WriteStream,
-		writer: Pick<FrameWriter, 'frame'>,
-		rawLines: RawLines,
-		layout: InkLayout,
-	) {
+	constructor(terminal: NodeJS.WriteStream, writer: FrameWriter, rawLines: RawLines, layout: InkLayout) {
 		super();
 		this.terminal = terminal;
 		this.writer = writer;

@@ -315,7 +315,7 @@ The log's scroll offset (events back from the newest) after its list changed fro
 added at the end, merged in between (actions) or dropped from the front (the history keeps the
 last 500). An event that has been dropped leaves the view at the oldest one left.
 */
-export function keepLogPosition(
+function keepLogPosition(
 	before: readonly HistoryEvent[],
 	after: readonly HistoryEvent[],
 	scroll: number,
