@@ -4,7 +4,7 @@ decides what a key means, the poller folds scans into history, and the views dra
 props (measured once by the root), so this component renders the same in tests as in a terminal.
 */
 import {Box, useApp, useInput} from 'ink';
-import {useCallback, useContext, useEffect, useMemo, useReducer, useRef, useState} from 'react';
+import {useCallback, useContext, useEffect, useMemo, useRef, useState} from 'react';
 import type {ReactNode} from 'react';
 import type {ActionContext} from '../actions/index.js';
 import {usePoller} from '../hooks/use-poller.js';
@@ -29,7 +29,7 @@ import type {Feed} from './feed.js';
 import {keyEffect, keyNames} from './input.js';
 import {minHeight, minWidth} from './layout.js';
 import {initialState, keyContext, layoutOf, logEvents, reduce} from './state.js';
-import type {UiState} from './state.js';
+import type {UiAction, UiState} from './state.js';
 
 /** Scenario the no-livepatch screen offers (a transition stuck on an interruptible sleeper). */
 export const offeredScenario = 'stuck-interruptible';
@@ -88,7 +88,7 @@ export function App(props: AppProps) {
 	const {makeEmulatorFeed, theme, hostname, width, height, onFeedChange, onRedraw} = props;
 	const {exit} = useApp();
 	const [feed, setFeed] = useState<Feed | null>(props.feed);
-	const [state, dispatch] = useReducer(reduce, undefined, () => {
+	const [state, setState] = useState<UiState>(() => {
 		const init = initialState({
 			width,
 			height,
@@ -100,20 +100,31 @@ export function App(props: AppProps) {
 		});
 		return props.initialHistory ? reduce(init, {type: 'history', history: props.initialHistory}) : init;
 	});
-	// Handlers read the latest state through a ref, never a stale closure (Ink's snake example).
+	// The ref is the state: every action is reduced into it at once, and React draws it when it
+	// gets to it. A key read before React has drawn the last one (Esc then Tab on a busy machine)
+	// still sees the state the last one left, never a stale render's.
 	const stateRef = useRef(state);
-	stateRef.current = state;
+	const dispatch = useCallback((action: UiAction) => {
+		stateRef.current = reduce(stateRef.current, action);
+		setState(stateRef.current);
+	}, []);
 
 	useEffect(() => {
 		dispatch({type: 'resize', width, height});
-	}, [width, height]);
+	}, [dispatch, width, height]);
 
-	const onHistory = useCallback((history: History) => {
-		dispatch({type: 'history', history});
-	}, []);
-	const onError = useCallback((message: string) => {
-		dispatch({type: 'scan-failed', message});
-	}, []);
+	const onHistory = useCallback(
+		(history: History) => {
+			dispatch({type: 'history', history});
+		},
+		[dispatch],
+	);
+	const onError = useCallback(
+		(message: string) => {
+			dispatch({type: 'scan-failed', message});
+		},
+		[dispatch],
+	);
 	// Slow scans stretch the interval (usePoller): the header says so, in tenths of a second.
 	const [periodS, setPeriodS] = useState<number | null>(null);
 	const onTiming = useCallback(({periodMs}: PollTiming) => {
@@ -127,7 +138,7 @@ export function App(props: AppProps) {
 		recoverAtStart(actions, dispatch).catch((error: unknown) => {
 			dispatch({type: 'status', text: `recovery failed: ${String(error)}`, tone: 'error'});
 		});
-	}, [actions]);
+	}, [actions, dispatch]);
 
 	usePoller({
 		feed,
@@ -155,39 +166,26 @@ export function App(props: AppProps) {
 	}, [state.redraws, onRedraw]);
 
 	useInput((input, key) => {
-		// Replay the keys of this chunk through the reducer locally, so each one sees the state the
-		// previous one left (typeahead: `\cat` opens the filter, then types into it).
-		let current = stateRef.current;
-		const names = keyNames(input, key);
-		for (const [i, name] of names.entries()) {
-			const effect = keyEffect(name, current);
+		// Each key of a chunk sees the state the one before it left (typeahead: `\cat` opens the
+		// filter, then types into it): dispatch reduces into the ref at once.
+		for (const name of keyNames(input, key)) {
+			const effect = keyEffect(name, stateRef.current);
 			if (effect === null) continue;
 			if (effect.type === 'open-emulator') {
 				const next = makeEmulatorFeed(offeredScenario);
 				feed?.close?.();
 				setFeed(next);
 				onFeedChange?.(next);
-				const opened = {
-					type: 'feed-opened',
-					readonlyReason: actionsOffReason(next, props.readonlyReason),
-				} as const;
-				current = reduce(current, opened);
-				dispatch(opened);
+				dispatch({type: 'feed-opened', readonlyReason: actionsOffReason(next, props.readonlyReason)});
 				continue;
 			}
 
 			if (effect.type === 'command' && actionCommands.has(effect.id)) {
 				// Plans read the world, confirmations act on it: the App does it, the reducer only shows it.
-				perform(effect.id, current, actions, (action) => {
-					current = reduce(current, action);
-					dispatch(action);
-				});
+				perform(effect.id, stateRef.current, actions, dispatch);
 				continue;
 			}
 
-			// Only a key with more keys after it needs the state it leaves (sorting 100,000 rows twice for
-			// one key press would be waste).
-			if (i < names.length - 1) current = reduce(current, effect);
 			dispatch(effect);
 		}
 	});

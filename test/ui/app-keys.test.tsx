@@ -136,6 +136,22 @@ describe('the App, driven by keys', () => {
 		await waitForFrame(app.frame, (frame) => frame.includes('FUNCTION [object]'));
 	});
 
+	it('reads each key against the state the key before it left, even before React has drawn it', async () => {
+		// Ink holds a lone Esc for a turn (it may start an escape sequence), then hands it over without
+		// React drawing at once. Keys that come before it draws (a loaded machine; CI saw this) must
+		// see the main screen the Esc left and the focus the two Tabs left, not the last drawn frame.
+		const app = renderApp({feed: new FakeFeed([snapshot()]), history: historyOf(snapshot())});
+		await app.press(keys.enter);
+		await waitForFrame(app.frame, (frame) => frame.includes('Thread '));
+		app.stdin.write(keys.escape);
+		await new Promise((resolve) => {
+			setImmediate(resolve);
+		});
+		for (const key of [keys.tab, keys.tab, keys.enter]) app.stdin.write(key);
+		const detail = await waitForFrame(app.frame, (frame) => frame.includes('Patch klp_sleeper_patch'));
+		expect(detail).not.toContain('Thread ');
+	});
+
 	it('tells the dashboard which screens Ink may lay out narrowly: all but the patch detail', async () => {
 		const inkLayout = {narrow: false};
 		const app = renderApp({feed: new FakeFeed([snapshot()]), history: historyOf(snapshot()), inkLayout});
