@@ -9,10 +9,14 @@ import {blocker, FakeFeed, snapshot, t0} from './fixtures.js';
 import {FakeStdin, FakeStdout, keys, tick} from './helpers.js';
 import {ScreenModel} from './screen-model.js';
 
-const running: Array<Promise<number>> = [];
+const running: Array<{done: Promise<number>; stdin: FakeStdin}> = [];
 
+// A test that failed half way leaves its dashboard running: Ctrl-C ends it (a dashboard that has
+// ended ignores the key), so the failure is reported alone, not followed by a hook timeout.
 afterEach(async () => {
-	await Promise.allSettled(running.splice(0));
+	const runs = running.splice(0);
+	for (const run of runs) run.stdin.write(keys.ctrlC);
+	await Promise.allSettled(runs.map((run) => run.done));
 });
 
 function start(feed: FakeFeed | null, over: Partial<DashboardOptions> = {}) {
@@ -39,7 +43,7 @@ function start(feed: FakeFeed | null, over: Partial<DashboardOptions> = {}) {
 		},
 		...over,
 	});
-	running.push(done);
+	running.push({done, stdin});
 	const screen = () => {
 		const model = new ScreenModel(stdout.columns, stdout.rows, ['$ klptop']);
 		model.feed(stdout.output);
