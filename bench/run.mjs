@@ -575,6 +575,26 @@ await part('terminal', async () => {
 
 			row(frame.label, [fmtMs(r.medianMs), fmtMs(r.minMs), fmtMs(r.cpuMs), '', '']);
 		}
+
+		// Keys while the dashboard polls the 100,000-thread tree in transition (scans of 0.5-1 s): h
+		// opens the help, Esc closes it, pressed at random moments.
+		const keys = await terminal.keyLatency({
+			name: 'keys',
+			command: `${process.execPath} ${cli} --root ${trees.big}`,
+			marker: /FUNCTION \[object\]/,
+			key: 'h',
+			open: /Help: every key/,
+			back: 'Escape',
+			closed: /FUNCTION \[object\]/,
+			presses: 10,
+		});
+		results.keyLatency = keys;
+		if (keys.error) {
+			say(`  key latency: ${keys.error}`);
+		} else {
+			row('key to screen, 100,000 threads polled', ['median', 'p90', 'max', '', 'presses']);
+			row('', [fmtMs(keys.medianMs), fmtMs(keys.p90Ms), fmtMs(keys.maxMs), '', String(keys.runs.length)]);
+		}
 	} finally {
 		terminal.stopServer();
 	}

@@ -259,3 +259,71 @@ export async function firstFrame({
 
 	return {medianMs: median(times), minMs: Math.min(...times), runs: times, cpuMs: median(cpu), cpuRuns: cpu};
 }
+
+/**
+How long a key takes to show on screen while the program polls: after `marker` is on screen, press
+`key` (tmux key name) until `open` shows, then `back` until `closed` shows, `presses` times, each at a
+random moment (0-1.5 s after the last answer) so that presses land anywhere between and during
+scans. Returns {medianMs, p90Ms, maxMs, runs} over all the answers, or {error, screen}.
+*/
+export async function keyLatency({
+	name,
+	command,
+	marker,
+	key,
+	open,
+	back,
+	closed,
+	presses = 10,
+	width = 120,
+	height = 40,
+	timeoutMs = 30_000,
+}) {
+	const session = `${name}-keys`;
+	startSession(session, command, {width, height});
+	const times = [];
+	let screen = '';
+	const until = async (pattern) => {
+		const t0 = performance.now();
+		while (performance.now() - t0 < timeoutMs) {
+			screen = capture(session);
+			if (pattern.test(screen)) return performance.now() - t0;
+			await sleep(5);
+		}
+
+		return null;
+	};
+
+	try {
+		if ((await until(marker)) === null) return {error: `no ${marker} on screen`, screen};
+		// A random but reproducible spread of press moments.
+		let seed = 42;
+		const pause = () => {
+			seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+			return (seed / 2_147_483_648) * 1500;
+		};
+
+		for (let i = 0; i < presses; i++) {
+			for (const [press, pattern] of [
+				[key, open],
+				[back, closed],
+			]) {
+				await sleep(pause());
+				tmux('send-keys', '-t', session, press);
+				const took = await until(pattern);
+				if (took === null) return {error: `no ${pattern} on screen after ${press}`, screen};
+				times.push(took);
+			}
+		}
+	} finally {
+		killSession(session);
+	}
+
+	const sorted = [...times].sort((a, b) => a - b);
+	return {
+		medianMs: median(times),
+		p90Ms: sorted[Math.floor(sorted.length * 0.9)],
+		maxMs: sorted.at(-1),
+		runs: times,
+	};
+}

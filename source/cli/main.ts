@@ -197,10 +197,14 @@ function openEmulation(
 function makeFeed(opened: OpenedSource, {startRealtime}: EmulatorApi) {
 	const reader = createReader(opened.port, opened.source);
 	const driver = opened.emulation ? startRealtime(opened.emulation) : null;
+	const withClock = (options: ScanOptions) => ({
+		...options,
+		...(opened.emulation ? {clock: opened.emulation.now} : {}),
+	});
 	return {
 		source: opened.source,
-		poll: (options: ScanOptions): Snapshot =>
-			reader.scan({...options, ...(opened.emulation ? {clock: opened.emulation.now} : {})}),
+		poll: (options: ScanOptions): Snapshot => reader.scan(withClock(options)),
+		pollAsync: async (options: ScanOptions): Promise<Snapshot> => reader.scanAsync(withClock(options)),
 		close() {
 			driver?.stop();
 			opened.port.close?.();

@@ -2,7 +2,11 @@ import {useEffect, useRef} from 'react';
 import {foldSnapshot} from '../model/history.js';
 import type {History, ScanOptions, Snapshot} from '../model/types.js';
 
-export type PollFeed = {poll(options: ScanOptions): Snapshot};
+export type PollFeed = {
+	poll(options: ScanOptions): Snapshot;
+	/** Preferred when present: the scan's walk runs off this thread, which answers keys meanwhile. */
+	pollAsync?(options: ScanOptions): Promise<Snapshot>;
+};
 
 export type PollerOptions = {
 	readonly feed: PollFeed | null;
@@ -43,6 +47,10 @@ timer; every cleanup clears it, so nothing keeps the process alive after the das
 Each (re)start polls at once (resume, interval change, all-threads on), except the very first when
 an initial history was scanned before the first frame. A scan that throws is reported, not fatal:
 the next tick tries again (htop shows a failed update the same way).
+
+A feed with `pollAsync` is polled through it: on a large /proc the walk runs on the host port's
+helper thread, and keys are answered while it runs (a synchronous scan of 100,000 threads held them
+for 0.5-0.9 s). Scans never overlap; one that ends after its effect was cleaned up is dropped.
 */
 export function usePoller(options: PollerOptions): void {
 	const {feed, delayS, paused, threads, pollNow} = options;
@@ -51,6 +59,8 @@ export function usePoller(options: PollerOptions): void {
 	const callbacks = useRef(options);
 	callbacks.current = options;
 	const historyFeed = useRef(feed);
+	/** The async scan under way, if any (it outlives the effect that started it). */
+	const inFlight = useRef<Promise<void> | null>(null);
 
 	useEffect(() => {
 		if (feed === null || paused) {
@@ -64,17 +74,47 @@ export function usePoller(options: PollerOptions): void {
 		}
 
 		const now = callbacks.current.now ?? (() => performance.now());
-		const tick = (): number => {
-			const start = now();
-			try {
-				const snapshot = feed.poll({threads});
-				history.current = foldSnapshot(history.current, snapshot);
-				callbacks.current.onHistory(history.current);
-			} catch (error) {
-				callbacks.current.onError(error instanceof Error ? error.message : String(error));
+		let stopped = false;
+		const fold = (snapshot: Snapshot) => {
+			history.current = foldSnapshot(history.current, snapshot);
+			callbacks.current.onHistory(history.current);
+		};
+
+		const fail = (error: unknown) => {
+			callbacks.current.onError(error instanceof Error ? error.message : String(error));
+		};
+
+		/** One scan, then `then(its duration)`; nothing once this effect is cleaned up. */
+		const tick = (then: (scanMs: number) => void) => {
+			let start = now();
+			if (feed.pollAsync === undefined) {
+				try {
+					fold(feed.poll({threads}));
+				} catch (error) {
+					fail(error);
+				}
+
+				then(now() - start);
+				return;
 			}
 
-			return now() - start;
+			// Never two scans at once: a restart (pause, `+`, the all-threads view) waits for the one
+			// still walking, whose result it drops.
+			const scanning = (inFlight.current ?? Promise.resolve())
+				.then(async () => {
+					if (stopped) return;
+					start = now();
+					const snapshot = await feed.pollAsync!({threads});
+					if (!stopped) fold(snapshot);
+				})
+				.catch((error: unknown) => {
+					if (!stopped) fail(error);
+				})
+				.then(() => {
+					if (inFlight.current === scanning) inFlight.current = null;
+					if (!stopped) then(now() - start);
+				});
+			inFlight.current = scanning;
 		};
 
 		let timer: ReturnType<typeof setTimeout> | undefined;
@@ -82,7 +122,7 @@ export function usePoller(options: PollerOptions): void {
 			const waitMs = nextPollDelayMs(delayS * 1000, scanMs);
 			callbacks.current.onTiming?.({scanMs, periodMs: scanMs + waitMs});
 			timer = setTimeout(() => {
-				schedule(tick());
+				tick(schedule);
 			}, waitMs);
 		};
 
@@ -90,10 +130,11 @@ export function usePoller(options: PollerOptions): void {
 			skipFirst.current = false;
 			schedule(0);
 		} else {
-			schedule(tick());
+			tick(schedule);
 		}
 
 		return () => {
+			stopped = true;
 			clearTimeout(timer);
 		};
 	}, [feed, delayS, paused, threads, pollNow]);

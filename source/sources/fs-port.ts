@@ -37,6 +37,12 @@ export type FsPort = {
 	between the main thread and a worker). Ports without it get the generic walk over readdir/readFile.
 	*/
 	walkTasks?(pids: readonly string[], options: TaskWalkOptions): TaskWalk;
+	/**
+	Optional: the same walk without blocking the calling thread (the host port hands all of it to its
+	helper thread), so that the dashboard answers keys during a long scan. Null when the port would
+	walk on the calling thread anyway (a small /proc, helpers turned off): call `walkTasks` then.
+	*/
+	walkTasksInBackground?(pids: readonly string[], options: TaskWalkOptions): Promise<TaskWalk> | null;
 	/** Release what the port holds between scans (a kept descriptor, a helper thread). Optional. */
 	close?(): void;
 };

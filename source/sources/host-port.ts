@@ -14,6 +14,10 @@ of the /proc entries from a shared counter. A helper that has not started when t
 cancelled; one that fails has its chunks walked again here; one that finished is kept for the
 port's next walk. Small trees, a busy machine (load average) or `KLPTOP_WORKERS=0` keep the walk on
 one thread.
+
+The dashboard walks in the background instead (`walkTasksInBackground`): the helper takes every
+chunk and the main thread, free meanwhile, answers keys and redraws. A one-shot scan (`--once`)
+wants the answer soonest and keeps both threads on the walk.
 */
 import * as fs from 'node:fs';
 import {closeSync, constants, existsSync, fstatSync, openSync, readSync, readdirSync} from 'node:fs';
@@ -280,23 +284,12 @@ function walkShared(
 	pids: readonly string[],
 	options: TaskWalkOptions,
 	stats: HelperStats,
-	slot: {kept: IdleHelper | null},
+	slot: HelperSlot,
 ): TaskWalk {
 	const {chunk} = settings;
 	const shared = new Int32Array(new SharedArrayBuffer(8));
 	const chunks = Math.ceil(pids.length / chunk);
-	let idle = slot.kept;
-	slot.kept = null;
-	if (idle !== null && !idle.alive) {
-		endHelper(idle);
-		idle = null;
-	}
-
-	if (idle === null) {
-		idle = takePrewarmed() ?? spawnHelper();
-		if (idle !== null) stats.helperStarts++;
-	}
-
+	const idle = takeHelper(slot, stats);
 	const helper = idle === null ? null : assignHelper(idle, settings, pids, options, shared);
 	if (helper !== null && settings.waitForHelperMs > 0) {
 		Atomics.wait(shared, 1, NOT_STARTED, settings.waitForHelperMs);
@@ -318,12 +311,7 @@ function walkShared(
 		walkChunk(index);
 	}
 
-	const helped =
-		helper === null
-			? null
-			: helper.finish((kept) => {
-					slot.kept = kept;
-				});
+	const helped = helper === null ? null : helper.finish((kept) => keepHelper(slot, kept, slot.closes));
 	if (helped === 'cancelled') {
 		stats.helperCancelled++;
 	} else if (helped === null) {
@@ -340,6 +328,92 @@ function walkShared(
 	}
 
 	return into;
+}
+
+/**
+The whole walk on a helper thread while this thread stays free (the dashboard answers keys during a
+long scan): this thread claims no chunk and waits without blocking. A helper that fails, dies or
+never starts leaves the walk to this thread, as in `walkShared`.
+*/
+async function walkInBackground(
+	io: WalkIo,
+	settings: SharedWalkSettings,
+	pids: readonly string[],
+	options: TaskWalkOptions,
+	stats: HelperStats,
+	slot: HelperSlot,
+): Promise<TaskWalk> {
+	const closes = slot.closes;
+	const idle = takeHelper(slot, stats);
+	if (idle === null) {
+		return walkTasks(io, pids, options);
+	}
+
+	const shared = new Int32Array(new SharedArrayBuffer(8));
+	const helper = assignHelper(idle, settings, pids, options, shared);
+	const deadline = Date.now() + HELPER_FINISH_MS;
+	for (;;) {
+		const state = Atomics.load(shared, 1);
+		// A dead helper (its 'exit' came) is noticed within the wait's 250 ms.
+		if (state === DONE || !idle.alive || Date.now() > deadline) {
+			break;
+		}
+
+		const waiting = Atomics.waitAsync(shared, 1, state, 250);
+		if (waiting.async) {
+			await waiting.value;
+		}
+	}
+
+	if (Atomics.load(shared, 1) === DONE) {
+		const helped = helper.finish((kept) => keepHelper(slot, kept, closes));
+		if (helped !== null && helped !== 'cancelled') {
+			stats.helperRuns++;
+			return helped;
+		}
+	} else {
+		// Never started (cancelled here), or died or hung mid-walk: its result will not come.
+		Atomics.compareExchange(shared, 1, NOT_STARTED, CANCELLED);
+		endHelper(idle);
+	}
+
+	stats.helperFailures++;
+	return walkTasks(io, pids, options);
+}
+
+type HelperSlot = {
+	kept: IdleHelper | null;
+	/** How many times the port was closed: a helper whose walk began before a close is not kept. */
+	closes: number;
+};
+
+/** A helper for the next walk: the one kept in `slot`, else the prewarmed one, else a new one. */
+function takeHelper(slot: HelperSlot, stats: HelperStats): IdleHelper | null {
+	let idle = slot.kept;
+	slot.kept = null;
+	if (idle !== null && !idle.alive) {
+		endHelper(idle);
+		idle = null;
+	}
+
+	if (idle === null) {
+		idle = takePrewarmed() ?? spawnHelper();
+		if (idle !== null) stats.helperStarts++;
+	}
+
+	return idle;
+}
+
+/**
+Keep a helper that finished for the port's next walk: one is enough, and none from a walk that began
+before the port was closed (`closes`: the slot's count when it began).
+*/
+function keepHelper(slot: HelperSlot, idle: IdleHelper, closes: number): void {
+	if (slot.closes !== closes || slot.kept !== null) {
+		endHelper(idle);
+	} else {
+		slot.kept = idle;
+	}
 }
 
 /** `root` as the prefix of world paths: `/` -> ``, `/tmp/t/` -> `/tmp/t`. */
@@ -406,7 +480,7 @@ export function createHostPort(root: string, options: HostPortOptions = {}): Hos
 		helperFaultAfter: options.helperFaultAfter ?? null,
 	};
 	const stats: HelperStats = {helperRuns: 0, helperCancelled: 0, helperFailures: 0, helperStarts: 0};
-	const slot: {kept: IdleHelper | null} = {kept: null};
+	const slot: HelperSlot = {kept: null, closes: 0};
 
 	// `/dev/kmsg` state: the kept descriptor, and for a regular file the offset already consumed.
 	let kmsgFd: number | undefined;
@@ -522,6 +596,13 @@ export function createHostPort(root: string, options: HostPortOptions = {}): Hos
 		return lines.filter((line) => line !== '');
 	}
 
+	/** Whether a walk of `pids` is worth a helper thread (and helpers are on). */
+	function bigEnough(pids: readonly string[], walkOptions: TaskWalkOptions): boolean {
+		const min =
+			options.parallelMinPids ?? (walkOptions.readStates ? PARALLEL_MIN_PIDS : PARALLEL_MIN_PIDS_COUNTING);
+		return pids.length >= min && process.env['KLPTOP_WORKERS'] !== '0';
+	}
+
 	return {
 		root,
 		stats,
@@ -531,10 +612,7 @@ export function createHostPort(root: string, options: HostPortOptions = {}): Hos
 		},
 		walkTasks(pids, walkOptions) {
 			if (
-				pids.length <
-					(options.parallelMinPids ??
-						(walkOptions.readStates ? PARALLEL_MIN_PIDS : PARALLEL_MIN_PIDS_COUNTING)) ||
-				process.env['KLPTOP_WORKERS'] === '0' ||
+				!bigEnough(pids, walkOptions) ||
 				(prewarmed === null && !coreLooksFree(options.loadCheck ?? true))
 			) {
 				// Too small (or helpers off) for a second thread: let a prewarmed one go.
@@ -543,6 +621,14 @@ export function createHostPort(root: string, options: HostPortOptions = {}): Hos
 			}
 
 			return walkShared(walkIo, sharedSettings, pids, walkOptions, stats, slot);
+		},
+		walkTasksInBackground(pids, walkOptions) {
+			// Whatever the load: the helper does this thread's work instead, it adds no thread's worth.
+			if (!bigEnough(pids, walkOptions)) {
+				return null;
+			}
+
+			return walkInBackground(walkIo, sharedSettings, pids, walkOptions, stats, slot);
 		},
 		exists(path) {
 			return existsSync(prefix + path);
@@ -570,6 +656,7 @@ export function createHostPort(root: string, options: HostPortOptions = {}): Hos
 		},
 		close() {
 			closeKmsgFd();
+			slot.closes++;
 			if (slot.kept !== null) {
 				endHelper(slot.kept);
 				slot.kept = null;

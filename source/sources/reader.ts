@@ -26,7 +26,7 @@ import type {
 	ThreadInfo,
 	TransitionInfo,
 } from '../model/types.js';
-import {errorCode, type FsPort, type TaskFiles} from './fs-port.js';
+import {errorCode, type FsPort, type TaskFiles, type TaskWalk} from './fs-port.js';
 import {
 	isKthreadFlags,
 	parseBool01,
@@ -55,6 +55,12 @@ export type ReaderScanOptions = Partial<ScanOptions> & {readonly clock?: () => n
 export type Reader = {
 	readonly source: SourceInfo;
 	scan(options?: ReaderScanOptions): Snapshot;
+	/**
+	The same scan, with the thread walk off this thread where the port can do that
+	(`FsPort.walkTasksInBackground`: the host port's helper thread on a large /proc), so that this
+	thread answers keys meanwhile. Elsewhere it is `scan`, settled at once.
+	*/
+	scanAsync(options?: ReaderScanOptions): Promise<Snapshot>;
 };
 
 /** Collects warnings, one line per (what, code), with a count. */
@@ -374,7 +380,8 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 	const read = (path: string) => port.readFile(path);
 	const ownerUid = (path: string) => port.ownerUid(path);
 
-	function scan(options: ReaderScanOptions = {}): Snapshot {
+	/** A scan up to its thread walk, which the caller makes (on this thread or off it) before `complete`. */
+	function begin(options: ReaderScanOptions) {
 		const time = (options.clock ?? clock)();
 		const all = options.threads === 'all';
 		const warnings = new Warnings();
@@ -414,9 +421,32 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			// The blockers' own files, read in the walk (shared with its helper thread on a big /proc).
 			details: blockTarget !== null && !all,
 		} as const;
-		const walk = port.walkTasks
+		return {
+			time,
+			all,
+			warnings,
+			release,
+			livepatch,
+			patches,
+			transition,
+			root,
+			blockTarget,
+			readStates,
+			pids,
+			walkOptions,
+		};
+	}
+
+	function walkNow({pids, walkOptions}: Begun): TaskWalk {
+		return port.walkTasks
 			? port.walkTasks(pids, walkOptions)
 			: walkTasks(portWalkIo(port, parsePatchState), pids, walkOptions);
+	}
+
+	/** The rest of a scan once its walk is in. */
+	function complete(begun: Begun, walk: TaskWalk): Snapshot {
+		const {time, all, warnings, release, livepatch, patches, transition, root, blockTarget, readStates} =
+			begun;
 		let {total, minus, zero, one} = walk;
 		for (const [key, count] of Object.entries(walk.errors)) {
 			const colon = key.indexOf(':');
@@ -555,7 +585,20 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 		};
 	}
 
-	return {source, scan};
+	type Begun = ReturnType<typeof begin>;
+
+	return {
+		source,
+		scan(options = {}) {
+			const begun = begin(options);
+			return complete(begun, walkNow(begun));
+		},
+		async scanAsync(options = {}) {
+			const begun = begin(options);
+			const background = port.walkTasksInBackground?.(begun.pids, begun.walkOptions) ?? null;
+			return complete(begun, background === null ? walkNow(begun) : await background);
+		},
+	};
 }
 
 /** `stat` and owner of one thread; null when it exited. */

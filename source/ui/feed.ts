@@ -7,6 +7,8 @@ export type Feed = {
 	readonly source: SourceInfo;
 	/** One scan; synchronous. `threads: 'all'` only while the all-threads view is on. */
 	poll(options: ScanOptions): Snapshot;
+	/** The same scan with its thread walk off the main thread where the source can (the poller's choice). */
+	pollAsync?(options: ScanOptions): Promise<Snapshot>;
 	/** Stop whatever drives the source (the emulator's real-time clock). */
 	close?(): void;
 	/**

@@ -212,6 +212,19 @@ describe('reader: patching transition with blockers', () => {
 		expect(snapshot.warnings).toEqual([]);
 	});
 
+	it('scanAsync (the walk on the helper thread) gives the same snapshot as scan, in both views', async () => {
+		const made = tree(spec);
+		// A helper from the first /proc entry on, so that this small tree takes the background path.
+		const port = createHostPort(made.root, {parallelMinPids: 1});
+		const reader = createReader(port, source(made.root), {clock: () => NOW});
+		for (const threads of ['blockers', 'all'] as const) {
+			expect(await reader.scanAsync({threads})).toEqual(scanTree(made, {threads}));
+		}
+
+		expect(port.stats).toMatchObject({helperRuns: 2, helperFailures: 0});
+		port.close();
+	});
+
 	it('reads stat, wchan and stack of blockers only', () => {
 		const made = tree(spec);
 		const reads: string[] = [];

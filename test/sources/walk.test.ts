@@ -186,6 +186,68 @@ describe('thread walk', () => {
 		expect(racing.stats.helperFailures).toBe(0);
 	});
 
+	it('walks in the background on its helper while the calling thread stays free, equal to the generic walk', async () => {
+		const made = bigTree();
+		const generic = createHostPort(made.root);
+		const background = createHostPort(made.root, {parallelMinPids: 2, chunk: 1});
+		const faulty = createHostPort(made.root, {parallelMinPids: 2, chunk: 1, helperFaultAfter: 2});
+		const pids = generic.readdir('/proc');
+		for (const [i, options] of optionSets.entries()) {
+			const expected = sorted(walkTasks(portWalkIo(generic, parsePatchState), pids, options));
+			// The calling thread turns its event loop while the helper starts and walks (later walks, on
+			// the kept helper, can end before the loop's first turn on a tree this small).
+			let turns = 0;
+			let spinning = true;
+			const spin = () => {
+				turns++;
+				if (spinning) setImmediate(spin);
+			};
+
+			setImmediate(spin);
+			const walking = background.walkTasksInBackground!(pids, options);
+			expect(walking).not.toBeNull();
+			const walked = await walking!;
+			spinning = false;
+			if (i === 0) expect(turns).toBeGreaterThan(0);
+			expect(sorted(walked)).toEqual(expected);
+			// A helper that fails mid-walk: the calling thread walks it all again, same result.
+			expect(sorted(await faulty.walkTasksInBackground!(pids, options)!)).toEqual(expected);
+		}
+
+		// Every chunk on the helper (kept from one walk to the next); the failed ones redone here.
+		expect(background.stats).toEqual({
+			helperRuns: optionSets.length,
+			helperCancelled: 0,
+			helperFailures: 0,
+			helperStarts: 1,
+		});
+		expect(faulty.stats).toEqual({
+			helperRuns: 0,
+			helperCancelled: 0,
+			helperFailures: optionSets.length,
+			helperStarts: optionSets.length,
+		});
+		// Too small for a helper: the caller walks on its own thread.
+		expect(createHostPort(made.root).walkTasksInBackground!(pids, optionSets[0]!)).toBeNull();
+		for (const port of [generic, background, faulty]) {
+			port.close();
+		}
+	});
+
+	it('a background walk that ends after its port was closed does not keep its helper', async () => {
+		const made = bigTree();
+		const port = createHostPort(made.root, {parallelMinPids: 2, chunk: 1});
+		const pids = port.readdir('/proc');
+		const walking = port.walkTasksInBackground!(pids, optionSets[0]!)!;
+		port.close();
+		await walking;
+		// The port stays usable: the next walk needs a helper of its own, and keeps that one.
+		await port.walkTasksInBackground!(pids, optionSets[0]!)!;
+		await port.walkTasksInBackground!(pids, optionSets[0]!)!;
+		expect(port.stats).toEqual({helperRuns: 3, helperCancelled: 0, helperFailures: 0, helperStarts: 2});
+		port.close();
+	});
+
 	it('a helper started early (one-shot scans) is taken by the next big walk, whatever the load', () => {
 		// 1,000 processes: the size from which a helper is worth its start.
 		const threads: ThreadSpec[] = [];

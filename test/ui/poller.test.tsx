@@ -77,6 +77,71 @@ describe('polling when scans are slow', () => {
 		]);
 	});
 
+	it('polls through pollAsync, one scan at a time across restarts, and drops a scan its effect outlived', async () => {
+		const calls: Array<(value: ReturnType<typeof snapshot>) => void> = [];
+		let pending = 0;
+		let maxPending = 0;
+		const feed = {
+			poll(): never {
+				throw new Error('the synchronous scan is not used when pollAsync exists');
+			},
+			async pollAsync() {
+				pending++;
+				maxPending = Math.max(maxPending, pending);
+				return new Promise<ReturnType<typeof snapshot>>((resolve) => {
+					calls.push((value) => {
+						pending--;
+						resolve(value);
+					});
+				});
+			},
+		};
+		const histories: number[] = [];
+		const errors: string[] = [];
+		const props = (delayS: number) => (
+			<Probe
+				feed={feed}
+				delayS={delayS}
+				paused={false}
+				threads="blockers"
+				pollNow={0}
+				initial={null}
+				onHistory={(history) => histories.push(history.snapshot.time)}
+				onError={(message) => errors.push(message)}
+			/>
+		);
+		const settle = async () => {
+			for (let i = 0; i < 5; i++) await realTick();
+		};
+
+		const {rerender, unmount} = render(props(0.05));
+		await settle();
+		expect(calls).toHaveLength(1);
+		// A new interval restarts the poller while the first scan still walks: no second scan yet.
+		rerender(props(0.06));
+		await settle();
+		expect(calls).toHaveLength(1);
+		// The first scan ends: its effect is gone, so it is dropped; the restart's scan begins.
+		calls[0]!(snapshot({time: 1}));
+		await settle();
+		expect(histories).toEqual([]);
+		expect(calls).toHaveLength(2);
+		calls[1]!(snapshot({time: 2}));
+		await settle();
+		expect(histories).toEqual([2]);
+		// The next scan comes after the interval; the poller is unmounted while it walks.
+		await new Promise((resolve) => {
+			setTimeout(resolve, 150);
+		});
+		expect(calls).toHaveLength(3);
+		unmount();
+		calls[2]!(snapshot({time: 3}));
+		await settle();
+		expect(histories).toEqual([2]);
+		expect(maxPending).toBe(1);
+		expect(errors).toEqual([]);
+	});
+
 	it('the header says how often the picture really changes when scans stretch the interval', () => {
 		const history = stuckHistory();
 		const header = (periodS: number | null, ascii = false) =>
