@@ -264,7 +264,8 @@ export async function firstFrame({
 How long a key takes to show on screen while the program polls: after `marker` is on screen, press
 `key` (tmux key name) until `open` shows, then `back` until `closed` shows, `presses` times, each at a
 random moment (0-1.5 s after the last answer) so that presses land anywhere between and during
-scans. Returns {medianMs, p90Ms, maxMs, runs} over all the answers, or {error, screen}.
+scans. `setup` ({key, shown}): a key pressed first (a view to measure in). Returns {medianMs, p90Ms,
+maxMs, runs} over all the answers, or {error, screen}.
 */
 export async function keyLatency({
 	name,
@@ -275,6 +276,7 @@ export async function keyLatency({
 	back,
 	closed,
 	presses = 10,
+	setup = null,
 	width = 120,
 	height = 40,
 	timeoutMs = 30_000,
@@ -296,6 +298,12 @@ export async function keyLatency({
 
 	try {
 		if ((await until(marker)) === null) return {error: `no ${marker} on screen`, screen};
+		if (setup !== null) {
+			// A view to measure in (e.g. `a`, all threads): its key, and what shows it is on.
+			tmux('send-keys', '-t', session, setup.key);
+			if ((await until(setup.shown)) === null) return {error: `no ${setup.shown} on screen`, screen};
+		}
+
 		// A random but reproducible spread of press moments.
 		let seed = 42;
 		const pause = () => {

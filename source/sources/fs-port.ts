@@ -55,14 +55,18 @@ export type TaskWalkOptions = {
 	/** `all`: return every thread, not only the blocking ones. */
 	readonly collect: 'blocking' | 'all';
 	/**
-	With `collect: 'blocking'`: also read, for each blocking thread, the files the reader needs of a
-	blocker (`TaskFiles`), in the walk itself, right after its patch_state and on whichever thread
-	walked it. Walks that cannot leave `details` out; the reader then reads them afterwards.
+	Also read, for each thread returned, the files the reader needs of it (`TaskFiles`), in the walk
+	itself, right after its patch_state and on whichever thread walked it: `stat` and owner of every
+	one, and `wchan` and `stack` of the blocking ones (those at 0/1 other than `target`, the reader's
+	own test). Walks that cannot leave `details` out; the reader then reads them afterwards.
 	*/
 	readonly details?: boolean;
 };
 
-/** A blocking thread's files, as read by the walk: texts, or the error code that stopped a read. */
+/**
+A thread's files, as read by the walk: texts, or the error code that stopped a read. `wchan` and
+`stack` only for a blocking thread (null for the others, with `stackError` null too).
+*/
 export type TaskFiles = {
 	/** `stat`, or null with `statError` (ENOENT/ESRCH: the thread exited). */
 	readonly stat: string | null;

@@ -418,8 +418,9 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			readStates,
 			target: blockTarget ?? (target === null ? null : 0),
 			collect: all ? 'all' : 'blocking',
-			// The blockers' own files, read in the walk (shared with its helper thread on a big /proc).
-			details: blockTarget !== null && !all,
+			// The threads' own files, read in the walk (shared with its helper thread on a big /proc, or on
+			// it alone for the dashboard): every blocker's, and in the all-threads view every thread's stat.
+			details: blockTarget !== null || all,
 		} as const;
 		return {
 			time,
@@ -471,8 +472,12 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			const raw = triples[i + 2]!;
 			const patchState: PatchState | null = raw === -1 || raw === 0 || raw === 1 ? raw : null;
 			let info: ThreadInfo | null = null;
+			const files = details?.[i / 3] ?? null;
 			if (threads !== null) {
-				info = readThread(port, `/proc/${tgid}/task/${tid}`, tgid, tid, patchState, warnings);
+				info =
+					files === null
+						? readThread(port, `/proc/${tgid}/task/${tid}`, tgid, tid, patchState, warnings)
+						: threadFrom(files, tgid, tid, patchState, warnings);
 				if (info === null) {
 					// Exited after the walk saw it.
 					total--;
@@ -491,7 +496,7 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			}
 
 			if (blockTarget !== null && isBlocking(patchState, blockTarget)) {
-				candidates.push({tgid, tid, patchState, info, files: details?.[i / 3] ?? null});
+				candidates.push({tgid, tid, patchState, info, files});
 			}
 		}
 
@@ -508,7 +513,7 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 		for (const candidate of candidates) {
 			const dir = `/proc/${candidate.tgid}/task/${candidate.tid}`;
 			// All-threads scans read every thread's stat already: only wchan and stack are left.
-			const files = candidate.files ?? readTaskFiles(read, ownerUid, dir, candidate.info === null);
+			const files = candidate.files ?? readTaskFiles(read, ownerUid, dir, candidate.info === null, true);
 			const info =
 				candidate.info ?? threadFrom(files, candidate.tgid, candidate.tid, candidate.patchState, warnings);
 			if (info === null) {

@@ -5,8 +5,9 @@ This is the hot loop of a scan (issue 2 §7). The functions below are deliberate
 (no imports, no outer variables, plain JS once types are erased; what one needs of another is
 passed in): the host port also runs their source text in a worker thread to walk half of a large
 /proc on a second core, so the same code serves the main thread, the worker and every other port.
-During a transition the walk also reads each blocker's `stat`, `wchan` and `stack` (`details`), so
-that those reads, too, are shared between the threads.
+During a transition the walk also reads each blocker's `stat`, `wchan` and `stack`, and in the
+all-threads view every thread's `stat` (`details`), so that those reads, too, are shared between
+the threads or made off the main thread.
 */
 import type {FsPort, TaskFiles, TaskWalk, TaskWalkOptions} from './fs-port.js';
 
@@ -15,8 +16,11 @@ export type WalkIo = {
 	readdir(path: string): string[];
 	/** -1, 0 or 1; 3 for garbage. */
 	readPatchState(path: string): number;
-	/** A blocker's files (`readTaskFiles`), for `details`; a walk io without it returns none. */
-	taskFiles?(dir: string): TaskFiles;
+	/**
+	A thread's files (`readTaskFiles`), for `details`: `stat` and owner, and with `blocking` its
+	`wchan` and `stack` too. A walk io without it returns none.
+	*/
+	taskFiles?(dir: string, blocking: boolean): TaskFiles;
 };
 
 /** `state` value in `TaskWalk.threads` for garbage (2 is not read or unreadable). */
@@ -47,7 +51,7 @@ export function walkTasks(io: WalkIo, pids: readonly string[], options: TaskWalk
 
 	const gone = (code: string): boolean => code === 'ENOENT' || code === 'ESRCH' || code === 'ENOTDIR';
 	const {readStates, target, collect} = options;
-	const taskFiles = options.details === true && collect === 'blocking' ? io.taskFiles : undefined;
+	const taskFiles = options.details === true ? io.taskFiles : undefined;
 	const details: TaskFiles[] | undefined = taskFiles === undefined ? undefined : [];
 	const threads: number[] = [];
 	const errors: Record<string, number> = {};
@@ -110,10 +114,11 @@ export function walkTasks(io: WalkIo, pids: readonly string[], options: TaskWalk
 
 			total++;
 			firstTask ??= prefix + tid;
-			if (collect === 'all' || ((state === 0 || state === 1) && state !== target)) {
+			const blocking = (state === 0 || state === 1) && state !== target;
+			if (blocking || collect === 'all') {
 				threads.push(tgid, Number(tid), state);
 				if (details !== undefined && taskFiles !== undefined) {
-					details.push(taskFiles(prefix + tid));
+					details.push(taskFiles(prefix + tid, blocking));
 				}
 			}
 		}
@@ -125,14 +130,16 @@ export function walkTasks(io: WalkIo, pids: readonly string[], options: TaskWalk
 }
 
 /**
-Read a blocker's files under its task dir: `stat` and the dir's owner (when `withStat`), `wchan`,
-`stack`. A missing `stat` (the thread exited) stops there. Self-contained: `read` throws Node-style.
+Read a thread's files under its task dir: `stat` and the dir's owner (when `withStat`), then (when
+`withStack`, a blocker) `wchan` and `stack`. A missing `stat` (the thread exited) stops there.
+Self-contained: `read` throws Node-style.
 */
 export function readTaskFiles(
 	read: (path: string) => string,
 	ownerUid: (path: string) => number | undefined,
 	dir: string,
 	withStat: boolean,
+	withStack: boolean,
 ): TaskFiles {
 	const codeOf = (error: unknown): string => {
 		const code = typeof error === 'object' && error !== null ? (error as {code?: unknown}).code : undefined;
@@ -153,6 +160,10 @@ export function readTaskFiles(
 		}
 
 		uid = ownerUid(dir) ?? null;
+	}
+
+	if (!withStack) {
+		return {stat, statError, uid, wchan: null, stack: null, stackError: null};
 	}
 
 	let wchan: string | null = null;
@@ -193,6 +204,7 @@ export function makeFsWalkIo(
 		ownerUid: (path: string) => number | undefined,
 		dir: string,
 		withStat: boolean,
+		withStack: boolean,
 	) => TaskFiles,
 ): WalkIo & {readText(path: string): string; ownerUid(path: string): number | undefined} {
 	const buffer = new Uint8Array(64);
@@ -246,7 +258,7 @@ export function makeFsWalkIo(
 		readText,
 		ownerUid,
 		readdir: (path) => fs.readdirSync(prefix + path),
-		taskFiles: (dir) => taskFilesOf(readText, ownerUid, dir, true),
+		taskFiles: (dir, blocking) => taskFilesOf(readText, ownerUid, dir, true, blocking),
 		readPatchState(path) {
 			const fd = fs.openSync(prefix + path, 0);
 			let n: number;
@@ -296,7 +308,7 @@ export function portWalkIo(port: FsPort, parse: (text: string) => number | null)
 	return {
 		readdir: (path) => port.readdir(path),
 		readPatchState: (path) => parse(port.readFile(path)) ?? STATE_GARBAGE,
-		taskFiles: (dir) => readTaskFiles(read, ownerUid, dir, true),
+		taskFiles: (dir, blocking) => readTaskFiles(read, ownerUid, dir, true, blocking),
 	};
 }
 

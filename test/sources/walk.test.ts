@@ -67,8 +67,9 @@ const optionSets: TaskWalkOptions[] = [
 	{readStates: false, target: null, collect: 'blocking'},
 	{readStates: true, target: 1, collect: 'blocking', details: true},
 	{readStates: true, target: 0, collect: 'blocking', details: true},
-	// Details are for blockers only: an all-threads walk has none.
+	// Every thread's stat and owner, and the blockers' wchan and stack too.
 	{readStates: true, target: 1, collect: 'all', details: true},
+	{readStates: false, target: null, collect: 'all', details: true},
 ];
 
 describe('thread walk', () => {
@@ -132,6 +133,42 @@ describe('thread walk', () => {
 		}
 
 		expect(checked).toBe(walk.threads.length / 3 - 1);
+	});
+
+	it("details of an all-threads walk: every thread's stat and owner, wchan and stack of blockers only", () => {
+		const made = bigTree();
+		const port = createHostPort(made.root, {parallelMinPids: Number.POSITIVE_INFINITY});
+		const walk = port.walkTasks!(port.readdir('/proc'), {
+			readStates: true,
+			target: 1,
+			collect: 'all',
+			details: true,
+		});
+		expect(walk.details).toHaveLength(walk.threads.length / 3);
+		let blockers = 0;
+		let others = 0;
+		for (let i = 0; i < walk.threads.length; i += 3) {
+			const [tid, state] = [walk.threads[i + 1]!, walk.threads[i + 2]!];
+			const files = walk.details![i / 3]!;
+			if (tid === 110) {
+				expect(files).toMatchObject({stat: null, statError: 'ENOENT'});
+				continue;
+			}
+
+			const n = /\(t(\d+)\)/.exec(files.stat ?? '')?.[1];
+			expect(files.stat).toMatch(new RegExp(`^${tid} \\(t${n}\\) `));
+			expect(files.uid).toBe(process.getuid!());
+			if (state === 0) {
+				blockers++;
+				expect(files.wchan).toBe(`wait_${n}`);
+			} else {
+				others++;
+				expect(files).toMatchObject({wchan: null, stack: null, stackError: null});
+			}
+		}
+
+		expect(blockers).toBeGreaterThan(0);
+		expect(others).toBeGreaterThan(blockers);
 	});
 
 	it('the host fast path, with or without its helper thread, equals the generic walk', () => {
