@@ -41,6 +41,11 @@ function bigTree(): Tree {
 	return made;
 }
 
+/** A host port's helper counters, zero where not given. */
+function helperStats({runs = 0, cancelled = 0, failures = 0, starts = 0}) {
+	return {helperRuns: runs, helperCancelled: cancelled, helperFailures: failures, helperStarts: starts};
+}
+
 function sorted(walk: TaskWalk): TaskWalk {
 	const triples: number[][] = [];
 	for (let i = 0; i < walk.threads.length; i += 3) {
@@ -98,77 +103,55 @@ describe('thread walk', () => {
 		expect(walk.details).toBeUndefined();
 	});
 
-	it("details: each blocker's own stat, wchan and stack, read in the walk", () => {
+	it("details: each thread's own stat and owner, and a blocker's wchan and stack, read in the walk", () => {
 		const made = bigTree();
 		const port = createHostPort(made.root, {parallelMinPids: Number.POSITIVE_INFINITY});
-		const walk = port.walkTasks!(port.readdir('/proc'), {
-			readStates: true,
-			target: 1,
-			collect: 'blocking',
-			details: true,
-		});
-		expect(walk.details).toHaveLength(walk.threads.length / 3);
-		let checked = 0;
-		for (let i = 0; i < walk.threads.length; i += 3) {
-			const tid = walk.threads[i + 1]!;
-			const files = walk.details![i / 3]!;
-			if (tid === 110) {
-				expect(files).toMatchObject({stat: null, statError: 'ENOENT', wchan: null, stack: null});
-				continue;
-			}
+		for (const collect of ['blocking', 'all'] as const) {
+			const walk = port.walkTasks!(port.readdir('/proc'), {
+				readStates: true,
+				target: 1,
+				collect,
+				details: true,
+			});
+			expect(walk.details).toHaveLength(walk.threads.length / 3);
+			let blockers = 0;
+			let others = 0;
+			for (let i = 0; i < walk.threads.length; i += 3) {
+				const [tid, state] = [walk.threads[i + 1]!, walk.threads[i + 2]!];
+				const files = walk.details![i / 3]!;
+				if (tid === 110) {
+					expect(files).toMatchObject({stat: null, statError: 'ENOENT', wchan: null, stack: null});
+					continue;
+				}
 
-			// The tree names thread n `t<n>` in stat, `wait_<n>` in wchan, `frame_<n>` on its stack.
-			const n = /\(t(\d+)\)/.exec(files.stat ?? '')?.[1];
-			expect(files.stat).toMatch(new RegExp(`^${tid} \\(t${n}\\) `));
-			expect(files.wchan).toBe(`wait_${n}`);
-			if (tid === 121) {
-				expect(files).toMatchObject({stack: null, stackError: 'ENOENT'});
-			} else {
-				expect(files.stack).toContain(`frame_${n}+0x1/0x2`);
-				expect(files.stackError).toBeNull();
-			}
+				// The tree names thread n `t<n>` in stat, `wait_<n>` in wchan, `frame_<n>` on its stack.
+				const n = /\(t(\d+)\)/.exec(files.stat ?? '')?.[1];
+				expect(files.stat).toMatch(new RegExp(`^${tid} \\(t${n}\\) `));
+				expect(files.uid).toBe(process.getuid!());
+				if (state !== 0) {
+					// Not a blocker (all-threads walks only): no wchan or stack read.
+					others++;
+					expect(files).toMatchObject({wchan: null, stack: null, stackError: null});
+					continue;
+				}
 
-			expect(files.uid).toBe(process.getuid!());
-			checked++;
-		}
-
-		expect(checked).toBe(walk.threads.length / 3 - 1);
-	});
-
-	it("details of an all-threads walk: every thread's stat and owner, wchan and stack of blockers only", () => {
-		const made = bigTree();
-		const port = createHostPort(made.root, {parallelMinPids: Number.POSITIVE_INFINITY});
-		const walk = port.walkTasks!(port.readdir('/proc'), {
-			readStates: true,
-			target: 1,
-			collect: 'all',
-			details: true,
-		});
-		expect(walk.details).toHaveLength(walk.threads.length / 3);
-		let blockers = 0;
-		let others = 0;
-		for (let i = 0; i < walk.threads.length; i += 3) {
-			const [tid, state] = [walk.threads[i + 1]!, walk.threads[i + 2]!];
-			const files = walk.details![i / 3]!;
-			if (tid === 110) {
-				expect(files).toMatchObject({stat: null, statError: 'ENOENT'});
-				continue;
-			}
-
-			const n = /\(t(\d+)\)/.exec(files.stat ?? '')?.[1];
-			expect(files.stat).toMatch(new RegExp(`^${tid} \\(t${n}\\) `));
-			expect(files.uid).toBe(process.getuid!());
-			if (state === 0) {
 				blockers++;
 				expect(files.wchan).toBe(`wait_${n}`);
+				if (tid === 121) {
+					expect(files).toMatchObject({stack: null, stackError: 'ENOENT'});
+				} else {
+					expect(files.stack).toContain(`frame_${n}+0x1/0x2`);
+					expect(files.stackError).toBeNull();
+				}
+			}
+
+			expect(blockers).toBeGreaterThan(0);
+			if (collect === 'blocking') {
+				expect(others).toBe(0);
 			} else {
-				others++;
-				expect(files).toMatchObject({wchan: null, stack: null, stackError: null});
+				expect(others).toBeGreaterThan(blockers);
 			}
 		}
-
-		expect(blockers).toBeGreaterThan(0);
-		expect(others).toBeGreaterThan(blockers);
 	});
 
 	it('the host fast path, with or without its helper thread, equals the generic walk', () => {
@@ -201,21 +184,11 @@ describe('thread walk', () => {
 			expect(sorted(racing.walkTasks!(pids, options))).toEqual(expected);
 		}
 
-		expect(sequential.stats).toEqual({helperRuns: 0, helperCancelled: 0, helperFailures: 0, helperStarts: 0});
+		expect(sequential.stats).toEqual(helperStats({}));
 		// One helper thread for all the walks: kept from one to the next.
-		expect(parallel.stats).toEqual({
-			helperRuns: optionSets.length,
-			helperCancelled: 0,
-			helperFailures: 0,
-			helperStarts: 1,
-		});
+		expect(parallel.stats).toEqual(helperStats({runs: optionSets.length, starts: 1}));
 		// A helper that failed is not kept: each walk starts a new one.
-		expect(faulty.stats).toEqual({
-			helperRuns: 0,
-			helperCancelled: 0,
-			helperFailures: optionSets.length,
-			helperStarts: optionSets.length,
-		});
+		expect(faulty.stats).toEqual(helperStats({failures: optionSets.length, starts: optionSets.length}));
 		for (const port of [generic, sequential, parallel, faulty, racing]) {
 			port.close();
 		}
@@ -252,18 +225,8 @@ describe('thread walk', () => {
 		}
 
 		// Every chunk on the helper (kept from one walk to the next); the failed ones redone here.
-		expect(background.stats).toEqual({
-			helperRuns: optionSets.length,
-			helperCancelled: 0,
-			helperFailures: 0,
-			helperStarts: 1,
-		});
-		expect(faulty.stats).toEqual({
-			helperRuns: 0,
-			helperCancelled: 0,
-			helperFailures: optionSets.length,
-			helperStarts: optionSets.length,
-		});
+		expect(background.stats).toEqual(helperStats({runs: optionSets.length, starts: 1}));
+		expect(faulty.stats).toEqual(helperStats({failures: optionSets.length, starts: optionSets.length}));
 		// Too small for a helper: the caller walks on its own thread.
 		expect(createHostPort(made.root).walkTasksInBackground!(pids, optionSets[0]!)).toBeNull();
 		for (const port of [generic, background, faulty]) {
@@ -281,7 +244,7 @@ describe('thread walk', () => {
 		// The port stays usable: the next walk needs a helper of its own, and keeps that one.
 		await port.walkTasksInBackground!(pids, optionSets[0]!)!;
 		await port.walkTasksInBackground!(pids, optionSets[0]!)!;
-		expect(port.stats).toEqual({helperRuns: 3, helperCancelled: 0, helperFailures: 0, helperStarts: 2});
+		expect(port.stats).toEqual(helperStats({runs: 3, starts: 2}));
 		port.close();
 	});
 
@@ -310,7 +273,7 @@ describe('thread walk', () => {
 		const reference = createHostPort(made.root, {parallelMinPids: Number.POSITIVE_INFINITY});
 		expect(sorted(walk)).toEqual(sorted(reference.walkTasks!(reference.readdir('/proc'), options)));
 		expect(walk.zero).toBe(100);
-		expect(port.stats).toEqual({helperRuns: 1, helperCancelled: 0, helperFailures: 0, helperStarts: 1});
+		expect(port.stats).toEqual(helperStats({runs: 1, starts: 1}));
 		port.close();
 		// Taken: the next prewarm starts a new one, which is given back unused.
 		expect(prewarmWalkHelper(made.root)).toBe(true);
