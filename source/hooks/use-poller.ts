@@ -50,7 +50,8 @@ the next tick tries again (htop shows a failed update the same way).
 
 A feed with `pollAsync` is polled through it: on a large /proc the walk runs on the host port's
 helper thread, and keys are answered while it runs (a synchronous scan of 100,000 threads held them
-for 0.5-0.9 s). Scans never overlap; one that ends after its effect was cleaned up is dropped.
+for 0.5-0.9 s). Scans of a feed never overlap. One that ends after its effect was cleaned up is still
+folded, since it read kernel log lines no later scan sees again; only unmounting or a new feed drops it.
 */
 export function usePoller(options: PollerOptions): void {
 	const {feed, delayS, paused, threads, pollNow} = options;
@@ -59,8 +60,15 @@ export function usePoller(options: PollerOptions): void {
 	const callbacks = useRef(options);
 	callbacks.current = options;
 	const historyFeed = useRef(feed);
-	/** The async scan under way, if any (it outlives the effect that started it). */
-	const inFlight = useRef<Promise<void> | null>(null);
+	/** The async scan under way and its feed, if any (it outlives the effect that started it). */
+	const inFlight = useRef<{feed: PollFeed; done: Promise<void>} | null>(null);
+	const mounted = useRef(true);
+	useEffect(() => {
+		mounted.current = true;
+		return () => {
+			mounted.current = false;
+		};
+	}, []);
 
 	useEffect(() => {
 		if (feed === null || paused) {
@@ -98,23 +106,26 @@ export function usePoller(options: PollerOptions): void {
 				return;
 			}
 
-			// Never two scans at once: a restart (pause, `+`, the all-threads view) waits for the one
-			// still walking, whose result it drops.
-			const scanning = (inFlight.current ?? Promise.resolve())
+			// Never two scans of a feed at once: a restart (pause, `+`, the all-threads view) waits for
+			// the one still walking. That one is folded all the same (it holds kernel log lines no later
+			// scan reads again), unless the poller is gone or its feed was replaced.
+			const wanted = () => mounted.current && historyFeed.current === feed;
+			const previous = inFlight.current?.feed === feed ? inFlight.current.done : Promise.resolve();
+			const scanning = previous
 				.then(async () => {
 					if (stopped) return;
 					start = now();
 					const snapshot = await feed.pollAsync!({threads});
-					if (!stopped) fold(snapshot);
+					if (wanted()) fold(snapshot);
 				})
 				.catch((error: unknown) => {
-					if (!stopped) fail(error);
+					if (wanted()) fail(error);
 				})
 				.then(() => {
-					if (inFlight.current === scanning) inFlight.current = null;
+					if (inFlight.current?.done === scanning) inFlight.current = null;
 					if (!stopped) then(now() - start);
 				});
-			inFlight.current = scanning;
+			inFlight.current = {feed, done: scanning};
 		};
 
 		let timer: ReturnType<typeof setTimeout> | undefined;

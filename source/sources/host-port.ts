@@ -332,8 +332,11 @@ function walkShared(
 
 /**
 The whole walk on a helper thread while this thread stays free (the dashboard answers keys during a
-long scan): this thread claims no chunk and waits without blocking. A helper that fails, dies or
-never starts leaves the walk to this thread, as in `walkShared`.
+long scan): this thread claims no chunk and waits without blocking, the process kept alive meanwhile
+(a pending `Atomics.waitAsync` alone would let it exit). A helper that never took the walk (it was
+leaving after its idle time) is replaced once; one that fails, dies or hangs leaves the walk to this
+thread, as in `walkShared`. Closing the port during the walk ends its helper and rejects (whoever
+closed it no longer wants the result).
 */
 async function walkInBackground(
 	io: WalkIo,
@@ -344,37 +347,56 @@ async function walkInBackground(
 	slot: HelperSlot,
 ): Promise<TaskWalk> {
 	const closes = slot.closes;
-	const idle = takeHelper(slot, stats);
-	if (idle === null) {
-		return walkTasks(io, pids, options);
-	}
+	const keepAlive = setInterval(() => undefined, 60_000);
+	try {
+		for (let attempt = 0; attempt < 2; attempt++) {
+			const idle = takeHelper(slot, stats);
+			if (idle === null) {
+				return walkTasks(io, pids, options); // No thread could be started.
+			}
 
-	const shared = new Int32Array(new SharedArrayBuffer(8));
-	const helper = assignHelper(idle, settings, pids, options, shared);
-	const deadline = Date.now() + HELPER_FINISH_MS;
-	for (;;) {
-		const state = Atomics.load(shared, 1);
-		// A dead helper (its 'exit' came) is noticed within the wait's 250 ms.
-		if (state === DONE || !idle.alive || Date.now() > deadline) {
-			break;
-		}
+			const shared = new Int32Array(new SharedArrayBuffer(8));
+			const helper = assignHelper(idle, settings, pids, options, shared);
+			const deadline = Date.now() + HELPER_FINISH_MS;
+			for (;;) {
+				const state = Atomics.load(shared, 1);
+				// A dead helper (its 'exit' came) or a closed port is noticed within the wait's 250 ms.
+				if (state === DONE || !idle.alive || slot.closes !== closes || Date.now() > deadline) {
+					break;
+				}
 
-		const waiting = Atomics.waitAsync(shared, 1, state, 250);
-		if (waiting.async) {
-			await waiting.value;
-		}
-	}
+				const waiting = Atomics.waitAsync(shared, 1, state, 250);
+				if (waiting.async) {
+					await waiting.value;
+				}
+			}
 
-	if (Atomics.load(shared, 1) === DONE) {
-		const helped = helper.finish((kept) => keepHelper(slot, kept, closes));
-		if (helped !== null && helped !== 'cancelled') {
-			stats.helperRuns++;
-			return helped;
+			if (slot.closes !== closes) {
+				endHelper(idle);
+				throw Object.assign(new Error('the port was closed during the walk'), {code: 'ECANCELED'});
+			}
+
+			if (Atomics.load(shared, 1) === DONE) {
+				const helped = helper.finish((kept) => keepHelper(slot, kept, closes));
+				if (helped !== null && helped !== 'cancelled') {
+					stats.helperRuns++;
+					return helped;
+				}
+
+				break;
+			}
+
+			// Never started (cancelled here: try a new helper), or died or hung mid-walk.
+			const neverStarted = Atomics.compareExchange(shared, 1, NOT_STARTED, CANCELLED) === NOT_STARTED;
+			endHelper(idle);
+			if (!neverStarted) {
+				break;
+			}
+
+			stats.helperCancelled++;
 		}
-	} else {
-		// Never started (cancelled here), or died or hung mid-walk: its result will not come.
-		Atomics.compareExchange(shared, 1, NOT_STARTED, CANCELLED);
-		endHelper(idle);
+	} finally {
+		clearInterval(keepAlive);
 	}
 
 	stats.helperFailures++;

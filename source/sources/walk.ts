@@ -114,7 +114,7 @@ export function walkTasks(io: WalkIo, pids: readonly string[], options: TaskWalk
 
 			total++;
 			firstTask ??= prefix + tid;
-			const blocking = (state === 0 || state === 1) && state !== target;
+			const blocking = target !== null && (state === 0 || state === 1) && state !== target;
 			if (blocking || collect === 'all') {
 				threads.push(tgid, Number(tid), state);
 				if (details !== undefined && taskFiles !== undefined) {

@@ -88,6 +88,8 @@ export function App(props: AppProps) {
 	const {makeEmulatorFeed, theme, hostname, width, height, onFeedChange, onRedraw} = props;
 	const {exit} = useApp();
 	const [feed, setFeed] = useState<Feed | null>(props.feed);
+	// The feed as keys see it: switched at once, like the state ref below.
+	const feedRef = useRef(feed);
 	const [state, setState] = useState<UiState>(() => {
 		const init = initialState({
 			width,
@@ -173,7 +175,8 @@ export function App(props: AppProps) {
 			if (effect === null) continue;
 			if (effect.type === 'open-emulator') {
 				const next = makeEmulatorFeed(offeredScenario);
-				feed?.close?.();
+				feedRef.current?.close?.();
+				feedRef.current = next;
 				setFeed(next);
 				onFeedChange?.(next);
 				dispatch({type: 'feed-opened', readonlyReason: actionsOffReason(next, props.readonlyReason)});
@@ -182,7 +185,7 @@ export function App(props: AppProps) {
 
 			if (effect.type === 'command' && actionCommands.has(effect.id)) {
 				// Plans read the world, confirmations act on it: the App does it, the reducer only shows it.
-				perform(effect.id, stateRef.current, actions, dispatch);
+				perform(effect.id, stateRef.current, feedRef.current?.actions ?? null, dispatch);
 				continue;
 			}
 

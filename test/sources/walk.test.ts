@@ -234,18 +234,42 @@ describe('thread walk', () => {
 		}
 	});
 
-	it('a background walk that ends after its port was closed does not keep its helper', async () => {
+	it('closing the port during a background walk ends its helper and rejects the walk', async () => {
 		const made = bigTree();
 		const port = createHostPort(made.root, {parallelMinPids: 2, chunk: 1});
 		const pids = port.readdir('/proc');
 		const walking = port.walkTasksInBackground!(pids, optionSets[0]!)!;
 		port.close();
-		await walking;
+		await expect(walking).rejects.toMatchObject({code: 'ECANCELED'});
 		// The port stays usable: the next walk needs a helper of its own, and keeps that one.
-		await port.walkTasksInBackground!(pids, optionSets[0]!)!;
-		await port.walkTasksInBackground!(pids, optionSets[0]!)!;
-		expect(port.stats).toEqual(helperStats({runs: 3, starts: 2}));
+		const expected = sorted(walkTasks(portWalkIo(port, parsePatchState), pids, optionSets[0]!));
+		expect(sorted(await port.walkTasksInBackground!(pids, optionSets[0]!)!)).toEqual(expected);
+		expect(sorted(await port.walkTasksInBackground!(pids, optionSets[0]!)!)).toEqual(expected);
+		expect(port.stats).toEqual(helperStats({runs: 2, starts: 2}));
 		port.close();
+	});
+
+	it('a background walk keeps the process alive until it is in', () => {
+		// Nothing else holds the event loop: a pending Atomics.waitAsync alone would let node exit
+		// with the walk unsettled (exit code 13).
+		const made = bigTree();
+		const hostPortModule = new URL('../../dist/source/sources/host-port.js', import.meta.url).href;
+		const child = spawnSync(
+			process.execPath,
+			[
+				'--input-type=module',
+				'-e',
+				`import {createHostPort} from ${JSON.stringify(hostPortModule)};
+				const port = createHostPort(${JSON.stringify(made.root)}, {parallelMinPids: 2});
+				const walk = await port.walkTasksInBackground(port.readdir('/proc'), {readStates: true, target: 1, collect: 'blocking'});
+				console.log(JSON.stringify({total: walk.total, runs: port.stats.helperRuns}));
+				port.close();`,
+			],
+			{encoding: 'utf8', timeout: 60_000},
+		);
+		expect(child.stderr).toBe('');
+		expect(child.status).toBe(0);
+		expect(JSON.parse(child.stdout)).toEqual({total: expect.any(Number), runs: 1});
 	});
 
 	it('a helper started early (one-shot scans) is taken by the next big walk, whatever the load', () => {

@@ -77,28 +77,36 @@ describe('polling when scans are slow', () => {
 		]);
 	});
 
-	it('polls through pollAsync, one scan at a time across restarts, and drops a scan its effect outlived', async () => {
-		const calls: Array<(value: ReturnType<typeof snapshot>) => void> = [];
-		let pending = 0;
-		let maxPending = 0;
-		const feed = {
-			poll(): never {
-				throw new Error('the synchronous scan is not used when pollAsync exists');
-			},
-			async pollAsync() {
-				pending++;
-				maxPending = Math.max(maxPending, pending);
-				return new Promise<ReturnType<typeof snapshot>>((resolve) => {
-					calls.push((value) => {
-						pending--;
-						resolve(value);
+	it('polls through pollAsync, one scan of a feed at a time, folding a scan that outlived its effect', async () => {
+		/** A feed whose scans end when the test says (`calls[i](snapshot)`). */
+		const asyncFeed = () => {
+			const calls: Array<(value: ReturnType<typeof snapshot>) => void> = [];
+			let pending = 0;
+			const feed = {
+				calls,
+				maxPending: 0,
+				poll(): never {
+					throw new Error('the synchronous scan is not used when pollAsync exists');
+				},
+				async pollAsync() {
+					pending++;
+					feed.maxPending = Math.max(feed.maxPending, pending);
+					return new Promise<ReturnType<typeof snapshot>>((resolve) => {
+						calls.push((value) => {
+							pending--;
+							resolve(value);
+						});
 					});
-				});
-			},
+				},
+			};
+			return feed;
 		};
+
+		const first = asyncFeed();
+		const second = asyncFeed();
 		const histories: number[] = [];
 		const errors: string[] = [];
-		const props = (delayS: number) => (
+		const props = (feed: ReturnType<typeof asyncFeed>, delayS: number) => (
 			<Probe
 				feed={feed}
 				delayS={delayS}
@@ -114,31 +122,41 @@ describe('polling when scans are slow', () => {
 			for (let i = 0; i < 5; i++) await realTick();
 		};
 
-		const {rerender, unmount} = render(props(0.05));
+		const {rerender, unmount} = render(props(first, 0.05));
 		await settle();
-		expect(calls).toHaveLength(1);
+		expect(first.calls).toHaveLength(1);
 		// A new interval restarts the poller while the first scan still walks: no second scan yet.
-		rerender(props(0.06));
+		rerender(props(first, 0.06));
 		await settle();
-		expect(calls).toHaveLength(1);
-		// The first scan ends: its effect is gone, so it is dropped; the restart's scan begins.
-		calls[0]!(snapshot({time: 1}));
+		expect(first.calls).toHaveLength(1);
+		// The first scan ends: folded all the same (its kernel log lines come only once); then the
+		// restart's own scan begins.
+		first.calls[0]!(snapshot({time: 1}));
 		await settle();
-		expect(histories).toEqual([]);
-		expect(calls).toHaveLength(2);
-		calls[1]!(snapshot({time: 2}));
+		expect(histories).toEqual([1]);
+		expect(first.calls).toHaveLength(2);
+		first.calls[1]!(snapshot({time: 2}));
 		await settle();
-		expect(histories).toEqual([2]);
-		// The next scan comes after the interval; the poller is unmounted while it walks.
+		expect(histories).toEqual([1, 2]);
+		// The next scan comes after the interval. A new feed replaces this one while it walks: the new
+		// feed's scan starts at once, and the old one's result is dropped.
 		await new Promise((resolve) => {
 			setTimeout(resolve, 150);
 		});
-		expect(calls).toHaveLength(3);
-		unmount();
-		calls[2]!(snapshot({time: 3}));
+		expect(first.calls).toHaveLength(3);
+		rerender(props(second, 0.06));
 		await settle();
-		expect(histories).toEqual([2]);
-		expect(maxPending).toBe(1);
+		expect(second.calls).toHaveLength(1);
+		first.calls[2]!(snapshot({time: 3}));
+		await settle();
+		expect(histories).toEqual([1, 2]);
+		// Unmounted while the new feed's scan walks: dropped too.
+		unmount();
+		second.calls[0]!(snapshot({time: 4}));
+		await settle();
+		expect(histories).toEqual([1, 2]);
+		expect(first.maxPending).toBe(1);
+		expect(second.maxPending).toBe(1);
 		expect(errors).toEqual([]);
 	});
 
