@@ -9,7 +9,10 @@ In-process cost of one poll (issue 2 §7), as the dashboard pays it every refres
   history fold (`foldSnapshot`) the dashboard does after each scan;
 - all: `scan({threads: 'all'})` on TRANSITION_TREE (the dashboard's all-threads view, `a`);
 - helperOn / helperOff: the steady poll with the host port's helper thread forced on / off (by
-  default it runs only when the load average leaves a core free).
+  default it runs only when the load average leaves a core free);
+- background: the dashboard's own scan, `scanAsync` (the walk on the helper thread alone), in both
+  views: its wall time, and the longest stretch the main thread could not answer (the gap between
+  ticks of a 1 ms timer during the scan).
 
 The first scan of a reader is reported apart (it probes boot time and stacks once). Prints one JSON
 object on stdout.
@@ -17,7 +20,7 @@ object on stdout.
 import os from 'node:os';
 import path from 'node:path';
 import {pathToFileURL} from 'node:url';
-import {measure, summary} from './stats.mjs';
+import {max, measure, median, summary} from './stats.mjs';
 
 const [dist, idleTree, transitionTree, runsText] = process.argv.slice(2);
 const runs = Number(runsText ?? 7);
@@ -99,6 +102,36 @@ const out = {};
 		r.scan({threads: 'blockers'});
 		const m = measure(() => r.scan({threads: 'blockers'}), {runs: 3});
 		out[key] = {...summary(m), helperRuns: helperRuns(ports.at(-1))};
+	}
+}
+
+{
+	// The dashboard's scan: walked on the helper thread while the main thread stays free.
+	const r = reader(transitionTree);
+	out.background = {};
+	for (const threads of ['blockers', 'all']) {
+		await r.scanAsync({threads});
+		const walls = [];
+		const stalls = [];
+		for (let i = 0; i < (threads === 'all' ? 2 : 3); i++) {
+			let last = performance.now();
+			let worst = 0;
+			const tick = () => {
+				const now = performance.now();
+				worst = Math.max(worst, now - last);
+				last = now;
+			};
+
+			const timer = setInterval(tick, 1);
+			const start = performance.now();
+			await r.scanAsync({threads});
+			walls.push(performance.now() - start);
+			tick();
+			clearInterval(timer);
+			stalls.push(worst);
+		}
+
+		out.background[threads] = {wallMedian: median(walls), stallMedian: median(stalls), stallMax: max(stalls)};
 	}
 }
 

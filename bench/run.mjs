@@ -399,10 +399,25 @@ await part('polls', async () => {
 		);
 	}
 
+	if (poll.background) {
+		row('the dashboard scan (walk on the helper)', ['wall median', '', 'main stall', 'stall max', '']);
+		for (const [label, b] of [
+			['  blockers view', poll.background.blockers],
+			['  all-threads view', poll.background.all],
+		]) {
+			row(label, [fmtMs(b.wallMedian), '', fmtMs(b.stallMedian), fmtMs(b.stallMax), '']);
+		}
+	}
+
 	const perPoll = poll.steady.scan.wallMedian + poll.steady.fold.wallMedian;
 	say(
-		`  the dashboard pays about ${fmtMs(perPoll)} ms wall (${fmtMs(poll.steady.scan.cpuMedian + poll.steady.fold.cpuMedian)} ms cpu) per 1 s refresh on 100,000 threads in transition;`,
+		`  a synchronous poll costs about ${fmtMs(perPoll)} ms wall (${fmtMs(poll.steady.scan.cpuMedian + poll.steady.fold.cpuMedian)} ms cpu) on 100,000 threads in transition;`,
 	);
+	if (poll.background) {
+		say(
+			`  the dashboard walks on its helper instead: its main thread answers keys but for ${fmtMs(poll.background.blockers.stallMedian)} ms per poll (${fmtMs(poll.background.all.stallMedian)} ms in the all-threads view);`,
+		);
+	}
 	say(
 		`  ${fmtMs(poll.idle.steady.wallMedian)} ms with no transition on 10,000 threads. Poller process RSS ${poll.rssMb.toFixed(0)} MB.`,
 	);
