@@ -279,12 +279,9 @@ thread's start costs tens of ms of CPU each time), else the prewarmed one, else 
 back to `slot` when it finished.
 */
 function walkShared(
-	io: WalkIo,
-	settings: SharedWalkSettings,
+	{io, settings, stats, slot}: PortWalker,
 	pids: readonly string[],
 	options: TaskWalkOptions,
-	stats: HelperStats,
-	slot: HelperSlot,
 ): TaskWalk {
 	const {chunk} = settings;
 	const shared = new Int32Array(new SharedArrayBuffer(8));
@@ -339,12 +336,9 @@ thread, as in `walkShared`. Closing the port during the walk ends its helper and
 closed it no longer wants the result).
 */
 async function walkInBackground(
-	io: WalkIo,
-	settings: SharedWalkSettings,
+	{io, settings, stats, slot}: PortWalker,
 	pids: readonly string[],
 	options: TaskWalkOptions,
-	stats: HelperStats,
-	slot: HelperSlot,
 ): Promise<TaskWalk> {
 	const closes = slot.closes;
 	const keepAlive = setInterval(() => undefined, 60_000);
@@ -402,6 +396,14 @@ async function walkInBackground(
 	stats.helperFailures++;
 	return walkTasks(io, pids, options);
 }
+
+/** What a host port's walks share: its io, settings, counters and kept helper. */
+type PortWalker = {
+	readonly io: WalkIo;
+	readonly settings: SharedWalkSettings;
+	readonly stats: HelperStats;
+	readonly slot: HelperSlot;
+};
 
 type HelperSlot = {
 	kept: IdleHelper | null;
@@ -503,6 +505,7 @@ export function createHostPort(root: string, options: HostPortOptions = {}): Hos
 	};
 	const stats: HelperStats = {helperRuns: 0, helperCancelled: 0, helperFailures: 0, helperStarts: 0};
 	const slot: HelperSlot = {kept: null, closes: 0};
+	const walker: PortWalker = {io: walkIo, settings: sharedSettings, stats, slot};
 
 	// `/dev/kmsg` state: the kept descriptor, and for a regular file the offset already consumed.
 	let kmsgFd: number | undefined;
@@ -642,7 +645,7 @@ export function createHostPort(root: string, options: HostPortOptions = {}): Hos
 				return walkTasks(walkIo, pids, walkOptions);
 			}
 
-			return walkShared(walkIo, sharedSettings, pids, walkOptions, stats, slot);
+			return walkShared(walker, pids, walkOptions);
 		},
 		walkTasksInBackground(pids, walkOptions) {
 			// Whatever the load: the helper does this thread's work instead, it adds no thread's worth.
@@ -650,7 +653,7 @@ export function createHostPort(root: string, options: HostPortOptions = {}): Hos
 				return null;
 			}
 
-			return walkInBackground(walkIo, sharedSettings, pids, walkOptions, stats, slot);
+			return walkInBackground(walker, pids, walkOptions);
 		},
 		exists(path) {
 			return existsSync(prefix + path);
