@@ -358,3 +358,90 @@ export function mergeWalks(a: TaskWalk, b: TaskWalk): TaskWalk {
 	addWalk(into, b);
 	return into;
 }
+
+/**
+A walk's `details` as a few columns: per text field, the texts joined into one string and each
+one's length (-1 for null); the uids as numbers (NaN for null). What the helper thread posts: 100,000
+small objects cost the main thread about 0.3 s to receive, these columns a tenth of that.
+Self-contained (the helper runs its source).
+*/
+export type PackedTaskFiles = {
+	readonly count: number;
+	readonly uid: Float64Array;
+	readonly texts: Record<
+		'stat' | 'statError' | 'wchan' | 'stack' | 'stackError',
+		{text: string; lengths: Int32Array}
+	>;
+};
+
+export function packTaskFiles(details: readonly TaskFiles[]): PackedTaskFiles {
+	const column = (field: 'stat' | 'statError' | 'wchan' | 'stack' | 'stackError') => {
+		const lengths = new Int32Array(details.length);
+		const parts: string[] = [];
+		for (let i = 0; i < details.length; i++) {
+			const value = details[i]![field];
+			if (value === null) {
+				lengths[i] = -1;
+			} else {
+				lengths[i] = value.length;
+				parts.push(value);
+			}
+		}
+
+		return {text: parts.join(''), lengths};
+	};
+
+	const uid = new Float64Array(details.length);
+	for (let i = 0; i < details.length; i++) {
+		uid[i] = details[i]!.uid ?? Number.NaN;
+	}
+
+	return {
+		count: details.length,
+		uid,
+		texts: {
+			stat: column('stat'),
+			statError: column('statError'),
+			wchan: column('wchan'),
+			stack: column('stack'),
+			stackError: column('stackError'),
+		},
+	};
+}
+
+/** The `details` that `packTaskFiles` packed. */
+export function unpackTaskFiles(packed: PackedTaskFiles): TaskFiles[] {
+	const reader = (field: keyof PackedTaskFiles['texts']) => {
+		const {text, lengths} = packed.texts[field];
+		let offset = 0;
+		return (i: number): string | null => {
+			const length = lengths[i]!;
+			if (length < 0) {
+				return null;
+			}
+
+			offset += length;
+			return text.slice(offset - length, offset);
+		};
+	};
+
+	const stat = reader('stat');
+	const statError = reader('statError');
+	const wchan = reader('wchan');
+	const stack = reader('stack');
+	const stackError = reader('stackError');
+	const out: TaskFiles[] = [];
+	for (let i = 0; i < packed.count; i++) {
+		const uid = packed.uid[i]!;
+		out.push({
+			stat: stat(i),
+			statError: statError(i),
+			uid: Number.isNaN(uid) ? null : uid,
+			wchan: wchan(i),
+			stack: stack(i),
+			stackError: stackError(i),
+		});
+	}
+
+	return out;
+}

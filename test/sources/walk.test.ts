@@ -3,7 +3,15 @@ import type {TaskWalk, TaskWalkOptions} from '../../source/sources/fs-port.js';
 import {spawnSync} from 'node:child_process';
 import {createHostPort, prewarmWalkHelper, releasePrewarmedHelper} from '../../source/sources/host-port.js';
 import {parsePatchState} from '../../source/sources/parse.js';
-import {makeFsWalkIo, mergeWalks, portWalkIo, readTaskFiles, walkTasks} from '../../source/sources/walk.js';
+import {
+	makeFsWalkIo,
+	mergeWalks,
+	packTaskFiles,
+	portWalkIo,
+	readTaskFiles,
+	unpackTaskFiles,
+	walkTasks,
+} from '../../source/sources/walk.js';
 import * as fs from 'node:fs';
 import {makeTree, sleeperPatch, type ThreadSpec, type Tree} from '../helpers/tree.js';
 
@@ -152,6 +160,33 @@ describe('thread walk', () => {
 				expect(others).toBeGreaterThan(blockers);
 			}
 		}
+	});
+
+	it('details travel from the helper as columns and come back the same, nulls, empty texts and all', () => {
+		const details = [
+			{
+				stat: '1 (a b) S 0',
+				statError: null,
+				uid: 0,
+				wchan: 'pipe_read',
+				stack: '[<0>] x+0x1/0x2\n',
+				stackError: null,
+			},
+			{stat: null, statError: 'ENOENT', uid: null, wchan: null, stack: null, stackError: 'ENOENT'},
+			{stat: '', statError: null, uid: 1000, wchan: '', stack: null, stackError: 'EACCES'},
+			{
+				stat: '3 (\u0000\u001B[31m\u00E9\u{1F600}) R',
+				statError: null,
+				uid: 65_534,
+				wchan: null,
+				stack: '',
+				stackError: null,
+			},
+		];
+		const packed = packTaskFiles(details);
+		expect(packed.count).toBe(4);
+		expect(unpackTaskFiles(packed)).toEqual(details);
+		expect(unpackTaskFiles(packTaskFiles([]))).toEqual([]);
 	});
 
 	it('the host fast path, with or without its helper thread, equals the generic walk', () => {
