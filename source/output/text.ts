@@ -6,7 +6,7 @@ caller decides about NO_COLOR and non-terminals).
 
 Every string that came from the kernel or a process is passed through `clean()` first.
 */
-import {cellWidth, fit, formatDuration, truncate} from '../views/format.js';
+import {cellWidth, fit, formatDuration, functionLabel, truncate} from '../views/format.js';
 import {blockerKey} from '../model/types.js';
 import {stuckSeconds} from '../model/history.js';
 import type {Blocker, History, PatchInfo, Snapshot, TransitionProgress} from '../model/types.js';
@@ -411,7 +411,7 @@ function blockersTable(
 				? b.wchan === null
 					? '?'
 					: `(wchan ${clean(b.wchan)})`
-				: `${clean(b.function)}${b.object === null ? '' : ` [${clean(b.object)}]`}`;
+				: functionLabel(b.function, b.object);
 		const classColor =
 			b.class === 'uninterruptible' ? ansi.red : b.class === 'interruptible' ? ansi.yellow : '';
 		out.push(

@@ -3,7 +3,7 @@ import {explainBlocker} from '../model/analysis.js';
 import {clean} from '../model/sanitize.js';
 import type {History} from '../model/types.js';
 import type {Detail} from '../ui/state.js';
-import {formatClock, formatDuration, wrapText} from './format.js';
+import {formatClock, formatDuration, functionLabel, wrapText} from './format.js';
 import type {Segment} from './segment.js';
 import type {Theme} from './theme.js';
 import {classColor, glyphs} from './theme.js';
@@ -51,7 +51,7 @@ export function detailLines(
 		const where =
 			blocker.function === null
 				? 'no patched function found'
-				: `${clean(blocker.function)}${blocker.object === null ? '' : ` [${clean(blocker.object)}]`}`;
+				: functionLabel(blocker.function, blocker.object);
 		const how =
 			blocker.matchedBy === 'stack'
 				? `found on the stack, frame #${blocker.matchedFrame ?? '?'}`

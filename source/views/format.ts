@@ -6,6 +6,7 @@ Widths are counted in terminal cells, not UTF-16 units: East Asian wide and emoj
 two cells, combining marks none. Strings reaching these helpers are already sanitised (`clean()`),
 so control characters never need measuring.
 */
+import {clean} from '../model/sanitize.js';
 import {glyphs} from './theme.js';
 
 /** Cells one code point takes on a terminal (0, 1 or 2). An approximation of wcwidth(3). */
@@ -223,4 +224,14 @@ export function wrapText(text: string, width: number): string[] {
 
 	if (line !== '') lines.push(line);
 	return lines;
+}
+
+/**
+A patched function as every screen names it, `func [object]`, sanitised (it comes from the kernel).
+`hideVmlinux`: without `[vmlinux]`, where width is short (the task table: the module functions are
+the ones worth telling apart).
+*/
+export function functionLabel(fn: string, object: string | null, {hideVmlinux = false} = {}): string {
+	const shown = object === null || (hideVmlinux && object === 'vmlinux') ? null : object;
+	return shown === null ? clean(fn) : `${clean(fn)} [${clean(shown)}]`;
 }

@@ -10,7 +10,7 @@ import {Box} from 'ink';
 import {clean} from '../model/sanitize.js';
 import type {TaskClass} from '../model/types.js';
 import type {ColumnId, TaskRow} from '../ui/rows.js';
-import {fit, formatDuration} from './format.js';
+import {fit, formatDuration, functionLabel} from './format.js';
 import {Line, Lines} from './line.js';
 import type {Segment} from './line.js';
 import type {Theme} from './theme.js';
@@ -111,13 +111,8 @@ function functionText(row: TaskRow, width: number): string {
 		return row.blocking > 0 ? '?' : '';
 	}
 
-	const fn = clean(row.function);
-	if (row.object !== null && row.object !== 'vmlinux') {
-		const full = `${fn} [${clean(row.object)}]`;
-		if (full.length <= width) return full;
-	}
-
-	return fn;
+	const full = functionLabel(row.function, row.object, {hideVmlinux: true});
+	return full.length <= width ? full : clean(row.function);
 }
 
 function cell(row: TaskRow, column: Column, target: 0 | 1 | null, theme: Theme, processes: boolean): Segment {
@@ -181,7 +176,7 @@ function groupSegments(row: TaskRow, theme: Theme): Segment[] {
 			: row.key.startsWith('g:f:')
 				? row.function === null
 					? '(blocking, no patched function found on the stack)'
-					: `${clean(row.function)}${row.object !== null && row.object !== 'vmlinux' ? ` [${clean(row.object)}]` : ''}`
+					: functionLabel(row.function, row.object, {hideVmlinux: true})
 				: `${clean(row.comm)} (pid ${row.tgid})`;
 	const segments: Segment[] = [
 		{text: `${row.expanded ? g.expanded : g.collapsed} `, bold: true},

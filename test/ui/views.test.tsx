@@ -5,7 +5,7 @@ import {render} from 'ink-testing-library';
 import {describe, expect, it} from 'vitest';
 import {keymap, displayKey} from '../../source/keymap.js';
 import {minHeight, minWidth} from '../../source/ui/layout.js';
-import {cellWidth} from '../../source/views/format.js';
+import {cellWidth, functionLabel} from '../../source/views/format.js';
 import {PatchDetail} from '../../source/views/patch-detail.js';
 import {TaskTable} from '../../source/views/task-table.js';
 import {deriveRows, defaultViewOptions} from '../../source/ui/rows.js';
@@ -139,6 +139,18 @@ describe('hostile strings', () => {
 		await press(keys.enter);
 		await waitForFrame(lastFrame, (frame) => frame.includes('Kernel stack'));
 		check(lastFrame());
+	});
+});
+
+describe('function labels', () => {
+	it('name the object in brackets, sanitised; the task table leaves vmlinux out', () => {
+		expect(functionLabel('klp_sleeper_wait', 'klp_sleeper')).toBe('klp_sleeper_wait [klp_sleeper]');
+		expect(functionLabel('cmdline_proc_show', 'vmlinux')).toBe('cmdline_proc_show [vmlinux]');
+		expect(functionLabel('cmdline_proc_show', 'vmlinux', {hideVmlinux: true})).toBe('cmdline_proc_show');
+		expect(functionLabel('fn', 'mod', {hideVmlinux: true})).toBe('fn [mod]');
+		expect(functionLabel('fn', null)).toBe('fn');
+		const label = functionLabel('f\u001B[2Jn', 'm\u009Bod');
+		expect(label.includes('\u001B') || label.includes('\u009B')).toBe(false);
 	});
 });
 
