@@ -14,7 +14,7 @@ The tar stream is gzip-compressed as it is produced and written to a temporary f
 target, renamed into place at the end (no half archive under the final name), mode 0600: it holds
 every process name and the blockers' kernel stacks.
 */
-import {rmSync, renameSync, statSync, createWriteStream} from 'node:fs';
+import {statSync, createWriteStream} from 'node:fs';
 import path from 'node:path';
 import {Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
@@ -28,7 +28,7 @@ import type {FsPort} from '../sources/fs-port.js';
 import {createReader} from '../sources/reader.js';
 import {createTarWriter} from '../sources/tar.js';
 import type {ScriptIo, ScriptSource} from './common.js';
-import {describeError} from './common.js';
+import {describeError, replaceFile} from './common.js';
 
 export type CaptureRunOptions = {
 	readonly opened: ScriptSource;
@@ -165,21 +165,13 @@ export async function writeCapture(options: CaptureRunOptions): Promise<CaptureR
 		}
 	}
 
-	const temp = path.join(
-		path.dirname(output),
-		`.${path.basename(output)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`,
-	);
-	try {
-		await pipeline(
+	await replaceFile(output, async (temp) =>
+		pipeline(
 			Readable.from(chunks()),
 			createGzip({level: 6}),
 			createWriteStream(temp, {flags: 'wx', mode: 0o600}),
-		);
-		renameSync(temp, output);
-	} catch (error) {
-		rmSync(temp, {force: true});
-		throw error;
-	}
+		),
+	);
 
 	return {
 		output,

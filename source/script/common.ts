@@ -8,6 +8,8 @@ kernel by that much, so `klptop -b -n 30 -d 1 --emulate ...` prints 30 s of emul
 few milliseconds and always the same frames for the same seed. Nothing else advances the emulator
 meanwhile (no real-time driver runs in the script modes).
 */
+import {renameSync, rmSync} from 'node:fs';
+import path from 'node:path';
 import {clean} from '../model/sanitize.js';
 import type {SourceInfo} from '../model/types.js';
 import type {ControlPort, FsPort} from '../sources/fs-port.js';
@@ -187,4 +189,40 @@ export function describeError(error: unknown): string {
 	const code = (error as {code?: unknown} | null)?.code;
 	const message = clean(error instanceof Error ? error.message : String(error));
 	return typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message;
+}
+
+/** A new file's name beside `file` (same directory, so the same filesystem: `rename` is atomic). */
+function tempBeside(file: string): string {
+	return path.join(
+		path.dirname(file),
+		`.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`,
+	);
+}
+
+/**
+Replace `file` as a whole or not at all: `write(temp)` fills a new file beside it, which is then
+renamed over `file`. On any failure the temp file is removed and `file` is left as it was, so a
+reader (node_exporter, a user copying a capture) never sees half a file.
+*/
+export async function replaceFile(file: string, write: (temp: string) => Promise<void>): Promise<void> {
+	const temp = tempBeside(file);
+	try {
+		await write(temp);
+		renameSync(temp, file);
+	} catch (error) {
+		rmSync(temp, {force: true});
+		throw error;
+	}
+}
+
+/** `replaceFile` for a synchronous `write`. */
+export function replaceFileSync(file: string, write: (temp: string) => void): void {
+	const temp = tempBeside(file);
+	try {
+		write(temp);
+		renameSync(temp, file);
+	} catch (error) {
+		rmSync(temp, {force: true});
+		throw error;
+	}
 }

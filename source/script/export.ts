@@ -16,16 +16,15 @@ klptop never exposes a host's task picture to the network by a name that happens
 The emulator runs on the real clock here (scrapes arrive in real time): before each scan it is
 advanced by the real time elapsed since the previous one.
 */
-import {closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync} from 'node:fs';
+import {closeSync, fsyncSync, openSync, writeSync} from 'node:fs';
 import {createServer} from 'node:http';
 import type {IncomingMessage, Server, ServerResponse} from 'node:http';
 import {isIP} from 'node:net';
-import path from 'node:path';
 import {foldSnapshot} from '../model/history.js';
 import type {History} from '../model/types.js';
 import {createReader} from '../sources/reader.js';
 import type {ScriptIo, ScriptSource} from './common.js';
-import {describeError, linkedController, realClock} from './common.js';
+import {describeError, linkedController, realClock, replaceFileSync} from './common.js';
 import {contentType, toPrometheus} from './prometheus.js';
 
 export type ExportOptions = {
@@ -103,32 +102,17 @@ export function parseListen(value: string): ListenAddress {
 	return {host, port, loopback: isLoopbackIp(host)};
 }
 
-/** Write `text` to `file` atomically: temp file in the same directory, fsync, rename. */
+/** Write `text` to `file` atomically: a temp file beside it, fsync, rename (`replaceFileSync`). */
 export function writeFileAtomic(file: string, text: string): void {
-	const dir = path.dirname(file);
-	const temp = path.join(
-		dir,
-		`.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`,
-	);
-	const fd = openSync(temp, 'wx', 0o644);
-	try {
+	replaceFileSync(file, (temp) => {
+		const fd = openSync(temp, 'wx', 0o644);
 		try {
 			writeSync(fd, text);
 			fsyncSync(fd);
 		} finally {
 			closeSync(fd);
 		}
-
-		renameSync(temp, file);
-	} catch (error) {
-		try {
-			unlinkSync(temp);
-		} catch {
-			// Already gone.
-		}
-
-		throw error;
-	}
+	});
 }
 
 /** Scans the source and keeps the exporter's history; the emulator follows the real clock. */
