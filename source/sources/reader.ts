@@ -474,10 +474,9 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			let info: ThreadInfo | null = null;
 			const files = details?.[i / 3] ?? null;
 			if (threads !== null) {
-				info =
-					files === null
-						? readThread(port, `/proc/${tgid}/task/${tid}`, tgid, tid, patchState, warnings)
-						: threadFrom(files, tgid, tid, patchState, warnings);
+				// The walk read its stat, unless this port's walk leaves details out.
+				const own = files ?? readTaskFiles(read, ownerUid, `/proc/${tgid}/task/${tid}`, true, false);
+				info = threadFrom(own, tgid, tid, patchState, warnings);
 				if (info === null) {
 					// Exited after the walk saw it.
 					total--;
@@ -604,27 +603,6 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			return complete(begun, background === null ? walkNow(begun) : await background);
 		},
 	};
-}
-
-/** `stat` and owner of one thread; null when it exited. */
-function readThread(
-	port: FsPort,
-	dir: string,
-	tgid: number,
-	tid: number,
-	patchState: PatchState | null,
-	warnings: Warnings,
-): ThreadInfo | null {
-	let stat: string | null = null;
-	let statError: string | null = null;
-	try {
-		stat = port.readFile(dir + '/stat');
-	} catch (error) {
-		statError = errorCode(error);
-	}
-
-	const uid = statError !== null && isGone(statError) ? null : (port.ownerUid(dir) ?? null);
-	return threadFrom({stat, statError, uid}, tgid, tid, patchState, warnings);
 }
 
 /** A thread from its `stat` text (or the error that stopped its read) and owner; null when it exited. */

@@ -368,14 +368,14 @@ Self-contained (the helper runs its source).
 export type PackedTaskFiles = {
 	readonly count: number;
 	readonly uid: Float64Array;
-	readonly texts: Record<
-		'stat' | 'statError' | 'wchan' | 'stack' | 'stackError',
-		{text: string; lengths: Int32Array}
-	>;
+	readonly texts: Record<TaskFilesText, {text: string; lengths: Int32Array}>;
 };
 
+/** The text fields of `TaskFiles` (every field but `uid`). */
+type TaskFilesText = Exclude<keyof TaskFiles, 'uid'>;
+
 export function packTaskFiles(details: readonly TaskFiles[]): PackedTaskFiles {
-	const column = (field: 'stat' | 'statError' | 'wchan' | 'stack' | 'stackError') => {
+	const column = (field: TaskFilesText) => {
 		const lengths = new Int32Array(details.length);
 		const parts: string[] = [];
 		for (let i = 0; i < details.length; i++) {
@@ -411,7 +411,7 @@ export function packTaskFiles(details: readonly TaskFiles[]): PackedTaskFiles {
 
 /** The `details` that `packTaskFiles` packed. */
 export function unpackTaskFiles(packed: PackedTaskFiles): TaskFiles[] {
-	const reader = (field: keyof PackedTaskFiles['texts']) => {
+	const reader = (field: TaskFilesText) => {
 		const {text, lengths} = packed.texts[field];
 		let offset = 0;
 		return (i: number): string | null => {

@@ -310,19 +310,18 @@ export function logEvents(state: Pick<UiState, 'history' | 'actionEvents'>): rea
 }
 
 /**
-The log's scroll offset (events back from the newest) after its list changed from `before` to
-`after`: a log scrolled back keeps the same event at the bottom of its view, whether events were
+The log's scroll offset (events back from the newest) once its events go from `state`'s to `next`'s:
+a log scrolled back keeps the same event at the bottom of its view, whether events were
 added at the end, merged in between (actions) or dropped from the front (the history keeps the
 last 500). An event that has been dropped leaves the view at the oldest one left.
 */
-function keepLogPosition(
-	before: readonly HistoryEvent[],
-	after: readonly HistoryEvent[],
-	scroll: number,
-	logRows: number,
-): number {
+function keepLogPosition(state: UiState, next: Pick<UiState, 'history' | 'actionEvents'>): number {
+	const scroll = state.logScroll;
+	// Following the newest event: nothing to keep (and no list to build).
 	if (scroll === 0) return 0;
-	const maxScroll = Math.max(0, after.length - logRows);
+	const before = logEvents(state);
+	const after = logEvents(next);
+	const maxScroll = Math.max(0, after.length - layoutOf(state).logRows);
 	const bottom = before[before.length - 1 - scroll];
 	const at = bottom === undefined ? -1 : after.lastIndexOf(bottom);
 	return at < 0 ? maxScroll : clamp(after.length - 1 - at, 0, maxScroll);
@@ -335,15 +334,7 @@ function onHistory(state: UiState, history: History): UiState {
 		: (patches[0]?.name ?? null);
 	const noLivepatch = !history.snapshot.kernel.livepatch;
 	// Keep the log view still while scrolled back.
-	const logScroll =
-		state.logScroll === 0
-			? 0
-			: keepLogPosition(
-					logEvents(state),
-					logEvents({history, actionEvents: state.actionEvents}),
-					state.logScroll,
-					layoutOf(state).logRows,
-				);
+	const logScroll = keepLogPosition(state, {history, actionEvents: state.actionEvents});
 	let next: UiState = {...state, history, patch, noLivepatch, scanError: null, logScroll};
 	next = refreshRows(next);
 	next = refreshDetail(next);
@@ -706,15 +697,7 @@ export function reduce(state: UiState, action: UiAction): UiState {
 				busy: null,
 				status: action.status ?? state.status,
 				actionEvents,
-				logScroll:
-					state.logScroll === 0
-						? 0
-						: keepLogPosition(
-								logEvents(state),
-								logEvents({history: state.history, actionEvents}),
-								state.logScroll,
-								layoutOf(state).logRows,
-							),
+				logScroll: keepLogPosition(state, {history: state.history, actionEvents}),
 			};
 		}
 		case 'prompt-text':
