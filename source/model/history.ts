@@ -126,6 +126,15 @@ export function parseLivepatchLine(line: string): LivepatchLogRecord {
 	}
 
 	const text = line.slice(prefix[0].length);
+	// A task line (one per blocker and retry with dynamic debug on: the bulk of a busy log) is known
+	// by its first word, whatever its comm says: one pattern instead of the ten below.
+	if (text.startsWith('klp_try_switch_task: ') || text.startsWith('klp_check_stack: ')) {
+		const task = logPatterns.task.exec(text);
+		if (task) {
+			return {kind: 'task', comm: task[1]!, tid: Number(task[2]), reason: task[3]!};
+		}
+	}
+
 	let m = logPatterns.reversing.exec(text);
 	if (m) {
 		return {kind: 'reversing', patch: m[1]!, from: m[2] as Direction, to: m[3] as Direction};

@@ -507,6 +507,9 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 		// Blockers.
 		const context = analysisContext({release}, patches, transition);
 		const blockers: Blocker[] = [];
+		// Threads blocked in one place print one stack text (a pool of workers in the same wait):
+		// each text is parsed once. The frames are read-only, so the blockers share them.
+		const parsedStacks = new Map<string, readonly StackFrame[]>();
 		let stacksRead = 0;
 		let stacksDenied = 0;
 		for (const candidate of candidates) {
@@ -530,9 +533,14 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			const wchanText = files.wchan;
 			const wchan =
 				wchanText === null || wchanText.trim() === '' || wchanText.trim() === '0' ? null : wchanText.trim();
-			let stack: StackFrame[] | null = null;
+			let stack: readonly StackFrame[] | null = null;
 			if (files.stack !== null) {
-				stack = parseStack(files.stack);
+				stack = parsedStacks.get(files.stack) ?? null;
+				if (stack === null) {
+					stack = parseStack(files.stack);
+					parsedStacks.set(files.stack, stack);
+				}
+
 				stacksRead++;
 			} else {
 				const code = files.stackError ?? 'EIO';

@@ -15,6 +15,7 @@ import {
 	parseStackLine,
 	parseStat,
 	parseStatusUid,
+	statFieldReaders,
 } from '../../source/sources/parse.js';
 import {statLine} from '../helpers/tree.js';
 
@@ -116,6 +117,51 @@ describe('parseStat', () => {
 		expect(isKthreadFlags(2129984)).toBe(true);
 		expect(isKthreadFlags(0x400100)).toBe(false);
 		expect(isKthreadFlags(0xffff_ffff)).toBe(true);
+	});
+
+	it('reads the fields after comm as the character scan does, wherever its one-pattern reading applies', () => {
+		// A line as printed (20 fields after comm, then more), with a few tokens or separators swapped
+		// for ones that make the pattern fail or the scan stop: runs of spaces, tabs, newlines, signs,
+		// letters, huge numbers.
+		const token = fc.oneof(
+			fc.integer({min: -5, max: 5_000_000}).map(String),
+			fc.constantFrom('S', 'R', 'SS', 'x', '-', '--', '-1', '007', '99999999999999999999', '\f', '\u00a0'),
+		);
+		const separator = fc.constantFrom('  ', '\t', '\n', ' \n', '');
+		const change = fc.tuple(fc.nat(24), fc.boolean(), token, separator);
+		let agreed = 0;
+		fc.assert(
+			fc.property(fc.array(change, {maxLength: 3}), fc.constantFrom('', '\n', ' 0\n'), (changes, end) => {
+				const tokens = ['S', ...Array.from({length: 24}, (_, i) => String(i + 1))];
+				const separators = tokens.map(() => ' ');
+				for (const [at, isToken, tok, sep] of changes) {
+					if (isToken) {
+						tokens[at] = tok;
+					} else {
+						separators[at] = sep;
+					}
+				}
+
+				const text = '12 (cat)' + tokens.map((tok, i) => separators[i] + tok).join('') + end;
+				const close = text.lastIndexOf(')');
+				const fast = statFieldReaders.asPrinted(text, close);
+				if (fast !== null) {
+					agreed++;
+					const slow = statFieldReaders.scanned(text, close);
+					expect(fast.state).toBe(slow?.state);
+					for (const field of [4, 5, 6, 7, 8, 9, 22]) {
+						expect(fast.numbers[field] ?? null).toBe(slow?.numbers[field] ?? null);
+					}
+				}
+			}),
+			{numRuns: 3000},
+		);
+		// The comparison above ran on lines the pattern reads, not only on ones it handed over.
+		expect(agreed).toBeGreaterThan(100);
+		// A line with two spaces after a field is read the slow way, to the same result.
+		const spaced = '12 (cat) S  1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19';
+		expect(statFieldReaders.asPrinted(spaced, spaced.lastIndexOf(')'))).toBeNull();
+		expect(parseStat(spaced)!.starttime).toBe(19);
 	});
 
 	it('rejects truncated or garbled lines', () => {

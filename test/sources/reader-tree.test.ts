@@ -225,6 +225,16 @@ describe('reader: patching transition with blockers', () => {
 		port.close();
 	});
 
+	it('threads sleeping in one place share one parsed stack; others keep their own', () => {
+		const twin: ThreadSpec = {...cat182, pid: 183, comm: 'cat2'};
+		const snapshot = scanTree(tree({...spec, threads: [...spec.threads, twin]}));
+		const byTid = new Map(snapshot.blockers.map((b) => [b.tid, b]));
+		expect(byTid.get(183)!.stack).toBe(byTid.get(182)!.stack);
+		expect(byTid.get(183)).toMatchObject({comm: 'cat2', function: 'klp_sleeper_wait', matchedFrame: 0});
+		expect(byTid.get(539)!.stack).not.toBe(byTid.get(182)!.stack);
+		expect(byTid.get(539)!.stack![0]!.func).toBe('klp_sleeper_wait_killable');
+	});
+
 	it('reads stat, wchan and stack of blockers only', () => {
 		const made = tree(spec);
 		const reads: string[] = [];
