@@ -227,7 +227,7 @@ describe('reader: patching transition with blockers', () => {
 
 	it('threads sleeping in one place share one parsed stack; others keep their own', () => {
 		const twin: ThreadSpec = {...cat182, pid: 183, comm: 'cat2'};
-		const snapshot = scanTree(tree({...spec, threads: [...spec.threads, twin]}));
+		const snapshot = scanTree(tree({...spec, threads: [...(spec.threads ?? []), twin]}));
 		const byTid = new Map(snapshot.blockers.map((b) => [b.tid, b]));
 		expect(byTid.get(183)!.stack).toBe(byTid.get(182)!.stack);
 		expect(byTid.get(183)).toMatchObject({comm: 'cat2', function: 'klp_sleeper_wait', matchedFrame: 0});
