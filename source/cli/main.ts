@@ -9,7 +9,6 @@ import {foldSnapshot} from '../model/history.js';
 import {clean} from '../model/sanitize.js';
 import type {History, ScanOptions, Snapshot, SourceInfo} from '../model/types.js';
 import {toJsonDocument} from '../output/json.js';
-import {noLivepatchMessage, toText} from '../output/text.js';
 import {createHostPort} from '../sources/host-port.js';
 import {CaptureOpenError, isArchivePath} from '../sources/root-kind.js';
 import {version} from '../version.js';
@@ -30,6 +29,8 @@ const actionsApi = async () => import('../actions/index.js');
 const scriptApi = async () => import('../script/index.js');
 const treeClientApi = async () => import('../emulator/tree-client.js');
 const captureApi = async () => import('../sources/capture.js');
+/** The text renderer: `--once --json` (the benchmark's path) does without it. */
+const textApi = async () => import('../output/text.js');
 
 export type OpenedSource = {
 	readonly source: SourceInfo;
@@ -102,7 +103,7 @@ async function run(input: readonly string[], flags: Flags, io: Io): Promise<numb
 	}
 
 	if (flags.once || !io.stdout.isTTY) {
-		return printOnce(opened, flags, io);
+		return await printOnce(opened, flags, io);
 	}
 
 	// React's production build unless told otherwise (read when React loads, just below): the
@@ -212,7 +213,7 @@ function makeFeed(opened: OpenedSource, {startRealtime}: EmulatorApi) {
 	};
 }
 
-function printOnce(opened: OpenedSource, flags: Flags, io: Io): number {
+async function printOnce(opened: OpenedSource, flags: Flags, io: Io): Promise<number> {
 	// `klptop --once | head -3`: the reader went away; the rest of the output is not wanted.
 	if (typeof io.stdout.on === 'function') {
 		io.stdout.on('error', (error: Error & {code?: string}) => {
@@ -228,6 +229,7 @@ function printOnce(opened: OpenedSource, flags: Flags, io: Io): number {
 		return 0;
 	}
 
+	const {noLivepatchMessage, toText} = await textApi();
 	if (!history.snapshot.kernel.livepatch && opened.source.kind === 'host') {
 		io.stdout.write(noLivepatchMessage(history.snapshot) + '\n');
 		return 0;
