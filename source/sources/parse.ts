@@ -433,6 +433,17 @@ function parseDecimal(text: string): number | null {
 	return whole + fraction / 10 ** (text.length - dot - 1);
 }
 
+/** `/proc/uptime`'s first field: seconds since boot (two decimals). Null when absent or garbage. */
+export function parseProcUptime(text: string): number | null {
+	const [start, end] = trimmedBounds(text);
+	let fieldEnd = start;
+	while (fieldEnd < end && !isBlank(text.charCodeAt(fieldEnd))) {
+		fieldEnd++;
+	}
+
+	return fieldEnd > start ? parseDecimal(text.slice(start, fieldEnd)) : null;
+}
+
 /** `btime` of `/proc/stat`: boot time in seconds since the epoch. Null when absent or garbage. */
 export function parseProcStatBtime(text: string): number | null {
 	let start = 0;

@@ -35,6 +35,7 @@ import {
 	parseKmsgRecord,
 	parsePatchState,
 	parseProcStatBtime,
+	parseProcUptime,
 	parseStack,
 	parseStat,
 } from './parse.js';
@@ -391,7 +392,8 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 		if (bootTime === null) {
 			const stat = readText(port, '/proc/stat');
 			const btime = stat === null ? null : parseProcStatBtime(stat);
-			bootTime = btime === null ? null : btime * 1000;
+			const uptime = btime === null ? null : readText(port, '/proc/uptime');
+			bootTime = btime === null ? null : preciseBootTime(btime * 1000, uptime, (options.clock ?? clock)());
 		}
 
 		const {livepatch, patches} = readPatches(port, warnings);
@@ -649,6 +651,24 @@ function threadFrom(
 		patchState,
 		uid: files.uid,
 	};
+}
+
+/**
+The boot time to the hundredth of a second where the world allows it. `btime` is whole seconds (the
+boot time truncated), so every kernel log line it dates, the transition start among them, came out
+up to a second early, and the next fake-signal round with it. `/proc/uptime` read now gives the
+same instant to 10 ms: it is taken when it agrees with `btime` (a copied or archived tree's stale
+uptime does not, nor does an emulated world, which has none), else `btime` stays.
+*/
+function preciseBootTime(btimeMs: number, uptimeText: string | null, now: number): number {
+	const uptime = uptimeText === null ? null : parseProcUptime(uptimeText);
+	if (uptime === null) {
+		return btimeMs;
+	}
+
+	const boot = now - uptime * 1000;
+	// Within btime's second, give or take uptime's 10 ms steps and the few ms between the reads.
+	return boot >= btimeMs - 50 && boot < btimeMs + 1050 ? boot : btimeMs;
 }
 
 /** Whether `stack` files can be read here: one read of the first thread's, remembered by the reader. */

@@ -40,7 +40,12 @@ describe('reader against this machine', () => {
 			expect(self.ppid).toBe(process.ppid);
 			expect(self.kthread).toBe(false);
 			expect(snapshot.tasks.total).toBe(snapshot.threads!.length);
-			expect(snapshot.kernel.bootTime).toBeGreaterThan(0);
+			// Boot time to the hundredth of a second: within btime's second, where uptime puts it.
+			const btime = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))![1]) * 1000;
+			const uptime = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 1000;
+			expect(snapshot.kernel.bootTime).toBeGreaterThanOrEqual(btime - 50);
+			expect(snapshot.kernel.bootTime).toBeLessThan(btime + 1050);
+			expect(Math.abs(snapshot.kernel.bootTime! - (Date.now() - uptime))).toBeLessThan(100);
 			// No livepatch: patch_state was not read.
 			expect(self.patchState).toBeNull();
 		} finally {

@@ -11,6 +11,7 @@ import {
 	parseKmsgRecord,
 	parsePatchState,
 	parseProcStatBtime,
+	parseProcUptime,
 	parseStack,
 	parseStackLine,
 	parseStat,
@@ -38,6 +39,7 @@ const parsers: Record<string, (text: string) => unknown> = {
 	parseStack,
 	parseKmsgRecord,
 	parseProcStatBtime,
+	parseProcUptime,
 	parseStatusUid,
 	parseKernelVersion,
 	isNumericName,
@@ -340,6 +342,17 @@ describe('parseKmsgRecord', () => {
 		expect(parseKmsgRecord('[abc] text')).toEqual({bootSeconds: null, text: '[abc] text'});
 		expect(parseKmsgRecord('')).toBeNull();
 		expect(parseKmsgRecord('  \n')).toBeNull();
+	});
+});
+
+describe('parseProcUptime', () => {
+	it("reads the first field, the kernel's seconds with two decimals", () => {
+		expect(parseProcUptime('350735.47 234388.90\n')).toBe(350_735.47);
+		expect(parseProcUptime('  12.05 1.00')).toBe(12.05);
+		expect(parseProcUptime('7 1')).toBe(7);
+		expect(parseProcUptime('')).toBeNull();
+		expect(parseProcUptime('x.5 1.00\n')).toBeNull();
+		expect(parseProcUptime('-3.00 1.00\n')).toBeNull();
 	});
 });
 

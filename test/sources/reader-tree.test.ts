@@ -1,3 +1,5 @@
+import {writeFileSync} from 'node:fs';
+import path from 'node:path';
 import {afterEach, describe, expect, it} from 'vitest';
 import type {FsPort} from '../../source/sources/fs-port.js';
 import {createHostPort} from '../../source/sources/host-port.js';
@@ -89,6 +91,20 @@ describe('reader: no transition', () => {
 		expect(snapshot.time).toBe(NOW);
 		expect(snapshot.source).toEqual(source(made.root));
 		expect(snapshot.warnings).toEqual([]);
+	});
+
+	it('dates boot to the hundredth of a second from /proc/uptime when it agrees with btime', () => {
+		// btime 1_700_000_000 is the boot time truncated; the machine really booted 0.25 s later.
+		const made = tree({threads: switched(2, -1)});
+		const uptime = (NOW - 1_700_000_000_250) / 1000;
+		writeFileSync(path.join(made.root, 'proc/uptime'), `${uptime.toFixed(2)} 9.00\n`);
+		expect(scanTree(made).kernel.bootTime).toBe(NOW - Math.round(uptime * 100) * 10);
+		expect(scanTree(made).kernel.bootTime! - 1_700_000_000_000).toBeCloseTo(250, -1);
+		// A stale uptime (a tree copied from a host long ago) disagrees with btime: btime stays.
+		writeFileSync(path.join(made.root, 'proc/uptime'), '5.00 1.00\n');
+		expect(scanTree(made).kernel.bootTime).toBe(1_700_000_000_000);
+		writeFileSync(path.join(made.root, 'proc/uptime'), 'garbage\n');
+		expect(scanTree(made).kernel.bootTime).toBe(1_700_000_000_000);
 	});
 
 	it('an empty livepatch dir: every task is at -1 without reading a single patch_state', () => {
