@@ -392,8 +392,11 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 		if (bootTime === null) {
 			const stat = readText(port, '/proc/stat');
 			const btime = stat === null ? null : parseProcStatBtime(stat);
-			const uptime = btime === null ? null : readText(port, '/proc/uptime');
-			bootTime = btime === null ? null : preciseBootTime(btime * 1000, uptime, (options.clock ?? clock)());
+			if (btime !== null) {
+				// The clock read right after uptime: the instant that uptime counts to.
+				const uptime = readText(port, '/proc/uptime');
+				bootTime = preciseBootTime(btime * 1000, uptime, (options.clock ?? clock)());
+			}
 		}
 
 		const {livepatch, patches} = readPatches(port, warnings);
