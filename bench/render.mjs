@@ -1,6 +1,6 @@
 /**
 Issue 3 speed (a): the task table with 100,000 threads in the model, through the path the dashboard
-uses: the reducer (`source/ui/state.ts`) derives, filters and sorts the rows when history or the
+uses: the reducer (`source/dashboard/state.ts`) derives, filters and sorts the rows when history or the
 view changes, and `<TaskTable>` (`source/views/task-table.tsx`) draws the visible window.
 
   node bench/render.mjs DIST TREE RUNS [SNAPSHOT_FILE] [--render-only]
@@ -88,13 +88,14 @@ function nextPoll(previous) {
 let state;
 let stateModule;
 try {
-	stateModule = await load('source/ui/state.js');
+	stateModule = await load('source/dashboard/state.js');
 } catch (error) {
-	out.rowsOnPoll = {error: `source/ui/state.js: ${String(error?.message ?? error)}`};
+	out.rowsOnPoll = {error: `source/dashboard/state.js: ${String(error?.message ?? error)}`};
 }
 
 if (stateModule) {
-	const {initialState, reduce, layoutOf} = stateModule;
+	const {initialState, layoutOf} = stateModule;
+	const {reduce} = await load('source/ui/reducer.js');
 	await attemptAsync('rowsOnPoll', async () => {
 		let base = initialState({width, height, delayS: 1, readonlyReason: null, pids: null, tids: null});
 		base = reduce(base, {type: 'command', id: 'toggle-all'});
@@ -128,7 +129,7 @@ if (stateModule) {
 }
 
 try {
-	const {deriveRows, defaultViewOptions} = await load('source/ui/rows.js');
+	const {deriveRows, defaultViewOptions} = await load('source/dashboard/rows.js');
 	await attemptAsync('filter', async () => {
 		if (renderOnly) return undefined;
 		const view = {...defaultViewOptions, showAll: true, filter: 'sleep'};
@@ -144,7 +145,7 @@ try {
 		return {...summary(m), rows: m.result.length, text: view.filter};
 	});
 } catch (error) {
-	out.filter = {error: `source/ui/rows.js: ${String(error?.message ?? error)}`};
+	out.filter = {error: `source/dashboard/rows.js: ${String(error?.message ?? error)}`};
 }
 
 let rawLines = null;

@@ -20,7 +20,7 @@ import type {ActionContext, AuditRecord, NudgeTarget, PatchActionKind} from '../
 import {blockerKey} from '../model/types.js';
 import type {HistoryEvent} from '../model/types.js';
 import type {CommandId} from '../keymap.js';
-import type {Status, UiAction, UiState} from './state.js';
+import type {Status, UiAction, UiState} from '../dashboard/state.js';
 
 type Dispatch = (action: UiAction) => void;
 

@@ -26,10 +26,11 @@ import {ActionDialog} from '../views/action-dialog.js';
 import {actionCommands, perform, recoverAtStart} from './act.js';
 import type {Theme} from '../views/theme.js';
 import type {Feed} from './feed.js';
-import {keyEffect, keyNames} from './input.js';
-import {minHeight, minWidth} from './layout.js';
-import {initialState, keyContext, layoutOf, logEvents, reduce} from './state.js';
-import type {UiAction, UiState} from './state.js';
+import {keyEffect, keyNames} from '../dashboard/input.js';
+import {minHeight, minWidth} from '../dashboard/layout.js';
+import {initialState, keyContext, layoutOf, logEvents} from '../dashboard/state.js';
+import type {UiAction, UiState} from '../dashboard/state.js';
+import {reduce} from './reducer.js';
 
 /** Scenario the no-livepatch screen offers (a transition stuck on an interruptible sleeper). */
 export const offeredScenario = 'stuck-interruptible';

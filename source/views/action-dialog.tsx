@@ -4,16 +4,12 @@ was refused and why, and the keys that confirm or cancel. A pure function of the
 dialog shows what has been typed so far (`y` alone never forces).
 */
 import {Box} from 'ink';
-import type {NudgePlan, PatchActionPlan} from '../actions/index.js';
+import type {DialogModel} from '../dashboard/state.js';
 import {clean} from '../model/sanitize.js';
 import {wrapText} from './format.js';
 import {Lines, Title} from './line.js';
 import type {Segment} from './segment.js';
 import type {Theme} from './theme.js';
-
-export type DialogModel =
-	| {readonly kind: 'nudge'; readonly plan: NudgePlan}
-	| {readonly kind: 'patch'; readonly plan: PatchActionPlan; readonly typed: string};
 
 export type ActionDialogProps = {
 	readonly dialog: DialogModel;

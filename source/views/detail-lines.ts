@@ -2,7 +2,7 @@
 import {explainBlocker} from '../model/analysis.js';
 import {clean} from '../model/sanitize.js';
 import type {History} from '../model/types.js';
-import type {Detail} from '../ui/state.js';
+import type {Detail} from '../dashboard/state.js';
 import {formatClock, formatDuration, functionLabel, wrapText} from './format.js';
 import type {Segment} from './segment.js';
 import type {Theme} from './theme.js';

@@ -7,7 +7,7 @@ are off when they are.
 import type {Binding, KeyContext} from '../keymap.js';
 import {displayKey, displayKeyAscii} from '../keymap.js';
 import {clean} from '../model/sanitize.js';
-import type {ColumnId, GroupMode} from '../ui/rows.js';
+import type {ColumnId, GroupMode} from '../dashboard/rows.js';
 import {cellWidth} from './format.js';
 import {Line} from './line.js';
 import type {Segment} from './line.js';

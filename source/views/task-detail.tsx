@@ -7,7 +7,7 @@ The view keeps showing the thread after it stopped blocking (switched or exited)
 screen never jumps away under the reader.
 */
 import type {History} from '../model/types.js';
-import type {Detail} from '../ui/state.js';
+import type {Detail} from '../dashboard/state.js';
 import {detailLines} from './detail-lines.js';
 import {ScrolledPage} from './scrolled-page.js';
 import type {Theme} from './theme.js';

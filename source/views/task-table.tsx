@@ -9,7 +9,7 @@ USER, then K give way, and FUNCTION drops its `[object]` before it is cut.
 import {Box} from 'ink';
 import {clean} from '../model/sanitize.js';
 import type {TaskClass} from '../model/types.js';
-import type {ColumnId, TaskRow} from '../ui/rows.js';
+import type {ColumnId, TaskRow} from '../dashboard/rows.js';
 import {fit, formatDuration, functionLabel} from './format.js';
 import {Line, Lines} from './line.js';
 import type {Segment} from './line.js';

@@ -4,11 +4,11 @@
 import {render} from 'ink-testing-library';
 import {describe, expect, it} from 'vitest';
 import {keymap, displayKey} from '../../source/keymap.js';
-import {minHeight, minWidth} from '../../source/ui/layout.js';
+import {minHeight, minWidth} from '../../source/dashboard/layout.js';
 import {cellWidth, functionLabel} from '../../source/views/format.js';
 import {PatchDetail} from '../../source/views/patch-detail.js';
 import {TaskTable} from '../../source/views/task-table.js';
-import {deriveRows, defaultViewOptions} from '../../source/ui/rows.js';
+import {deriveRows, defaultViewOptions} from '../../source/dashboard/rows.js';
 import {blocker, FakeFeed, manyBlockers, patch, snapshot, stuckHistory, t0, historyOf} from './fixtures.js';
 import {isAscii, keys, plain, renderApp, waitForFrame, withChalkLevel} from './helpers.js';
 

@@ -11,7 +11,7 @@ import {clean} from '../../source/model/sanitize.js';
 import type {HistoryEvent} from '../../source/model/types.js';
 import {App} from '../../source/ui/app.js';
 import {parseCells} from '../../source/ui/line-diff.js';
-import {defaultViewOptions, deriveRows} from '../../source/ui/rows.js';
+import {defaultViewOptions, deriveRows} from '../../source/dashboard/rows.js';
 import {EventLog} from '../../source/views/event-log.js';
 import {codePointWidth} from '../../source/views/format.js';
 import {HelpScreen} from '../../source/views/help-screen.js';

@@ -3,9 +3,10 @@
 import {describe, expect, it} from 'vitest';
 import type {CommandId} from '../../source/keymap.js';
 import type {History, HistoryEvent} from '../../source/model/types.js';
-import {initialState, keyContext, layoutOf, logEvents, reduce} from '../../source/ui/state.js';
-import type {UiAction, UiState} from '../../source/ui/state.js';
-import {blocker, historyOf, manyBlockers, patch, snapshot, t0, thread} from './fixtures.js';
+import {initialState, keyContext, layoutOf, logEvents} from '../../source/dashboard/state.js';
+import {reduce} from '../../source/ui/reducer.js';
+import type {UiAction, UiState} from '../../source/dashboard/state.js';
+import {blocker, historyOf, manyBlockers, patch, snapshot, t0, thread} from '../ui/fixtures.js';
 
 function start(over: Partial<Parameters<typeof initialState>[0]> = {}): UiState {
 	return initialState({

@@ -1,7 +1,8 @@
 /**
 The dashboard's state and its pure reducer: everything the screen shows is a function of this
 state, and every key press, poll result and resize is an action folded into it. Tested without
-rendering (the shape of Ink's snake example and gemini-cli's `shellReducer`).
+rendering (the shape of Ink's snake example and gemini-cli's `shellReducer`). This folder imports
+no view: views import its types, the App (`source/ui`) wires both.
 
 Selection is by identity, never by row index: a thread is `tid:starttime` (so a recycled TID is a
 different row), a process `p:tgid`, a group `g:...`, a patch its name. After each refresh the
@@ -11,10 +12,8 @@ to the row now at its old position (htop does the same).
 import type {Blocker, History, HistoryEvent, ThreadInfo} from '../model/types.js';
 import {blockerKey} from '../model/types.js';
 import {stuckSeconds} from '../model/history.js';
+import type {NudgePlan, PatchActionPlan} from '../actions/index.js';
 import type {CommandId, KeyContext, Pane} from '../keymap.js';
-import type {DialogModel} from '../views/action-dialog.js';
-import {detailLines} from '../views/detail-lines.js';
-import {helpLines} from '../views/help-lines.js';
 import {computeLayout} from './layout.js';
 import type {Layout} from './layout.js';
 import {columnIds, defaultViewOptions, deriveRows, rowMatches} from './rows.js';
@@ -44,6 +43,21 @@ export type Detail = {
 	readonly stuckS: number | null;
 	/** Time (ms) of the first poll that no longer listed it as a blocker, null while it blocks. */
 	readonly goneAt: number | null;
+};
+
+/** The confirmation dialog of an action (drawn by `views/action-dialog.tsx`). */
+export type DialogModel =
+	| {readonly kind: 'nudge'; readonly plan: NudgePlan}
+	| {readonly kind: 'patch'; readonly plan: PatchActionPlan; readonly typed: string};
+
+/**
+How many lines the full-page views (help, task detail) have, to bound their scrolling. The views
+know (they build the lines); the App hands their counting in through `createReducer`, so this folder
+imports no view.
+*/
+export type PageMeasure = {
+	readonly helpLines: (context: KeyContext) => number;
+	readonly detailLines: (detail: Detail, history: History | null, width: number) => number;
 };
 
 export type Status = {readonly text: string; readonly tone: 'info' | 'warn' | 'error'};
@@ -366,12 +380,12 @@ function searchFrom(state: UiState, needle: string, start: number, direction: 1 
 	return -1;
 }
 
-function moveBy(state: UiState, delta: number): UiState {
+function moveBy(state: UiState, delta: number, measure: PageMeasure): UiState {
 	const layout = layoutOf(state);
 	switch (state.screen.kind) {
 		case 'help':
 		case 'task-detail': {
-			const max = Math.max(0, contentRows(state) - layout.pageRows);
+			const max = Math.max(0, contentRows(state, measure) - layout.pageRows);
 			return {...state, screen: {...state.screen, scroll: clamp(state.screen.scroll + delta, 0, max)}};
 		}
 
@@ -406,17 +420,16 @@ function moveBy(state: UiState, delta: number): UiState {
 }
 
 /** Lines of the full view on screen (help, task detail), to bound its scrolling. */
-function contentRows(state: UiState): number {
-	const theme = {color: false, ascii: false};
-	if (state.screen.kind === 'help') return helpLines({...keyContext(state), screen: 'main'}, theme).length;
+function contentRows(state: UiState, measure: PageMeasure): number {
+	if (state.screen.kind === 'help') return measure.helpLines({...keyContext(state), screen: 'main'});
 	if (state.screen.kind === 'task-detail' && state.detail !== null) {
-		return detailLines(state.detail, state.history, state.width, theme).length;
+		return measure.detailLines(state.detail, state.history, state.width);
 	}
 
 	return 0;
 }
 
-function runCommand(state: UiState, id: CommandId): UiState {
+function runCommand(state: UiState, id: CommandId, measure: PageMeasure): UiState {
 	const layout = layoutOf(state);
 	const page =
 		state.screen.kind === 'main'
@@ -460,20 +473,20 @@ function runCommand(state: UiState, id: CommandId): UiState {
 		}
 
 		case 'up':
-			return moveBy(state, -1);
+			return moveBy(state, -1, measure);
 		case 'down':
-			return moveBy(state, 1);
+			return moveBy(state, 1, measure);
 		case 'page-up':
-			return moveBy(state, -page);
+			return moveBy(state, -page, measure);
 		case 'page-down':
-			return moveBy(state, page);
+			return moveBy(state, page, measure);
 		case 'home':
 			if (state.screen.kind === 'main' && state.focus === 'tasks') return selectIndex(state, 0);
-			return moveBy(state, -1e9);
+			return moveBy(state, -1e9, measure);
 		case 'end':
 			if (state.screen.kind === 'main' && state.focus === 'tasks')
 				return selectIndex(state, state.rows.length - 1);
-			return moveBy(state, 1e9);
+			return moveBy(state, 1e9, measure);
 		case 'next-pane':
 		case 'prev-pane': {
 			const i = panes.indexOf(state.focus);
@@ -656,7 +669,12 @@ function promptText(state: UiState, text: string): UiState {
 	return withView({...state, prompt: {...prompt, text}}, {filter: text});
 }
 
-export function reduce(state: UiState, action: UiAction): UiState {
+/** The reducer, with the views' line counts (see `PageMeasure`). */
+export function createReducer(measure: PageMeasure): (state: UiState, action: UiAction) => UiState {
+	return (state, action) => reduce(state, action, measure);
+}
+
+function reduce(state: UiState, action: UiAction, measure: PageMeasure): UiState {
 	switch (action.type) {
 		case 'history':
 			return onHistory(state, action.history);
@@ -705,7 +723,7 @@ export function reduce(state: UiState, action: UiAction): UiState {
 		case 'command': {
 			// A new key press replaces the last message (htop's function bar behaves the same).
 			const cleared = action.id === 'redraw' ? state : {...state, status: null};
-			return runCommand(cleared, action.id);
+			return runCommand(cleared, action.id, measure);
 		}
 	}
 }

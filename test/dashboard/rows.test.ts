@@ -5,11 +5,12 @@ import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
 import {foldSnapshot} from '../../source/model/history.js';
 import type {Blocker, History, Snapshot, TaskClass, ThreadInfo} from '../../source/model/types.js';
-import {baseRows, columnIds, defaultViewOptions, deriveRows} from '../../source/ui/rows.js';
-import type {ColumnId, GroupMode, TaskRow, ViewOptions} from '../../source/ui/rows.js';
-import {initialState, reduce} from '../../source/ui/state.js';
-import type {UiState} from '../../source/ui/state.js';
-import {blocker, snapshot, t0, thread} from './fixtures.js';
+import {baseRows, columnIds, defaultViewOptions, deriveRows} from '../../source/dashboard/rows.js';
+import type {ColumnId, GroupMode, TaskRow, ViewOptions} from '../../source/dashboard/rows.js';
+import {initialState} from '../../source/dashboard/state.js';
+import {reduce} from '../../source/ui/reducer.js';
+import type {UiState} from '../../source/dashboard/state.js';
+import {blocker, snapshot, t0, thread} from '../ui/fixtures.js';
 
 // ---------------------------------------------------------------------------------------------
 // The reference: straightforward, no memory between calls.

@@ -1,10 +1,11 @@
 // From key presses to effects: typeahead arriving in one chunk is replayed key by key, prompts take
 // printable keys as text, refused actions answer with their reason.
 import {describe, expect, it} from 'vitest';
-import {keyEffect, keyNames} from '../../source/ui/input.js';
-import {initialState, reduce} from '../../source/ui/state.js';
-import {blocker, FakeFeed, historyOf, snapshot} from './fixtures.js';
-import {renderApp, tick, waitForFrame, waitForInputsToBeReady} from './helpers.js';
+import {keyEffect, keyNames} from '../../source/dashboard/input.js';
+import {initialState} from '../../source/dashboard/state.js';
+import {reduce} from '../../source/ui/reducer.js';
+import {blocker, FakeFeed, historyOf, snapshot} from '../ui/fixtures.js';
+import {renderApp, tick, waitForFrame, waitForInputsToBeReady} from '../ui/helpers.js';
 
 const state = reduce(
 	initialState({width: 120, height: 40, delayS: 1, readonlyReason: null, pids: null, tids: null}),
