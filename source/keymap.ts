@@ -35,8 +35,11 @@ export type KeyContext = {
 	readonly search: boolean;
 	/** Actions are off (`--readonly`, not root, a source that cannot act): the reason, else null. */
 	readonly readonlyReason: string | null;
-	/** A confirmation dialog is open: `confirm` takes y / n, `typed` takes the patch name (force). */
-	readonly dialog?: 'confirm' | 'typed' | null;
+	/**
+	A confirmation dialog is open: `confirm` takes y / n, `typed` takes the patch name (force; Esc
+	cancels, since `n` may be part of the name), `notice` lists refusals only (nothing to confirm).
+	*/
+	readonly dialog?: 'confirm' | 'typed' | 'notice' | null;
 	/** An action is running (nudging...): other actions wait for it. */
 	readonly busy?: boolean;
 };
@@ -119,6 +122,8 @@ export type Binding = {
 	readonly footer?: string;
 	/** Narrower than `when` for the footer only (a key that works everywhere but matters in some places). */
 	readonly footerWhen?: (ctx: KeyContext) => boolean;
+	/** Whether the help screen (opened from `ctx`) lists the key: only where it does something. @default always */
+	readonly helpWhen?: (ctx: KeyContext) => boolean;
 };
 
 /** Status text of an action key while another action is still running. */
@@ -146,7 +151,7 @@ export const keymap: readonly Binding[] = [
 	// types a q there; Ctrl-C still quits.
 	{
 		id: 'quit',
-		keys: ['q', 'ctrl+c'],
+		keys: ['q', 'ctrl+c', 'f10'],
 		description: 'quit (the terminal is restored)',
 		category: 'general',
 		when: always,
@@ -154,7 +159,7 @@ export const keymap: readonly Binding[] = [
 	},
 	{
 		id: 'help',
-		keys: ['h', '?'],
+		keys: ['h', '?', 'f1'],
 		description: 'this help: every key',
 		category: 'general',
 		when: (ctx) =>
@@ -199,6 +204,8 @@ export const keymap: readonly Binding[] = [
 		description: "open the built-in emulator (scenario 'stuck-interruptible') instead of this host",
 		category: 'general',
 		when: (ctx) => noPrompt(ctx) && ctx.screen === 'no-livepatch',
+		// Help cannot be opened from that screen, and everywhere else `e` does nothing.
+		helpWhen: (ctx) => ctx.screen === 'no-livepatch',
 		footer: 'Emulator',
 	},
 
@@ -241,7 +248,7 @@ export const keymap: readonly Binding[] = [
 	// Search, filter, sort
 	{
 		id: 'search',
-		keys: ['/'],
+		keys: ['/', 'f3'],
 		description: 'search: jump to the next row whose name, function or id contains the text',
 		category: 'find',
 		when: onMain,
@@ -379,21 +386,19 @@ export const keymap: readonly Binding[] = [
 	{
 		id: 'disable',
 		keys: ['D'],
-		description: 'disable the selected patch (starts unpatching), with confirmation',
+		description:
+			'disable the selected patch (on a thread: the patch it holds back), starts unpatching, with confirmation',
 		category: 'action',
-		when: (ctx) =>
-			noPrompt(ctx) &&
-			((ctx.screen === 'main' && ctx.focus === 'patches' && ctx.patch) || ctx.screen === 'patch-detail'),
+		when: (ctx) => noPrompt(ctx) && (ctx.screen === 'main' || ctx.screen === 'patch-detail'),
 		disabled: actionGuard,
 	},
 	{
 		id: 'enable',
 		keys: ['E'],
-		description: 'enable the selected patch again, where the kernel allows it, with confirmation',
+		description:
+			'enable the selected patch again (on a thread: the patch it holds back), where the kernel allows it',
 		category: 'action',
-		when: (ctx) =>
-			noPrompt(ctx) &&
-			((ctx.screen === 'main' && ctx.focus === 'patches' && ctx.patch) || ctx.screen === 'patch-detail'),
+		when: (ctx) => noPrompt(ctx) && (ctx.screen === 'main' || ctx.screen === 'patch-detail'),
 		disabled: actionGuard,
 	},
 
@@ -441,7 +446,7 @@ export const keymap: readonly Binding[] = [
 	{
 		id: 'dialog-cancel',
 		keys: ['escape', 'n'],
-		description: 'cancel: nothing is done',
+		description: 'cancel: nothing is done (while typing a name, Esc only: n is a letter there)',
 		category: 'dialog',
 		when: (ctx) => (ctx.dialog ?? null) !== null,
 		footer: 'Cancel',
@@ -558,6 +563,11 @@ export function displayKey(name: string): string {
 	const named = names[name];
 	if (named !== undefined) {
 		return named;
+	}
+
+	// htop's function keys: f1 -> F1.
+	if (/^f\d+$/.test(name)) {
+		return name.toUpperCase();
 	}
 
 	if (name.startsWith('ctrl+')) {

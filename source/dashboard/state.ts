@@ -170,6 +170,13 @@ export function layoutOf(state: UiState): Layout {
 	return computeLayout(state.width, state.height, state.history?.snapshot.patches.length ?? 0);
 }
 
+/** Which keys a dialog takes: a nudge that would signal nothing only lists its refusals (no `y`). */
+function dialogKeys(dialog: DialogModel | null): KeyContext['dialog'] {
+	if (dialog === null) return null;
+	if (dialog.kind === 'nudge') return dialog.plan.groups.length === 0 ? 'notice' : 'confirm';
+	return dialog.plan.confirmation === 'typed-name' ? 'typed' : 'confirm';
+}
+
 /** The key map's view of the state. */
 export function keyContext(state: UiState): KeyContext {
 	const layout = layoutOf(state);
@@ -184,12 +191,7 @@ export function keyContext(state: UiState): KeyContext {
 		transition: (state.history?.snapshot.transition ?? null) !== null,
 		search: state.search !== '',
 		readonlyReason: state.readonlyReason,
-		dialog:
-			state.dialog === null
-				? null
-				: state.dialog.kind === 'patch' && state.dialog.plan.confirmation === 'typed-name'
-					? 'typed'
-					: 'confirm',
+		dialog: dialogKeys(state.dialog),
 		busy: state.busy !== null,
 	};
 }

@@ -87,14 +87,28 @@ function warn(text: string): Status {
 	return {text, tone: 'warn'};
 }
 
-/** Which patch a patch key means: the open patch detail, the running transition, or the selected patch. */
-function patchFor(state: UiState, kind: PatchActionKind): string | null {
-	if (state.screen.kind === 'patch-detail') return state.screen.name;
+/**
+Which patch a patch key means: the open patch detail, the running transition (R, F), the selected
+patch, or from the task table the patch the selected thread holds back; else why none.
+*/
+function patchFor(state: UiState, kind: PatchActionKind): {patch: string} | {reason: string} {
+	if (state.screen.kind === 'patch-detail') return {patch: state.screen.name};
+	const transition = state.history?.snapshot.transition?.patch ?? null;
 	if (kind === 'reverse' || kind === 'force') {
-		return state.history?.snapshot.transition?.patch ?? state.patch;
+		const patch = transition ?? state.patch;
+		return patch === null ? {reason: 'no patch selected'} : {patch};
 	}
 
-	return state.patch;
+	if (state.focus === 'patches')
+		return state.patch === null ? {reason: 'no patch selected'} : {patch: state.patch};
+	const row = state.focus === 'tasks' ? state.rows[state.selected.index] : undefined;
+	if (row !== undefined && row.blocker !== null && transition !== null) return {patch: transition};
+	return {
+		reason:
+			state.focus === 'tasks'
+				? 'the selected row holds back no patch: select a patch in the patches pane (Tab)'
+				: 'select a patch in the patches pane (Tab) or a thread that holds one back',
+	};
 }
 
 function openPatchDialog(ctx: ActionContext, kind: PatchActionKind, patch: string, dispatch: Dispatch): void {
@@ -172,13 +186,13 @@ export function perform(id: CommandId, state: UiState, ctx: ActionContext | null
 		case 'force':
 		case 'disable':
 		case 'enable': {
-			const patch = patchFor(state, id);
-			if (patch === null) {
-				dispatch({type: 'status', text: `${id}: no patch selected`, tone: 'warn'});
+			const target = patchFor(state, id);
+			if ('reason' in target) {
+				dispatch({type: 'status', text: `${id}: ${target.reason}`, tone: 'warn'});
 				return;
 			}
 
-			openPatchDialog(ctx, id, patch, dispatch);
+			openPatchDialog(ctx, id, target.patch, dispatch);
 			return;
 		}
 
@@ -241,10 +255,25 @@ function confirm(
 			(report) => {
 				const lines = nudgeLines(report);
 				const text = [...lines.stdout, ...lines.stderr.map(withoutPrefix)];
+				// One status line cannot hold a dozen results (A): each goes to the event log, the status
+				// line keeps the first and says where the rest are.
+				const {time} = report.audit.entry;
+				const resultEvents = text.map((line): HistoryEvent => ({
+					time,
+					kind: 'action',
+					patch: null,
+					tid: null,
+					text: line,
+				}));
+				const summary =
+					text.length > 1
+						? `${text[0]} (+${text.length - 1} more in the event log)`
+						: (text[0] ?? 'nudge done');
 				dispatch({
 					type: 'action-result',
-					status: {text: text.join('; ') || 'nudge done', tone: lines.code === 0 ? 'info' : 'warn'},
-					events: auditEvents(report.audit),
+					status: {text: summary, tone: lines.code === 0 ? 'info' : 'warn'},
+					// The results before the audit entry, which stays the newest line of the action.
+					events: [...(text.length > 1 ? resultEvents : []), ...auditEvents(report.audit)],
 				});
 			},
 			(error: unknown) => {

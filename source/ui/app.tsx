@@ -7,6 +7,7 @@ import {Box, useApp, useInput} from 'ink';
 import {useCallback, useContext, useEffect, useMemo, useRef, useState} from 'react';
 import type {ReactNode} from 'react';
 import type {ActionContext} from '../actions/index.js';
+import {useFunctionKeys} from '../hooks/use-function-keys.js';
 import {usePoller} from '../hooks/use-poller.js';
 import type {PollTiming} from '../hooks/use-poller.js';
 import {footerBindings, keymap} from '../keymap.js';
@@ -168,31 +169,34 @@ export function App(props: AppProps) {
 		}
 	}, [state.redraws, onRedraw]);
 
+	const onKey = (name: string) => {
+		const effect = keyEffect(name, stateRef.current);
+		if (effect === null) return;
+		if (effect.type === 'open-emulator') {
+			const next = makeEmulatorFeed(offeredScenario);
+			feedRef.current?.close?.();
+			feedRef.current = next;
+			setFeed(next);
+			onFeedChange?.(next);
+			dispatch({type: 'feed-opened', readonlyReason: actionsOffReason(next, props.readonlyReason)});
+			return;
+		}
+
+		if (effect.type === 'command' && actionCommands.has(effect.id)) {
+			// Plans read the world, confirmations act on it: the App does it, the reducer only shows it.
+			perform(effect.id, stateRef.current, feedRef.current?.actions ?? null, dispatch);
+			return;
+		}
+
+		dispatch(effect);
+	};
+
 	useInput((input, key) => {
 		// Each key of a chunk sees the state the one before it left (typeahead: `\cat` opens the
 		// filter, then types into it): dispatch reduces into the ref at once.
-		for (const name of keyNames(input, key)) {
-			const effect = keyEffect(name, stateRef.current);
-			if (effect === null) continue;
-			if (effect.type === 'open-emulator') {
-				const next = makeEmulatorFeed(offeredScenario);
-				feedRef.current?.close?.();
-				feedRef.current = next;
-				setFeed(next);
-				onFeedChange?.(next);
-				dispatch({type: 'feed-opened', readonlyReason: actionsOffReason(next, props.readonlyReason)});
-				continue;
-			}
-
-			if (effect.type === 'command' && actionCommands.has(effect.id)) {
-				// Plans read the world, confirmations act on it: the App does it, the reducer only shows it.
-				perform(effect.id, stateRef.current, feedRef.current?.actions ?? null, dispatch);
-				continue;
-			}
-
-			dispatch(effect);
-		}
+		for (const name of keyNames(input, key)) onKey(name);
 	});
+	useFunctionKeys(onKey);
 
 	const layout = layoutOf(state);
 	// Every screen but the patch detail (its boxed table is laid out by Ink) is finished lines only,

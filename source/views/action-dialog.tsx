@@ -88,7 +88,8 @@ export function dialogLines(dialog: DialogModel, width: number): Segment[][] {
 			[{text: `Type the patch name (${clean(plan.patch)}) to confirm, then Enter:`}],
 			[{text: '> ', bold: true}, {text: clean(typed)}, {text: '_', inverse: true}],
 			[{text: ' '}],
-			[{text: 'Enter', bold: true, inverse: true}, {text: ' confirm    '}, ...cancelKeys],
+			// `n` is a letter of the name here: only Esc cancels.
+			[{text: 'Enter', bold: true, inverse: true}, {text: ' confirm    '}, ...escCancel],
 		);
 	} else {
 		lines.push([{text: 'y', bold: true, inverse: true}, {text: ` ${plan.kind}    `}, ...cancelKeys]);
@@ -103,6 +104,8 @@ const cancelKeys: Segment[] = [
 	{text: 'Esc', bold: true, inverse: true},
 	{text: ' cancel'},
 ];
+
+const escCancel: Segment[] = [{text: 'Esc', bold: true, inverse: true}, {text: ' cancel'}];
 
 export function ActionDialog({dialog, height, width, theme}: ActionDialogProps) {
 	const lines = dialogLines(dialog, width);

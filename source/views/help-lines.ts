@@ -20,7 +20,9 @@ export function helpLines(context: KeyContext, theme: Theme, map: readonly Bindi
 	const order: Category[] = ['general', 'move', 'find', 'view', 'tag', 'action', 'prompt', 'dialog'];
 	const keyWidth = 16;
 	for (const category of order) {
-		const bindings = map.filter((binding) => binding.category === category);
+		const bindings = map.filter(
+			(binding) => binding.category === category && (binding.helpWhen?.(context) ?? true),
+		);
 		if (bindings.length === 0) continue;
 		lines.push([{text: categoryTitles[category], bold: true, underline: true}]);
 		for (const binding of bindings) {

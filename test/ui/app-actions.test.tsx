@@ -192,6 +192,62 @@ describe('patch actions from the dashboard', () => {
 	});
 });
 
+describe('friction found by a new user (issue 16)', () => {
+	it('k on a D sleeper offers no Yes: nothing can be signalled, only Esc/n dismiss', async () => {
+		const w = world('stuck-killable');
+		const app = open(w);
+		await waitForFrame(app.frame, has(/539 +539 root +D .*uninterruptible/));
+		await app.press('k');
+		const dialog = await waitForFrame(app.frame, has('Nothing to signal'));
+		expect(dialog).not.toMatch(/\by Yes\b/);
+		await app.press('y');
+		expect(app.frame()).toContain('Nothing to signal');
+		await app.press(keys.escape);
+		await waitForFrame(app.frame, has('FUNCTION [object]'));
+	});
+
+	it('D and E from the threads pane act on the patch the selected thread holds back, or say why not', async () => {
+		const w = world('stuck-killable');
+		const app = open(w);
+		await waitForFrame(app.frame, has(/539 +539 root +D .*uninterruptible/));
+		await app.press('D');
+		// The engine's answer for the blocker's patch (here: it is still patching, use reverse).
+		await waitForFrame(app.frame, has(/disable klp_sleeper_patch: .*use reverse/));
+		// From the event log pane no patch is meant: the status line says how to choose one.
+		await app.press(keys.tab);
+		await app.press('E');
+		await waitForFrame(app.frame, has('enable: select a patch in the patches pane (Tab)'));
+	});
+
+	it('the force dialog says Esc cancels: n is a letter of the name there', async () => {
+		const w = world('force');
+		const app = open(w);
+		await waitForFrame(app.frame, has(/patching klp_sleeper_patch/));
+		await app.press('F');
+		const dialog = await waitForFrame(app.frame, has('Confirm: force klp_sleeper_patch (FORCE)'));
+		expect(dialog).toMatch(/Enter confirm +Esc cancel/);
+		expect(dialog).not.toContain('n/Esc');
+		await app.press('n');
+		await waitForFrame(app.frame, has('> n_'));
+		await app.press(keys.escape);
+		await waitForFrame(app.frame, has('cancelled: nothing was done'));
+	});
+
+	it("A's results go to the event log, one line each; the status line says so", async () => {
+		const w = world('demo');
+		const app = open(w);
+		await waitForFrame(app.frame, has(/pending/));
+		await app.press('A');
+		await waitForFrame(app.frame, has('Confirm: nudge'));
+		await app.press('y');
+		const done = await waitForFrame(app.frame, has(/more in the event log\)/), 15_000);
+		const count = Number(/\(\+(\d+) more in the event log\)/.exec(done)![1]);
+		expect(count).toBeGreaterThan(0);
+		// Each result on its own event-log line (the status line holds the first).
+		expect(done.match(/^.*(nudged|resumed) \d+ \(/gm)!.length).toBeGreaterThan(count);
+	});
+});
+
 describe('recovery at start', () => {
 	it('resumes what a crashed run left stopped and says so in the event log', async () => {
 		const w = world('stuck-interruptible');

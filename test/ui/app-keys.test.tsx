@@ -180,6 +180,31 @@ describe('the App, driven by keys', () => {
 		}
 	});
 
+	it("binds htop's F1 (help) and F3 (search) (F10: run-dashboard.test), in every spelling terminals send", async () => {
+		for (const f1 of ['\u001BOP', '\u001B[11~', '\u001B[[A']) {
+			const app = renderApp({feed: new FakeFeed([snapshot()]), history: historyOf(snapshot())});
+			await app.press(f1);
+			await waitForFrame(app.frame, (frame) => frame.includes('Help: every key'));
+			expect(app.frame()).toContain('F1');
+			app.unmount();
+		}
+
+		const app = renderApp({feed: new FakeFeed([snapshot()]), history: historyOf(snapshot())});
+		await app.press('\u001BOR');
+		await waitForFrame(app.frame, (frame) => frame.includes('Search:'));
+		await app.press(keys.escape);
+		await waitForFrame(app.frame, (frame) => !frame.includes('Search:'));
+	});
+
+	it('the help lists only keys that do something: no emulator key on a live source', async () => {
+		const app = renderApp({feed: new FakeFeed([snapshot()]), history: historyOf(snapshot())});
+		await app.press('h');
+		await waitForFrame(app.frame, (frame) => frame.includes('Help: every key'));
+		// The General section is on the first page, where `e` used to be listed.
+		expect(app.frame()).toContain('refresh more often');
+		expect(app.frame()).not.toContain('open the built-in emulator');
+	});
+
 	it('toggles kernel threads and the process view', async () => {
 		const app = renderApp({
 			feed: new FakeFeed([snapshot()]),

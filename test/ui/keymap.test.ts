@@ -112,7 +112,7 @@ describe('matchKey', () => {
 		expect(matchKey('R', {...main, transition: false})).toBeNull();
 		expect(matchKey('D', {...main, focus: 'patches'})?.id).toBe('disable');
 		expect(matchKey('E', {...main, focus: 'patches'})?.id).toBe('enable');
-		expect(matchKey('D', main)).toBeNull();
+		expect(matchKey('D', main)?.id).toBe('disable');
 	});
 
 	it('keeps Ctrl-C quitting while a prompt is open, and Esc cancelling it', () => {

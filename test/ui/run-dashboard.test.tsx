@@ -126,6 +126,14 @@ describe('runDashboard', () => {
 		expect(run.screen().alternate).toBe(false);
 	});
 
+	it("quits on htop's F10 too", async () => {
+		const run = start(tickingFeed());
+		await run.waitFor((m) => m.screen().includes('4242'));
+		await run.press('\u001B[21~');
+		expect(await run.done).toBe(0);
+		expect(run.screen().alternate).toBe(false);
+	});
+
 	it.each([
 		['SIGTERM', 143],
 		['SIGHUP', 129],

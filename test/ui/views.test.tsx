@@ -200,7 +200,8 @@ describe('help and footer come from the key map', () => {
 		});
 		await press('h');
 		const text = await waitForFrame(frame, (t) => t.includes('Help: every key'));
-		for (const binding of keymap) {
+		// Keys that do nothing where help opens (the no-livepatch screen's `e`) are left out (issue 16).
+		for (const binding of keymap.filter((candidate) => candidate.helpWhen === undefined)) {
 			for (const key of binding.keys) {
 				expect(text).toContain(displayKey(key));
 			}
