@@ -17,7 +17,7 @@ RUNS each (after one warm-up):
 - table render (after a 25 ms pause, as between two refreshes: see `settle`): `<TaskTable .../>`
   for a 120x40 terminal the way the dashboard renders it:
   `renderToString(<RawLinesContext.Provider value={registry}><TaskTable/></...>, {columns: 2})`
-  (laid out in a marker's width, `InkLayout`) and `resolveRawLines` on the result (`source/views/raw-lines.ts`: pre-styled lines bypass Ink's
+  (laid out in a marker's width, `InkLayout`) and `resolveRawLines` on the result (`source/renderer/raw-lines.ts`: pre-styled lines bypass Ink's
   per-character output); `tableRenderInk`: plain `renderToString(<TaskTable .../>)`, Ink's own
   output of every line, for comparison (what the dashboard did before);
 - app frame: `<App .../>` at 120x40 with the same history (default blockers view), likewise
@@ -150,9 +150,9 @@ try {
 
 let rawLines = null;
 try {
-	rawLines = await load('source/views/raw-lines.js');
+	rawLines = await load('source/renderer/raw-lines.js');
 } catch (error) {
-	out.rawLines = {error: `source/views/raw-lines.js: ${String(error?.message ?? error)}`};
+	out.rawLines = {error: `source/renderer/raw-lines.js: ${String(error?.message ?? error)}`};
 }
 
 /**

@@ -14,7 +14,7 @@ import {footerBindings, keymap} from '../keymap.js';
 import {clean} from '../model/sanitize.js';
 import type {History} from '../model/types.js';
 import {EventLog} from '../views/event-log.js';
-import {InkLayoutContext} from '../views/raw-lines.js';
+import {InkLayoutContext} from '../renderer/index.js';
 import {Footer, StatusLine} from '../views/footer.js';
 import {Header} from '../views/header.js';
 import {HelpScreen} from '../views/help-screen.js';

@@ -4,26 +4,23 @@ Start the dashboard on a terminal and give the terminal back intact, whatever en
 This is the one place in the UI that touches the process: signals, uncaught errors and the raw
 terminal modes. Components below it stay pure functions of props.
 */
-import {EventEmitter} from 'node:events';
 import {render} from 'ink';
 import type {Instance} from 'ink';
 import {useTerminalSize} from '../hooks/use-terminal-size.js';
 import {foldSnapshot} from '../model/history.js';
 import type {History} from '../model/types.js';
 import {
+	createFrameWriter,
 	createRawLines,
+	FrameStream,
 	InkLayoutContext,
-	markerLength,
 	RawLinesContext,
-	resolveRawLines,
-} from '../views/raw-lines.js';
-import type {InkLayout, RawLines} from '../views/raw-lines.js';
+} from '../renderer/index.js';
+import type {InkLayout} from '../renderer/index.js';
 import type {Theme} from '../views/theme.js';
 import {codePointWidth} from '../views/format.js';
 import {App} from './app.js';
 import type {Feed} from './feed.js';
-import {createFrameWriter} from './frame-writer.js';
-import type {FrameWriter} from './frame-writer.js';
 
 export type DashboardOptions = {
 	/** Null: the host has no /sys/kernel/livepatch; the screen says so and offers the emulator. */
@@ -89,48 +86,6 @@ export function makeRestore(stdout: NodeJS.WriteStream, stdin: NodeJS.ReadStream
 		} catch {
 			// Same.
 		}
-	};
-}
-
-/**
-The stream Ink renders to. Ink runs in debug mode, which writes each complete frame in one call;
-this stream hands it to the frame writer, which puts only the changed lines on the real terminal.
-Before that, synchronously (the frame belongs to the render that registered its lines), the views'
-finished lines replace their markers (`raw-lines.ts`: Ink never takes them apart character by
-character). Rows and 'resize' come from the real terminal; `columns`, the width Ink lays frames
-out in, is a marker's while the screen holds only finished lines (`InkLayout`), the terminal's
-otherwise; `terminalColumns` is always the terminal's (the App's width).
-*/
-class FrameStream extends EventEmitter {
-	readonly isTTY = true;
-	private readonly terminal: NodeJS.WriteStream;
-	private readonly writer: FrameWriter;
-	private readonly rawLines: RawLines;
-	private readonly layout: InkLayout;
-
-	constructor(terminal: NodeJS.WriteStream, writer: FrameWriter, rawLines: RawLines, layout: InkLayout) {
-		super();
-		this.terminal = terminal;
-		this.writer = writer;
-		this.rawLines = rawLines;
-		this.layout = layout;
-	}
-
-	get columns(): number {
-		return this.layout.narrow ? markerLength : this.terminalColumns;
-	}
-
-	get terminalColumns(): number {
-		return this.terminal.columns || 80;
-	}
-
-	get rows(): number {
-		return this.terminal.rows || 24;
-	}
-
-	write = (data: string): boolean => {
-		if (data !== '') this.writer.frame(resolveRawLines(data, this.rawLines));
-		return true;
 	};
 }
 

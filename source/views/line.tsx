@@ -10,8 +10,8 @@ import {useContext} from 'react';
 import type {Theme} from './theme.js';
 import {glyphs} from './theme.js';
 import {cellWidth} from './format.js';
-import {markerLength, maxMarkedLines, RawLinesContext} from './raw-lines.js';
-import type {RawLines} from './raw-lines.js';
+import {markerLength, maxMarkedLines, RawLinesContext} from '../renderer/index.js';
+import type {RawLines} from '../renderer/index.js';
 import {renderSegments} from './segment.js';
 import type {LineStyle, Segment} from './segment.js';
 

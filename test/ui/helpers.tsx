@@ -10,8 +10,8 @@ import type {Feed} from '../../source/ui/feed.js';
 import {App} from '../../source/ui/app.js';
 import type {AppProps} from '../../source/ui/app.js';
 import type {History} from '../../source/model/types.js';
-import {InkLayoutContext} from '../../source/views/raw-lines.js';
-import type {InkLayout} from '../../source/views/raw-lines.js';
+import {InkLayoutContext} from '../../source/renderer/raw-lines.js';
+import type {InkLayout} from '../../source/renderer/raw-lines.js';
 
 export const keys = {
 	up: '\u001B[A',

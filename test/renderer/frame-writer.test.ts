@@ -3,10 +3,10 @@
 // cells; a repaint clears first; nothing is drawn below the last row or after close().
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
-import {createFrameWriter} from '../../source/ui/frame-writer.js';
-import {diffCells, parseCells} from '../../source/ui/line-diff.js';
+import {createFrameWriter} from '../../source/renderer/frame-writer.js';
+import {diffCells, parseCells} from '../../source/renderer/line-diff.js';
 import {codePointWidth} from '../../source/views/format.js';
-import {ScreenModel} from './screen-model.js';
+import {ScreenModel} from '../ui/screen-model.js';
 
 const one = () => 1;
 

@@ -1,4 +1,4 @@
-// Pre-styled lines that bypass Ink's per-character output (source/views/raw-lines.ts): under a
+// Pre-styled lines that bypass Ink's per-character output (source/renderer/raw-lines.ts): under a
 // registry, what the frame writer gets after `resolveRawLines` must be, cell for cell (character,
 // complete style, width), what Ink itself makes of the same views without one. Ink re-encodes SGR
 // sequences, so frames are compared as parsed cells (line-diff.ts, as the frame writer reads them),
@@ -10,7 +10,7 @@ import type {KeyContext} from '../../source/keymap.js';
 import {clean} from '../../source/model/sanitize.js';
 import type {HistoryEvent} from '../../source/model/types.js';
 import {App} from '../../source/ui/app.js';
-import {parseCells} from '../../source/ui/line-diff.js';
+import {parseCells} from '../../source/renderer/line-diff.js';
 import {defaultViewOptions, deriveRows} from '../../source/dashboard/rows.js';
 import {EventLog} from '../../source/views/event-log.js';
 import {codePointWidth} from '../../source/views/format.js';
@@ -23,8 +23,8 @@ import {
 	markerLength,
 	RawLinesContext,
 	resolveRawLines,
-} from '../../source/views/raw-lines.js';
-import type {RawLines} from '../../source/views/raw-lines.js';
+} from '../../source/renderer/raw-lines.js';
+import type {RawLines} from '../../source/renderer/raw-lines.js';
 import {TaskTable} from '../../source/views/task-table.js';
 import type {Theme} from '../../source/views/theme.js';
 import {blocker, FakeFeed, historyOf, manyBlockers, snapshot, stuckHistory, t0} from '../ui/fixtures.js';
