@@ -141,8 +141,13 @@ const onList = (ctx: KeyContext) =>
 const onTasks = (ctx: KeyContext) => onMain(ctx) && ctx.focus === 'tasks';
 const live = (ctx: KeyContext) => noPrompt(ctx) && ctx.screen !== 'no-livepatch';
 
-/** Actions are refused with this reason: read-only first, then "another action is running". */
-const actionGuard = (ctx: KeyContext): string | null =>
+/**
+The one place the dashboard decides whether an action may run: the reason it may not (read-only
+first, then "another action is running"), else null. The action keys carry it as `disabled`; the
+action menu's Enter asks it after the menu's own note (`ui/act.ts`). The engine refuses again on its
+own (`ctx.disabledReason`), for the CLI.
+*/
+export const actionGuard = (ctx: KeyContext): string | null =>
 	ctx.readonlyReason !== null ? `read-only: ${ctx.readonlyReason}` : ctx.busy === true ? actionBusy : null;
 
 export const keymap: readonly Binding[] = [

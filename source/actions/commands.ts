@@ -137,18 +137,27 @@ function seconds(ms: number): string {
 	return `${(ms / 1000).toFixed(2)} s`;
 }
 
-/** Lines for a nudge report (shared with the dashboard's event log). */
-export function nudgeLines(
-	report: NudgeReport,
-	stderr: string[] = [],
-): {code: 0 | 1; stdout: string[]; stderr: string[]} {
-	const stdout: string[] = [];
+/**
+One line of an action's result, before a front end formats it: `out` is a result, `err` a reason,
+refusal or warning. The text is clean and carries no prefix: the CLI prints `err` lines on stderr
+after `klptop: `, the dashboard shows them in its status line and event log as they are.
+*/
+export type ResultLine = {readonly stream: 'out' | 'err'; readonly text: string};
+
+/** What a nudge did, line by line (code 0: every thread switched or the transition ended). */
+export type NudgeResult = {readonly code: 0 | 1; readonly lines: readonly ResultLine[]};
+
+/** A nudge report as result lines (the CLI's `nudgeLines` and the dashboard both read these). */
+export function nudgeResult(report: NudgeReport): NudgeResult {
+	const lines: ResultLine[] = [];
+	const out = (text: string) => lines.push({stream: 'out', text});
+	const err = (text: string) => lines.push({stream: 'err', text});
 	let failed = report.refused.length > 0;
 	for (const group of report.groups) {
 		const name = `${group.tgid} (${clean(group.comm)})`;
 		if (!group.stopped) {
 			failed = true;
-			stderr.push(`klptop: not nudged ${name}: ${clean(group.error ?? 'not stopped')}`);
+			err(`not nudged ${name}: ${clean(group.error ?? 'not stopped')}`);
 			continue;
 		}
 
@@ -156,30 +165,30 @@ export function nudgeLines(
 			const who = thread.tid === group.tgid ? name : `thread ${thread.tid} of ${name}`;
 			switch (thread.result) {
 				case 'switched': {
-					stdout.push(`nudged ${who}: switched after ${seconds(thread.afterMs)}`);
+					out(`nudged ${who}: switched after ${seconds(thread.afterMs)}`);
 					break;
 				}
 
 				case 'transition-ended': {
-					stdout.push(`nudged ${who}: the transition ended after ${seconds(thread.afterMs)}`);
+					out(`nudged ${who}: the transition ended after ${seconds(thread.afterMs)}`);
 					break;
 				}
 
 				case 'transition-changed': {
-					stdout.push(`nudged ${who}: the transition was reversed meanwhile`);
+					out(`nudged ${who}: the transition was reversed meanwhile`);
 					break;
 				}
 
 				case 'exited': {
-					stdout.push(`nudged ${who}: it exited`);
+					out(`nudged ${who}: it exited`);
 					break;
 				}
 
 				case 'not-switched': {
 					failed = true;
-					stdout.push(`nudged ${who}: not switched within ${seconds(thread.afterMs)}`);
-					stderr.push(
-						`klptop: ${who} did not switch while stopped: it may be sleeping in a patched function in a way ` +
+					out(`nudged ${who}: not switched within ${seconds(thread.afterMs)}`);
+					err(
+						`${who} did not switch while stopped: it may be sleeping in a patched function in a way ` +
 							'a stop does not interrupt; reverse the transition or force it',
 					);
 					break;
@@ -188,22 +197,37 @@ export function nudgeLines(
 		}
 
 		if (group.error === null) {
-			stdout.push(`resumed ${name} after ${seconds(group.stoppedMs)} stopped`);
+			out(`resumed ${name} after ${seconds(group.stoppedMs)} stopped`);
 		} else {
 			failed = true;
-			stderr.push(`klptop: ${name}: ${clean(group.error)}`);
+			err(`${name}: ${clean(group.error)}`);
 		}
 	}
 
 	for (const refusal of report.refused) {
-		stderr.push(`klptop: not nudging ${refusal.tid}: ${clean(refusal.reason)}`);
+		err(`not nudging ${refusal.tid}: ${clean(refusal.reason)}`);
 	}
 
 	if (!report.audit.stored && report.audit.error !== null) {
-		stderr.push(`klptop: warning: ${clean(report.audit.error)}`);
+		err(`warning: ${clean(report.audit.error)}`);
 	}
 
-	return {code: failed ? 1 : 0, stdout, stderr};
+	return {code: failed ? 1 : 0, lines};
+}
+
+/** The CLI's lines for a nudge report: results on stdout, the rest on stderr after `klptop: `. */
+export function nudgeLines(
+	report: NudgeReport,
+	stderr: string[] = [],
+): {code: 0 | 1; stdout: string[]; stderr: string[]} {
+	const result = nudgeResult(report);
+	const stdout: string[] = [];
+	for (const line of result.lines) {
+		if (line.stream === 'out') stdout.push(line.text);
+		else stderr.push(`klptop: ${line.text}`);
+	}
+
+	return {code: result.code, stdout, stderr};
 }
 
 /** `klptop reverse|force|disable|enable [PATCH]`. */
@@ -246,16 +270,24 @@ export async function patchCommand(
 			};
 }
 
-/** Run recovery and phrase it: "resumed 1234 (cat), left stopped by a previous run". */
-export async function recoveryLines(ctx: ActionContext): Promise<{lines: string[]; report: RecoveryReport}> {
+/** Run recovery and phrase it, without prefix: "resumed 1234 (cat), left stopped by a previous run". */
+export async function recoveryResult(
+	ctx: ActionContext,
+): Promise<{messages: string[]; report: RecoveryReport}> {
 	const report = await recoverStopped(ctx);
-	const lines = [
+	const messages = [
 		...report.items
 			.filter(
 				(item) => item.outcome !== 'not-stopped' && item.outcome !== 'gone' && item.outcome !== 'reused',
 			)
-			.map((item) => `klptop: ${clean(item.text)}`),
-		...report.problems.map((problem) => `klptop: ${clean(problem)}`),
+			.map((item) => clean(item.text)),
+		...report.problems.map((problem) => clean(problem)),
 	];
-	return {lines, report};
+	return {messages, report};
+}
+
+/** Recovery as the CLI prints it (stderr, after `klptop: `). */
+export async function recoveryLines(ctx: ActionContext): Promise<{lines: string[]; report: RecoveryReport}> {
+	const {messages, report} = await recoveryResult(ctx);
+	return {lines: messages.map((message) => `klptop: ${message}`), report};
 }

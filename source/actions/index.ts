@@ -15,8 +15,16 @@ patchMenu(patchInfo); planPatchAction(ctx, 'force', name); executePatchAction(ct
 */
 export {createActionContext, realClock} from './context.js';
 export type {ActionContext, ActionContextOptions, Clock, ProcessRef} from './context.js';
-export {actionCommands, isActionCommand, nudgeLines, recoveryLines, runActionCommand} from './commands.js';
-export type {ActionCommand, CommandArgs, CommandOutput} from './commands.js';
+export {
+	actionCommands,
+	isActionCommand,
+	nudgeLines,
+	nudgeResult,
+	recoveryLines,
+	recoveryResult,
+	runActionCommand,
+} from './commands.js';
+export type {ActionCommand, CommandArgs, CommandOutput, NudgeResult, ResultLine} from './commands.js';
 export type {Refusal, RefusalCode, SelfIdentity, ShownThread, TaskFacts} from './guards.js';
 export {executeNudge, recoverStopped} from './nudge.js';
 export type {

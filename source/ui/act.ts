@@ -8,18 +8,20 @@ import {
 	auditEvent,
 	executeNudge,
 	executePatchAction,
-	nudgeLines,
+	nudgeResult,
 	nudgeableBlockers,
 	patchMenu,
 	planNudge,
 	planPatchAction,
-	recoveryLines,
+	recoveryResult,
 	targetOf,
 } from '../actions/index.js';
 import type {ActionContext, AuditRecord, NudgeTarget, PatchActionKind} from '../actions/index.js';
 import {blockerKey} from '../model/types.js';
 import type {HistoryEvent} from '../model/types.js';
+import {actionGuard} from '../keymap.js';
 import type {CommandId} from '../keymap.js';
+import {keyContext} from '../dashboard/state.js';
 import type {Status, UiAction, UiState} from '../dashboard/state.js';
 
 type Dispatch = (action: UiAction) => void;
@@ -36,9 +38,6 @@ export const actionCommands: ReadonlySet<CommandId> = new Set<CommandId>([
 	'dialog-confirm',
 	'dialog-submit',
 ]);
-
-/** A subcommand's line without its `klptop: ` prefix, for the status line and the event log. */
-const withoutPrefix = (line: string): string => line.replace(/^klptop: /, '');
 
 /**
 The threads `k` means: the tagged rows when any are tagged, else the selected row (a process row:
@@ -212,8 +211,9 @@ export function perform(id: CommandId, state: UiState, ctx: ActionContext | null
 				return;
 			}
 
-			if (state.readonlyReason !== null) {
-				dispatch({type: 'status', text: `read-only: ${state.readonlyReason}`, tone: 'warn'});
+			const refused = actionGuard(keyContext(state));
+			if (refused !== null) {
+				dispatch({type: 'status', text: refused, tone: 'warn'});
 				return;
 			}
 
@@ -253,8 +253,12 @@ function confirm(
 		dispatch({type: 'busy', text: `nudging pid ${pids}... (SIGSTOP, waiting for the switch, SIGCONT)`});
 		void executeNudge(ctx, plan).then(
 			(report) => {
-				const lines = nudgeLines(report);
-				const text = [...lines.stdout, ...lines.stderr.map(withoutPrefix)];
+				const result = nudgeResult(report);
+				// Results first, then reasons and warnings.
+				const text = [
+					...result.lines.filter((line) => line.stream === 'out'),
+					...result.lines.filter((line) => line.stream === 'err'),
+				].map((line) => line.text);
 				// One status line cannot hold a dozen results (A): each goes to the event log, the status
 				// line keeps the first and says where the rest are.
 				const {time} = report.audit.entry;
@@ -271,7 +275,7 @@ function confirm(
 						: (text[0] ?? 'nudge done');
 				dispatch({
 					type: 'action-result',
-					status: {text: summary, tone: lines.code === 0 ? 'info' : 'warn'},
+					status: {text: summary, tone: result.code === 0 ? 'info' : 'warn'},
 					// The results before the audit entry, which stays the newest line of the action.
 					events: [...(text.length > 1 ? resultEvents : []), ...auditEvents(report.audit)],
 				});
@@ -320,22 +324,22 @@ function confirm(
 
 /** At start: resume what a crashed previous run left stopped, and say so in the event log. */
 export async function recoverAtStart(ctx: ActionContext, dispatch: Dispatch): Promise<void> {
-	const {lines, report} = await recoveryLines(ctx);
-	if (lines.length === 0 && report.audit.length === 0) return;
+	const {messages, report} = await recoveryResult(ctx);
+	if (messages.length === 0 && report.audit.length === 0) return;
 	const now = Date.now();
 	const events: HistoryEvent[] = [
 		...report.audit.flatMap((record) => auditEvents(record)),
-		...lines.map((line): HistoryEvent => ({
+		...messages.map((text): HistoryEvent => ({
 			time: now,
 			kind: 'action',
 			patch: null,
 			tid: null,
-			text: withoutPrefix(line),
+			text,
 		})),
 	];
 	dispatch({
 		type: 'action-result',
-		status: lines.length === 0 ? null : {text: withoutPrefix(lines[0]!), tone: 'warn'},
+		status: messages.length === 0 ? null : {text: messages[0]!, tone: 'warn'},
 		events,
 	});
 }
