@@ -122,6 +122,11 @@ export type Binding = {
 	readonly footer?: string;
 	/** Narrower than `when` for the footer only (a key that works everywhere but matters in some places). */
 	readonly footerWhen?: (ctx: KeyContext) => boolean;
+	/**
+	An action: the key yields a request that the action runner (`ui/act.ts`) carries out through
+	`source/actions` (it reads the world and acts on it); the reducer never sees it.
+	*/
+	readonly request?: true;
 	/** Whether the help screen (opened from `ctx`) lists the key: only where it does something. @default always */
 	readonly helpWhen?: (ctx: KeyContext) => boolean;
 };
@@ -343,6 +348,7 @@ export const keymap: readonly Binding[] = [
 	// Actions, reserved for issue #4
 	{
 		id: 'nudge',
+		request: true,
 		keys: ['k'],
 		description: 'nudge the selected (or tagged) threads: SIGSTOP + SIGCONT, with confirmation',
 		category: 'action',
@@ -355,6 +361,7 @@ export const keymap: readonly Binding[] = [
 	{
 		// Not `N`: that is "previous search match".
 		id: 'nudge-all',
+		request: true,
 		keys: ['A'],
 		description: 'nudge All nudgeable blockers (interruptible sleepers), with one confirmation',
 		category: 'action',
@@ -363,6 +370,7 @@ export const keymap: readonly Binding[] = [
 	},
 	{
 		id: 'action-menu-run',
+		request: true,
 		keys: ['enter'],
 		description: "in a patch's detail: run the action selected in its menu",
 		category: 'action',
@@ -372,6 +380,7 @@ export const keymap: readonly Binding[] = [
 	},
 	{
 		id: 'reverse',
+		request: true,
 		keys: ['R'],
 		description: 'reverse the running transition (write the opposite value to enabled), with confirmation',
 		category: 'action',
@@ -381,6 +390,7 @@ export const keymap: readonly Binding[] = [
 	},
 	{
 		id: 'force',
+		request: true,
 		keys: ['F'],
 		description: 'force the running transition (type the patch name to confirm; breaks consistency)',
 		category: 'action',
@@ -390,6 +400,7 @@ export const keymap: readonly Binding[] = [
 	},
 	{
 		id: 'disable',
+		request: true,
 		keys: ['D'],
 		description:
 			'disable the selected patch (on a thread: the patch it holds back), starts unpatching, with confirmation',
@@ -399,6 +410,7 @@ export const keymap: readonly Binding[] = [
 	},
 	{
 		id: 'enable',
+		request: true,
 		keys: ['E'],
 		description:
 			'enable the selected patch again (on a thread: the patch it holds back), where the kernel allows it',
@@ -434,6 +446,7 @@ export const keymap: readonly Binding[] = [
 
 	{
 		id: 'dialog-confirm',
+		request: true,
 		keys: ['y'],
 		description: 'yes: do what the dialog lists (never enough to force: that needs the name typed)',
 		category: 'dialog',
@@ -442,6 +455,7 @@ export const keymap: readonly Binding[] = [
 	},
 	{
 		id: 'dialog-submit',
+		request: true,
 		keys: ['enter'],
 		description: 'force dialog: confirm the patch name typed',
 		category: 'dialog',

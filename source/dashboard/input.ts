@@ -3,12 +3,16 @@ From a key press to what it does: the one place that combines the key map (`keym
 dashboard state. Pure, so typeahead can be replayed through the reducer key by key.
 */
 import {isPrintable, keyName, matchKey} from '../keymap.js';
-import type {KeyFlags} from '../keymap.js';
+import type {CommandId, KeyFlags} from '../keymap.js';
 import type {UiAction, UiState} from './state.js';
 import {keyContext} from './state.js';
 
-/** What a key asks for: a reducer action, or opening the emulator (a side effect the App performs). */
-export type KeyEffect = UiAction | {readonly type: 'open-emulator'};
+/**
+What a key asks for: a reducer action, an action request (carried out by the runner, `ui/act.ts`),
+or opening the emulator (a side effect the App performs).
+*/
+export type KeyEffect =
+	UiAction | {readonly type: 'request'; readonly id: CommandId} | {readonly type: 'open-emulator'};
 
 /** The effect of one named key in this state, or null when the key does nothing here. */
 export function keyEffect(name: string, state: UiState): KeyEffect | null {
@@ -31,6 +35,7 @@ export function keyEffect(name: string, state: UiState): KeyEffect | null {
 	}
 
 	if (binding.id === 'open-emulator') return {type: 'open-emulator'};
+	if (binding.request === true) return {type: 'request', id: binding.id};
 	return {type: 'command', id: binding.id};
 }
 

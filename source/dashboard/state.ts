@@ -603,17 +603,6 @@ function runCommand(state: UiState, id: CommandId, measure: PageMeasure): UiStat
 
 		case 'untag-all':
 			return {...state, tagged: new Set(), status: {text: 'all tags cleared', tone: 'info'}};
-		// Planned and carried out by the App (they read the world and act on it); see `app.tsx`.
-		case 'nudge':
-		case 'nudge-all':
-		case 'reverse':
-		case 'force':
-		case 'disable':
-		case 'enable':
-		case 'action-menu-run':
-		case 'dialog-confirm':
-		case 'dialog-submit':
-			return state;
 		case 'dialog-cancel':
 			return state.dialog === null
 				? state
@@ -652,6 +641,11 @@ function runCommand(state: UiState, id: CommandId, measure: PageMeasure): UiStat
 			if (prompt === null) return state;
 			return promptText(state, [...prompt.text].slice(0, -1).join(''));
 		}
+
+		// Action requests (nudge, reverse, force, ..., dialog-confirm) never reach the reducer: the key
+		// map yields them to the action runner (`ui/act.ts`); only their results come back here.
+		default:
+			return state;
 	}
 }
 

@@ -26,19 +26,6 @@ import type {Status, UiAction, UiState} from '../dashboard/state.js';
 
 type Dispatch = (action: UiAction) => void;
 
-/** Commands the App carries out itself (they read the world and act on it). */
-export const actionCommands: ReadonlySet<CommandId> = new Set<CommandId>([
-	'nudge',
-	'nudge-all',
-	'reverse',
-	'force',
-	'disable',
-	'enable',
-	'action-menu-run',
-	'dialog-confirm',
-	'dialog-submit',
-]);
-
 /**
 The threads `k` means: the tagged rows when any are tagged, else the selected row (a process row:
 its blocking threads), or the thread of the open detail view. Each as recorded when shown.
@@ -121,7 +108,7 @@ function openPatchDialog(ctx: ActionContext, kind: PatchActionKind, patch: strin
 }
 
 /**
-Carry out one of `actionCommands` in `state`. Asynchronous parts (the nudge's wait, the writes)
+Carry out an action request (a key map binding with `request`) in `state`. Asynchronous parts (the nudge's wait, the writes)
 report through `dispatch` when they end; the UI keeps drawing meanwhile.
 */
 export function perform(id: CommandId, state: UiState, ctx: ActionContext | null, dispatch: Dispatch): void {

@@ -24,7 +24,7 @@ import {PatchPanel} from '../views/patch-panel.js';
 import {TaskDetail} from '../views/task-detail.js';
 import {TaskTable} from '../views/task-table.js';
 import {ActionDialog} from '../views/action-dialog.js';
-import {actionCommands, perform, recoverAtStart} from './act.js';
+import {perform, recoverAtStart} from './act.js';
 import type {Theme} from '../views/theme.js';
 import type {Feed} from './feed.js';
 import {keyEffect, keyNames} from '../dashboard/input.js';
@@ -182,7 +182,7 @@ export function App(props: AppProps) {
 			return;
 		}
 
-		if (effect.type === 'command' && actionCommands.has(effect.id)) {
+		if (effect.type === 'request') {
 			// Plans read the world, confirmations act on it: the App does it, the reducer only shows it.
 			perform(effect.id, stateRef.current, feedRef.current?.actions ?? null, dispatch);
 			return;

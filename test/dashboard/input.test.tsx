@@ -51,7 +51,7 @@ describe('keyEffect', () => {
 		const prompt = reduce(state, {type: 'command', id: 'search'});
 		expect(keyEffect('q', prompt)).toEqual({type: 'prompt-text', text: 'q'});
 		expect(keyEffect('space', prompt)).toEqual({type: 'prompt-text', text: ' '});
-		expect(keyEffect('k', state)).toEqual({type: 'command', id: 'nudge'});
+		expect(keyEffect('k', state)).toEqual({type: 'request', id: 'nudge'});
 		const readonly = {...state, readonlyReason: 'not root'};
 		expect(keyEffect('k', readonly)).toEqual({type: 'status', text: 'read-only: not root', tone: 'warn'});
 		// The force dialog takes letters as the typed name: `y` and `n` are text there, Esc cancels.
@@ -59,12 +59,12 @@ describe('keyEffect', () => {
 		expect(keyEffect('y', typed)).toEqual({type: 'dialog-text', text: 'y'});
 		expect(keyEffect('n', typed)).toEqual({type: 'dialog-text', text: 'n'});
 		expect(keyEffect('escape', typed)).toEqual({type: 'command', id: 'dialog-cancel'});
-		expect(keyEffect('enter', typed)).toEqual({type: 'command', id: 'dialog-submit'});
+		expect(keyEffect('enter', typed)).toEqual({type: 'request', id: 'dialog-submit'});
 		const yes = {
 			...state,
 			dialog: {...forceDialog, plan: {...forceDialog.plan, confirmation: 'yes' as const}},
 		};
-		expect(keyEffect('y', yes)).toEqual({type: 'command', id: 'dialog-confirm'});
+		expect(keyEffect('y', yes)).toEqual({type: 'request', id: 'dialog-confirm'});
 		expect(keyEffect('n', yes)).toEqual({type: 'command', id: 'dialog-cancel'});
 		// Nothing else applies under a dialog.
 		expect(keyEffect('k', yes)).toBeNull();
