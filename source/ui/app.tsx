@@ -264,73 +264,63 @@ export function App(props: AppProps) {
 		</>
 	);
 
-	const {screen} = state;
-	if (state.dialog !== null) {
-		return frame(
+	// Every screen but the notices: the header, its body, the status line and the footer.
+	const page = (body: ReactNode) =>
+		frame(
 			<>
 				{header}
-				<ActionDialog dialog={state.dialog} height={layout.pageRows} width={width} theme={theme} />
+				{body}
 				{bottom}
 			</>,
 		);
+	const {screen} = state;
+	if (state.dialog !== null) {
+		return page(<ActionDialog dialog={state.dialog} height={layout.pageRows} width={width} theme={theme} />);
 	}
 
 	if (screen.kind === 'help') {
-		return frame(
-			<>
-				{header}
-				<HelpScreen
-					context={{...ctx, screen: 'main'}}
-					scroll={screen.scroll}
-					height={layout.pageRows}
-					width={width}
-					theme={theme}
-				/>
-				{bottom}
-			</>,
+		return page(
+			<HelpScreen
+				context={{...ctx, screen: 'main'}}
+				scroll={screen.scroll}
+				height={layout.pageRows}
+				width={width}
+				theme={theme}
+			/>,
 		);
 	}
 
 	if (screen.kind === 'task-detail' && state.detail !== null) {
-		return frame(
-			<>
-				{header}
-				<TaskDetail
-					detail={state.detail}
-					history={history}
-					scroll={screen.scroll}
-					height={layout.pageRows}
-					width={width}
-					theme={theme}
-				/>
-				{bottom}
-			</>,
+		return page(
+			<TaskDetail
+				detail={state.detail}
+				history={history}
+				scroll={screen.scroll}
+				height={layout.pageRows}
+				width={width}
+				theme={theme}
+			/>,
 		);
 	}
 
 	if (screen.kind === 'patch-detail') {
 		const patch = history?.snapshot.patches.find((candidate) => candidate.name === screen.name) ?? null;
-		return frame(
-			<>
-				{header}
-				<PatchDetail
-					patch={patch}
-					name={screen.name}
-					history={history}
-					menu={screen.menu}
-					readonlyReason={state.readonlyReason}
-					height={layout.pageRows}
-					width={width}
-					theme={theme}
-				/>
-				{bottom}
-			</>,
+		return page(
+			<PatchDetail
+				patch={patch}
+				name={screen.name}
+				history={history}
+				menu={screen.menu}
+				readonlyReason={state.readonlyReason}
+				height={layout.pageRows}
+				width={width}
+				theme={theme}
+			/>,
 		);
 	}
 
-	return frame(
+	return page(
 		<>
-			{header}
 			<PatchPanel
 				patches={history?.snapshot.patches ?? []}
 				transition={history?.transition ?? null}
@@ -363,7 +353,6 @@ export function App(props: AppProps) {
 				focused={state.focus === 'log'}
 				theme={theme}
 			/>
-			{bottom}
 		</>,
 	);
 }
