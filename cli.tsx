@@ -5,11 +5,13 @@ klptop: top for Linux kernel livepatch transitions.
 Thin on purpose (meow's and fast-cli's shape): parse flags, hand them to `source/cli/main.ts`, exit
 with its code. The Ink UI is imported lazily by `main` so that `--once` never loads it.
 */
+import {quietOnBrokenPipe} from './source/cli/broken-pipe.js';
 import {startEarly} from './source/cli/early.js';
 import {fastFlags} from './source/cli/fast-flags.js';
 import {flagSpec} from './source/cli/flag-spec.js';
 
 // Before anything else is loaded: a one-shot scan's helper thread boots meanwhile (early.ts).
+quietOnBrokenPipe();
 const args = process.argv.slice(2);
 startEarly(args);
 // `klptop --once [--json] [--root DIR]` needs no meow (fast-flags.ts); everything else does.

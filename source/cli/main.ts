@@ -214,15 +214,7 @@ function makeFeed(opened: OpenedSource, {startRealtime}: EmulatorApi) {
 }
 
 async function printOnce(opened: OpenedSource, flags: Flags, io: Io): Promise<number> {
-	// `klptop --once | head -3`: the reader went away; the rest of the output is not wanted.
-	if (typeof io.stdout.on === 'function') {
-		io.stdout.on('error', (error: Error & {code?: string}) => {
-			if (error.code !== 'EPIPE') {
-				io.stderr.write(`klptop: cannot write the output: ${error.message}\n`);
-				process.exitCode = 1;
-			}
-		});
-	}
+	// `klptop --once | head -3`: an EPIPE is swallowed process-wide (broken-pipe.ts, set up by cli.tsx).
 	const history = onceHistory(opened, flags);
 	if (flags.json) {
 		io.stdout.write(JSON.stringify(toJsonDocument(history), null, 2) + '\n');
