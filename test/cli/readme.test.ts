@@ -24,3 +24,15 @@ describe('README', () => {
 		expect(readme).toMatch(/```sh\nnpm test\n```/);
 	});
 });
+
+describe('README and the build scripts', () => {
+	it('names the standalone executable where `npm run sea` writes it', () => {
+		const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+		const sea = readFileSync(new URL('../../scripts/sea.mjs', import.meta.url), 'utf8');
+		const written = /default: path\.join\(projectRoot, 'dist', 'sea', '([^']+)'\)/.exec(sea);
+		expect(written, 'scripts/sea.mjs has a default output').not.toBeNull();
+		const named = /`npm run sea` writes `([^`]+)`/.exec(readme);
+		expect(named, 'README says where `npm run sea` writes').not.toBeNull();
+		expect(named![1]).toBe(`dist/sea/${written![1]}`);
+	});
+});
