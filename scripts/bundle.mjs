@@ -10,6 +10,8 @@ and run `node klptop.mjs --once`.
 - A `require` made with createRequire, for the CommonJS dependencies that require Node built-ins.
 - `react-devtools-core` is replaced by a no-op: Ink loads it only when DEV=true (React DevTools), and
   an environment that happens to set DEV=true must not break the bundle.
+- The walk helper thread's program is bundled on its own and embedded as a string (a worker
+  started with `eval`): one file has no module beside it.
 - NODE_ENV is fixed to "production" (React's production build: smaller and faster).
 - `--sea`: the variant embedded in the standalone executable (scripts/sea.mjs): there the module is
   evaluated from a data: URL, so `import.meta` is replaced by a copy whose `url` is the executable's
@@ -37,9 +39,30 @@ const noDevtools = {
 	},
 };
 
+/**
+The walk helper thread's program (source/sources/walk-helper.ts) as one CommonJS script, for a
+worker started with `eval`: a single file has no module beside it to load.
+*/
+export async function walkHelperSource({minify = true} = {}) {
+	const esbuild = await loadTool('esbuild');
+	const result = await esbuild.build({
+		entryPoints: [path.join(projectRoot, 'source/sources/walk-helper.ts')],
+		bundle: true,
+		write: false,
+		platform: 'node',
+		format: 'cjs',
+		target: 'node20',
+		minify,
+		legalComments: 'none',
+		logLevel: 'warning',
+	});
+	return result.outputFiles[0].text;
+}
+
 export async function bundle({outfile, sea = false, minify = true}) {
 	const esbuild = await loadTool('esbuild');
 	mkdirSync(path.dirname(outfile), {recursive: true});
+	const helperSource = await walkHelperSource({minify});
 	const result = await esbuild.build({
 		entryPoints: [path.join(projectRoot, 'cli.tsx')],
 		outfile,
@@ -55,6 +78,7 @@ export async function bundle({outfile, sea = false, minify = true}) {
 		plugins: [noDevtools],
 		define: {
 			'process.env.NODE_ENV': '"production"',
+			__KLPTOP_WALK_HELPER_SOURCE__: JSON.stringify(helperSource),
 			...(sea ? {'import.meta': '__klptopImportMeta'} : {}),
 		},
 		banner: {

@@ -34,14 +34,20 @@ import {availableParallelism, loadavg} from 'node:os';
 import {MessageChannel, receiveMessageOnPort, Worker, type MessagePort} from 'node:worker_threads';
 import {errorCode, type FsPort, type TaskWalk, type TaskWalkOptions} from './fs-port.js';
 import {
+	CANCELLED,
+	DONE,
+	NOT_STARTED,
+	RUNNING,
+	type HelperAssignment,
+	type HelperResult,
+} from './walk-protocol.js';
+import {
 	addWalk,
 	emptyWalk,
 	makeFsWalkIo,
-	packTaskFiles,
 	readTaskFiles,
 	unpackTaskFiles,
 	walkTasks,
-	type PackedTaskFiles,
 	type WalkIo,
 } from './walk.js';
 
@@ -82,70 +88,30 @@ because one entry can hold hundreds of threads (a JVM) and the last chunk decide
 const CHUNK = 32;
 /** Safety net: a helper that claimed work but has not finished after this long is given up on. */
 const HELPER_FINISH_MS = 120_000;
-/** A started helper that is given no work within this long ends by itself. */
-const HELPER_IDLE_MS = 30_000;
 
-// Helper states in shared[1].
-const NOT_STARTED = 0;
-const RUNNING = 1;
-const DONE = 2;
-const CANCELLED = 3;
+/** Set by scripts/bundle.mjs to the helper's bundled source; undeclared everywhere else. */
+declare const __KLPTOP_WALK_HELPER_SOURCE__: string | undefined;
 
 /**
-The helper thread's program: the self-contained functions of `walk.ts`, by source text, so it needs
-no module file (works from `dist/` and under the test runner alike).
-
-It boots, then waits for an assignment: `go` (its control word) turns 1 and the assignment (root
-prefix, pid list, options, the walk's shared counter) is on its port. So a helper can be started
-early (`prewarmWalkHelper`: while the main thread is still loading modules) and be ready when the
-walk begins. It claims chunks of the pid list from the shared counter exactly as the main thread
-does, posts its result, and waits for the next assignment; it ends when told to (`go` turns 2), after
-HELPER_IDLE_MS without work, or with the process.
+Where the helper thread's program (`walk-helper.ts`) is: in the single-file bundle and the
+standalone executable, its bundled source (scripts/bundle.mjs defines it); from `dist/`, the
+compiled module beside this one; `KLPTOP_WALK_HELPER` names a compiled one elsewhere (the test
+runner runs these sources as TypeScript, which a worker cannot load; test/setup.ts points it at
+dist/). None found: no helper, the walk stays on one thread.
 */
-const HELPER_SOURCE = `
-const {workerData, receiveMessageOnPort} = require('node:worker_threads');
-const walkTasks = (${walkTasks.toString()});
-const makeFsWalkIo = (${makeFsWalkIo.toString()});
-const readTaskFiles = (${readTaskFiles.toString()});
-const addWalk = (${addWalk.toString()});
-const packTaskFiles = (${packTaskFiles.toString()});
-const fs = require('node:fs');
-const control = new Int32Array(workerData.control);
-for (;;) {
-	const idleUntil = Date.now() + ${HELPER_IDLE_MS};
-	while (Atomics.load(control, 0) === 0 && Date.now() < idleUntil) Atomics.wait(control, 0, 0, 250);
-	// 1: an assignment is on the port (take it, wait for the next one after); 2 or idle too long: end.
-	if (Atomics.compareExchange(control, 0, 1, 0) !== 1) break;
-	const received = receiveMessageOnPort(workerData.port);
-	if (received === undefined) continue;
-	const work = received.message;
-	const shared = new Int32Array(work.shared);
-	if (Atomics.compareExchange(shared, 1, ${NOT_STARTED}, ${RUNNING}) !== ${NOT_STARTED}) continue;
-	let result;
-	try {
-		const io = makeFsWalkIo(fs, work.prefix, readTaskFiles);
-		const {pids, options, chunk, faultAfter} = work;
-		const chunks = Math.ceil(pids.length / chunk);
-		const into = {total: 0, minus: 0, zero: 0, one: 0, threads: [], errors: {}, firstTask: null};
-		for (let done = 0; ; done++) {
-			if (done === faultAfter) throw new Error('injected helper fault');
-			const index = Atomics.add(shared, 0, 1);
-			if (index >= chunks) break;
-			addWalk(into, walkTasks(io, pids.slice(index * chunk, (index + 1) * chunk), options));
-		}
-		// Details go as columns: far cheaper for the main thread to receive than one object each.
-		const packed = into.details === undefined ? undefined : packTaskFiles(into.details);
-		into.details = undefined;
-		result = {ok: true, walk: into, packed};
-	} catch (error) {
-		result = {ok: false, error: String(error)};
+function helperProgram(): {readonly code: string} | {readonly file: URL | string} | null {
+	if (typeof __KLPTOP_WALK_HELPER_SOURCE__ === 'string') {
+		return {code: __KLPTOP_WALK_HELPER_SOURCE__};
 	}
-	workerData.port.postMessage(result);
-	Atomics.store(shared, 1, ${DONE});
-	Atomics.notify(shared, 1);
+
+	const named = process.env['KLPTOP_WALK_HELPER'];
+	if (named !== undefined && named !== '') {
+		return {file: named};
+	}
+
+	const beside = new URL('walk-helper.js', import.meta.url);
+	return existsSync(beside) ? {file: beside} : null;
 }
-workerData.port.close();
-`;
 
 type Helper = {
 	/**
@@ -173,12 +139,17 @@ type IdleHelper = {
 };
 
 function spawnHelper(): IdleHelper | null {
+	const program = helperProgram();
+	if (program === null) {
+		return null;
+	}
+
 	const {port1, port2} = new MessageChannel();
 	const control = new Int32Array(new SharedArrayBuffer(4));
 	let worker: Worker;
 	try {
-		worker = new Worker(HELPER_SOURCE, {
-			eval: true,
+		worker = new Worker('code' in program ? program.code : program.file, {
+			eval: 'code' in program,
 			workerData: {control: control.buffer, port: port2},
 			transferList: [port2],
 			stdout: true,
@@ -186,8 +157,8 @@ function spawnHelper(): IdleHelper | null {
 			// The walk closes every descriptor it opens: no per-thread set of open ones to keep (an
 			// insert and a removal on each of 100,000 opens and closes).
 			trackUnmanagedFds: false,
-			// Not the process's flags: `node --input-type=module -e ...` would make this CommonJS
-			// source an ES module (no `require`), and the helper would die before its first chunk.
+			// Not the process's flags: `node --input-type=module -e ...` would make the bundled
+			// CommonJS source an ES module (no `require`), and the helper would die at once.
 			execArgv: [],
 		});
 	} catch {
@@ -225,7 +196,15 @@ function assignHelper(
 ): Helper {
 	const {port, control} = idle;
 	const {prefix, chunk, helperFaultAfter} = settings;
-	port.postMessage({prefix, pids, options, chunk, faultAfter: helperFaultAfter, shared: shared.buffer});
+	const work: HelperAssignment = {
+		prefix,
+		pids,
+		options,
+		chunk,
+		faultAfter: helperFaultAfter,
+		shared: shared.buffer as SharedArrayBuffer,
+	};
+	port.postMessage(work);
 	Atomics.store(control, 0, 1);
 	Atomics.notify(control, 0);
 	return {
@@ -237,10 +216,10 @@ function assignHelper(
 			} else {
 				Atomics.wait(shared, 1, RUNNING, HELPER_FINISH_MS);
 				if (Atomics.load(shared, 1) === DONE) {
-					const received = receiveMessageOnPort(port) as
-						{message: {ok: boolean; walk?: TaskWalk; packed?: PackedTaskFiles}} | undefined;
-					const {walk, packed} = received?.message ?? {};
-					if (received?.message.ok && walk) {
+					const received = receiveMessageOnPort(port) as {message: HelperResult} | undefined;
+					const answer = received?.message;
+					if (answer?.ok === true) {
+						const {walk, packed} = answer;
 						result = packed === undefined ? walk : {...walk, details: unpackTaskFiles(packed)};
 					}
 				}

@@ -1,10 +1,8 @@
 /**
 The thread walk: `/proc/<pid>/task/<tid>` for the given pids, reading `patch_state` when asked.
 
-This is the hot loop of a scan (issue 2 §7). The functions below are deliberately self-contained
-(no imports, no outer variables, plain JS once types are erased; what one needs of another is
-passed in): the host port also runs their source text in a worker thread to walk half of a large
-/proc on a second core, so the same code serves the main thread, the worker and every other port.
+This is the hot loop of a scan. The same code serves the main thread, every port, and the walk
+helper thread (`walk-helper.ts`) that walks half of a large /proc on a second core.
 During a transition the walk also reads each blocker's `stat`, `wchan` and `stack`, and in the
 all-threads view every thread's `stat` (`details`), so that those reads, too, are shared between
 the threads or made off the main thread.
@@ -26,7 +24,7 @@ export type WalkIo = {
 /** `state` value in `TaskWalk.threads` for garbage (2 is not read or unreadable). */
 const STATE_GARBAGE = 3;
 
-/** Walk the task dirs of `pids` (entries of /proc; non-numeric ones are skipped). Self-contained. */
+/** Walk the task dirs of `pids` (entries of /proc; non-numeric ones are skipped) */
 export function walkTasks(io: WalkIo, pids: readonly string[], options: TaskWalkOptions): TaskWalk {
 	const numeric = (name: string): boolean => {
 		const n = name.length;
@@ -192,8 +190,7 @@ export function readTaskFiles(
 /**
 Walk io over Node's fs under `prefix`, reading patch_state through one small reused buffer and
 decoding it without making a string; other files (`readText`, the port's readFile too) through one
-growing buffer. `taskFilesOf` is `readTaskFiles` (passed in: the worker has no module scope).
-Self-contained (the worker runs its source).
+growing buffer. `taskFilesOf` is `readTaskFiles` (or a test's stand-in).
 */
 export function makeFsWalkIo(
 	fs: {
@@ -333,7 +330,7 @@ export function emptyWalk(): WalkAccumulator {
 	return {total: 0, minus: 0, zero: 0, one: 0, threads: [], errors: {}, firstTask: null};
 }
 
-/** Add `part` (the walk of a disjoint set of pids) into `into`, in place. Self-contained. */
+/** Add `part` (the walk of a disjoint set of pids) into `into`, in place */
 export function addWalk(into: WalkAccumulator, part: TaskWalk): void {
 	into.total += part.total;
 	into.minus += part.minus;
@@ -368,7 +365,6 @@ export function mergeWalks(a: TaskWalk, b: TaskWalk): TaskWalk {
 A walk's `details` as a few columns: per text field, the texts joined into one string and each
 one's length (-1 for null); the uids as numbers (NaN for null). What the helper thread posts: 100,000
 small objects cost the main thread about 0.3 s to receive, these columns a tenth of that.
-Self-contained (the helper runs its source).
 */
 export type PackedTaskFiles = {
 	readonly count: number;

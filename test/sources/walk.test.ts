@@ -269,6 +269,30 @@ describe('thread walk', () => {
 		}
 	});
 
+	it('the bundled helper program (the single file and the executable run it by eval) walks like the compiled one', async () => {
+		// scripts/bundle.mjs embeds this source where the compiled module has no file beside it.
+		const bundleScript = '../../scripts/bundle.mjs';
+		const {walkHelperSource} = (await import(bundleScript)) as {walkHelperSource(): Promise<string>};
+		const global = globalThis as {__KLPTOP_WALK_HELPER_SOURCE__?: string};
+		global.__KLPTOP_WALK_HELPER_SOURCE__ = await walkHelperSource();
+		try {
+			const made = bigTree();
+			const generic = createHostPort(made.root);
+			const bundled = createHostPort(made.root, {parallelMinPids: 2, chunk: 1});
+			const pids = generic.readdir('/proc');
+			for (const options of optionSets) {
+				const expected = sorted(walkTasks(portWalkIo(generic, parsePatchState), pids, options));
+				expect(sorted(await bundled.walkTasksInBackground!(pids, options)!)).toEqual(expected);
+			}
+
+			expect(bundled.stats).toEqual(helperStats({runs: optionSets.length, starts: 1}));
+			generic.close();
+			bundled.close();
+		} finally {
+			delete global.__KLPTOP_WALK_HELPER_SOURCE__;
+		}
+	});
+
 	it('closing the port during a background walk ends its helper and rejects the walk', async () => {
 		const made = bigTree();
 		const port = createHostPort(made.root, {parallelMinPids: 2, chunk: 1});

@@ -1,0 +1,84 @@
+/**
+The walk helper thread's program (started by `host-port.ts`, see ARCHITECTURE.md "The walk
+helper"): it walks chunks of /proc on a second core with the same `walk.ts` code as the main thread.
+
+It boots, then waits for an assignment: its control word turns 1 and the assignment is on its port.
+So it can be started early (`prewarmWalkHelper`) and be ready when the walk begins. It claims
+chunks from the walk's shared counter exactly as the main thread does, posts its result, and
+waits for the next one; it ends when told to (control 2), after HELPER_IDLE_MS idle, or with the
+process.
+*/
+import * as fs from 'node:fs';
+import {receiveMessageOnPort, workerData} from 'node:worker_threads';
+import {addWalk, emptyWalk, makeFsWalkIo, packTaskFiles, readTaskFiles, walkTasks} from './walk.js';
+import {
+	DONE,
+	HELPER_IDLE_MS,
+	NOT_STARTED,
+	RUNNING,
+	type HelperAssignment,
+	type HelperData,
+	type HelperResult,
+} from './walk-protocol.js';
+
+/** Walk the chunks of `work` this thread claims. */
+function walkAssignment(work: HelperAssignment, shared: Int32Array): HelperResult {
+	try {
+		const io = makeFsWalkIo(fs, work.prefix, readTaskFiles);
+		const {pids, options, chunk, faultAfter} = work;
+		const chunks = Math.ceil(pids.length / chunk);
+		const into = emptyWalk();
+		for (let done = 0; ; done++) {
+			if (done === faultAfter) {
+				throw new Error('injected helper fault');
+			}
+
+			const index = Atomics.add(shared, 0, 1);
+			if (index >= chunks) {
+				break;
+			}
+
+			addWalk(into, walkTasks(io, pids.slice(index * chunk, (index + 1) * chunk), options));
+		}
+
+		const packed = into.details === undefined ? undefined : packTaskFiles(into.details);
+		into.details = undefined;
+		return {ok: true, walk: into, packed};
+	} catch (error) {
+		return {ok: false, error: String(error)};
+	}
+}
+
+function serve({control: controlBuffer, port}: HelperData): void {
+	const control = new Int32Array(controlBuffer);
+	for (;;) {
+		const idleUntil = Date.now() + HELPER_IDLE_MS;
+		while (Atomics.load(control, 0) === 0 && Date.now() < idleUntil) {
+			Atomics.wait(control, 0, 0, 250);
+		}
+
+		// 1: an assignment is on the port (take it, wait for the next one after); 2 or idle: end.
+		if (Atomics.compareExchange(control, 0, 1, 0) !== 1) {
+			break;
+		}
+
+		const received = receiveMessageOnPort(port) as {message: HelperAssignment} | undefined;
+		if (received === undefined) {
+			continue;
+		}
+
+		const work = received.message;
+		const shared = new Int32Array(work.shared);
+		if (Atomics.compareExchange(shared, 1, NOT_STARTED, RUNNING) !== NOT_STARTED) {
+			continue;
+		}
+
+		port.postMessage(walkAssignment(work, shared));
+		Atomics.store(shared, 1, DONE);
+		Atomics.notify(shared, 1);
+	}
+
+	port.close();
+}
+
+serve(workerData as HelperData);

@@ -1,0 +1,39 @@
+/**
+What the main thread and the walk helper thread (`walk-helper.ts`) share: the states of a walk's
+shared word, the helper's idle time, and the shapes of an assignment and its result.
+*/
+import type {MessagePort} from 'node:worker_threads';
+import type {TaskWalk, TaskWalkOptions} from './fs-port.js';
+import type {PackedTaskFiles} from './walk.js';
+
+/** A walk's `shared[1]`: whether the helper took it, finished it, or was told not to start. */
+export const NOT_STARTED = 0;
+export const RUNNING = 1;
+export const DONE = 2;
+export const CANCELLED = 3;
+
+/** A helper without work for this long ends (a port's next walk starts another). */
+export const HELPER_IDLE_MS = 30_000;
+
+/** Handed to the helper when it starts. */
+export type HelperData = {
+	/** Int32Array[1] over it: 0 idle, 1 an assignment is on the port, 2 end. */
+	readonly control: SharedArrayBuffer;
+	readonly port: MessagePort;
+};
+
+/** One walk for the helper: claim chunks of `pids` from `shared[0]` like the main thread does. */
+export type HelperAssignment = {
+	readonly prefix: string;
+	readonly pids: readonly string[];
+	readonly options: TaskWalkOptions;
+	readonly chunk: number;
+	/** Tests: throw after this many chunks (a helper that fails mid-walk). */
+	readonly faultAfter: number | null;
+	readonly shared: SharedArrayBuffer;
+};
+
+/** The helper's answer; details go as columns (far cheaper to receive than one object each). */
+export type HelperResult =
+	| {readonly ok: true; readonly walk: TaskWalk; readonly packed: PackedTaskFiles | undefined}
+	| {readonly ok: false; readonly error: string};
