@@ -7,14 +7,14 @@ with its code. The Ink UI is imported lazily by `main` so that `--once` never lo
 */
 import {quietOnBrokenPipe} from './source/cli/broken-pipe.js';
 import {startEarly} from './source/cli/early.js';
-import {fastFlags} from './source/cli/fast-flags.js';
+import {fastFlags} from './source/cli/argv.js';
 import {flagSpec} from './source/cli/flag-spec.js';
 
 // Before anything else is loaded: a one-shot scan's helper thread boots meanwhile (early.ts).
 quietOnBrokenPipe();
 const args = process.argv.slice(2);
 startEarly(args);
-// `klptop --once [--json] [--root DIR]` needs no meow (fast-flags.ts); everything else does.
+// `klptop --once [--json] [--root DIR]` needs no meow (argv.ts); everything else does.
 const fast = fastFlags(args);
 if (fast === null) {
 	const [{default: meow}, {helpText}, {main}, {description, version}] = await Promise.all([

@@ -1,4 +1,4 @@
-/** klptop's flags as meow declares them: `cli.tsx` hands this to meow, `fast-flags.ts` reads its defaults. */
+/** klptop's flags as meow declares them: `cli.tsx` hands this to meow, `argv.ts` scans raw arguments by it. */
 export const flagSpec = {
 	root: {type: 'string'},
 	emulate: {type: 'string'},

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import meow from 'meow';
 import {describe, expect, it} from 'vitest';
 import {oneShotRoot} from '../../source/cli/early.js';
-import {fastFlags} from '../../source/cli/fast-flags.js';
+import {fastFlags, scanArgv} from '../../source/cli/argv.js';
 import {flagSpec} from '../../source/cli/flag-spec.js';
 
 function viaMeow(argv: string[]) {
@@ -35,6 +35,61 @@ const token = fc.constantFrom(
 	'--emulate',
 	'quick',
 );
+
+function kebab(name: string): string {
+	return name.replaceAll(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+}
+
+/** Every way the table's flags can be written, with values of every kind around them. */
+const specs = Object.entries(flagSpec) as Array<[string, {readonly shortFlag?: string}]>;
+const flagForm = fc.constantFrom(
+	...specs.flatMap(([name, spec]) => [
+		`--${kebab(name)}`,
+		...(spec.shortFlag === undefined ? [] : [`-${spec.shortFlag}`]),
+	]),
+);
+const value = fc.constantFrom('3', '1.5', 'abc', '/tmp/tree', '', '-x', '0x10', '1e3', 'emulate', 'nudge');
+/** A flag and a value after it (a positional after a boolean), `--flag=value`, or an odd token. */
+const unit = fc.oneof(
+	{arbitrary: fc.tuple(flagForm, value), weight: 6},
+	{arbitrary: fc.tuple(flagForm, value).map(([flag, text]) => [`${flag}=${text}`]), weight: 2},
+	{arbitrary: fc.constantFrom(['--'], ['--no-color'], ['-x'], ['--once'], ['-b']), weight: 1},
+);
+const anyArgv = fc.array(unit, {maxLength: 4}).map((units) => units.flat());
+
+describe('the one argument scanner', () => {
+	it('gives exactly what meow gives for every flag of the table whenever it answers (fuzz)', () => {
+		const answered = new Set<string>();
+		fc.assert(
+			fc.property(anyArgv, (argv) => {
+				const scanned = scanArgv(argv);
+				if (scanned !== null) {
+					for (const name of scanned.given) answered.add(name);
+					expect({input: scanned.input, flags: scanned.flags}).toEqual(viaMeow(argv));
+				}
+			}),
+			{numRuns: 3000},
+		);
+		// Every flag meow is left to print (help, version) aside, each was read and compared.
+		const expected = Object.keys(flagSpec).filter((name) => name !== 'help' && name !== 'version');
+		expect([...answered].sort()).toEqual(expected.sort());
+	});
+
+	it('leaves help, version, unknown and repeated flags, bundles and -- to meow', () => {
+		for (const argv of [
+			['--help'],
+			['-v'],
+			['--bogus'],
+			['--once', '--once'],
+			['-bn3'],
+			['--', '--once'],
+			['--delay', 'abc'],
+			['--root', '--json'],
+		]) {
+			expect(scanArgv(argv)).toBeNull();
+		}
+	});
+});
 
 describe('the fast path for `--once [--json] [--root DIR]`', () => {
 	it('gives exactly what meow gives whenever it accepts an argument list (fuzz)', () => {
