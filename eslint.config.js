@@ -1,25 +1,96 @@
 // @ts-check
+import fs from 'node:fs';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import reactHooks from 'eslint-plugin-react-hooks';
 
 /*
-Boundaries (DEVELOPERS.md, style.md §5.2): only the data-source layer touches /proc and /sys,
-only source/actions sends signals or writes sysfs, views are pure functions of props.
-The rules below make a crossing a lint error instead of a review comment.
+The boundaries of ARCHITECTURE.md ("Rules of each folder"), enforced: a crossing is a lint error
+instead of a review comment. Each Node module or process-wide hook below is allowed in the folders
+listed with it and forbidden everywhere else under source/ (a new folder starts with none of them).
 */
-const fsModules = ['fs', 'node:fs', 'fs/promises', 'node:fs/promises'];
-const restrictedFs = {
-	paths: fsModules.map((name) => ({
-		name,
-		message:
-			'Only source/sources (reading), source/actions (acting), source/emulator (its disk mirror), source/state (XDG files) and source/script (output files) may touch the filesystem.',
-	})),
-};
+const boundaries = [
+	{
+		modules: ['fs', 'fs/promises'],
+		allowed: ['sources', 'actions', 'emulator', 'state', 'script', 'record'],
+		why: 'only the data sources (reading), the actions (acting), the emulator (its disk mirror), state (XDG files), script and record (output files) touch the filesystem',
+	},
+	{
+		modules: ['worker_threads'],
+		allowed: ['sources', 'emulator'],
+		why: 'threads belong to the walk helper (sources) and the emulator mirror',
+	},
+	{
+		modules: ['net', 'http', 'https'],
+		allowed: ['script', 'emulator'],
+		why: 'sockets belong to export --listen (script) and the emulator tree protocol',
+	},
+	{
+		modules: ['child_process'],
+		allowed: ['fleet'],
+		why: 'child processes (the system ssh) belong to the fleet transport',
+	},
+];
+/** Folders that may install process-wide signal/exit handlers or end the process. */
+const processHooksAllowed = ['cli', 'ui', 'actions', 'script', 'record', 'fleet'];
+
+const folders = fs
+	.readdirSync(new URL('source', import.meta.url), {withFileTypes: true})
+	.filter((entry) => entry.isDirectory())
+	.map((entry) => entry.name);
+
 const noKill = {
 	selector: "MemberExpression[object.name='process'][property.name='kill']",
-	message: 'Only source/actions may send signals.',
+	message: 'Only source/actions may send signals (ARCHITECTURE.md).',
 };
+const noProcessHooks = {
+	selector:
+		"CallExpression[callee.object.name='process'][callee.property.name=/^(on|once|off|addListener|removeListener|prependListener|exit|abort)$/]",
+	message: `Process-wide handlers and process.exit belong to ${processHooksAllowed.join(', ')} (ARCHITECTURE.md).`,
+};
+/** Outside source/actions, the engine is reached through its index only. */
+const actionsInternals = {
+	group: ['**/actions/*', '!**/actions/index.js'],
+	message: 'Import the action engine through source/actions/index.js (ARCHITECTURE.md).',
+};
+/** Views are pure functions of props: types from anywhere, values only from pure formatting. */
+const viewImports = {
+	group: [
+		'**/dashboard/*',
+		'**/ui/*',
+		'**/hooks/*',
+		'**/actions/*',
+		'**/sources/*',
+		'**/state/*',
+		'**/script/*',
+	],
+	allowTypeImports: true,
+	message:
+		'Views import only types and pure formatting; the dashboard hands them data as props (ARCHITECTURE.md).',
+};
+
+function restrictedImports(folder) {
+	const paths = boundaries
+		.filter((rule) => !rule.allowed.includes(folder))
+		.flatMap((rule) =>
+			rule.modules
+				.flatMap((name) => [name, `node:${name}`])
+				.map((name) => ({name, message: `${rule.why} (ARCHITECTURE.md).`})),
+		);
+	const patterns = [
+		...(folder === 'actions' ? [] : [actionsInternals]),
+		...(folder === 'views' ? [viewImports] : []),
+	];
+	return ['error', {paths, patterns}];
+}
+
+function restrictedSyntax(folder) {
+	return [
+		'error',
+		...(folder === 'actions' || folder === 'emulator' ? [] : [noKill]),
+		...(processHooksAllowed.includes(folder) ? [] : [noProcessHooks]),
+	];
+}
 
 export default tseslint.config(
 	{
@@ -47,26 +118,21 @@ export default tseslint.config(
 			'no-console': 'off',
 		},
 	},
+	// Files directly in source/ (keymap, version) and cli.tsx: the rules of a folder with no allowances.
 	{
-		files: ['source/**/*.{ts,tsx}'],
-		ignores: [
-			'source/sources/**',
-			'source/actions/**',
-			'source/emulator/**',
-			'source/state/**',
-			'source/script/**',
-		],
+		files: ['source/*.{ts,tsx}', 'cli.tsx'],
 		rules: {
-			'no-restricted-imports': ['error', restrictedFs],
+			'@typescript-eslint/no-restricted-imports': restrictedImports(''),
+			'no-restricted-syntax': restrictedSyntax('cli'),
 		},
 	},
-	{
-		files: ['source/**/*.{ts,tsx}', 'cli.tsx'],
-		ignores: ['source/actions/**', 'source/emulator/**'],
+	...folders.map((folder) => ({
+		files: [`source/${folder}/**/*.{ts,tsx}`],
 		rules: {
-			'no-restricted-syntax': ['error', noKill],
+			'@typescript-eslint/no-restricted-imports': restrictedImports(folder),
+			'no-restricted-syntax': restrictedSyntax(folder),
 		},
-	},
+	})),
 	{
 		files: ['**/*.{js,mjs}'],
 		languageOptions: {

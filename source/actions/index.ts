@@ -38,6 +38,7 @@ export type {
 export {nudgeableBlockers, planNudge, targetOf} from './plan.js';
 export type {NudgeGroup, NudgePlan, NudgeTarget, PlannedThread} from './plan.js';
 export {executePatchAction, patchMenu, planPatchAction} from './sysfs-actions.js';
+export {validPatchName} from './proc.js';
 export type {
 	PatchActionKind,
 	PatchActionPlan,

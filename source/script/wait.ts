@@ -18,10 +18,8 @@ Semantics follow kpatch's `wait_for_patch_transition`: a patch that is not (or n
 (`/lib/modules/.../my-patch.ko` -> `my_patch`: the kernel names the patch after the module, with
 `-` turned into `_`).
 */
-import {createActionContext} from '../actions/context.js';
-import type {ActionContext} from '../actions/context.js';
-import {validPatchName} from '../actions/proc.js';
-import {executePatchAction, planPatchAction} from '../actions/sysfs-actions.js';
+import {createActionContext, executePatchAction, planPatchAction, validPatchName} from '../actions/index.js';
+import type {ActionContext} from '../actions/index.js';
 import {foldSnapshot} from '../model/history.js';
 import {clean} from '../model/sanitize.js';
 import type {Blocker, History, PatchInfo, TaskClass} from '../model/types.js';

@@ -20,6 +20,7 @@ import {Header} from '../views/header.js';
 import {HelpScreen} from '../views/help-screen.js';
 import {NoLivepatch, TooSmall} from '../views/notice.js';
 import {PatchDetail} from '../views/patch-detail.js';
+import {patchActions} from '../dashboard/patch-menu.js';
 import {PatchPanel} from '../views/patch-panel.js';
 import {TaskDetail} from '../views/task-detail.js';
 import {TaskTable} from '../views/task-table.js';
@@ -310,6 +311,7 @@ export function App(props: AppProps) {
 				patch={patch}
 				name={screen.name}
 				history={history}
+				actions={patch === null ? [] : patchActions(patch, history?.snapshot.transition ?? null)}
 				menu={screen.menu}
 				readonlyReason={state.readonlyReason}
 				height={layout.pageRows}

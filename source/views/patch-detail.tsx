@@ -14,8 +14,7 @@ import {Box, Text} from 'ink';
 import type {ReactNode} from 'react';
 import {clean} from '../model/sanitize.js';
 import type {History, PatchInfo} from '../model/types.js';
-import type {PatchAction} from './patch-actions.js';
-import {patchActions} from './patch-actions.js';
+import type {PatchAction} from '../dashboard/patch-menu.js';
 import {truncate} from './format.js';
 import {Line, Title} from './line.js';
 import {patchStateWord} from './patch-panel.js';
@@ -57,6 +56,8 @@ export type PatchDetailProps = {
 	/** Name shown when the patch is gone. */
 	readonly name: string;
 	readonly history: History | null;
+	/** The patch's action menu (dashboard/patch-menu.ts), empty when the patch is gone. */
+	readonly actions: readonly PatchAction[];
 	/** Selected action menu item. */
 	readonly menu: number;
 	readonly readonlyReason: string | null;
@@ -101,6 +102,7 @@ export function PatchDetail({
 	patch,
 	name,
 	history,
+	actions,
 	menu,
 	readonlyReason,
 	height,
@@ -120,7 +122,6 @@ export function PatchDetail({
 		);
 	}
 
-	const transition = history?.snapshot.transition ?? null;
 	const state = patchStateWord(patch, history?.transition ?? null, history?.lastTransition ?? null);
 	const yes = (value: boolean | null) => (value === null ? 'n/a' : value ? 'yes' : 'no');
 	const facts = [
@@ -131,7 +132,6 @@ export function PatchDetail({
 		`force ${patch.hasForce ? 'present' : 'absent'}`,
 	];
 	if (patch.hasSignal) facts.push('signal present');
-	const actions = patchActions(patch, transition);
 	const off = readonlyReason === null ? null : `read-only: ${clean(readonlyReason)}`;
 
 	// Function rows, names cut so the table fits the width.

@@ -7,6 +7,7 @@ import {keymap, displayKey} from '../../source/keymap.js';
 import {minHeight, minWidth} from '../../source/dashboard/layout.js';
 import {cellWidth, functionLabel} from '../../source/views/format.js';
 import {PatchDetail} from '../../source/views/patch-detail.js';
+import {patchActions} from '../../source/dashboard/patch-menu.js';
 import {TaskTable} from '../../source/views/task-table.js';
 import {deriveRows, defaultViewOptions} from '../../source/dashboard/rows.js';
 import {blocker, FakeFeed, manyBlockers, patch, snapshot, stuckHistory, t0, historyOf} from './fixtures.js';
@@ -255,6 +256,7 @@ describe('details', () => {
 					patch={p}
 					name={p.name}
 					history={history}
+					actions={patchActions(p, history.snapshot.transition)}
 					menu={1}
 					readonlyReason={null}
 					height={30}
