@@ -33,7 +33,6 @@ import type {
 	History,
 	HistoryEvent,
 	HistoryEventKind,
-	KernelLogLine,
 	LastTransition,
 	Snapshot,
 	ThreadInfo,
@@ -41,6 +40,7 @@ import type {
 	TransitionProgress,
 } from './types.js';
 import {blockerKey} from './types.js';
+import {kernelLogTime, parseLivepatchLine} from './kernel-log.js';
 
 /** @default 500 */
 export const defaultMaxEvents = 500;
@@ -73,117 +73,6 @@ export type TrackedTransition = TransitionProgress & {
 };
 
 // ---------------------------------------------------------------------------------------------------
-// Kernel log parsing
-
-export type LivepatchLogRecord =
-	| {readonly kind: 'enabling'; readonly patch: string}
-	| {readonly kind: 'initializing'; readonly patch: string; readonly direction: Direction}
-	| {readonly kind: 'starting'; readonly patch: string; readonly direction: Direction}
-	| {readonly kind: 'completing'; readonly patch: string; readonly direction: Direction}
-	| {readonly kind: 'complete'; readonly patch: string; readonly direction: Direction}
-	| {readonly kind: 'reversing'; readonly patch: string; readonly from: Direction; readonly to: Direction}
-	| {readonly kind: 'canceling'; readonly patch: string}
-	| {readonly kind: 'signaling'}
-	| {readonly kind: 'forcing'}
-	| {readonly kind: 'task'; readonly comm: string; readonly tid: number; readonly reason: string}
-	| {readonly kind: 'other'; readonly patch: string | null};
-
-const dir = '(patching|unpatching)';
-const logPatterns = {
-	starting: new RegExp(`'([^']+)': starting ${dir} transition`),
-	// 4.12-4.14 printed `'<patch>': patching...` instead of `starting patching transition`.
-	startingOld: new RegExp(`'([^']+)': ${dir}\\.\\.\\.\\s*$`),
-	initializing: new RegExp(`'([^']+)': initializing ${dir} transition`),
-	completing: new RegExp(`'([^']+)': completing ${dir} transition`),
-	complete: new RegExp(`'([^']+)': ${dir} complete`),
-	reversing: new RegExp(`'([^']+)': reversing transition from ${dir} to ${dir}`),
-	canceling: /'([^']+)': canceling patching transition/,
-	enabling: /enabling patch '([^']+)'/,
-	signaling: /signaling remaining tasks/,
-	forcing: /forcing remaining tasks to the patched state/,
-	// 5.16+ `klp_try_switch_task:`, 4.12-5.15 `klp_check_stack:`; comm may itself contain ':'.
-	task: /(?:klp_try_switch_task|klp_check_stack): (.*):(\d+) (is running|has an unreliable stack|is sleeping on function \S+)/,
-	anyPatch: /'([^']+)'/,
-} as const;
-
-/** The `'<patch>': <word> <direction> ...` lines, one record shape for all of them. */
-const directedPatterns = [
-	['starting', logPatterns.starting],
-	['starting', logPatterns.startingOld],
-	['initializing', logPatterns.initializing],
-	['completing', logPatterns.completing],
-	['complete', logPatterns.complete],
-] as const;
-
-/**
-Classify one kernel log line. Only lines with the `livepatch: ` prefix of the livepatch core's
-`pr_fmt` are read for their meaning: a module printing the same words cannot fake a transition.
-*/
-export function parseLivepatchLine(line: string): LivepatchLogRecord {
-	const prefix = /^\s*livepatch: /.exec(line);
-	if (!prefix) {
-		return {kind: 'other', patch: null};
-	}
-
-	const text = line.slice(prefix[0].length);
-	// A task line (one per blocker and retry with dynamic debug on: the bulk of a busy log) is known
-	// by its first word, whatever its comm says: one pattern instead of the ten below.
-	if (text.startsWith('klp_try_switch_task: ') || text.startsWith('klp_check_stack: ')) {
-		const task = logPatterns.task.exec(text);
-		if (task) {
-			return {kind: 'task', comm: task[1]!, tid: Number(task[2]), reason: task[3]!};
-		}
-	}
-
-	let m = logPatterns.reversing.exec(text);
-	if (m) {
-		return {kind: 'reversing', patch: m[1]!, from: m[2] as Direction, to: m[3] as Direction};
-	}
-
-	for (const [kind, pattern] of directedPatterns) {
-		m = pattern.exec(text);
-		if (m) {
-			return {kind, patch: m[1]!, direction: m[2] as Direction};
-		}
-	}
-
-	m = logPatterns.canceling.exec(text);
-	if (m) {
-		return {kind: 'canceling', patch: m[1]!};
-	}
-
-	m = logPatterns.enabling.exec(text);
-	if (m) {
-		return {kind: 'enabling', patch: m[1]!};
-	}
-
-	if (logPatterns.signaling.test(text)) {
-		return {kind: 'signaling'};
-	}
-
-	if (logPatterns.forcing.test(text)) {
-		return {kind: 'forcing'};
-	}
-
-	m = logPatterns.task.exec(text);
-	if (m) {
-		return {kind: 'task', comm: m[1]!, tid: Number(m[2]), reason: m[3]!};
-	}
-
-	m = logPatterns.anyPatch.exec(text);
-	return {kind: 'other', patch: m ? m[1]! : null};
-}
-
-/** Wall-clock ms of a kernel log line, null when its boot offset or the boot time is unknown. */
-export function kernelLogTime(line: KernelLogLine, bootTime: number | null): number | null {
-	if (line.bootSeconds === null || bootTime === null || !Number.isFinite(line.bootSeconds)) {
-		return null;
-	}
-
-	return bootTime + line.bootSeconds * 1000;
-}
-
-// ---------------------------------------------------------------------------------------------------
 // Kernel generation
 
 /**
@@ -212,13 +101,14 @@ export function nextSignalIn(now: number, directionSince: number): number {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// The fold
+// The fold: one named step per concern, each a pure function of its inputs; `foldSnapshot` runs
+// them in order and concatenates their events (the order below is the order of equal-time events).
 
 /**
 Working state of one transition while a poll is folded: the previous progress, advanced by the
 kernel log lines of this poll (in order), then reconciled with what the snapshot shows.
 */
-type Track = {
+export type Track = {
 	patch: string;
 	direction: Direction;
 	startedAt: number | null;
@@ -235,96 +125,110 @@ type Track = {
 	freshDirection: boolean;
 };
 
-type Ended = {
-	track: Track;
-	endedAt: number;
+export type Ended = {
+	readonly track: Track;
+	readonly endedAt: number;
 	/** How the end was seen. */
-	by: 'log' | 'observed';
+	readonly by: 'log' | 'observed';
 	/** Patch still listed in the snapshot (transition 0). */
-	patchPresent: boolean;
+	readonly patchPresent: boolean;
 };
 
-type Draft = {time: number; kind: HistoryEventKind; patch: string | null; tid: number | null; text: string};
+/** An event before it is ordered into the history. */
+export type Draft = HistoryEvent;
 
-/**
-Fold one snapshot into the history. `history` null starts a new one (first poll).
-Pure: neither argument is modified.
-*/
-export function foldSnapshot(
-	history: History | null,
-	snapshot: Snapshot,
-	options: FoldOptions = {},
-): History {
-	const maxEvents = options.maxEvents ?? defaultMaxEvents;
-	const prev = history?.snapshot ?? null;
-	const now = snapshot.time;
-	/** Estimated moment of anything that happened between the two scans. */
-	const between = prev ? prev.time + Math.max(0, now - prev.time) / 2 : now;
-	const drafts: Draft[] = [];
-	const emit = (
-		time: number,
-		kind: HistoryEventKind,
-		patch: string | null,
-		tid: number | null,
-		text: string,
-	) => {
-		drafts.push({time, kind, patch, tid, text});
-	};
+/** What every step of one fold knows about the poll. */
+export type PollContext = {
+	readonly snapshot: Snapshot;
+	readonly prev: Snapshot | null;
+	/** The scan's time. */
+	readonly now: number;
+	/** Estimated moment of anything that happened between the two scans (their midpoint). */
+	readonly between: number;
+};
 
-	const prevProgress = (history?.transition ?? null) as TrackedTransition | null;
-	let track: Track | null = prevProgress
+/** The transition being followed, the ones that ended this poll, and the events that said so. */
+export type Followed = {
+	readonly track: Track | null;
+	readonly ended: readonly Ended[];
+	readonly events: readonly Draft[];
+};
+
+function draft(
+	time: number,
+	kind: HistoryEventKind,
+	patch: string | null,
+	tid: number | null,
+	text: string,
+): Draft {
+	return {time, kind, patch, tid, text};
+}
+
+/** The working track of a transition the previous poll followed, or null. */
+export function carriedTrack(progress: TrackedTransition | null): Track | null {
+	return progress
 		? {
-				patch: prevProgress.patch,
-				direction: prevProgress.direction,
-				startedAt: prevProgress.startedAt,
-				startedFrom: prevProgress.startedFrom,
-				directionSince: prevProgress.directionSince,
-				reversals: prevProgress.reversals,
-				forcedAt: prevProgress.forcedAt ?? null,
+				patch: progress.patch,
+				direction: progress.direction,
+				startedAt: progress.startedAt,
+				startedFrom: progress.startedFrom,
+				directionSince: progress.directionSince,
+				reversals: progress.reversals,
+				forcedAt: progress.forcedAt ?? null,
 				carried: true,
 				reversedByLine: false,
 				canceled: false,
 				freshDirection: false,
 			}
 		: null;
-	const ended: Ended[] = [];
-	const endTrack = (endedAt: number, by: Ended['by']) => {
-		if (track) {
-			ended.push({
-				track,
-				endedAt,
-				by,
-				patchPresent: snapshot.patches.some((p) => p.name === track!.patch && !p.transition),
-			});
-			track = null;
-		}
-	};
+}
 
-	const startTrack = (patch: string, direction: Direction, at: number | null, from: Track['startedFrom']) => {
-		track = {
-			patch,
-			direction,
-			startedAt: at,
-			startedFrom: from,
-			directionSince: from === 'first-seen' ? null : at,
-			reversals: 0,
-			forcedAt: null,
-			carried: false,
-			reversedByLine: false,
-			canceled: false,
-			freshDirection: true,
-		};
-	};
+/** A step's own copy of what it changes: callers' tracks and lists are never modified. */
+type Working = {track: Track | null; ended: Ended[]; events: Draft[]};
 
-	const reverseTrack = (to: Direction, at: number | null) => {
-		const t = track!;
-		t.direction = to;
-		t.reversals += 1;
-		t.directionSince = at;
-		t.freshDirection = true;
-	};
+function working(from: Followed): Working {
+	return {track: from.track && {...from.track}, ended: [...from.ended], events: [...from.events]};
+}
 
-	// 1. The kernel log of this poll, in order.
+function endTrack(w: Working, poll: PollContext, endedAt: number, by: Ended['by']): void {
+	const track = w.track;
+	if (track) {
+		const patchPresent = poll.snapshot.patches.some((p) => p.name === track.patch && !p.transition);
+		w.ended.push({track, endedAt, by, patchPresent});
+		w.track = null;
+	}
+}
+
+function newTrack(patch: string, direction: Direction, at: number | null, from: Track['startedFrom']): Track {
+	return {
+		patch,
+		direction,
+		startedAt: at,
+		startedFrom: from,
+		directionSince: from === 'first-seen' ? null : at,
+		reversals: 0,
+		forcedAt: null,
+		carried: false,
+		reversedByLine: false,
+		canceled: false,
+		freshDirection: true,
+	};
+}
+
+function reverseTrack(track: Track, to: Direction, at: number | null): void {
+	track.direction = to;
+	track.reversals += 1;
+	track.directionSince = at;
+	track.freshDirection = true;
+}
+
+/**
+Step 1: the kernel log of this poll, in order. Each livepatch line becomes a `kernel-log` event, and
+the lifecycle lines (starting, reversing, canceling, complete, forcing, signaling) move the track.
+*/
+export function followKernelLog(start: Track | null, poll: PollContext): Followed {
+	const {snapshot, prev, now, between} = poll;
+	const w = working({track: start, ended: [], events: []});
 	const bootTime = snapshot.kernel.bootTime;
 	for (const line of snapshot.kernelLog) {
 		const logged = kernelLogTime(line, bootTime);
@@ -332,25 +236,26 @@ export function foldSnapshot(
 		const at = logged === null ? null : Math.min(logged, now);
 		const eventTime = at ?? now;
 		const rec = parseLivepatchLine(line.text);
+		const t = w.track;
 		const logPatch =
 			'patch' in rec
 				? rec.patch
 				: rec.kind === 'signaling' || rec.kind === 'forcing'
-					? (track?.patch ?? null)
+					? (t?.patch ?? null)
 					: null;
-		emit(eventTime, 'kernel-log', logPatch, rec.kind === 'task' ? rec.tid : null, line.text);
-
-		const t = track as Track | null;
+		w.events.push(draft(eventTime, 'kernel-log', logPatch, rec.kind === 'task' ? rec.tid : null, line.text));
 		switch (rec.kind) {
 			case 'starting': {
 				if (t && t.patch === rec.patch && t.direction !== rec.direction) {
-					reverseTrack(rec.direction, at ?? between);
-					emit(
-						eventTime,
-						'transition-reversed',
-						rec.patch,
-						null,
-						`${rec.patch}: reversed to ${rec.direction} (kernel log)`,
+					reverseTrack(t, rec.direction, at ?? between);
+					w.events.push(
+						draft(
+							eventTime,
+							'transition-reversed',
+							rec.patch,
+							null,
+							`${rec.patch}: reversed to ${rec.direction} (kernel log)`,
+						),
 					);
 				} else if (t && t.patch === rec.patch && t.reversedByLine) {
 					// `reversing ...` then `starting <new dir> transition`: the start line dates the direction.
@@ -369,28 +274,28 @@ export function foldSnapshot(
 
 					t.directionSince = at;
 				} else {
-					if (t) {
-						// A new start while another was open: the log lost its end.
-						endTrack(at ?? between, 'log');
-					}
-
-					startTrack(
+					// A new start while another was open: the log lost its end.
+					endTrack(w, poll, at ?? between, 'log');
+					const started = newTrack(
 						rec.patch,
 						rec.direction,
 						at,
 						at === null ? (prev ? 'observed' : 'first-seen') : 'kernel-log',
 					);
 					if (at === null) {
-						track!.startedAt = prev ? between : now;
-						track!.directionSince = prev ? between : null;
+						started.startedAt = prev ? between : now;
+						started.directionSince = prev ? between : null;
 					}
 
-					emit(
-						eventTime,
-						'transition-started',
-						rec.patch,
-						null,
-						`${rec.patch}: ${rec.direction} transition started (kernel log)`,
+					w.track = started;
+					w.events.push(
+						draft(
+							eventTime,
+							'transition-started',
+							rec.patch,
+							null,
+							`${rec.patch}: ${rec.direction} transition started (kernel log)`,
+						),
 					);
 				}
 
@@ -400,32 +305,34 @@ export function foldSnapshot(
 			case 'reversing': {
 				if (t && t.patch === rec.patch) {
 					if (t.direction === rec.from) {
-						reverseTrack(rec.to, at ?? between);
+						reverseTrack(t, rec.to, at ?? between);
 						t.reversedByLine = true;
-						emit(
+						w.events.push(
+							draft(
+								eventTime,
+								'transition-reversed',
+								rec.patch,
+								null,
+								`${rec.patch}: reversed to ${rec.to} (kernel log)`,
+							),
+						);
+					}
+				} else {
+					endTrack(w, poll, at ?? between, 'log');
+					// We never saw it start: the reversal dates the direction, the start stays unknown.
+					const reversed = newTrack(rec.patch, rec.to, at ?? now, 'first-seen');
+					reversed.directionSince = at;
+					reversed.reversals = 1;
+					reversed.reversedByLine = true;
+					w.track = reversed;
+					w.events.push(
+						draft(
 							eventTime,
 							'transition-reversed',
 							rec.patch,
 							null,
 							`${rec.patch}: reversed to ${rec.to} (kernel log)`,
-						);
-					}
-				} else {
-					if (t) {
-						endTrack(at ?? between, 'log');
-					}
-
-					// We never saw it start: the reversal dates the direction, the start stays unknown.
-					startTrack(rec.patch, rec.to, at ?? now, 'first-seen');
-					track!.directionSince = at;
-					track!.reversals = 1;
-					track!.reversedByLine = true;
-					emit(
-						eventTime,
-						'transition-reversed',
-						rec.patch,
-						null,
-						`${rec.patch}: reversed to ${rec.to} (kernel log)`,
+						),
 					);
 				}
 
@@ -442,7 +349,7 @@ export function foldSnapshot(
 
 			case 'complete': {
 				if (t && t.patch === rec.patch) {
-					endTrack(eventTime, 'log');
+					endTrack(w, poll, eventTime, 'log');
 				}
 
 				break;
@@ -451,12 +358,14 @@ export function foldSnapshot(
 			case 'forcing': {
 				if (t) {
 					t.forcedAt = eventTime;
-					emit(
-						eventTime,
-						'transition-forced',
-						t.patch,
-						null,
-						`${t.patch}: remaining tasks forced to the target state (kernel log)`,
+					w.events.push(
+						draft(
+							eventTime,
+							'transition-forced',
+							t.patch,
+							null,
+							`${t.patch}: remaining tasks forced to the target state (kernel log)`,
+						),
 					);
 				}
 
@@ -464,12 +373,14 @@ export function foldSnapshot(
 			}
 
 			case 'signaling': {
-				emit(
-					eventTime,
-					'fake-signal',
-					t?.patch ?? null,
-					null,
-					'fake-signal round: kernel log "signaling remaining tasks"',
+				w.events.push(
+					draft(
+						eventTime,
+						'fake-signal',
+						t?.patch ?? null,
+						null,
+						'fake-signal round: kernel log "signaling remaining tasks"',
+					),
 				);
 				break;
 			}
@@ -480,11 +391,24 @@ export function foldSnapshot(
 		}
 	}
 
-	// 2. Reconcile with what sysfs shows now.
-	const current = effectiveTransition(history, snapshot);
-	const lastEnded = ended.at(-1);
+	return w;
+}
+
+/**
+Step 2: reconcile the track with what sysfs shows now (`current`, see `effectiveTransition`): a
+transition that is gone ended, one that is new started (between the polls, or before the first),
+and a flipped direction is a reversal.
+*/
+export function reconcileWithSysfs(
+	followed: Followed,
+	current: TransitionInfo | null,
+	poll: PollContext,
+): Followed {
+	const {prev, now, between} = poll;
+	const w = working(followed);
+	const lastEnded = w.ended.at(-1);
 	if (
-		!track &&
+		!w.track &&
 		current &&
 		lastEnded?.by === 'log' &&
 		lastEnded.track.patch === current.patch &&
@@ -492,30 +416,34 @@ export function foldSnapshot(
 	) {
 		// The log already says complete but sysfs, read a moment earlier, still shows the
 		// transition: keep following it; the next scan sees it end.
-		track = ended.pop()!.track;
+		w.track = {...w.ended.pop()!.track};
 	}
 
-	const t0 = track as Track | null;
-	if (t0 && (!current || current.patch !== t0.patch)) {
-		endTrack(between, 'observed');
+	if (w.track && (!current || current.patch !== w.track.patch)) {
+		endTrack(w, poll, between, 'observed');
 	}
 
-	const t1 = track as Track | null;
-	if (current) {
-		if (t1) {
-			if (t1.direction !== current.direction) {
-				reverseTrack(current.direction, between);
-				emit(
+	if (!current) {
+		return w;
+	}
+
+	if (w.track) {
+		if (w.track.direction !== current.direction) {
+			reverseTrack(w.track, current.direction, between);
+			w.events.push(
+				draft(
 					between,
 					'transition-reversed',
 					current.patch,
 					null,
 					`${current.patch}: reversed to ${current.direction} (direction flipped between polls)`,
-				);
-			}
-		} else if (prev) {
-			startTrack(current.patch, current.direction, between, 'observed');
-			emit(
+				),
+			);
+		}
+	} else if (prev) {
+		w.track = newTrack(current.patch, current.direction, between, 'observed');
+		w.events.push(
+			draft(
 				between,
 				'transition-started',
 				current.patch,
@@ -523,34 +451,39 @@ export function foldSnapshot(
 				current.initializing
 					? `${current.patch}: patching transition initialising (insmod in progress)`
 					: `${current.patch}: ${current.direction} transition started (seen between polls)`,
-			);
-		} else {
-			startTrack(current.patch, current.direction, now, 'first-seen');
-			emit(
+			),
+		);
+	} else {
+		w.track = newTrack(current.patch, current.direction, now, 'first-seen');
+		w.events.push(
+			draft(
 				now,
 				'transition-started',
 				current.patch,
 				null,
 				`${current.patch}: ${current.direction} transition already running when first seen (start not observed)`,
-			);
-		}
+			),
+		);
 	}
 
-	// 3. Transitions that ended.
-	let lastTransition = history?.lastTransition ?? null;
-	const endedThisPoll = ended.length > 0;
-	for (const e of ended) {
-		lastTransition = finishTransition(e, prev, emit);
+	return w;
+}
+
+/** Step 4: patches that appeared or disappeared between the two scans. */
+export function patchListEvents(poll: PollContext): Draft[] {
+	const {snapshot, prev, between} = poll;
+	if (!prev) {
+		return [];
 	}
 
-	// 4. Patches that appeared or disappeared.
-	if (prev) {
-		const before = new Set(prev.patches.map((p) => p.name));
-		const after = new Set(snapshot.patches.map((p) => p.name));
-		for (const name of after) {
-			if (!before.has(name)) {
-				const busy = refusedLoad(snapshot, name);
-				emit(
+	const events: Draft[] = [];
+	const before = new Set(prev.patches.map((p) => p.name));
+	const after = new Set(snapshot.patches.map((p) => p.name));
+	for (const name of after) {
+		if (!before.has(name)) {
+			const busy = refusedLoad(snapshot, name);
+			events.push(
+				draft(
 					between,
 					'patch-appeared',
 					name,
@@ -558,14 +491,16 @@ export function foldSnapshot(
 					busy === null
 						? `${name}: patch appeared`
 						: `${name}: patch appeared while ${busy}'s transition runs (its load is refused with EBUSY)`,
-				);
-			}
+				),
+			);
 		}
+	}
 
-		for (const name of before) {
-			if (!after.has(name)) {
-				const busy = refusedLoad(prev, name);
-				emit(
+	for (const name of before) {
+		if (!after.has(name)) {
+			const busy = refusedLoad(prev, name);
+			events.push(
+				draft(
 					between,
 					'patch-disappeared',
 					name,
@@ -573,101 +508,168 @@ export function foldSnapshot(
 					busy === null
 						? `${name}: patch disappeared`
 						: `${name}: patch disappeared (its load was refused while ${busy}'s transition ran)`,
-				);
-			}
+				),
+			);
 		}
 	}
 
-	// 5. Progress of the running transition.
-	const live = track as Track | null;
-	let progress: TrackedTransition | null = null;
-	if (current && live) {
-		const pending =
-			current.target === 1 ? snapshot.tasks.byPatchState['0'] : snapshot.tasks.byPatchState['1'];
-		const keep = !live.freshDirection && prevProgress?.samples ? prevProgress.samples : [];
-		const samples = [...keep, {time: now, pending}].slice(-rateWindow);
-		const first = samples[0]!;
-		const dtS = (now - first.time) / 1000;
-		const ratePerS = samples.length >= 2 && dtS > 0 ? (first.pending - pending) / dtS : null;
+	return events;
+}
 
-		const sends = kernelSendsFakeSignals(snapshot);
-		if (sends && live.directionSince !== null && !live.freshDirection && prev) {
-			// Computed rounds passed since the previous poll (the kernel only logs the first one).
-			const fromS = (prev.time - live.directionSince) / 1000;
-			const toS = (now - live.directionSince) / 1000;
-			for (let k = Math.max(1, Math.floor(fromS / signalPeriodS) + 1); k * signalPeriodS <= toS; k++) {
-				emit(
-					live.directionSince + k * signalPeriodS * 1000,
-					'fake-signal',
-					live.patch,
-					null,
-					`fake-signal round ${k} (estimated: every ${signalPeriodS} s from the ${live.reversals > 0 ? 'last reversal' : 'start'})`,
-				);
-			}
-		}
-
-		progress = {
-			patch: current.patch,
-			direction: current.direction,
-			target: current.target,
-			...(current.initializing ? {initializing: true} : {}),
-			startedAt: live.startedAt,
-			startedFrom: live.startedFrom,
-			directionSince: live.directionSince,
-			elapsedS: live.startedAt === null ? null : Math.max(0, (now - live.startedAt) / 1000),
-			pending,
-			total: snapshot.tasks.total,
-			ratePerS,
-			nextSignalS: sends && live.directionSince !== null ? nextSignalIn(now, live.directionSince) : null,
-			reversals: live.reversals,
-			forcedAt: live.forcedAt,
-			samples,
-		};
+/**
+The kernel's fake-signal rounds (every `signalPeriodS` from the start or the last reversal) that
+fell between the previous scan and this one, as estimated events: the kernel logs only the first.
+*/
+export function estimatedSignalRounds(live: Track, prevTime: number, now: number): Draft[] {
+	if (live.directionSince === null) {
+		return [];
 	}
 
-	// 6. Blockers: stuck time, and the threads that stopped blocking.
+	const events: Draft[] = [];
+	const fromS = (prevTime - live.directionSince) / 1000;
+	const toS = (now - live.directionSince) / 1000;
+	for (let k = Math.max(1, Math.floor(fromS / signalPeriodS) + 1); k * signalPeriodS <= toS; k++) {
+		events.push(
+			draft(
+				live.directionSince + k * signalPeriodS * 1000,
+				'fake-signal',
+				live.patch,
+				null,
+				`fake-signal round ${k} (estimated: every ${signalPeriodS} s from the ${live.reversals > 0 ? 'last reversal' : 'start'})`,
+			),
+		);
+	}
+
+	return events;
+}
+
+/**
+Step 5: the progress of the running transition (pending, rate over the last polls, elapsed, next
+fake-signal round), and the estimated signal rounds since the previous scan.
+*/
+export function transitionProgress(
+	current: TransitionInfo | null,
+	live: Track | null,
+	previous: TrackedTransition | null,
+	poll: PollContext,
+): {readonly progress: TrackedTransition | null; readonly events: Draft[]} {
+	const {snapshot, prev, now} = poll;
+	if (!current || !live) {
+		return {progress: null, events: []};
+	}
+
+	const pending = current.target === 1 ? snapshot.tasks.byPatchState['0'] : snapshot.tasks.byPatchState['1'];
+	const keep = !live.freshDirection && previous?.samples ? previous.samples : [];
+	const samples = [...keep, {time: now, pending}].slice(-rateWindow);
+	const first = samples[0]!;
+	const dtS = (now - first.time) / 1000;
+	const ratePerS = samples.length >= 2 && dtS > 0 ? (first.pending - pending) / dtS : null;
+	const sends = kernelSendsFakeSignals(snapshot);
+	const events = sends && !live.freshDirection && prev ? estimatedSignalRounds(live, prev.time, now) : [];
+	const progress: TrackedTransition = {
+		patch: current.patch,
+		direction: current.direction,
+		target: current.target,
+		...(current.initializing ? {initializing: true} : {}),
+		startedAt: live.startedAt,
+		startedFrom: live.startedFrom,
+		directionSince: live.directionSince,
+		elapsedS: live.startedAt === null ? null : Math.max(0, (now - live.startedAt) / 1000),
+		pending,
+		total: snapshot.tasks.total,
+		ratePerS,
+		nextSignalS: sends && live.directionSince !== null ? nextSignalIn(now, live.directionSince) : null,
+		reversals: live.reversals,
+		forcedAt: live.forcedAt,
+		samples,
+	};
+	return {progress, events};
+}
+
+/** Step 7: new warnings (repeats of the previous scan's warnings are not events). */
+export function warningEvents(poll: PollContext): Draft[] {
+	const old = new Set(poll.prev?.warnings ?? []);
+	return poll.snapshot.warnings
+		.filter((w) => !old.has(w))
+		.map((w) => draft(poll.now, 'warning', null, null, w));
+}
+
+/** Step 8: polls in a row with this transition running and no visible blocker. */
+export function invisiblePollsOf(
+	history: History | null,
+	current: TransitionInfo | null,
+	snapshot: Snapshot,
+): number {
+	if (!current || snapshot.blockers.length > 0) {
+		return 0;
+	}
+
+	const before = history?.transition ?? null;
+	const same = before !== null && before.patch === current.patch && before.direction === current.direction;
+	return (same ? (history?.invisiblePolls ?? 0) : 0) + 1;
+}
+
+/** This poll's events in time order; events of equal time keep the order the steps made them in. */
+export function orderEvents(drafts: readonly Draft[]): HistoryEvent[] {
+	return drafts
+		.map((d, i) => ({d, i}))
+		.sort((a, b) => a.d.time - b.d.time || a.i - b.i)
+		.map(({d}) => d);
+}
+
+/**
+Fold one snapshot into the history. `history` null starts a new one (first poll).
+Pure: neither argument is modified.
+*/
+export function foldSnapshot(
+	history: History | null,
+	snapshot: Snapshot,
+	options: FoldOptions = {},
+): History {
+	const prev = history?.snapshot ?? null;
+	const now = snapshot.time;
+	const poll: PollContext = {
+		snapshot,
+		prev,
+		now,
+		between: prev ? prev.time + Math.max(0, now - prev.time) / 2 : now,
+	};
+	const previous = (history?.transition ?? null) as TrackedTransition | null;
+
+	const logged = followKernelLog(carriedTrack(previous), poll);
+	const current = effectiveTransition(history, snapshot);
+	const {track: live, ended, events: transitionEvents} = reconcileWithSysfs(logged, current, poll);
+	// Step 3: the transitions that ended, each with its outcome.
+	const finished = ended.map((e) => finishTransition(e, prev));
+	const {progress, events: signalEvents} = transitionProgress(current, live, previous, poll);
+	// Step 6: blockers' stuck time, and the threads that stopped blocking.
 	const blockers = foldBlockers(history, snapshot, progress, live?.freshDirection ?? false);
-	threadEvents(prev, snapshot, {
-		endedThisPoll,
+	const threadDrafts = threadEvents(prev, snapshot, {
+		endedThisPoll: ended.length > 0,
 		reversed: (live?.freshDirection ?? false) && (live?.reversals ?? 0) > 0 && (live?.carried ?? false),
 		forced: ended.some((e) => e.track.forcedAt !== null) || (live?.forcedAt ?? null) !== null,
-		emit,
 	});
+	const invisiblePolls = invisiblePollsOf(history, current, snapshot);
 
-	// 7. New warnings (repeats of the previous scan's warnings are not events).
-	const oldWarnings = new Set(prev?.warnings ?? []);
-	for (const w of snapshot.warnings) {
-		if (!oldWarnings.has(w)) {
-			emit(now, 'warning', null, null, w);
-		}
-	}
-
-	// 8. Hidden blocker: a transition and nothing visible holding it, for more than two polls.
-	const previousTransition = history?.transition ?? null;
-	const sameTransition =
-		previousTransition &&
-		current &&
-		previousTransition.patch === current.patch &&
-		previousTransition.direction === current.direction;
-	const invisiblePolls =
-		current && snapshot.blockers.length === 0 ? (sameTransition ? (history?.invisiblePolls ?? 0) : 0) + 1 : 0;
-
-	// Stable sort of this poll's events by time, then bound the list.
-	const ordered = drafts.map((d, i) => ({d, i})).sort((a, b) => a.d.time - b.d.time || a.i - b.i);
-	const fresh: HistoryEvent[] = ordered.map(({d}) => d);
-	const events = boundEvents([...(history?.events ?? []), ...fresh], maxEvents);
-
+	const fresh = orderEvents([
+		...transitionEvents,
+		...finished.map((f) => f.event),
+		...patchListEvents(poll),
+		...signalEvents,
+		...threadDrafts,
+		...warningEvents(poll),
+	]);
 	return {
 		// The stored snapshot carries the transition as the history understands it (initialising, see
 		// `effectiveTransition`), so that every consumer reads the same direction.
 		snapshot: current === snapshot.transition ? snapshot : {...snapshot, transition: current},
 		previous: prev,
 		transition: progress,
-		lastTransition,
+		lastTransition: finished.at(-1)?.last ?? history?.lastTransition ?? null,
 		blockers,
 		hiddenBlocker: invisiblePolls > 2,
 		invisiblePolls,
-		events,
+		events: boundEvents([...(history?.events ?? []), ...fresh], options.maxEvents ?? defaultMaxEvents),
 		polls: (history?.polls ?? 0) + 1,
 	};
 }
@@ -755,17 +757,11 @@ function boundEvents(events: HistoryEvent[], maxEvents: number): readonly Histor
 	return events.length > max ? events.slice(events.length - max) : events;
 }
 
-function finishTransition(
+/** Step 3: how a transition that ended this poll ended (its outcome), and the event that says so. */
+export function finishTransition(
 	e: Ended,
 	prev: Snapshot | null,
-	emit: (
-		time: number,
-		kind: HistoryEventKind,
-		patch: string | null,
-		tid: number | null,
-		text: string,
-	) => void,
-): LastTransition {
+): {readonly last: LastTransition; readonly event: Draft} {
 	const t = e.track;
 	let outcome: LastTransition['outcome'];
 	let text: string;
@@ -795,14 +791,14 @@ function finishTransition(
 	}
 
 	const measured = t.startedAt !== null && t.startedFrom !== 'first-seen';
-	emit(e.endedAt, 'transition-completed', t.patch, null, text);
-	return {
+	const last: LastTransition = {
 		patch: t.patch,
 		direction: t.direction,
 		outcome,
 		endedAt: e.endedAt,
 		elapsedS: measured ? Math.max(0, (e.endedAt - t.startedAt!) / 1000) : null,
 	};
+	return {last, event: draft(e.endedAt, 'transition-completed', t.patch, null, text)};
 }
 
 function birthTime(thread: ThreadInfo, bootTime: number | null): number | null {
@@ -811,7 +807,8 @@ function birthTime(thread: ThreadInfo, bootTime: number | null): number | null {
 		: bootTime + (thread.starttime / userHz) * 1000;
 }
 
-function foldBlockers(
+/** Step 6a: how long each blocker has been blocking, keyed by `tid:starttime`. */
+export function foldBlockers(
 	history: History | null,
 	snapshot: Snapshot,
 	progress: TrackedTransition | null,
@@ -847,24 +844,15 @@ function foldBlockers(
 	return out;
 }
 
-function threadEvents(
+/** Step 6b: former blockers that no longer block, each as switched or exited (as far as can be known). */
+export function threadEvents(
 	prev: Snapshot | null,
 	snapshot: Snapshot,
-	context: {
-		endedThisPoll: boolean;
-		reversed: boolean;
-		forced: boolean;
-		emit: (
-			time: number,
-			kind: HistoryEventKind,
-			patch: string | null,
-			tid: number | null,
-			text: string,
-		) => void;
-	},
-): void {
+	context: {readonly endedThisPoll: boolean; readonly reversed: boolean; readonly forced: boolean},
+): Draft[] {
+	const events: Draft[] = [];
 	if (!prev || prev.blockers.length === 0) {
-		return;
+		return events;
 	}
 
 	const now = snapshot.time;
@@ -887,7 +875,7 @@ function threadEvents(
 	const emitThread = (kind: 'thread-switched' | 'thread-exited', tid: number, text: string) => {
 		counts[kind] += 1;
 		if (counts[kind] <= maxThreadEventsPerPoll) {
-			context.emit(now, kind, patch, tid, text);
+			events.push(draft(now, kind, patch, tid, text));
 		}
 	};
 
@@ -929,15 +917,19 @@ function threadEvents(
 	for (const kind of ['thread-switched', 'thread-exited'] as const) {
 		const extra = counts[kind] - maxThreadEventsPerPoll;
 		if (extra > 0) {
-			context.emit(
-				now,
-				kind,
-				patch,
-				null,
-				`and ${extra} more ${kind === 'thread-exited' ? 'exited' : 'switched'}`,
+			events.push(
+				draft(
+					now,
+					kind,
+					patch,
+					null,
+					`and ${extra} more ${kind === 'thread-exited' ? 'exited' : 'switched'}`,
+				),
 			);
 		}
 	}
+
+	return events;
 }
 
 /** Seconds the blocker with this key has been blocking at the history's latest snapshot, or null. */
