@@ -4,6 +4,7 @@
 // then check the exit code and that the shell's screen, echo and line editing are back. Also every
 // other way out: SIGTERM, SIGHUP (a dropped ssh session) and an uncaught error.
 import {execFileSync} from 'node:child_process';
+import {existsSync} from 'node:fs';
 import {afterEach, describe, expect, it} from 'vitest';
 import {sleep, Tmux} from './tmux.js';
 
@@ -161,6 +162,19 @@ describe('klptop --emulate stuck-interruptible in tmux', () => {
 		expect(tmux.alternateOn()).toBe(false);
 		tmux.type('echo "terminal-ok-$((6*7))"');
 		await tmux.waitForText('terminal-ok-42');
+	}, 60_000);
+
+	it('ends when its terminal goes away (the ssh session dropped), instead of spinning on write errors', async () => {
+		const tmux = terminal('hangup', 100, 30);
+		tmux.type(command);
+		await tmux.waitForText(/klp_sleeper_wait \[klp_sleeper\] +cat/);
+		const pid = tmux.programPid();
+		expect(pid).not.toBeNull();
+		// The terminal disappears under it: SIGHUP, then every write fails with EIO.
+		tmux.run('kill-server');
+		const deadline = Date.now() + 10_000;
+		while (existsSync(`/proc/${pid}`) && Date.now() < deadline) await sleep(100);
+		expect(existsSync(`/proc/${pid}`)).toBe(false);
 	}, 60_000);
 
 	it('starts within a reasonable time and draws its first frame from data', async () => {
