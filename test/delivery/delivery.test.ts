@@ -127,8 +127,19 @@ function dashboard(command: string, expected: RegExp): string {
 
 		return screen;
 	} finally {
+		// The program (env execs it) must end when its terminal goes away, not spin on write errors.
+		const pid = execFileSync('tmux', ['display-message', '-p', '-t', session, '#{pane_pid}'], {
+			encoding: 'utf8',
+		});
 		execFileSync('tmux', ['kill-session', '-t', session], {stdio: 'ignore'});
+		waitGone(Number(pid.trim()));
 	}
+}
+
+function waitGone(pid: number): void {
+	const deadline = Date.now() + 10_000;
+	while (existsSync(`/proc/${pid}`) && Date.now() < deadline) execFileSync('sleep', ['0.1']);
+	expect(existsSync(`/proc/${pid}`), `pid ${pid} still running after its terminal went away`).toBe(false);
 }
 
 describe('npm package', () => {
