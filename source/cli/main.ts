@@ -394,7 +394,7 @@ async function runScript(
 
 async function runEmulate(rest: readonly string[], flags: Flags, io: Io): Promise<number> {
 	const emulator = await emulatorApi();
-	const {listScenarios, mirrorToDisk, startRealtime} = emulator;
+	const {listScenarios, mirrorToDisk, MirrorDirError, startRealtime} = emulator;
 	if (flags.list || rest.length === 0) {
 		for (const {name, summary} of listScenarios()) {
 			io.stdout.write(`${name.padEnd(22)} ${summary}\n`);
@@ -410,7 +410,9 @@ async function runEmulate(rest: readonly string[], flags: Flags, io: Io): Promis
 
 	const opened = openEmulation(emulator, scenario!, flags, Date.now());
 	const emulation = opened.emulation!;
-	const mirror = await mirrorToDisk(emulation, flags.root);
+	const mirror = await mirrorToDisk(emulation, flags.root).catch((error: unknown) => {
+		throw error instanceof MirrorDirError ? new UsageError(error.message) : error;
+	});
 	const driver = startRealtime(emulation);
 	const timer = setInterval(() => {
 		mirror.sync();

@@ -30,7 +30,7 @@ export type {
 } from './kernel.js';
 export {createControl, createPort, renderKmsg} from './procfs.js';
 export {patchCatalog, sites, sleepSite, spawnReader, spawnSleeperKthread} from './world.js';
-export {mirrorToDisk, writeTreeOnce, type DiskMirror} from './mirror.js';
+export {MirrorDirError, mirrorToDisk, writeTreeOnce, type DiskMirror} from './mirror.js';
 
 export type EmulationOptions = {
 	/** Seed of every random choice. @default 1 */

@@ -10,7 +10,13 @@ DIR/proc/{stat,uptime,modules,cmdline}  DIR/proc/sys/kernel/{osrelease,tainted}
 DIR/dev/kmsg                            one /dev/kmsg record per line
 DIR/.klptop-emulator.json               {scenario, pid, socket, kernel}
 DIR/.klptop-emulator.sock               control socket (newline-delimited JSON)
+DIR/.klptop-emulated-tree               marker: klptop prepared DIR (see below)
 ```
+
+The mirror owns only a directory it prepared itself: it writes into a new or empty directory and
+leaves the marker there; a directory with the marker is cleaned (its proc/, sys/, dev/ and .pool/
+replaced) and reused. Any other non-empty directory is refused with a `MirrorDirError`: `rm -rf` of
+DIR/dev in a chroot with a bind-mounted /dev would take device nodes with it.
 
 `sync()` writes only what changed since the last call and removes what vanished; it first applies
 writes someone else made to `enabled`, `force`, `signal` or `/proc/klp_sleeper_ctl` as kernel
@@ -52,6 +58,14 @@ export type DiskMirror = {
 export const stateFileName = '.klptop-emulator.json';
 export const socketFileName = '.klptop-emulator.sock';
 const logFileName = '.klptop-emulator.log';
+/** Written into a directory the mirror prepared: only such a directory (or an empty one) is cleaned. */
+export const markerFileName = '.klptop-emulated-tree';
+const markerText =
+	'klptop emulate wrote this tree. klptop replaces proc/, sys/, dev/ and .pool/ here when it emulates\n' +
+	'into this directory again; remove this file and it will refuse to.\n';
+
+/** A directory the mirror will not write into (not empty and not its own); the message says which and why. */
+export class MirrorDirError extends Error {}
 const ownDirs = ['proc', 'sys', 'dev', '.pool'];
 /** ext4 allows 65,000 links to one inode. */
 const maxLinks = 60_000;
@@ -101,7 +115,7 @@ class TreeWriter {
 	}
 
 	prepare(): void {
-		fs.mkdirSync(this.dir, {recursive: true});
+		claimDir(this.dir);
 		for (const name of ownDirs) {
 			fs.rmSync(path.join(this.dir, name), {recursive: true, force: true});
 		}
@@ -564,8 +578,9 @@ async function firstWrite(writer: TreeWriter, kernel: EmulatedKernel, requested?
 }
 
 /**
-Write the whole tree once (benchmarks): `DIR/proc`, `DIR/sys`, `DIR/dev/kmsg`. The emulator's own
-subdirectories of `dir` are replaced; nothing else there is touched.
+Write the whole tree once (benchmarks): `DIR/proc`, `DIR/sys`, `DIR/dev/kmsg`. `dir` is new, empty or
+a tree written here before (its own subdirectories are replaced, nothing else is touched); any other
+directory is refused (`MirrorDirError`).
 */
 export async function writeTreeOnce(
 	emulation: Emulation,
@@ -578,6 +593,31 @@ export async function writeTreeOnce(
 	const writer = TreeWriter.create(emulation.kernel, path.resolve(dir));
 	writer.prepare();
 	await firstWrite(writer, emulation.kernel, options.workers);
+}
+
+/**
+Make `dir` the mirror's own: create it when missing, refuse it when it holds anything but a tree
+the mirror wrote before (the marker), then leave the marker.
+*/
+function claimDir(dir: string): void {
+	let entries: string[] = [];
+	try {
+		entries = fs.readdirSync(dir);
+	} catch (error) {
+		if (errorCode(error) !== 'ENOENT') {
+			throw error;
+		}
+
+		fs.mkdirSync(dir, {recursive: true});
+	}
+
+	if (entries.length > 0 && !entries.includes(markerFileName)) {
+		throw new MirrorDirError(
+			`refusing to emulate into ${dir}: it is not empty and klptop did not create it (its proc/, sys/ and dev/ would be replaced); give a new or empty directory`,
+		);
+	}
+
+	fs.writeFileSync(path.join(dir, markerFileName), markerText);
 }
 
 function socketPathFor(dir: string): string {

@@ -7,7 +7,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {afterEach, describe, expect, it} from 'vitest';
-import {createEmulation, mirrorToDisk, writeTreeOnce, type DiskMirror} from '../../source/emulator/index.js';
+import {
+	createEmulation,
+	MirrorDirError,
+	mirrorToDisk,
+	writeTreeOnce,
+	type DiskMirror,
+} from '../../source/emulator/index.js';
+import {markerFileName} from '../../source/emulator/mirror.js';
 import {connectTreeControl, requestEmulator} from '../../source/emulator/tree-client.js';
 import type {FsPort} from '../../source/sources/fs-port.js';
 import {asyncCodeOf, attr, histogram} from './helpers.js';
@@ -97,6 +104,31 @@ describe('writeTreeOnce', () => {
 });
 
 describe('mirrorToDisk', () => {
+	it('refuses a non-empty directory it did not prepare, and leaves what is there', async () => {
+		const dir = tempDir();
+		fs.mkdirSync(path.join(dir, 'proc/mine'), {recursive: true});
+		fs.mkdirSync(path.join(dir, 'dev'));
+		fs.writeFileSync(path.join(dir, 'dev/null-ish'), 'a device node, say');
+		await expect(mirrorToDisk(createEmulation('demo'), dir)).rejects.toBeInstanceOf(MirrorDirError);
+		await expect(writeTreeOnce(createEmulation('demo'), dir)).rejects.toThrow(/not empty/);
+		expect(fs.readdirSync(dir).sort()).toEqual(['dev', 'proc']);
+		expect(fs.readdirSync(path.join(dir, 'proc'))).toEqual(['mine']);
+		expect(fs.readFileSync(path.join(dir, 'dev/null-ish'), 'utf8')).toBe('a device node, say');
+	});
+
+	it('writes into a new directory, and reuses one it prepared before', async () => {
+		const dir = path.join(tempDir(), 'new/tree');
+		const first = await mirrorToDisk(createEmulation('demo'), dir);
+		await first.close();
+		expect(fs.existsSync(path.join(dir, markerFileName))).toBe(true);
+		fs.mkdirSync(path.join(dir, 'proc/stale-from-last-run'));
+		const emulation = createEmulation('stuck-interruptible');
+		const again = await mirrorToDisk(emulation, dir);
+		mirrors.push(again);
+		expect(fs.existsSync(path.join(dir, 'proc/stale-from-last-run'))).toBe(false);
+		expectSameTree(emulation.port, dir);
+	});
+
 	it('follows the kernel: changed files, vanished tasks and patch directories', async () => {
 		const emulation = createEmulation('release', {seed: 4});
 		const dir = tempDir();

@@ -1,0 +1,44 @@
+/*
+What an operator meets when a command cannot do what was asked (issue 16): one line on stderr that
+starts with `klptop:`, status 2, and nothing of theirs touched. The compiled CLI, as users run it.
+*/
+import {spawnSync} from 'node:child_process';
+import {mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
+import {afterEach, describe, expect, it} from 'vitest';
+
+const made: string[] = [];
+
+afterEach(() => {
+	for (const dir of made.splice(0)) {
+		rmSync(dir, {recursive: true, force: true});
+	}
+});
+
+function tempDir(): string {
+	const dir = mkdtempSync(path.join(tmpdir(), 'klptop-operator-'));
+	made.push(dir);
+	return dir;
+}
+
+/** `klptop ARGS` with stdout a pipe: status, stdout, stderr. */
+export function klptop(...args: string[]): {status: number | null; stdout: string; stderr: string} {
+	const run = spawnSync('node', ['dist/cli.js', ...args], {encoding: 'utf8', timeout: 15_000});
+	return {status: run.status, stdout: run.stdout, stderr: run.stderr};
+}
+
+describe('klptop emulate SCENARIO --root DIR', () => {
+	it('refuses a directory with something in it that klptop did not create, and deletes nothing', () => {
+		const dir = tempDir();
+		mkdirSync(path.join(dir, 'proc/mine'), {recursive: true});
+		writeFileSync(path.join(dir, 'proc/mine/notes'), 'keep me');
+		const run = klptop('emulate', 'demo', '--root', dir);
+		expect(run.status).toBe(2);
+		expect(run.stderr).toMatch(
+			new RegExp(`^klptop: refusing to emulate into ${dir}: it is not empty[^\\n]*\\n$`),
+		);
+		expect(readdirSync(path.join(dir, 'proc/mine'))).toEqual(['notes']);
+		expect(readdirSync(dir)).toEqual(['proc']);
+	});
+});
