@@ -605,10 +605,10 @@ function claimDir(dir: string): void {
 		entries = fs.readdirSync(dir);
 	} catch (error) {
 		if (errorCode(error) !== 'ENOENT') {
-			throw error;
+			throw dirError(dir, error);
 		}
 
-		fs.mkdirSync(dir, {recursive: true});
+		makeDir(dir);
 	}
 
 	if (entries.length > 0 && !entries.includes(markerFileName)) {
@@ -617,7 +617,26 @@ function claimDir(dir: string): void {
 		);
 	}
 
-	fs.writeFileSync(path.join(dir, markerFileName), markerText);
+	try {
+		fs.writeFileSync(path.join(dir, markerFileName), markerText);
+	} catch (error) {
+		throw dirError(dir, error);
+	}
+}
+
+function makeDir(dir: string): void {
+	try {
+		fs.mkdirSync(dir, {recursive: true});
+	} catch (error) {
+		throw dirError(dir, error);
+	}
+}
+
+/** `cannot emulate into DIR: not a directory` (a file, or a file on the way to it), or the error code. */
+function dirError(dir: string, error: unknown): MirrorDirError {
+	const code = errorCode(error);
+	const why = code === 'ENOTDIR' || code === 'EEXIST' ? 'not a directory' : code;
+	return new MirrorDirError(`cannot emulate into ${dir}: ${why}`);
 }
 
 function socketPathFor(dir: string): string {

@@ -41,4 +41,18 @@ describe('klptop emulate SCENARIO --root DIR', () => {
 		expect(readdirSync(path.join(dir, 'proc/mine'))).toEqual(['notes']);
 		expect(readdirSync(dir)).toEqual(['proc']);
 	});
+
+	it.each([
+		['a file', (dir: string) => path.join(dir, 'passwd')],
+		['a path through a file', (dir: string) => path.join(dir, 'passwd', 'tree')],
+	])('names %s as not a directory, in one line', (_, rootIn) => {
+		const dir = tempDir();
+		writeFileSync(path.join(dir, 'passwd'), 'root:x:0:0::/root:/bin/sh\n');
+		const root = rootIn(dir);
+		const run = klptop('emulate', 'demo', '--root', root);
+		expect({status: run.status, stderr: run.stderr}).toEqual({
+			status: 2,
+			stderr: `klptop: cannot emulate into ${root}: not a directory\n`,
+		});
+	});
 });
