@@ -10,7 +10,7 @@ import {clean} from '../model/sanitize.js';
 import type {History, ScanOptions, Snapshot, SourceInfo} from '../model/types.js';
 import {toJsonDocument} from '../output/json.js';
 import {createHostPort} from '../sources/host-port.js';
-import {CaptureOpenError, isArchivePath} from '../sources/root-kind.js';
+import {CaptureOpenError, checkRoot, isArchivePath, RootError} from '../sources/root-kind.js';
 import {version} from '../version.js';
 import {createReader} from '../sources/reader.js';
 import type {ControlPort, FsPort} from '../sources/fs-port.js';
@@ -47,7 +47,7 @@ export async function main(input: readonly string[], flags: Flags, io: Io = proc
 	try {
 		return await run(input, flags, io);
 	} catch (error) {
-		if (error instanceof UsageError || error instanceof CaptureOpenError) {
+		if (error instanceof UsageError || error instanceof CaptureOpenError || error instanceof RootError) {
 			// A capture's error names its members: archive bytes, not ours.
 			io.stderr.write(`klptop: ${clean(error.message)}\n`);
 			return 2;
@@ -155,6 +155,10 @@ export async function openSource(flags: Flags, realClock = false): Promise<Opene
 
 	const root = flags.root ?? '/';
 	const isHost = root === '/';
+	if (!isHost) {
+		checkRoot(root);
+	}
+
 	return {
 		source: {kind: isHost ? 'host' : 'tree', root, scenario: null},
 		// A directory, or a capture archive (.tar.gz) served from memory: the same reader either way.

@@ -56,3 +56,22 @@ describe('klptop emulate SCENARIO --root DIR', () => {
 		});
 	});
 });
+
+describe('--root naming nothing to read', () => {
+	it.each([
+		[['--once'], '/nonexistent', 'no such file or directory'],
+		[['--once', '--json'], '/nonexistent/capture.tar.gz', 'no such file or directory'],
+		[
+			['-b', '-n', '1'],
+			'/etc/passwd',
+			'not a directory (give a tree directory or a capture archive .tar.gz)',
+		],
+		[['--once'], '/etc/passwd/x', 'not a directory'],
+	])('klptop %j --root %s: one line, status 2, nothing on stdout', (args, root, why) => {
+		expect(klptop(...args, '--root', root)).toEqual({
+			status: 2,
+			stdout: '',
+			stderr: `klptop: --root ${root}: ${why}\n`,
+		});
+	});
+});
