@@ -220,16 +220,23 @@ function makeFeed(opened: OpenedSource, {startRealtime}: EmulatorApi) {
 async function printOnce(opened: OpenedSource, flags: Flags, io: Io): Promise<number> {
 	// `klptop --once | head -3`: an EPIPE is swallowed process-wide (broken-pipe.ts, set up by cli.tsx).
 	const history = onceHistory(opened, flags);
+	const livepatch = history.snapshot.kernel.livepatch;
 	if (flags.json) {
 		io.stdout.write(JSON.stringify(toJsonDocument(history), null, 2) + '\n');
+	}
+
+	if (!livepatch) {
+		// The scripts' convention (README, "In scripts"): status 2, the reason on stderr, JSON still printed.
+		const {noLivepatchMessage} = await textApi();
+		io.stderr.write(noLivepatchMessage(history.snapshot, {width: io.stderr.columns ?? 80}) + '\n');
+		return 2;
+	}
+
+	if (flags.json) {
 		return 0;
 	}
 
-	const {noLivepatchMessage, toText} = await textApi();
-	if (!history.snapshot.kernel.livepatch && opened.source.kind === 'host') {
-		io.stdout.write(noLivepatchMessage(history.snapshot) + '\n');
-		return 0;
-	}
+	const {toText} = await textApi();
 
 	const width = io.stdout.isTTY ? io.stdout.columns : 100;
 	io.stdout.write(toText(history, {width, color: false}) + '\n');

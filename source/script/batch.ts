@@ -34,19 +34,13 @@ export type BatchOptions = {
 
 /** One frame of output, without the trailing newline. */
 export function batchFrame(history: History, json: boolean, width: number): string {
-	if (json) {
-		return toJsonLine(history);
-	}
-
-	const s = history.snapshot;
-	if (!s.kernel.livepatch && s.source.kind === 'host') {
-		return noLivepatchMessage(s, {width});
-	}
-
-	return toText(history, {width, color: false});
+	return json ? toJsonLine(history) : toText(history, {width, color: false});
 }
 
-/** Run batch mode. Returns the exit code: 0, or 2 on bad options. */
+/**
+Run batch mode. Returns the exit code: 0, or 2 on bad options or a world without livepatch (the
+reason on stderr after the first frame, which `--json` still prints; text prints no frame).
+*/
 export async function runBatch(options: BatchOptions, io: ScriptIo): Promise<number> {
 	const {opened, json} = options;
 	const n = options.n ?? null;
@@ -77,6 +71,15 @@ export async function runBatch(options: BatchOptions, io: ScriptIo): Promise<num
 			}
 
 			history = foldSnapshot(history, reader.scan({threads: 'blockers', clock: clock.now}));
+			if (!history.snapshot.kernel.livepatch) {
+				if (json) {
+					io.stdout.write(toJsonLine(history) + '\n');
+				}
+
+				io.stderr.write(noLivepatchMessage(history.snapshot, {width: io.stderr.columns ?? 80}) + '\n');
+				return 2;
+			}
+
 			const text = batchFrame(history, json, width);
 			io.stdout.write(json || frame === 0 ? text + '\n' : '\n' + text + '\n');
 		}

@@ -182,6 +182,16 @@ export function shortDuration(seconds: number): string {
 }
 
 /**
+The script modes' one line for a world without `/sys/kernel/livepatch`. Their convention (README, "In
+scripts"): `wait`, `--once` and `-b` exit 2 with the reason on stderr (JSON still printed, with
+`livepatch: false`); `export` keeps serving, with `klp_livepatch_available 0`.
+*/
+export function noLivepatchWords(source: SourceInfo): string {
+	const where = source.root === null || source.root === '/' ? '' : ` under ${clean(source.root)}`;
+	return `no /sys/kernel/livepatch${where}: this kernel has no livepatch support (CONFIG_LIVEPATCH)`;
+}
+
+/**
 An error for an operator's eyes: `CODE: message` (the code once), sanitised, since a message can
 quote a path, a patch name or an archive member.
 */

@@ -24,7 +24,7 @@ import {foldSnapshot} from '../model/history.js';
 import type {History} from '../model/types.js';
 import {createReader} from '../sources/reader.js';
 import type {ScriptIo, ScriptSource} from './common.js';
-import {describeError, linkedController, realClock, replaceFileSync} from './common.js';
+import {describeError, linkedController, noLivepatchWords, realClock, replaceFileSync} from './common.js';
 import {contentType, toPrometheus} from './prometheus.js';
 
 export type ExportOptions = {
@@ -116,9 +116,10 @@ export function writeFileAtomic(file: string, text: string): void {
 }
 
 /** Scans the source and keeps the exporter's history; the emulator follows the real clock. */
-function createCollector(opened: ScriptSource, version: string): () => string {
+function createCollector(opened: ScriptSource, version: string, io: ScriptIo): () => string {
 	const reader = createReader(opened.port, opened.source);
 	let history: History | null = null;
+	let toldNoLivepatch = false;
 	let last = realClock.now();
 	return () => {
 		const {emulation} = opened;
@@ -132,6 +133,14 @@ function createCollector(opened: ScriptSource, version: string): () => string {
 			history,
 			reader.scan({threads: 'blockers', ...(emulation ? {clock: () => emulation.now()} : {})}),
 		);
+		if (!history.snapshot.kernel.livepatch && !toldNoLivepatch) {
+			// Said once; the exporter keeps serving `klp_livepatch_available 0` rather than die.
+			toldNoLivepatch = true;
+			io.stderr.write(
+				`klptop export: ${noLivepatchWords(opened.source)}; serving klp_livepatch_available 0\n`,
+			);
+		}
+
 		return toPrometheus(history, {version});
 	};
 }
@@ -222,7 +231,7 @@ export async function runExport(options: ExportOptions, io: ScriptIo): Promise<n
 		return fail('-d takes a number of seconds greater than 0');
 	}
 
-	const collect = createCollector(options.opened, options.version);
+	const collect = createCollector(options.opened, options.version, io);
 	const controller = linkedController(options.signal);
 
 	if (textfile !== undefined) {

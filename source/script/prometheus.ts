@@ -13,6 +13,8 @@ and vanish with each transition; `klp_patch_replace` only where the kernel says 
 `klp_transition_observed_seconds` is how long klptop has seen the transition run: the kernel
 exposes no start time, so a one-shot run knows it only from the kernel log (when readable),
 otherwise it starts at 0 and is a lower bound; a long-running exporter measures it.
+`klp_livepatch_available` is 0 on a kernel without livepatch support: the exporter keeps serving
+there (a host in a fleet dashboard should read "no livepatch", not "exporter down").
 */
 import {clean} from '../model/sanitize.js';
 import type {History} from '../model/types.js';
@@ -138,6 +140,11 @@ export function toPrometheus(history: History, options: MetricsOptions): string 
 			name: 'klp_transition_observed_seconds',
 			help: 'Seconds the transition has been running as far as klptop knows (kernel log, or since first seen: a lower bound); 0 when not in transition.',
 			samples: perPatch((_, inTransition) => (inTransition ? Math.max(0, t!.elapsedS ?? 0) : 0)),
+		},
+		{
+			name: 'klp_livepatch_available',
+			help: 'Whether the kernel has livepatch support (/sys/kernel/livepatch exists, CONFIG_LIVEPATCH): 1, or 0 and no patch can be loaded.',
+			samples: [{labels: [], value: s.kernel.livepatch ? 1 : 0}],
 		},
 		{
 			name: 'klp_exporter_info',

@@ -28,7 +28,7 @@ import {toJsonLine} from '../output/json.js';
 import {createReader} from '../sources/reader.js';
 import type {Reader} from '../sources/reader.js';
 import type {ScriptClock, ScriptIo, ScriptSource} from './common.js';
-import {clockFor, linkedController, shortDuration} from './common.js';
+import {clockFor, linkedController, noLivepatchWords, shortDuration} from './common.js';
 
 export type WaitOptions = {
 	readonly opened: ScriptSource;
@@ -274,15 +274,7 @@ export async function runWait(options: WaitOptions, io: ScriptIo): Promise<numbe
 		const started = clock.now();
 		const first = poll();
 		if (!first.history.snapshot.kernel.livepatch) {
-			const where =
-				opened.source.root === null || opened.source.root === '/'
-					? ''
-					: ` under ${clean(opened.source.root)}`;
-			return finish(
-				exitCodes.error,
-				`no /sys/kernel/livepatch${where}: this kernel has no livepatch support (CONFIG_LIVEPATCH)`,
-				first.history,
-			);
+			return finish(exitCodes.error, noLivepatchWords(opened.source), first.history);
 		}
 
 		history = first.history;

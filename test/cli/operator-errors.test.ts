@@ -3,18 +3,31 @@ What an operator meets when a command cannot do what was asked (issue 16): one l
 starts with `klptop:`, status 2, and nothing of theirs touched. The compiled CLI, as users run it.
 */
 import {spawnSync} from 'node:child_process';
-import {mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
+import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {afterEach, describe, expect, it} from 'vitest';
+import {makeTree, type Tree} from '../helpers/tree.js';
 
 const made: string[] = [];
+const trees: Tree[] = [];
 
 afterEach(() => {
 	for (const dir of made.splice(0)) {
 		rmSync(dir, {recursive: true, force: true});
 	}
+
+	for (const tree of trees.splice(0)) {
+		tree.cleanup();
+	}
 });
+
+/** A world without /sys/kernel/livepatch (a kernel built without CONFIG_LIVEPATCH). */
+function noLivepatchTree(): Tree {
+	const tree = makeTree({livepatch: false, threads: [{pid: 1, comm: 'init', patchState: -1}]});
+	trees.push(tree);
+	return tree;
+}
 
 function tempDir(): string {
 	const dir = mkdtempSync(path.join(tmpdir(), 'klptop-operator-'));
@@ -73,5 +86,56 @@ describe('--root naming nothing to read', () => {
 			stdout: '',
 			stderr: `klptop: --root ${root}: ${why}\n`,
 		});
+	});
+});
+
+describe('a kernel without livepatch: one convention for the script modes', () => {
+	it('--once: status 2, the reason on stderr, nothing on stdout', () => {
+		const {root} = noLivepatchTree();
+		const run = klptop('--once', '--root', root);
+		expect(run.status).toBe(2);
+		expect(run.stdout).toBe('');
+		expect(run.stderr).toMatch(/^klptop: \S+\/sys\/kernel\/livepatch does not exist/);
+		expect(run.stderr).toContain('klptop --emulate stuck-interruptible');
+	});
+
+	it.each([[['--once', '--json']], [['-b', '-n', '3', '-d', '0.1', '--json']]])(
+		'klptop %j: status 2, and still one valid document with livepatch false',
+		(args) => {
+			const {root} = noLivepatchTree();
+			const run = klptop(...args, '--root', root);
+			expect(run.status).toBe(2);
+			// One document (pretty-printed by --once, one NDJSON line by -b): it parses whole.
+			expect(JSON.parse(run.stdout)).toMatchObject({kernel: {livepatch: false}, patches: []});
+			expect(run.stderr).toContain('/sys/kernel/livepatch does not exist');
+		},
+	);
+
+	it('-b: status 2 after the first scan, the reason once on stderr and no frame', () => {
+		const {root} = noLivepatchTree();
+		const run = klptop('-b', '-n', '3', '-d', '0.1', '--root', root);
+		expect(run.status).toBe(2);
+		expect(run.stdout).toBe('');
+		expect(run.stderr.match(/does not exist/g)).toHaveLength(1);
+	});
+
+	it('wait: status 2, the same reason', () => {
+		const {root} = noLivepatchTree();
+		const run = klptop('wait', '--root', root);
+		expect(run.status).toBe(2);
+		expect(run.stderr).toBe(
+			`klptop wait: no /sys/kernel/livepatch under ${root}: this kernel has no livepatch support (CONFIG_LIVEPATCH)\n`,
+		);
+	});
+
+	it('export keeps serving, with klp_livepatch_available 0 and the reason once on stderr', () => {
+		const {root} = noLivepatchTree();
+		const file = path.join(tempDir(), 'klptop.prom');
+		const run = klptop('export', '--textfile', file, '--root', root);
+		expect(run.status).toBe(0);
+		expect(readFileSync(file, 'utf8')).toMatch(/\nklp_livepatch_available 0\n/);
+		expect(run.stderr).toBe(
+			`klptop export: no /sys/kernel/livepatch under ${root}: this kernel has no livepatch support (CONFIG_LIVEPATCH); serving klp_livepatch_available 0\n`,
+		);
 	});
 });
