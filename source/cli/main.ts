@@ -10,7 +10,7 @@ import {clean} from '../model/sanitize.js';
 import type {History, ScanOptions, Snapshot, SourceInfo} from '../model/types.js';
 import {toJsonDocument} from '../output/json.js';
 import {createHostPort} from '../sources/host-port.js';
-import {CaptureOpenError, checkRoot, isArchivePath, RootError} from '../sources/root-kind.js';
+import {CaptureOpenError, captureTime, checkRoot, isArchivePath, RootError} from '../sources/root-kind.js';
 import {version} from '../version.js';
 import {createReader} from '../sources/reader.js';
 import type {ControlPort, FsPort} from '../sources/fs-port.js';
@@ -159,10 +159,17 @@ export async function openSource(flags: Flags, realClock = false): Promise<Opene
 		checkRoot(root);
 	}
 
+	// A directory, or a capture archive (.tar.gz) served from memory: the same reader either way.
+	const port = isArchivePath(root) ? (await captureApi()).openRootPort(root) : createHostPort(root);
+	const capturedAt = isHost ? null : captureTime(port);
 	return {
-		source: {kind: isHost ? 'host' : 'tree', root, scenario: null},
-		// A directory, or a capture archive (.tar.gz) served from memory: the same reader either way.
-		port: isArchivePath(root) ? (await captureApi()).openRootPort(root) : createHostPort(root),
+		source: {
+			kind: isHost ? 'host' : 'tree',
+			root,
+			scenario: null,
+			...(capturedAt === null ? {} : {capturedAt}),
+		},
+		port,
 		emulation: null,
 	};
 }

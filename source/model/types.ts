@@ -19,6 +19,12 @@ export type SourceInfo = {
 	readonly root: string | null;
 	/** Emulator scenario name, null otherwise. */
 	readonly scenario: string | null;
+	/**
+	A `tree` that is a klptop capture (archive or extracted): when it was taken (its manifest's
+	`created`, ms since the epoch). Every scan of it is dated then, not now: a capture is a photograph.
+	Absent otherwise. Additive field.
+	*/
+	readonly capturedAt?: number;
 };
 
 export type FunctionInfo = {

@@ -5,7 +5,8 @@ goes through `clean()`, so the document is safe to print on a terminal as well a
 
 Fields beyond the issue's list (additive): `transition.started_from` (how `elapsed_s` is known:
 `first-seen` means a lower bound), `transition.rate_per_s`, `transition.reversals`,
-`transition.initializing` (the kernel is still inside `insmod`) and `last_transition`.
+`transition.initializing` (the kernel is still inside `insmod`), `last_transition` and
+`source.captured` (a capture's own time, present only for a klptop capture).
 */
 import {blockerKey} from '../model/types.js';
 import {stuckSeconds} from '../model/history.js';
@@ -62,7 +63,13 @@ export type JsonLastTransition = {
 export type JsonDocument = {
 	schema_version: 1;
 	time: string;
-	source: {kind: 'host' | 'tree' | 'emulator'; root: string | null; scenario: string | null};
+	/** `captured`: when a capture was taken (ISO 8601), only for a klptop capture; `time` is then the same. */
+	source: {
+		kind: 'host' | 'tree' | 'emulator';
+		root: string | null;
+		scenario: string | null;
+		captured?: string;
+	};
 	kernel: {release: string | null; livepatch: boolean};
 	privileges: {root: boolean; stacks_readable: boolean};
 	patches: JsonPatch[];
@@ -96,7 +103,12 @@ export function toJsonDocument(history: History): JsonDocument {
 	return {
 		schema_version: schemaVersion,
 		time: isoTime(s.time),
-		source: {kind: s.source.kind, root: cleanOrNull(s.source.root), scenario: cleanOrNull(s.source.scenario)},
+		source: {
+			kind: s.source.kind,
+			root: cleanOrNull(s.source.root),
+			scenario: cleanOrNull(s.source.scenario),
+			...(s.source.capturedAt === undefined ? {} : {captured: isoTime(s.source.capturedAt)}),
+		},
 		kernel: {release: cleanOrNull(s.kernel.release), livepatch: s.kernel.livepatch},
 		privileges: {root: s.privileges.root, stacks_readable: s.privileges.stacksReadable},
 		patches: s.patches.map((p) => ({

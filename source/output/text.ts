@@ -94,7 +94,9 @@ export function describeSource(snapshot: Snapshot): string {
 		}
 
 		case 'tree': {
-			return `Source: tree ${clean(source.root ?? '?')} (files under a directory, not necessarily this host's kernel)`;
+			return source.capturedAt === undefined
+				? `Source: tree ${clean(source.root ?? '?')} (files under a directory, not necessarily this host's kernel)`
+				: `Source: CAPTURE ${clean(source.root ?? '?')} taken ${new Date(source.capturedAt).toISOString()} (a saved picture: times are as of then, nothing moves)`;
 		}
 
 		case 'emulator': {
@@ -122,7 +124,10 @@ function elapsedWords(t: TransitionProgress): string {
 function signalWords(t: TransitionProgress, snapshot: Snapshot): string {
 	if (t.nextSignalS !== null) {
 		const since = t.reversals > 0 ? 'the last reversal' : 'the start';
-		return `next kernel fake-signal round in ~${Math.ceil(t.nextSignalS)}s (estimate: every 15s from ${since})`;
+		const next = `~${Math.ceil(t.nextSignalS)}s`;
+		return snapshot.source.capturedAt === undefined
+			? `next kernel fake-signal round in ${next} (estimate: every 15s from ${since})`
+			: `when captured, the next kernel fake-signal round was ${next} away (estimate: every 15s from ${since})`;
 	}
 
 	const old =
@@ -251,7 +256,11 @@ export function toText(history: History, options: TextOptions = {}): string {
 		out.push(paint(cut(text, width), ansi.bold));
 	};
 
-	para(`${describeSource(s)}, ${new Date(s.time).toISOString()}`);
+	para(
+		s.source.capturedAt === undefined
+			? `${describeSource(s)}, ${new Date(s.time).toISOString()}`
+			: describeSource(s),
+	);
 	const kernel = s.kernel.release === null ? 'unknown release' : clean(s.kernel.release);
 	const who = s.privileges.root
 		? s.privileges.stacksReadable
@@ -433,7 +442,8 @@ function blockersTable(
 
 	out.push('');
 	out.push(paint(cut('What can move them', width), ansi.bold));
-	const next = history.transition?.nextSignalS ?? null;
+	// A capture counts down to nothing: no "next in ~Ns" for a picture taken earlier.
+	const next = s.source.capturedAt === undefined ? (history.transition?.nextSignalS ?? null) : null;
 	if (blockers.length <= maxRemedyLines) {
 		for (const b of blockers) {
 			out.push(...wrap(`  ${remedyWords(b, next)}`, width, '    '));

@@ -27,7 +27,7 @@ import type {FsPort} from './fs-port.js';
 import {createHostPort} from './host-port.js';
 import {isNumericName, parseKmsgRecord} from './parse.js';
 import {LIVEPATCH_DIR} from './reader.js';
-import {CaptureOpenError, isArchivePath} from './root-kind.js';
+import {CaptureOpenError, isArchivePath, manifestName} from './root-kind.js';
 import {parseTar, TarError} from './tar.js';
 import type {TarEntry} from './tar.js';
 
@@ -317,7 +317,7 @@ export type CaptureManifest = {
 	readonly errors: readonly string[];
 };
 
-export const manifestName = 'capture.json';
+export {manifestName} from './root-kind.js';
 export const jsonViewName = 'klptop.json';
 
 export type ArchivePort = FsPort & {

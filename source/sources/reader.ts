@@ -383,7 +383,8 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 
 	/** A scan up to its thread walk, which the caller makes (on this thread or off it) before `complete`. */
 	function begin(options: ReaderScanOptions) {
-		const time = (options.clock ?? clock)();
+		// A capture is dated when it was taken, whatever the clock says (stuck and elapsed times, next round).
+		const time = source.capturedAt ?? (options.clock ?? clock)();
 		const all = options.threads === 'all';
 		const warnings = new Warnings();
 

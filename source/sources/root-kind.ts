@@ -3,6 +3,10 @@ What a `--root` argument names, decided without loading the capture code (gzip, 
 directory, the common case, never pays for it. `capture.ts` re-exports both.
 */
 import {statSync} from 'node:fs';
+import type {FsPort} from './fs-port.js';
+
+/** A capture's manifest, at the top of its tree (`capture.ts` writes it). */
+export const manifestName = 'capture.json';
 
 /** Whether a `--root` argument names an archive rather than a directory. */
 export function isArchivePath(path: string): boolean {
@@ -38,5 +42,26 @@ export function checkRoot(root: string): void {
 		throw new RootError(
 			`--root ${root}: not a directory (give a tree directory or a capture archive .tar.gz)`,
 		);
+	}
+}
+
+/**
+When the capture served by `port` was taken (its manifest's `created`, ms since the epoch), or null
+when the tree is no klptop capture (no manifest, or an unreadable one). One read of one small file.
+*/
+export function captureTime(port: FsPort): number | null {
+	let text: string;
+	try {
+		text = port.readFile(`/${manifestName}`);
+	} catch {
+		return null;
+	}
+
+	try {
+		const manifest = JSON.parse(text) as {format?: unknown; created?: unknown};
+		const created = typeof manifest.created === 'string' ? Date.parse(manifest.created) : Number.NaN;
+		return manifest.format === 'klptop-capture' && Number.isFinite(created) ? created : null;
+	} catch {
+		return null;
 	}
 }

@@ -32,14 +32,19 @@ export type HeaderProps = {
 	readonly theme: Theme;
 };
 
-/** How the header names a source: `host NAME`, `tree DIR`, `emulator SCENARIO` (never mistaken for this host). */
+/** How the header names a source: `host NAME`, `tree DIR`, `capture FILE taken TIME`, `emulator SCENARIO` (never mistaken for this host). */
 export function sourceWords(source: SourceInfo | null, hostname: string): string {
 	if (source === null) return 'no source';
 	switch (source.kind) {
 		case 'host':
 			return `host ${clean(hostname)}`;
 		case 'tree':
-			return `tree ${clean(source.root ?? '?')}`;
+			return source.capturedAt === undefined
+				? `tree ${clean(source.root ?? '?')}`
+				: `capture ${clean(source.root ?? '?')} taken ${new Date(source.capturedAt)
+						.toISOString()
+						.replace('T', ' ')
+						.replace(/\.\d+Z$/, 'Z')}`;
 		case 'emulator':
 			return `emulator ${clean(source.scenario ?? '?')}`;
 	}
@@ -72,6 +77,10 @@ function sourceLine(props: HeaderProps): Segment[] {
 
 	if (source?.kind === 'emulator' && width >= 110) {
 		segments.push({text: ` ${g.dot} `}, {text: 'emulated data, not this machine', color: 'yellow'});
+	}
+
+	if (source?.capturedAt !== undefined && width >= 110) {
+		segments.push({text: ` ${g.dot} `}, {text: 'saved picture: nothing here moves', color: 'cyan'});
 	}
 
 	return segments;
@@ -128,7 +137,8 @@ function transitionLine(props: HeaderProps): Segment[] {
 		{text: ` ${percent(done, progress.total)}%`},
 		{text: `  ${formatRate(progress.ratePerS)}`},
 	);
-	if (progress.nextSignalS !== null) {
+	// A capture is a still picture: no countdown to a round that happened long ago.
+	if (progress.nextSignalS !== null && props.source?.capturedAt === undefined) {
 		segments.push({text: `  fake signal in ${formatDuration(progress.nextSignalS)}`});
 	}
 

@@ -17,6 +17,11 @@ import {foldSnapshot} from '../../source/model/history.js';
 import type {Snapshot} from '../../source/model/types.js';
 import {toJsonDocument} from '../../source/output/json.js';
 import {toText} from '../../source/output/text.js';
+import {openSource} from '../../source/cli/main.js';
+import type {Flags} from '../../source/cli/flags.js';
+import {Header} from '../../source/views/header.js';
+import {render} from 'ink-testing-library';
+import {createElement} from 'react';
 import {captureTopDir, defaultCaptureName, runCapture, writeCapture} from '../../source/script/capture.js';
 import {
 	CaptureOpenError,
@@ -325,6 +330,57 @@ describe('--root for captures', () => {
 			live.tasks,
 		);
 	});
+
+	it.each(['archive', 'extracted'])(
+		'replays a capture (%s) at the time it was taken, labelled as a capture, with no countdown',
+		async (form) => {
+			const {output} = await captured('demo', 5);
+			let root = output;
+			if (form === 'extracted') {
+				const dir = tempDir();
+				execFileSync('tar', ['-xzf', output, '-C', dir]);
+				root = path.join(dir, 'cap');
+			}
+
+			// As `klptop --once --root FILE` opens it, on the real clock (months after the emulator's epoch).
+			const opened = await openSource({root, once: true} as Flags, true);
+			const created = Date.parse('2026-01-01T00:00:05.000Z');
+			expect(opened.source).toEqual({kind: 'tree', root, scenario: null, capturedAt: created});
+			const history = foldSnapshot(
+				null,
+				createReader(opened.port, opened.source).scan({threads: 'blockers'}),
+			);
+			expect(history.snapshot.time).toBe(created);
+			const doc = toJsonDocument(history);
+			expect(doc.time).toBe('2026-01-01T00:00:05.000Z');
+			expect(doc.source.captured).toBe('2026-01-01T00:00:05.000Z');
+			expect(doc.transition!.elapsed_s).toBeGreaterThan(4);
+			expect(doc.transition!.elapsed_s).toBeLessThan(10);
+			expect(Math.max(...doc.blockers.map((b) => b.stuck_s!))).toBeLessThan(10);
+			const text = toText(history, {width: 200});
+			expect(text).toContain(`Source: CAPTURE ${root} taken 2026-01-01T00:00:05.000Z`);
+			expect(text).toMatch(/running \d+s \(start from the kernel log\)/);
+			expect(text).toMatch(/when captured, the next kernel fake-signal round was ~\d+s away/);
+			expect(text).not.toMatch(/next in ~/);
+			const header = render(
+				createElement(Header, {
+					history,
+					source: opened.source,
+					hostname: 'h',
+					delayS: 1,
+					paused: false,
+					scanError: null,
+					loadingAll: false,
+					width: 160,
+					theme: {color: false, ascii: false},
+				}),
+			).lastFrame()!;
+			expect(header).toContain(`capture ${root} taken 2026-01-01 00:00:05Z`);
+			expect(header).toContain('saved picture');
+			expect(header).not.toContain('fake signal in');
+			opened.port.close?.();
+		},
+	);
 
 	it('says which capture is unreadable and why', () => {
 		const file = path.join(tempDir(), 'broken.tar.gz');
