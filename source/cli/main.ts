@@ -9,6 +9,7 @@ import {foldSnapshot} from '../model/history.js';
 import {clean} from '../model/sanitize.js';
 import type {History, ScanOptions, Snapshot, SourceInfo} from '../model/types.js';
 import {toJsonDocument} from '../output/json.js';
+import type {IdFilter} from '../output/only.js';
 import {createHostPort} from '../sources/host-port.js';
 import {CaptureOpenError, captureTime, checkRoot, isArchivePath, RootError} from '../sources/root-kind.js';
 import {version} from '../version.js';
@@ -95,6 +96,7 @@ async function run(input: readonly string[], flags: Flags, io: Io): Promise<numb
 					delayS,
 					json: flags.json,
 					width: io.stdout.isTTY ? io.stdout.columns : 100,
+					only: {pids, tids},
 					signal,
 				},
 				io,
@@ -103,7 +105,7 @@ async function run(input: readonly string[], flags: Flags, io: Io): Promise<numb
 	}
 
 	if (flags.once || !io.stdout.isTTY) {
-		return await printOnce(opened, flags, io);
+		return await printOnce(opened, flags, {pids, tids}, io);
 	}
 
 	// React's production build unless told otherwise (read when React loads, just below): the
@@ -224,12 +226,12 @@ function makeFeed(opened: OpenedSource, {startRealtime}: EmulatorApi) {
 	};
 }
 
-async function printOnce(opened: OpenedSource, flags: Flags, io: Io): Promise<number> {
+async function printOnce(opened: OpenedSource, flags: Flags, only: IdFilter, io: Io): Promise<number> {
 	// `klptop --once | head -3`: an EPIPE is swallowed process-wide (broken-pipe.ts, set up by cli.tsx).
 	const history = onceHistory(opened, flags);
 	const livepatch = history.snapshot.kernel.livepatch;
 	if (flags.json) {
-		io.stdout.write(JSON.stringify(toJsonDocument(history), null, 2) + '\n');
+		io.stdout.write(JSON.stringify(toJsonDocument(history, {only}), null, 2) + '\n');
 	}
 
 	if (!livepatch) {
@@ -246,7 +248,7 @@ async function printOnce(opened: OpenedSource, flags: Flags, io: Io): Promise<nu
 	const {toText} = await textApi();
 
 	const width = io.stdout.isTTY ? io.stdout.columns : 100;
-	io.stdout.write(toText(history, {width, color: false}) + '\n');
+	io.stdout.write(toText(history, {width, color: false, only}) + '\n');
 	return 0;
 }
 

@@ -6,12 +6,14 @@ goes through `clean()`, so the document is safe to print on a terminal as well a
 Fields beyond the issue's list (additive): `transition.started_from` (how `elapsed_s` is known:
 `first-seen` means a lower bound), `transition.rate_per_s`, `transition.reversals`,
 `transition.initializing` (the kernel is still inside `insmod`), `last_transition` and
-`source.captured` (a capture's own time, present only for a klptop capture).
+`source.captured` (a capture's own time, present only for a klptop capture) and `filter` (with
+`--pid`/`--tid` only: which, and how many blockers there are in all).
 */
 import {blockerKey} from '../model/types.js';
 import {stuckSeconds} from '../model/history.js';
 import type {Direction, History, Remedy, TaskClass} from '../model/types.js';
 import {clean} from '../model/sanitize.js';
+import {isFiltering, selectBlockers, type IdFilter} from './only.js';
 
 export const schemaVersion = 1;
 
@@ -79,6 +81,13 @@ export type JsonDocument = {
 	hidden_blocker: boolean;
 	warnings: string[];
 	last_transition: JsonLastTransition | null;
+	/** Present only with `--pid`/`--tid`: `blockers` lists the selected ones of `blockers_total`. */
+	filter?: {pids: number[] | null; tids: number[] | null; blockers_total: number};
+};
+
+export type JsonOptions = {
+	/** `--pid`/`--tid`: only these blockers are listed (counts stay whole). */
+	readonly only?: IdFilter | null;
 };
 
 /** Seconds rounded to the millisecond (no `14.999999999` in a document); null stays null. */
@@ -96,8 +105,9 @@ function isoTime(ms: number): string {
 }
 
 /** The schema_version 1 document for the history's latest snapshot. */
-export function toJsonDocument(history: History): JsonDocument {
+export function toJsonDocument(history: History, options: JsonOptions = {}): JsonDocument {
 	const s = history.snapshot;
+	const {only} = options;
 	const t = history.transition;
 	const last = history.lastTransition;
 	return {
@@ -146,7 +156,7 @@ export function toJsonDocument(history: History): JsonDocument {
 				'1': s.tasks.byPatchState['1'],
 			},
 		},
-		blockers: s.blockers.map((b) => {
+		blockers: selectBlockers(s.blockers, only).map((b) => {
 			const stuck = stuckSeconds(history, blockerKey(b));
 			return {
 				tgid: b.tgid,
@@ -174,10 +184,19 @@ export function toJsonDocument(history: History): JsonDocument {
 					elapsed_s: seconds(last.elapsedS),
 				}
 			: null,
+		...(isFiltering(only)
+			? {
+					filter: {
+						pids: only.pids === null ? null : [...only.pids],
+						tids: only.tids === null ? null : [...only.tids],
+						blockers_total: s.blockers.length,
+					},
+				}
+			: {}),
 	};
 }
 
 /** The document on one line, for NDJSON streams (the caller adds the `\n`). */
-export function toJsonLine(history: History): string {
-	return JSON.stringify(toJsonDocument(history));
+export function toJsonLine(history: History, options: JsonOptions = {}): string {
+	return JSON.stringify(toJsonDocument(history, options));
 }

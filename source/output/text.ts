@@ -11,12 +11,15 @@ import {blockerKey} from '../model/types.js';
 import {stuckSeconds} from '../model/history.js';
 import type {Blocker, History, PatchInfo, Snapshot, TransitionProgress} from '../model/types.js';
 import {clean} from '../model/sanitize.js';
+import {describeFilter, isFiltering, selectBlockers, type IdFilter} from './only.js';
 
 export type TextOptions = {
 	/** Terminal columns. @default 80 */
 	readonly width?: number;
 	/** ANSI bold/colour. @default false */
 	readonly color?: boolean;
+	/** `--pid`/`--tid`: only these blockers are listed (counts stay whole). */
+	readonly only?: IdFilter | null;
 };
 
 /** Narrowest layout we try to honour; below it lines are still cut to `width`. */
@@ -342,7 +345,7 @@ export function toText(history: History, options: TextOptions = {}): string {
 
 	if (t || s.blockers.length > 0) {
 		out.push('');
-		blockersTable(history, width, paint, out);
+		blockersTable(history, width, paint, out, options.only ?? null);
 	}
 
 	if (t && s.blockers.length === 0) {
@@ -373,10 +376,14 @@ function blockersTable(
 	width: number,
 	paint: (text: string, ...codes: string[]) => string,
 	out: string[],
+	only: IdFilter | null,
 ): void {
 	const s = history.snapshot;
-	const blockers = s.blockers;
-	out.push(paint(cut(`Blockers (${blockers.length})`, width), ansi.bold));
+	const blockers = selectBlockers(s.blockers, only);
+	const count = isFiltering(only)
+		? `${blockers.length} of ${s.blockers.length}, only ${describeFilter(only)}`
+		: String(blockers.length);
+	out.push(paint(cut(`Blockers (${count})`, width), ansi.bold));
 	if (blockers.length === 0) {
 		return;
 	}

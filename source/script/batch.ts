@@ -12,6 +12,7 @@ With the emulator the delay is virtual time (see `common.ts`): fast and determin
 import {foldSnapshot} from '../model/history.js';
 import type {History} from '../model/types.js';
 import {toJsonLine} from '../output/json.js';
+import type {IdFilter} from '../output/only.js';
 import {noLivepatchMessage, toText} from '../output/text.js';
 import {createReader} from '../sources/reader.js';
 import type {ScriptClock, ScriptIo, ScriptSource} from './common.js';
@@ -26,6 +27,8 @@ export type BatchOptions = {
 	readonly json: boolean;
 	/** Text width in columns. @default 80 */
 	readonly width?: number;
+	/** `--pid`/`--tid`: only these blockers are listed. */
+	readonly only?: IdFilter | null;
 	/** Aborts the run after the current frame. */
 	readonly signal?: AbortSignal;
 	/** Tests only: the clock (default: virtual for the emulator, real otherwise). */
@@ -33,8 +36,13 @@ export type BatchOptions = {
 };
 
 /** One frame of output, without the trailing newline. */
-export function batchFrame(history: History, json: boolean, width: number): string {
-	return json ? toJsonLine(history) : toText(history, {width, color: false});
+export function batchFrame(
+	history: History,
+	json: boolean,
+	width: number,
+	only: IdFilter | null = null,
+): string {
+	return json ? toJsonLine(history, {only}) : toText(history, {width, color: false, only});
 }
 
 /**
@@ -73,14 +81,14 @@ export async function runBatch(options: BatchOptions, io: ScriptIo): Promise<num
 			history = foldSnapshot(history, reader.scan({threads: 'blockers', clock: clock.now}));
 			if (!history.snapshot.kernel.livepatch) {
 				if (json) {
-					io.stdout.write(toJsonLine(history) + '\n');
+					io.stdout.write(toJsonLine(history, {only: options.only}) + '\n');
 				}
 
 				io.stderr.write(noLivepatchMessage(history.snapshot, {width: io.stderr.columns ?? 80}) + '\n');
 				return 2;
 			}
 
-			const text = batchFrame(history, json, width);
+			const text = batchFrame(history, json, width, options.only ?? null);
 			io.stdout.write(json || frame === 0 ? text + '\n' : '\n' + text + '\n');
 		}
 	} finally {

@@ -2,12 +2,12 @@
 What an operator meets when a command cannot do what was asked (issue 16): one line on stderr that
 starts with `klptop:`, status 2, and nothing of theirs touched. The compiled CLI, as users run it.
 */
-import {spawnSync} from 'node:child_process';
 import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {afterEach, describe, expect, it} from 'vitest';
 import {makeTree, type Tree} from '../helpers/tree.js';
+import {klptop} from './run.js';
 
 const made: string[] = [];
 const trees: Tree[] = [];
@@ -33,12 +33,6 @@ function tempDir(): string {
 	const dir = mkdtempSync(path.join(tmpdir(), 'klptop-operator-'));
 	made.push(dir);
 	return dir;
-}
-
-/** `klptop ARGS` with stdout a pipe: status, stdout, stderr. */
-export function klptop(...args: string[]): {status: number | null; stdout: string; stderr: string} {
-	const run = spawnSync('node', ['dist/cli.js', ...args], {encoding: 'utf8', timeout: 15_000});
-	return {status: run.status, stdout: run.stdout, stderr: run.stderr};
 }
 
 describe('klptop emulate SCENARIO --root DIR', () => {
