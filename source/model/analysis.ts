@@ -120,31 +120,48 @@ export function hasFakeSignals(
 
 /**
 What can still move a blocker, most useful first (issue 2 §3). `fakeSignals` as from
-`hasFakeSignals`: the 15 s `wait` is offered only when known to exist.
+`hasFakeSignals`: the 15 s `wait` is offered only when known to exist. `force`: whether the
+transition patch has a `force` file (4.16+); force is offered unless it is known to be absent.
 */
-export function remediesFor(taskClass: TaskClass, kthread: boolean, fakeSignals: boolean | null): Remedy[] {
+export function remediesFor(
+	taskClass: TaskClass,
+	kthread: boolean,
+	fakeSignals: boolean | null,
+	force: boolean | null = null,
+): Remedy[] {
+	const remedies: Remedy[] = [];
 	switch (taskClass) {
 		case 'interruptible': {
-			const remedies: Remedy[] = kthread ? [] : ['nudge'];
+			if (!kthread) {
+				remedies.push('nudge');
+			}
+
 			if (fakeSignals === true) {
 				remedies.push('wait');
 			}
 
-			remedies.push('reverse', 'force');
-			return remedies;
+			break;
 		}
 
 		case 'running':
 		case 'stopped': {
-			return ['wait', 'reverse', 'force'];
+			remedies.push('wait');
+			break;
 		}
 
 		case 'uninterruptible':
 		case 'zombie':
 		case 'unknown': {
-			return ['reverse', 'force'];
+			break;
 		}
 	}
+
+	remedies.push('reverse');
+	if (force !== false) {
+		remedies.push('force');
+	}
+
+	return remedies;
 }
 
 /** What a blocker's stack (or wchan) is matched against, built once per scan. */
@@ -361,6 +378,8 @@ export function findBlockingFunction(
 export type AnalysisContext = {
 	readonly matcher: FunctionMatcher | null;
 	readonly fakeSignals: boolean | null;
+	/** The transition patch has a `force` file (4.16+); null when there is no such patch. */
+	readonly force?: boolean | null;
 };
 
 export function analysisContext(
@@ -373,7 +392,11 @@ export function analysisContext(
 	}
 
 	const patch = patches.find((candidate) => candidate.name === transition.patch) ?? null;
-	return {matcher: buildMatcher(patches, transition), fakeSignals: hasFakeSignals(kernel, patch)};
+	return {
+		matcher: buildMatcher(patches, transition),
+		fakeSignals: hasFakeSignals(kernel, patch),
+		force: patch?.hasForce ?? null,
+	};
 }
 
 /** Turn a blocking thread plus what was read about it into a `Blocker`. */
@@ -405,7 +428,7 @@ export function analyzeBlocker(
 		stack,
 		matchedFrame: match.matchedFrame,
 		matchedBy: match.matchedBy,
-		remedies: remediesFor(taskClass, thread.kthread, context.fakeSignals),
+		remedies: remediesFor(taskClass, thread.kthread, context.fakeSignals, context.force ?? null),
 	};
 }
 
@@ -510,7 +533,7 @@ export function explainBlocker(
 			lines.push(
 				blocker.state === 'I'
 					? 'An idle kernel thread (TASK_IDLE) is not woken by signals or the fake signal; it usually wakes on its own when work arrives or a timer fires.'
-					: 'An uninterruptible (or killable) sleep is not ended by signals or the fake signal: only the task leaving the function on its own, reversing or forcing help.',
+					: `An uninterruptible (or killable) sleep is not ended by signals or the fake signal: only the task leaving the function on its own, ${blocker.remedies.includes('force') ? 'reversing or forcing' : 'or reversing'} help.`,
 			);
 			break;
 		}
@@ -524,7 +547,7 @@ export function explainBlocker(
 
 		case 'zombie': {
 			lines.push(
-				'A zombie has exited; it goes away when its parent reaps it. Until then only reversing or forcing help.',
+				`A zombie has exited; it goes away when its parent reaps it. Until then only ${blocker.remedies.includes('force') ? 'reversing or forcing help' : 'reversing helps'}.`,
 			);
 			break;
 		}
@@ -550,6 +573,10 @@ export function explainBlocker(
 	};
 	for (const remedy of blocker.remedies) {
 		lines.push(remedyWords[remedy]);
+	}
+
+	if (patch?.hasForce === false) {
+		lines.push('force: not on this kernel (the force file came with Linux 4.16).');
 	}
 
 	return lines;

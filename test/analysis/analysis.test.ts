@@ -120,6 +120,24 @@ describe('fake signals and remedies', () => {
 		expect(remediesFor('zombie', false, true)).toEqual(['reverse', 'force']);
 		expect(remediesFor('unknown', false, true)).toEqual(['reverse', 'force']);
 	});
+
+	it('offers force only where the patch has a force file (4.16+; 4.12-4.15 have none)', () => {
+		expect(remediesFor('interruptible', false, false, false)).toEqual(['nudge', 'reverse']);
+		expect(remediesFor('uninterruptible', false, false, false)).toEqual(['reverse']);
+		expect(remediesFor('running', false, false, true)).toEqual(['wait', 'reverse', 'force']);
+		const old = {release: '4.12.14'};
+		const noForce = {...sleeper, hasForce: false};
+		const stuck = analyzeBlocker(
+			thread({patchState: 0, state: 'D'}),
+			null,
+			frames(STACKS.killableReader),
+			analysisContext(old, [noForce], patching),
+		);
+		expect(stuck.remedies).toEqual(['reverse']);
+		const text = explainBlocker(stuck, old, noForce).join('\n');
+		expect(text).not.toMatch(/forcing|force: write/);
+		expect(text).toContain('force: not on this kernel');
+	});
 });
 
 describe('findBlockingFunction: patching', () => {

@@ -467,7 +467,8 @@ describe('reader: unpatching, vmlinux, atomic replace, kernel generations', () =
 		const snapshot = scanTree(made);
 		expect(snapshot.kernel.release).toBeNull();
 		expect(snapshot.patches[0]).toMatchObject({hasSignal: false, hasForce: false});
-		expect(snapshot.blockers[0]!.remedies).toEqual(['nudge', 'reverse', 'force']);
+		// No force file, no force offered (issue 16).
+		expect(snapshot.blockers[0]!.remedies).toEqual(['nudge', 'reverse']);
 	});
 
 	it('4.0-4.11: no transition file at all', () => {
