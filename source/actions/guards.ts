@@ -147,8 +147,9 @@ export function guardTarget(
 		case 'D': {
 			return refuse(
 				'uninterruptible',
-				'in uninterruptible sleep (D): a signal cannot wake it, so a nudge would not help; ' +
-					'what helps instead: wait for its sleep to end, reverse the transition, or force it',
+				'in uninterruptible sleep (D): SIGSTOP cannot wake it, so a nudge would not help; ' +
+					'what helps instead: wait for its sleep to end, reverse the transition, or force it ' +
+					'(a killable sleep also ends on SIGKILL, which kills the process)',
 			);
 		}
 

@@ -334,7 +334,7 @@ export const scenarios: readonly Scenario[] = [
 	{
 		name: 'stuck-killable',
 		summary:
-			'cat 539 in a killable (D) sleep in klp_sleeper_wait_killable; only reverse, force or a wakeup help',
+			'cat 539 in a killable (D) sleep in klp_sleeper_wait_killable; no nudge or fake signal: reverse, force, a wakeup or SIGKILL (cat dies)',
 		stage: stuckKillable,
 	},
 	{

@@ -122,12 +122,14 @@ export function hasFakeSignals(
 What can still move a blocker, most useful first (issue 2 §3). `fakeSignals` as from
 `hasFakeSignals`: the 15 s `wait` is offered only when known to exist. `force`: whether the
 transition patch has a `force` file (4.16+); force is offered unless it is known to be absent.
+`killable`: as from `killableSleep`; SIGKILL is offered only for a sleep known to be killable.
 */
 export function remediesFor(
 	taskClass: TaskClass,
 	kthread: boolean,
 	fakeSignals: boolean | null,
 	force: boolean | null = null,
+	killable: boolean | null = null,
 ): Remedy[] {
 	const remedies: Remedy[] = [];
 	switch (taskClass) {
@@ -157,11 +159,37 @@ export function remediesFor(
 	}
 
 	remedies.push('reverse');
+	// A kernel thread ignores SIGKILL; a user task in a killable sleep dies of it (and stops blocking).
+	if (taskClass === 'uninterruptible' && killable === true && !kthread) {
+		remedies.push('kill');
+	}
+
 	if (force !== false) {
 		remedies.push('force');
 	}
 
 	return remedies;
+}
+
+/**
+Whether a D sleep is killable (TASK_KILLABLE, ended by SIGKILL) rather than plainly uninterruptible:
+/proc shows `D` for both. Told only by the name of where it sleeps: the innermost stack frame (or
+wchan, the same place) is a function named `*killable*` (klp_sleeper_wait_killable,
+__folio_lock_killable, ...). The generic helpers (mutex_lock_killable, wait_for_completion_killable,
+schedule_timeout_killable) are scheduler text, which /proc's stack and wchan skip, so many killable
+sleeps stay unknown: null, never a guess. False for any state but D.
+*/
+export function killableSleep(
+	state: string,
+	stack: readonly StackFrame[] | null,
+	wchan: string | null,
+): boolean | null {
+	if (state !== 'D') {
+		return false;
+	}
+
+	const innermost = stack?.[0]?.func ?? null;
+	return innermost?.includes('killable') === true || wchan?.includes('killable') === true ? true : null;
 }
 
 /** What a blocker's stack (or wchan) is matched against, built once per scan. */
@@ -408,6 +436,7 @@ export function analyzeBlocker(
 ): Blocker {
 	const taskClass = classifyState(thread.state);
 	const match = findBlockingFunction(context.matcher, stack, wchan);
+	const killable = killableSleep(thread.state, stack, wchan);
 	// Every field by name: V8 makes `{...thread, more}` pay about 4 us for each property added after
 	// the spread (30 ms for 1,000 blockers, a tenth of a 100,000-thread `--once` beyond the walk).
 	return {
@@ -428,8 +457,31 @@ export function analyzeBlocker(
 		stack,
 		matchedFrame: match.matchedFrame,
 		matchedBy: match.matchedBy,
-		remedies: remediesFor(taskClass, thread.kthread, context.fakeSignals, context.force ?? null),
+		killable,
+		remedies: remediesFor(taskClass, thread.kthread, context.fakeSignals, context.force ?? null, killable),
 	};
+}
+
+/** Why an uninterruptible sleep holds on, and whether SIGKILL could end it (see `killableSleep`). */
+function uninterruptibleWords(blocker: Blocker): string {
+	const others = blocker.remedies.includes('force') ? 'reversing or forcing' : 'reversing';
+	if (blocker.state === 'I') {
+		return 'An idle kernel thread (TASK_IDLE) is not woken by signals or the fake signal; it usually wakes on its own when work arrives or a timer fires.';
+	}
+
+	if (blocker.kthread) {
+		return `A kernel thread in an uninterruptible sleep is woken by no signal (it ignores even SIGKILL): only the thread leaving the function on its own, or ${others}, help.`;
+	}
+
+	if (blocker.killable === true) {
+		return `A killable sleep (TASK_KILLABLE: where it sleeps says so) is not ended by the fake signal or a nudge, but SIGKILL ends it, killing the process; without that, only the task leaving the function on its own, or ${others}, help.`;
+	}
+
+	if (blocker.state === 'D') {
+		return `An uninterruptible sleep is not ended by the fake signal or a nudge. If it is a killable sleep (TASK_KILLABLE: /proc shows D for both, and nothing here tells which), SIGKILL would end it, killing the process; otherwise only the task leaving the function on its own, or ${others}, help.`;
+	}
+
+	return `An uninterruptible sleep is not ended by signals or the fake signal: only the task leaving the function on its own, or ${others}, help.`;
 }
 
 const CLASS_WORDS: Record<TaskClass, string> = {
@@ -530,11 +582,7 @@ export function explainBlocker(
 		}
 
 		case 'uninterruptible': {
-			lines.push(
-				blocker.state === 'I'
-					? 'An idle kernel thread (TASK_IDLE) is not woken by signals or the fake signal; it usually wakes on its own when work arrives or a timer fires.'
-					: `An uninterruptible (or killable) sleep is not ended by signals or the fake signal: only the task leaving the function on its own, ${blocker.remedies.includes('force') ? 'reversing or forcing' : 'or reversing'} help.`,
-			);
+			lines.push(uninterruptibleWords(blocker));
 			break;
 		}
 
@@ -568,6 +616,7 @@ export function explainBlocker(
 					? 'wait: the kernel retries every second and switches it once no checked function is on its stack.'
 					: 'wait: it switches on its own at its next kernel exit or sleep.',
 		reverse: `reverse: write ${target === 1 ? 0 : 1} to enabled; tasks that never switched are already done, the others must switch back.`,
+		kill: `kill: SIGKILL (kill -KILL ${blocker.tgid}) ends a killable sleep: the task leaves the function and dies, and stops holding the transition; the whole process dies with it (its work is lost). klptop never sends it.`,
 		force:
 			'force: write 1 to force; breaks the consistency guarantee, and a forced unpatch pins the patch module until reboot.',
 	};

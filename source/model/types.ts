@@ -92,9 +92,12 @@ What can still move a blocker, most useful first:
 - `wait`: the kernel will do it (next kernel exit of a running task, the 15 s fake signal, a task
   that is already stopped and switches on its way out);
 - `reverse`: write the opposite value to `enabled`;
+- `kill`: SIGKILL, for a user task in a sleep known to be killable (TASK_KILLABLE): it ends the
+  sleep and the task stops holding the transition, at the cost of the process (it dies). klptop
+  never sends it; the operator may.
 - `force`: write 1 to `force` (breaks the consistency guarantee).
 */
-export type Remedy = 'nudge' | 'wait' | 'reverse' | 'force';
+export type Remedy = 'nudge' | 'wait' | 'reverse' | 'kill' | 'force';
 
 export type ThreadInfo = {
 	readonly tid: number;
@@ -139,6 +142,12 @@ export type Blocker = ThreadInfo & {
 	readonly matchedFrame: number | null;
 	/** Where the function came from. */
 	readonly matchedBy: 'stack' | 'wchan' | null;
+	/**
+	A D sleep's kind: true when it is known killable (TASK_KILLABLE, which SIGKILL ends: the innermost
+	function's name says so), null when it cannot be told (/proc shows D for both kinds), false or
+	absent for any other state. Additive field.
+	*/
+	readonly killable?: boolean | null;
 	readonly remedies: readonly Remedy[];
 };
 

@@ -6,6 +6,7 @@ goes through `clean()`, so the document is safe to print on a terminal as well a
 Fields beyond the issue's list (additive): `transition.started_from` (how `elapsed_s` is known:
 `first-seen` means a lower bound), `transition.rate_per_s`, `transition.reversals`,
 `transition.initializing` (the kernel is still inside `insmod`), `last_transition` and
+`kill` among a blocker's `remedies` (SIGKILL, for a user task in a sleep known to be killable),
 `source.captured` (a capture's own time, present only for a klptop capture) and `filter` (with
 `--pid`/`--tid` only: which, and how many blockers there are in all).
 */

@@ -189,6 +189,11 @@ export function remedySentence(b: Blocker, nextSignalS: number | null): string {
 				break;
 			}
 
+			case 'kill': {
+				options.push('kill it (SIGKILL ends a killable sleep, and the process dies)');
+				break;
+			}
+
 			case 'force': {
 				options.push('force it (last resort: skips the consistency check)');
 				break;
@@ -198,7 +203,12 @@ export function remedySentence(b: Blocker, nextSignalS: number | null): string {
 
 	let why = '';
 	if (b.class === 'uninterruptible') {
-		why = ' Signals do not reach it: it must leave the function by itself.';
+		why =
+			b.killable === true
+				? ' Of the signals only SIGKILL reaches a killable sleep.'
+				: b.state === 'D' && !b.kthread
+					? ' No signal but SIGKILL reaches it, and SIGKILL only if the sleep is killable (/proc shows D for both).'
+					: ' No signal reaches it: it must leave the function by itself.';
 	} else if (b.class === 'interruptible' && b.kthread) {
 		why = ' Kernel threads cannot be nudged with signals.';
 	}

@@ -133,7 +133,7 @@ describe('fake signals and remedies', () => {
 			frames(STACKS.killableReader),
 			analysisContext(old, [noForce], patching),
 		);
-		expect(stuck.remedies).toEqual(['reverse']);
+		expect(stuck.remedies).toEqual(['reverse', 'kill']);
 		const text = explainBlocker(stuck, old, noForce).join('\n');
 		expect(text).not.toMatch(/forcing|force: write/);
 		expect(text).toContain('force: not on this kernel');
@@ -362,10 +362,13 @@ describe('analyzeBlocker and explainBlocker', () => {
 			context,
 		);
 		expect(killable.class).toBe('uninterruptible');
-		expect(killable.remedies).toEqual(['reverse', 'force']);
-		expect(explainBlocker(killable, kernel61).join('\n')).toContain(
-			'not ended by signals or the fake signal',
+		expect(killable.killable).toBe(true);
+		expect(killable.remedies).toEqual(['reverse', 'kill', 'force']);
+		const killText = explainBlocker(killable, kernel61).join('\n');
+		expect(killText).toContain(
+			'not ended by the fake signal or a nudge, but SIGKILL ends it, killing the process',
 		);
+		expect(killText).toContain('kill: SIGKILL (kill -KILL 182) ends a killable sleep');
 
 		const idle = analyzeBlocker(thread({patchState: 0, state: 'I', kthread: true}), null, [], context);
 		expect(explainBlocker(idle, kernel61).join('\n')).toContain('TASK_IDLE');
@@ -409,6 +412,44 @@ describe('analyzeBlocker and explainBlocker', () => {
 		expect(backText).toContain('the unpatching transition needs 0');
 		expect(backText).toContain("patch's new code");
 		expect(backText).toContain('reverse: write 1 to enabled');
+	});
+
+	it('offers SIGKILL only for a D sleep known to be killable, and says when it cannot tell', () => {
+		const plainD = ['[<0>] io_schedule_wait+0x10/0x40', ...STACKS.killableReader.slice(1)];
+		const unknown = analyzeBlocker(thread({patchState: 0, state: 'D'}), null, frames(plainD), context);
+		expect(unknown.killable).toBeNull();
+		expect(unknown.remedies).toEqual(['reverse', 'force']);
+		const unknownText = explainBlocker(unknown, kernel61).join('\n');
+		expect(unknownText).toContain('If it is a killable sleep (TASK_KILLABLE: /proc shows D for both');
+		expect(unknownText).toContain('SIGKILL would end it, killing the process');
+		expect(unknownText).not.toContain('kill: SIGKILL');
+
+		// Known by wchan when the stack is unreadable.
+		const byWchan = analyzeBlocker(
+			thread({patchState: 0, state: 'D'}),
+			'klp_sleeper_wait_killable',
+			null,
+			context,
+		);
+		expect(byWchan.remedies).toEqual(['reverse', 'kill', 'force']);
+
+		// A kernel thread ignores SIGKILL; an S sleep is not a D sleep whatever its name.
+		const kthread = analyzeBlocker(
+			thread({patchState: 0, state: 'D', kthread: true}),
+			null,
+			frames(STACKS.killableReader),
+			context,
+		);
+		expect(kthread.remedies).toEqual(['reverse', 'force']);
+		expect(explainBlocker(kthread, kernel61).join('\n')).toContain('ignores even SIGKILL');
+		const sleeping = analyzeBlocker(
+			thread({patchState: 0, state: 'S'}),
+			null,
+			frames(STACKS.killableReader),
+			context,
+		);
+		expect(sleeping.killable).toBe(false);
+		expect(sleeping.remedies).not.toContain('kill');
 	});
 
 	it('explains an unreadable stack and sanitises foreign strings', () => {

@@ -49,7 +49,8 @@ const killable = blocker(539, {
 	class: 'uninterruptible',
 	function: 'klp_sleeper_wait_killable',
 	wchan: 'klp_sleeper_wait_killable',
-	remedies: ['reverse', 'force'],
+	killable: true,
+	remedies: ['reverse', 'kill', 'force'],
 });
 const kthread = blocker(398, {
 	comm: 'klp_sleeper_kt',
@@ -233,7 +234,13 @@ describe('toText', () => {
 		expect(remedy(182)).toMatch(/fake signal every 15s should free it \(next in ~7s\)/);
 		expect(remedy(539)).toMatch(/uninterruptible sleep \(D\): reverse the transition/);
 		expect(remedy(539)).not.toMatch(/nudge|fake signal/);
-		expect(remedy(539)).toMatch(/Signals do not reach it/);
+		expect(remedy(539)).toMatch(/or kill it \(SIGKILL ends a killable sleep, and the process dies\)/);
+		expect(remedy(539)).toMatch(/Of the signals only SIGKILL reaches a killable sleep/);
+		const unknownD = toText(stuck([{...killable, killable: null, remedies: ['reverse', 'force']}]), {
+			width: 1000,
+		});
+		expect(unknownD).toMatch(/No signal but SIGKILL reaches it, and SIGKILL only if the sleep is killable/);
+		expect(unknownD).not.toMatch(/kill it/);
 		expect(remedy(398)).toMatch(
 			/kernel thread in interruptible sleep: wait: the kernel wakes interruptible kernel threads/,
 		);

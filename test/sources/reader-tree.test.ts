@@ -213,7 +213,8 @@ describe('reader: patching transition with blockers', () => {
 		expect(byTid.get(539)).toMatchObject({
 			class: 'uninterruptible',
 			function: 'klp_sleeper_wait_killable',
-			remedies: ['reverse', 'force'],
+			killable: true,
+			remedies: ['reverse', 'kill', 'force'],
 		});
 		expect(byTid.get(601)).toMatchObject({
 			tgid: 600,
