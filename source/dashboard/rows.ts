@@ -10,6 +10,7 @@ take the TID order kept from poll to poll), and an invert reverses runs of equal
 import type {Blocker, History, PatchState, Snapshot, TaskClass, ThreadInfo} from '../model/types.js';
 import {blockerKey} from '../model/types.js';
 import {stuckSeconds} from '../model/history.js';
+import {frameObject} from '../model/analysis.js';
 
 export const columnIds = [
 	'tid',
@@ -110,7 +111,8 @@ function threadRow(thread: ThreadInfo, blocker: Blocker | null, stuckS: number |
 		stuckS,
 		class: blocker ? blocker.class : null,
 		function: blocker ? blocker.function : null,
-		object: blocker ? blocker.object : null,
+		// Where the code is: a previous patch's replacement function lives in that patch's module.
+		object: blocker ? frameObject(blocker) : null,
 		comm: thread.comm,
 		count: 1,
 		blocking: blocker ? 1 : 0,

@@ -20,6 +20,7 @@ import {sanitize} from './sanitize.js';
 import type {
 	Blocker,
 	Direction,
+	NewCode,
 	PatchInfo,
 	PatchState,
 	Remedy,
@@ -200,6 +201,8 @@ export type FunctionMatcher = {
 	readonly oldFunctions: ReadonlyMap<string, readonly string[]>;
 	/** Patching: modules of older patches changing a function this patch changes -> their shared functions. */
 	readonly olderModules: ReadonlyMap<string, ReadonlyMap<string, string>>;
+	/** Patching: the module keys of `olderModules` -> the older patch's name. */
+	readonly olderPatches: ReadonlyMap<string, string>;
 	/** The transition patch's single object, when it has exactly one (names new-code frames while unpatching). */
 	readonly soleObject: string | null;
 };
@@ -231,6 +234,7 @@ export function buildMatcher(
 	}
 
 	const olderModules = new Map<string, Map<string, string>>();
+	const olderPatches = new Map<string, string>();
 	if (transition.direction === 'patching') {
 		// The transition patch is the newest while patching: every other listed (enabled) patch is older.
 		for (const older of patches) {
@@ -246,6 +250,7 @@ export function buildMatcher(
 						if (shared === undefined) {
 							shared = new Map();
 							olderModules.set(key, shared);
+							olderPatches.set(key, older.name);
 						}
 
 						shared.set(fn.name, object.name);
@@ -260,6 +265,7 @@ export function buildMatcher(
 		patch: patch.name,
 		oldFunctions,
 		olderModules,
+		olderPatches,
 		soleObject: patch.objects.length === 1 ? patch.objects[0]!.name : null,
 	};
 }
@@ -269,9 +275,17 @@ export type FunctionMatch = {
 	readonly object: string | null;
 	readonly matchedFrame: number | null;
 	readonly matchedBy: 'stack' | 'wchan' | null;
+	/** The function is a patch's replacement code, not the original (see `NewCode`). */
+	readonly newCode: NewCode | null;
 };
 
-const NO_MATCH: FunctionMatch = {function: null, object: null, matchedFrame: null, matchedBy: null};
+const NO_MATCH: FunctionMatch = {
+	function: null,
+	object: null,
+	matchedFrame: null,
+	matchedBy: null,
+	newCode: null,
+};
 
 /** The old function a new-code name stands for (`name` or `livepatch_name`), or undefined. */
 function oldNameOf(func: string, names: {has(name: string): boolean}): string | undefined {
@@ -325,45 +339,47 @@ export function findBlockingFunction(
 		let weak: FunctionMatch | null = null;
 		for (let index = 0; index < stack.length; index++) {
 			const frame = stack[index]!;
+			const at = {matchedFrame: index, matchedBy: 'stack'} as const;
 			if (matcher.direction === 'patching') {
 				const object = oldFrameObject(matcher, frame);
 				if (object !== undefined) {
-					return {function: frame.func, object, matchedFrame: index, matchedBy: 'stack'};
+					return {function: frame.func, object, ...at, newCode: null};
 				}
 
 				if (frame.module !== null) {
-					const shared = matcher.olderModules.get(moduleKey(frame.module));
+					const key = moduleKey(frame.module);
+					const shared = matcher.olderModules.get(key);
 					if (shared !== undefined) {
+						// An older patch's replacement function, which this patch replaces in turn.
+						const patch = matcher.olderPatches.get(key)!;
 						const oldName = oldNameOf(frame.func, shared);
 						if (oldName !== undefined) {
-							return {
-								function: frame.func,
-								object: shared.get(oldName)!,
-								matchedFrame: index,
-								matchedBy: 'stack',
-							};
+							const newCode = {patch, module: frame.module, replaces: oldName};
+							return {function: frame.func, object: shared.get(oldName)!, ...at, newCode};
 						}
 
 						if (weak === null) {
 							const objects = new Set(shared.values());
 							const object = objects.size === 1 ? [...objects][0]! : frame.module;
-							weak = {function: frame.func, object, matchedFrame: index, matchedBy: 'stack'};
+							weak = {
+								function: frame.func,
+								object,
+								...at,
+								newCode: {patch, module: frame.module, replaces: null},
+							};
 						}
 					}
 				}
 			} else if (frame.module !== null && moduleKey(frame.module) === ownModule) {
+				// Unpatching checks the patch's own replacement functions.
 				const oldName = oldNameOf(frame.func, matcher.oldFunctions);
+				const newCode = {patch: matcher.patch, module: frame.module, replaces: oldName ?? null};
 				if (oldName !== undefined) {
 					const object = matcher.oldFunctions.get(oldName)![0]!;
-					return {function: frame.func, object, matchedFrame: index, matchedBy: 'stack'};
+					return {function: frame.func, object, ...at, newCode};
 				}
 
-				weak ??= {
-					function: frame.func,
-					object: matcher.soleObject ?? matcher.patch,
-					matchedFrame: index,
-					matchedBy: 'stack',
-				};
+				weak ??= {function: frame.func, object: matcher.soleObject ?? matcher.patch, ...at, newCode};
 			}
 		}
 
@@ -380,26 +396,34 @@ export function findBlockingFunction(
 		return NO_MATCH;
 	}
 
+	const byWchan = {matchedFrame: null, matchedBy: 'wchan'} as const;
 	const oldName = oldNameOf(wchan, matcher.oldFunctions);
 	if (oldName !== undefined && (matcher.direction === 'unpatching' || oldName === wchan)) {
-		return {
-			function: wchan,
-			object: matcher.oldFunctions.get(oldName)![0]!,
-			matchedFrame: null,
-			matchedBy: 'wchan',
-		};
+		const object = matcher.oldFunctions.get(oldName)![0]!;
+		// wchan names no module: unpatching, it is the patch's own code, in the module the patch is named after.
+		const newCode =
+			matcher.direction === 'unpatching'
+				? {patch: matcher.patch, module: ownModule, replaces: oldName}
+				: null;
+		return {function: wchan, object, ...byWchan, newCode};
 	}
 
 	if (matcher.direction === 'patching') {
-		for (const shared of matcher.olderModules.values()) {
+		for (const [key, shared] of matcher.olderModules) {
 			const sharedName = oldNameOf(wchan, shared);
 			if (sharedName !== undefined) {
-				return {function: wchan, object: shared.get(sharedName)!, matchedFrame: null, matchedBy: 'wchan'};
+				const newCode = {patch: matcher.olderPatches.get(key)!, module: key, replaces: sharedName};
+				return {function: wchan, object: shared.get(sharedName)!, ...byWchan, newCode};
 			}
 		}
 	}
 
 	return NO_MATCH;
+}
+
+/** The object whose code a blocker sits in: the replacing patch's module for new code, else the patched object. */
+export function frameObject(blocker: Pick<Blocker, 'object' | 'newCode'>): string | null {
+	return blocker.newCode?.module ?? blocker.object;
 }
 
 /** Everything the analysis needs about the world, once per scan. */
@@ -457,6 +481,7 @@ export function analyzeBlocker(
 		stack,
 		matchedFrame: match.matchedFrame,
 		matchedBy: match.matchedBy,
+		newCode: match.newCode,
 		killable,
 		remedies: remediesFor(taskClass, thread.kthread, context.fakeSignals, context.force ?? null, killable),
 	};
@@ -482,6 +507,10 @@ function uninterruptibleWords(blocker: Blocker): string {
 	}
 
 	return `An uninterruptible sleep is not ended by signals or the fake signal: only the task leaving the function on its own, or ${others}, help.`;
+}
+
+function transitionPatchName(patch: Pick<PatchInfo, 'name'> | null | undefined): string {
+	return patch?.name ?? 'the patch in transition';
 }
 
 const CLASS_WORDS: Record<TaskClass, string> = {
@@ -513,7 +542,8 @@ export function explainBlocker(
 
 	// Where it sits.
 	if (blocker.function !== null) {
-		const where = blocker.object === null ? '' : ` (${sanitize(blocker.object)})`;
+		const object = frameObject(blocker);
+		const where = object === null ? '' : ` (${sanitize(object)})`;
 		const code = direction === 'patching' ? 'code being replaced' : "patch's new code";
 		if (blocker.matchedBy === 'stack' && blocker.matchedFrame !== null) {
 			lines.push(
@@ -522,6 +552,13 @@ export function explainBlocker(
 		} else {
 			lines.push(
 				`Its wchan is ${sanitize(blocker.function)}${where}, a function the transition checks: the kernel will not switch a task while ${code} is on its stack.`,
+			);
+		}
+
+		const newCode = blocker.newCode ?? null;
+		if (newCode !== null && direction === 'patching') {
+			lines.push(
+				`${sanitize(blocker.function)} is not the original: it is the replacement ${newCode.replaces === null ? 'code' : `for ${sanitize(newCode.replaces)}${blocker.object === null ? '' : ` (${sanitize(blocker.object)})`}`} of the previous patch ${sanitize(newCode.patch)}, which ${sanitize(transitionPatchName(patch))} replaces in turn.`,
 			);
 		}
 

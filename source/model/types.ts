@@ -127,13 +127,32 @@ export type StackFrame = {
 	readonly module: string | null;
 };
 
+/**
+A matched frame that is a livepatch's replacement code rather than the original function: an older
+patch's function while a newer one (atomic replace, or stacked) patches over it, or the transition
+patch's own function while unpatching.
+*/
+export type NewCode = {
+	/** The patch whose function it is. */
+	readonly patch: string;
+	/** The module the frame is in, where that code lives (`[module]` of the stack line). */
+	readonly module: string;
+	/** The original function it replaces, when its name tells (`name` or `livepatch_name`), else null. */
+	readonly replaces: string | null;
+};
+
 export type Blocker = ThreadInfo & {
 	readonly patchState: 0 | 1;
 	readonly class: TaskClass;
 	/** Patched function found on the stack (or from wchan), null when none matched. */
 	readonly function: string | null;
-	/** Its object (`vmlinux` or a module name), null when unknown. */
+	/**
+	The patched object (`vmlinux` or a module name) of the function, null when unknown. When the frame
+	is a patch's replacement code (`newCode`), the code lives in `newCode.module` instead.
+	*/
 	readonly object: string | null;
+	/** The matched function is a livepatch's replacement code (see `NewCode`); absent or null otherwise. Additive. */
+	readonly newCode?: NewCode | null;
 	/** Raw `wchan`, null when unreadable or `0`. */
 	readonly wchan: string | null;
 	/** Parsed `stack`, null when unreadable (not root, CAP_SYS_ADMIN). */

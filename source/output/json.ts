@@ -6,7 +6,8 @@ goes through `clean()`, so the document is safe to print on a terminal as well a
 Fields beyond the issue's list (additive): `transition.started_from` (how `elapsed_s` is known:
 `first-seen` means a lower bound), `transition.rate_per_s`, `transition.reversals`,
 `transition.initializing` (the kernel is still inside `insmod`), `last_transition` and
-`kill` among a blocker's `remedies` (SIGKILL, for a user task in a sleep known to be killable),
+`blockers[].new_code` (the function is a patch's replacement code: whose, in which module, for which
+original), `kill` among a blocker's `remedies` (SIGKILL, for a user task in a sleep known to be killable),
 `source.captured` (a capture's own time, present only for a klptop capture) and `filter` (with
 `--pid`/`--tid` only: which, and how many blockers there are in all).
 */
@@ -55,6 +56,8 @@ export type JsonBlocker = {
 	wchan: string | null;
 	stuck_s: number | null;
 	remedies: Remedy[];
+	/** The function is a patch's replacement code (its module, and the original it replaces), else null. */
+	new_code: {patch: string; module: string; replaces: string | null} | null;
 };
 export type JsonLastTransition = {
 	patch: string;
@@ -172,6 +175,13 @@ export function toJsonDocument(history: History, options: JsonOptions = {}): Jso
 				wchan: cleanOrNull(b.wchan),
 				stuck_s: stuck === null ? null : seconds(stuck),
 				remedies: [...b.remedies],
+				new_code: b.newCode
+					? {
+							patch: clean(b.newCode.patch),
+							module: clean(b.newCode.module),
+							replaces: cleanOrNull(b.newCode.replaces),
+						}
+					: null,
 			};
 		}),
 		hidden_blocker: history.hiddenBlocker,

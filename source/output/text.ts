@@ -9,6 +9,7 @@ Every string that came from the kernel or a process is passed through `clean()` 
 import {cellWidth, fit, formatDuration, functionLabel, truncate} from '../views/format.js';
 import {blockerKey} from '../model/types.js';
 import {stuckSeconds} from '../model/history.js';
+import {frameObject} from '../model/analysis.js';
 import type {Blocker, History, PatchInfo, Snapshot, TransitionProgress} from '../model/types.js';
 import {clean} from '../model/sanitize.js';
 import {describeFilter, isFiltering, selectBlockers, type IdFilter} from './only.js';
@@ -437,7 +438,7 @@ function blockersTable(
 				? b.wchan === null
 					? '?'
 					: `(wchan ${clean(b.wchan)})`
-				: functionLabel(b.function, b.object);
+				: functionLabel(b.function, frameObject(b));
 		const classColor =
 			b.class === 'uninterruptible' ? ansi.red : b.class === 'interruptible' ? ansi.yellow : '';
 		out.push(

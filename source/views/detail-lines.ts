@@ -1,5 +1,5 @@
 /** The task detail's text (no Ink here: the reducer counts its lines to bound scrolling). */
-import {explainBlocker} from '../model/analysis.js';
+import {explainBlocker, frameObject} from '../model/analysis.js';
 import {clean} from '../model/sanitize.js';
 import type {History} from '../model/types.js';
 import type {Detail} from '../dashboard/state.js';
@@ -51,7 +51,7 @@ export function detailLines(
 		const where =
 			blocker.function === null
 				? 'no patched function found'
-				: functionLabel(blocker.function, blocker.object);
+				: functionLabel(blocker.function, frameObject(blocker));
 		const how =
 			blocker.matchedBy === 'stack'
 				? `found on the stack, frame #${blocker.matchedFrame ?? '?'}`

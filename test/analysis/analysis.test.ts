@@ -13,6 +13,11 @@ import {
 } from '../../source/model/analysis.js';
 import type {PatchInfo, StackFrame, ThreadInfo, TransitionInfo} from '../../source/model/types.js';
 import {parseStack} from '../../source/sources/parse.js';
+import {createEmulation} from '../../source/emulator/index.js';
+import {foldSnapshot} from '../../source/model/history.js';
+import {toJsonDocument} from '../../source/output/json.js';
+import {toText} from '../../source/output/text.js';
+import {createReader} from '../../source/sources/reader.js';
 import {STACKS} from '../helpers/tree.js';
 
 function frames(lines: readonly string[]): StackFrame[] {
@@ -149,6 +154,7 @@ describe('findBlockingFunction: patching', () => {
 			object: 'klp_sleeper',
 			matchedFrame: 0,
 			matchedBy: 'stack',
+			newCode: null,
 		});
 	});
 
@@ -178,6 +184,7 @@ describe('findBlockingFunction: patching', () => {
 			object: null,
 			matchedFrame: null,
 			matchedBy: null,
+			newCode: null,
 		});
 	});
 
@@ -207,6 +214,7 @@ describe('findBlockingFunction: patching', () => {
 			object: 'klp_sleeper',
 			matchedFrame: null,
 			matchedBy: 'wchan',
+			newCode: null,
 		});
 		expect(findBlockingFunction(matcher, [], 'klp_sleeper_wait_killable')).toMatchObject({
 			matchedBy: 'wchan',
@@ -233,6 +241,8 @@ describe('findBlockingFunction: patching', () => {
 			object: 'vmlinux',
 			matchedFrame: 0,
 			matchedBy: 'stack',
+			// The frame is old_patch's replacement code, not vmlinux's: it says so (issue 16).
+			newCode: {patch: 'old_patch', module: 'old_patch', replaces: 'cmdline_proc_show'},
 		});
 		// kpatch-style: same name, patch module suffix.
 		expect(
@@ -248,12 +258,14 @@ describe('findBlockingFunction: patching', () => {
 			function: 'helper',
 			object: 'vmlinux',
 			matchedFrame: 0,
+			newCode: {patch: 'old_patch', module: 'old_patch', replaces: null},
 		});
 		// wchan of the older patch's new code.
 		expect(findBlockingFunction(stacking, null, 'livepatch_cmdline_proc_show')).toMatchObject({
 			function: 'livepatch_cmdline_proc_show',
 			object: 'vmlinux',
 			matchedBy: 'wchan',
+			newCode: {patch: 'old_patch', module: 'old_patch', replaces: 'cmdline_proc_show'},
 		});
 		// An older patch that shares nothing is not checked.
 		const unrelated = patch('unrelated', {vmlinux: ['meminfo_proc_show']}, {transition: false});
@@ -280,6 +292,7 @@ describe('findBlockingFunction: unpatching', () => {
 			object: 'klp_sleeper',
 			matchedFrame: 0,
 			matchedBy: 'stack',
+			newCode: {patch: 'klp_sleeper_patch', module: 'klp_sleeper_patch', replaces: null},
 		});
 	});
 
@@ -470,5 +483,40 @@ describe('analyzeBlocker and explainBlocker', () => {
 		const text = explainBlocker(blocker, old, {...sleeper, hasSignal: true}).join('\n');
 		expect(text).toContain('klp_sleeper_patch/signal');
 		expect(text).not.toContain('every 15 s');
+	});
+});
+
+describe("the emulator's replace scenario: blockers asleep in the previous patch's code", () => {
+	it('names the module the frame is in and says it is the previous patch replacement function', () => {
+		const emulation = createEmulation('replace', {seed: 1});
+		emulation.advance(5000);
+		const history = foldSnapshot(
+			null,
+			createReader(emulation.port, {kind: 'emulator', root: null, scenario: 'replace'}).scan({
+				threads: 'blockers',
+				clock: emulation.now,
+			}),
+		);
+		const cat = history.snapshot.blockers.find((b) => b.tid === 182)!;
+		expect(cat).toMatchObject({
+			function: 'patched_wait',
+			object: 'klp_sleeper',
+			newCode: {patch: 'klp_sleeper_patch', module: 'klp_sleeper_patch', replaces: null},
+		});
+		expect(cat.stack![cat.matchedFrame!]!.module).toBe('klp_sleeper_patch');
+		const v2 = history.snapshot.patches.find((p) => p.name === 'klp_sleeper_patch_v2')!;
+		const explained = explainBlocker(cat, history.snapshot.kernel, v2).join('\n');
+		expect(explained).toContain('Its stack holds patched_wait (klp_sleeper_patch) at frame #0');
+		expect(explained).toContain(
+			'patched_wait is not the original: it is the replacement code of the previous patch klp_sleeper_patch, which klp_sleeper_patch_v2 replaces in turn.',
+		);
+		const text = toText(history, {width: 160});
+		const row = text.split('\n').find((line) => /^ +182 /.test(line))!;
+		expect(row).toContain('patched_wait [klp_sleeper_patch]');
+		expect(toJsonDocument(history).blockers.find((b) => b.tid === 182)).toMatchObject({
+			function: 'patched_wait',
+			object: 'klp_sleeper',
+			new_code: {patch: 'klp_sleeper_patch', module: 'klp_sleeper_patch', replaces: null},
+		});
 	});
 });
