@@ -577,6 +577,7 @@ export function transitionProgress(
 		elapsedS: live.startedAt === null ? null : Math.max(0, (now - live.startedAt) / 1000),
 		pending,
 		total: snapshot.tasks.total,
+		...(snapshot.tasks.unknown ? {unknown: snapshot.tasks.unknown} : {}),
 		ratePerS,
 		nextSignalS: sends && live.directionSince !== null ? nextSignalIn(now, live.directionSince) : null,
 		reversals: live.reversals,

@@ -173,6 +173,11 @@ export type Blocker = ThreadInfo & {
 export type TaskCounts = {
 	readonly total: number;
 	readonly byPatchState: {readonly '-1': number; readonly '0': number; readonly '1': number};
+	/**
+	Threads whose patch_state was to be read and could not be (EACCES when not root: it is 0400;
+	garbage): they may or may not be pending. Present only when there are some. Additive field.
+	*/
+	readonly unknown?: number;
 };
 
 /** One parsed kernel log record. */
@@ -246,6 +251,11 @@ export type TransitionProgress = TransitionInfo & {
 	readonly elapsedS: number | null;
 	readonly pending: number;
 	readonly total: number;
+	/**
+	Threads whose patch_state is unreadable (`TaskCounts.unknown`): neither pending nor switched as far
+	as we know. Present only when there are some. Additive field.
+	*/
+	readonly unknown?: number;
 	/** Threads switched per second over the recent polls, null until two polls. */
 	readonly ratePerS: number | null;
 	/** Seconds to the kernel's next fake-signal round (>= 5.1 only), null when not applicable. */

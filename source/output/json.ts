@@ -6,7 +6,8 @@ goes through `clean()`, so the document is safe to print on a terminal as well a
 Fields beyond the issue's list (additive): `transition.started_from` (how `elapsed_s` is known:
 `first-seen` means a lower bound), `transition.rate_per_s`, `transition.reversals`,
 `transition.initializing` (the kernel is still inside `insmod`), `last_transition` and
-`blockers[].new_code` (the function is a patch's replacement code: whose, in which module, for which
+`tasks.unknown` and `transition.unknown` (threads whose patch_state is unreadable, e.g. not root:
+neither pending nor switched), `blockers[].new_code` (the function is a patch's replacement code: whose, in which module, for which
 original), `kill` among a blocker's `remedies` (SIGKILL, for a user task in a sleep known to be killable),
 `source.captured` (a capture's own time, present only for a klptop capture) and `filter` (with
 `--pid`/`--tid` only: which, and how many blockers there are in all).
@@ -42,6 +43,8 @@ export type JsonTransition = {
 	reversals: number;
 	/** Inside `insmod`: the kernel is setting the transition up (enabled still reads 0). */
 	initializing: boolean;
+	/** Threads whose patch_state is unreadable (not root): neither in `pending` nor switched. */
+	unknown: number;
 };
 export type JsonBlocker = {
 	tgid: number;
@@ -80,7 +83,8 @@ export type JsonDocument = {
 	privileges: {root: boolean; stacks_readable: boolean};
 	patches: JsonPatch[];
 	transition: JsonTransition | null;
-	tasks: {total: number; by_patch_state: {'-1': number; '0': number; '1': number}};
+	/** `unknown`: threads whose patch_state could not be read (additive). */
+	tasks: {total: number; unknown: number; by_patch_state: {'-1': number; '0': number; '1': number}};
 	blockers: JsonBlocker[];
 	hidden_blocker: boolean;
 	warnings: string[];
@@ -150,10 +154,12 @@ export function toJsonDocument(history: History, options: JsonOptions = {}): Jso
 					rate_per_s: seconds(t.ratePerS),
 					reversals: t.reversals,
 					initializing: t.initializing ?? false,
+					unknown: t.unknown ?? 0,
 				}
 			: null,
 		tasks: {
 			total: s.tasks.total,
+			unknown: s.tasks.unknown ?? 0,
 			by_patch_state: {
 				'-1': s.tasks.byPatchState['-1'],
 				'0': s.tasks.byPatchState['0'],

@@ -340,7 +340,9 @@ export function toText(history: History, options: TextOptions = {}): string {
 			`Transition: ${clean(t.patch)} ${t.direction}${t.initializing ? ', initialising (insmod running)' : ''} (target patch_state ${t.target})`,
 		);
 		para(`  ${elapsedWords(t)}${t.reversals > 0 ? `, reversed ${t.reversals}x` : ''}`, '    ');
-		para(`  ${t.pending} of ${t.total} threads still to switch; ${rate(t.ratePerS)}`, '    ');
+		const unknown =
+			(t.unknown ?? 0) > 0 ? `, ${t.unknown} unknown (patch_state unreadable: they may be pending too)` : '';
+		para(`  ${t.pending} of ${t.total} threads still to switch${unknown}; ${rate(t.ratePerS)}`, '    ');
 		para(`  ${signalWords(t, s)}`, '    ');
 	} else {
 		heading('Transition: none running');

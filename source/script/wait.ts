@@ -116,7 +116,8 @@ function transitionWords(history: History): string {
 		return 'no transition';
 	}
 
-	return `'${clean(t.patch)}' ${t.direction}, ${t.pending} of ${t.total} threads pending`;
+	const unknown = (t.unknown ?? 0) > 0 ? ` (${t.unknown} unknown: patch_state unreadable)` : '';
+	return `'${clean(t.patch)}' ${t.direction}, ${t.pending} of ${t.total} threads pending${unknown}`;
 }
 
 /** The progress line (without cursor control); `deadlineS` null when no timeout. */

@@ -510,6 +510,9 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			minus = total;
 		}
 
+		// Threads whose patch_state could not be read (0400: every other user's when not root).
+		const unknown = readStates ? Math.max(0, total - minus - zero - one) : 0;
+
 		// Blockers.
 		const context = analysisContext({release}, patches, transition);
 		const blockers: Blocker[] = [];
@@ -595,7 +598,7 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			privileges: {root, stacksReadable},
 			patches,
 			transition,
-			tasks: {total, byPatchState: {'-1': minus, '0': zero, '1': one}},
+			tasks: {total, byPatchState: {'-1': minus, '0': zero, '1': one}, ...(unknown > 0 ? {unknown} : {})},
 			threads,
 			blockers,
 			kernelLog,

@@ -184,6 +184,15 @@ export function progressBar(done: number, total: number, width: number, ascii: b
 	return barOn.repeat(filled) + barOff.repeat(width - filled);
 }
 
+/** Threads known to have switched: neither pending nor of unreadable patch_state. */
+export function switchedCount(progress: {
+	readonly total: number;
+	readonly pending: number;
+	readonly unknown?: number | undefined;
+}): number {
+	return Math.max(0, progress.total - progress.pending - (progress.unknown ?? 0));
+}
+
 /** Percentage of `done` out of `total`, floored so 99.9% never reads as 100%. */
 export function percent(done: number, total: number): number {
 	if (total <= 0) {

@@ -8,7 +8,7 @@ function of its props.
 import {Box} from 'ink';
 import {clean} from '../model/sanitize.js';
 import type {History, SourceInfo} from '../model/types.js';
-import {formatDuration, formatRate, percent, progressBar} from './format.js';
+import {formatDuration, formatRate, percent, progressBar, switchedCount} from './format.js';
 import {Line} from './line.js';
 import type {Segment} from './line.js';
 import type {Theme} from './theme.js';
@@ -117,7 +117,8 @@ function transitionLine(props: HeaderProps): Segment[] {
 		return segments;
 	}
 
-	const done = progress.total - progress.pending;
+	const done = switchedCount(progress);
+	const unknown = progress.unknown ?? 0;
 	const elapsed =
 		progress.elapsedS === null
 			? '?'
@@ -129,6 +130,8 @@ function transitionLine(props: HeaderProps): Segment[] {
 		{text: clean(progress.patch), bold: true},
 		{text: `  ${theme.ascii ? elapsed.replace('≥', '>=') : elapsed}`},
 		{text: `  ${progress.pending}/${progress.total} pending `},
+		// Unreadable patch_state (not root): counted neither pending nor switched.
+		...(unknown > 0 ? [{text: `${unknown} unknown `, color: 'yellow'}] : []),
 	];
 	// The bar gets what is left of a fixed budget so the rest of the line survives at 80 columns.
 	const barWidth = width >= 120 ? 20 : width >= 90 ? 12 : 8;
@@ -163,8 +166,9 @@ function countsLine(props: HeaderProps): Segment[] {
 	const counts = snapshot.tasks.byPatchState;
 	const segments: Segment[] = [{text: `threads ${snapshot.tasks.total}`}];
 	if (snapshot.transition !== null) {
+		const unknown = snapshot.tasks.unknown ?? 0;
 		segments.push({
-			text: ` (${counts['1']} patched, ${counts['0']} unpatched)`,
+			text: ` (${counts['1']} patched, ${counts['0']} unpatched${unknown > 0 ? `, ${unknown} unknown: patch_state unreadable` : ''})`,
 		});
 	}
 

@@ -6,7 +6,7 @@ lines plus one separator per row, and this panel must stay small at 80x24.
 import {Box} from 'ink';
 import {clean} from '../model/sanitize.js';
 import type {LastTransition, PatchInfo, TransitionProgress} from '../model/types.js';
-import {fit, percent} from './format.js';
+import {fit, percent, switchedCount} from './format.js';
 import {Line, Lines, Title} from './line.js';
 import type {Segment} from './line.js';
 import type {Theme} from './theme.js';
@@ -31,7 +31,7 @@ export function patchStateWord(
 	lastTransition: LastTransition | null,
 ): string {
 	if (transition !== null && transition.patch === patch.name) {
-		return `${transition.direction} ${percent(transition.total - transition.pending, transition.total)}%`;
+		return `${transition.direction} ${percent(switchedCount(transition), transition.total)}%`;
 	}
 
 	if (patch.transition) {

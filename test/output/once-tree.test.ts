@@ -71,6 +71,7 @@ describe('--once on a tree', () => {
 			rate_per_s: null,
 			reversals: 0,
 			initializing: false,
+			unknown: 0,
 		});
 		expect(doc.blockers).toHaveLength(1);
 		expect(doc.blockers[0]).toMatchObject({

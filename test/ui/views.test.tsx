@@ -12,6 +12,11 @@ import {TaskTable} from '../../source/views/task-table.js';
 import {deriveRows, defaultViewOptions} from '../../source/dashboard/rows.js';
 import {blocker, FakeFeed, manyBlockers, patch, snapshot, stuckHistory, t0, historyOf} from './fixtures.js';
 import {isAscii, keys, plain, renderApp, waitForFrame, withChalkLevel} from './helpers.js';
+import {createEmulation} from '../../source/emulator/index.js';
+import {foldSnapshot} from '../../source/model/history.js';
+import {toJsonDocument} from '../../source/output/json.js';
+import {toText} from '../../source/output/text.js';
+import {createReader} from '../../source/sources/reader.js';
 
 const sizes = [
 	[80, 24],
@@ -302,5 +307,33 @@ describe('task table', () => {
 		expect(lines(text).filter((line) => line.trim() !== '')).toHaveLength(5);
 		expect(text).toMatch(/▸ klp_sleeper_wait \[klp_sleeper\] +1000 threads \(1000 interruptible\)/);
 		expect(text).toMatch(/▸ do_exit +1000 threads \(1000 uninterruptible\)/);
+	});
+});
+
+describe('threads whose patch_state is unreadable (not root)', () => {
+	it('are counted as unknown in the header, the patch panel, --once and JSON, not as switched', () => {
+		// The non-root scenario: uid 1000 reads its own 4 threads' patch_state, 53 root-owned ones fail.
+		const emulation = createEmulation('non-root', {seed: 1});
+		emulation.advance(5000);
+		const history = foldSnapshot(
+			null,
+			createReader(emulation.port, {kind: 'emulator', root: null, scenario: 'non-root'}).scan({
+				threads: 'blockers',
+				clock: emulation.now,
+			}),
+		);
+		expect(history.snapshot.tasks).toEqual({total: 57, unknown: 53, byPatchState: {'-1': 0, '0': 1, '1': 3}});
+		expect(history.transition).toMatchObject({pending: 1, total: 57, unknown: 53});
+		const {frame} = renderApp({feed: new FakeFeed([history.snapshot]), history, width: 160, height: 30});
+		const text = frame();
+		// 3 of 57 known to have switched: 5%, not the 98% that counted the unreadable ones as done.
+		expect(text).toMatch(/1\/57 pending 53 unknown \S+ 5%/);
+		expect(text).toContain('(3 patched, 1 unpatched, 53 unknown: patch_state unreadable)');
+		expect(text).toMatch(/klp_sleeper_patch .*patching 5%/);
+		expect(text).not.toContain('98%');
+		expect(toText(history)).toContain('1 of 57 threads still to switch, 53 unknown');
+		const doc = toJsonDocument(history);
+		expect(doc.tasks.unknown).toBe(53);
+		expect(doc.transition?.unknown).toBe(53);
 	});
 });
