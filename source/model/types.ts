@@ -206,6 +206,12 @@ export type Snapshot = {
 	/** Every thread seen, only when the scan was asked for all threads (`threads: 'all'`). */
 	readonly threads: readonly ThreadInfo[] | null;
 	readonly blockers: readonly Blocker[];
+	/**
+	Livepatch modules still loaded (taint `K` in /proc/modules) while no patch is listed under
+	/sys/kernel/livepatch: patches disabled and unpatched, whose module only `rmmod` removes. Read only
+	when no patch is listed; null when not read or unreadable. Absent in older snapshots. Additive.
+	*/
+	readonly leftoverModules?: readonly string[] | null;
 	/** Kernel log lines that are new since the previous scan of this reader (livepatch lines only). */
 	readonly kernelLog: readonly KernelLogLine[];
 	readonly warnings: readonly string[];

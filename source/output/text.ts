@@ -290,7 +290,24 @@ export function toText(history: History, options: TextOptions = {}): string {
 	}
 
 	out.push('');
-	heading(s.patches.length === 0 ? 'Patches: none loaded' : `Patches (${s.patches.length})`);
+	// "None loaded" only when /proc/modules says so: a disabled patch's module outlives its directory.
+	const leftover = s.patches.length === 0 ? (s.leftoverModules ?? null) : null;
+	heading(
+		s.patches.length > 0
+			? `Patches (${s.patches.length})`
+			: leftover === null
+				? 'Patches: none listed'
+				: leftover.length === 0
+					? 'Patches: none loaded'
+					: 'Patches: none active',
+	);
+	if (leftover !== null && leftover.length > 0) {
+		const names = leftover.map((name) => clean(name)).join(' ');
+		para(
+			`  livepatch module ${names} is still loaded (disabled, unpatched); unload it with: rmmod ${names}`,
+			'    ',
+		);
+	}
 	if (s.patches.length > 0) {
 		// NAME  STATE  ENABLED TRANS REPLACE ORDER OBJ FUNC; the name takes what is left.
 		const cols = [10, 7, 5, 7, 5, 3, 4];

@@ -433,6 +433,22 @@ function parseDecimal(text: string): number | null {
 	return whole + fraction / 10 ** (text.length - dot - 1);
 }
 
+/**
+The livepatch modules of `/proc/modules`: those whose taint flags (the last parenthesised field) hold
+`K` (TAINT_LIVEPATCH, set on every livepatch module at load), in file order.
+*/
+export function parseLivepatchModules(text: string): string[] {
+	const modules: string[] = [];
+	for (const line of text.split('\n')) {
+		const match = /^(\S+) .*\(([A-Z]+)\)\s*$/.exec(line);
+		if (match !== null && match[2]!.includes('K')) {
+			modules.push(match[1]!);
+		}
+	}
+
+	return modules;
+}
+
 /** `/proc/uptime`'s first field: seconds since boot (two decimals). Null when absent or garbage. */
 export function parseProcUptime(text: string): number | null {
 	const [start, end] = trimmedBounds(text);

@@ -33,6 +33,7 @@ import {
 	parseFunctionDir,
 	parseInteger,
 	parseKmsgRecord,
+	parseLivepatchModules,
 	parsePatchState,
 	parseProcStatBtime,
 	parseProcUptime,
@@ -407,6 +408,9 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 
 		const transition = findTransition(port, patches, warnings);
 		const root = port.readerUid() === 0;
+		// No patch listed: a disabled patch's module may still be loaded (the panel must not say "none loaded").
+		const leftover = livepatch && patches.length === 0 ? readText(port, '/proc/modules') : null;
+		const leftoverModules = leftover === null ? null : parseLivepatchModules(leftover);
 
 		// Threads.
 		const target = transition?.target ?? null;
@@ -441,6 +445,7 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			readStates,
 			pids,
 			walkOptions,
+			leftoverModules,
 		};
 	}
 
@@ -601,6 +606,7 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			tasks: {total, byPatchState: {'-1': minus, '0': zero, '1': one}, ...(unknown > 0 ? {unknown} : {})},
 			threads,
 			blockers,
+			...(begun.leftoverModules === null ? {} : {leftoverModules: begun.leftoverModules}),
 			kernelLog,
 			warnings: warnings.list(),
 		};

@@ -327,6 +327,7 @@ export function App(props: AppProps) {
 				patches={history?.snapshot.patches ?? []}
 				transition={history?.transition ?? null}
 				lastTransition={history?.lastTransition ?? null}
+				leftoverModules={history?.snapshot.leftoverModules ?? null}
 				selected={state.patch}
 				focused={state.focus === 'patches'}
 				rows={layout.patchRows}

@@ -16,6 +16,8 @@ export type PatchPanelProps = {
 	readonly patches: readonly PatchInfo[];
 	readonly transition: TransitionProgress | null;
 	readonly lastTransition: LastTransition | null;
+	/** Livepatch modules loaded with no patch listed (`Snapshot.leftoverModules`); null when unknown. */
+	readonly leftoverModules?: readonly string[] | null;
 	readonly selected: string | null;
 	readonly focused: boolean;
 	/** Patch lines available (the title line is extra). */
@@ -47,6 +49,28 @@ export function patchStateWord(
 	return forced ? 'disabled (forced)' : 'disabled';
 }
 
+/**
+What the empty panel says. After unpatching (reverse of a load, disable) the patch directory goes
+but the module stays loaded until `rmmod`: "no livepatch module is loaded" is said only when
+/proc/modules was read and lists none.
+*/
+export function noPatchSegments(leftoverModules: readonly string[] | null): Segment[] {
+	if (leftoverModules === null) {
+		return [{text: '  no patch under /sys/kernel/livepatch', dim: true}];
+	}
+
+	if (leftoverModules.length === 0) {
+		return [{text: '  no livepatch module is loaded', dim: true}];
+	}
+
+	const names = leftoverModules.map((name) => clean(name)).join(' ');
+	return [
+		{text: '  no patch is active; still loaded (disabled): '},
+		{text: names, bold: true},
+		{text: `  unload with: rmmod ${names}`, color: 'yellow'},
+	];
+}
+
 const yesNo = (value: boolean | null) => (value === null ? '-' : value ? 'yes' : 'no');
 
 function counts(patch: PatchInfo): string {
@@ -65,7 +89,7 @@ export function PatchPanel(props: PatchPanelProps) {
 		return (
 			<Box flexDirection="column" width={width}>
 				<Title text="Patches 0" width={width} theme={theme} focused={focused} />
-				<Line width={width} theme={theme} segments={[{text: '  no livepatch module is loaded', dim: true}]} />
+				<Line width={width} theme={theme} segments={noPatchSegments(props.leftoverModules ?? null)} />
 			</Box>
 		);
 	}

@@ -147,7 +147,14 @@ describe('toText', () => {
 				.split(/ +/)
 				.filter(Boolean),
 		).toEqual(['kp_b', 'UNPATCHING', '0', '1', '-', '2', '1', '1']);
-		expect(toText(foldSnapshot(null, idle(0)))).toContain('Patches: none loaded');
+		// "None loaded" only when /proc/modules was read and lists no livepatch module (issue 16).
+		expect(toText(foldSnapshot(null, idle(0)))).toContain('Patches: none listed');
+		expect(toText(foldSnapshot(null, {...idle(0), leftoverModules: []}))).toContain('Patches: none loaded');
+		const left = toText(foldSnapshot(null, {...idle(0), leftoverModules: ['kp_a']}), {width: 200});
+		expect(left).toContain('Patches: none active');
+		expect(left).toContain(
+			'livepatch module kp_a is still loaded (disabled, unpatched); unload it with: rmmod kp_a',
+		);
 	});
 
 	it('gives the transition: patch, direction, elapsed, pending/total, next fake signal', () => {

@@ -337,3 +337,39 @@ describe('threads whose patch_state is unreadable (not root)', () => {
 		expect(doc.transition?.unknown).toBe(53);
 	});
 });
+
+describe('after a patch is disabled and unpatched', () => {
+	it('says its module is still loaded and how to unload it, not that no module is loaded', () => {
+		// echo 0 > enabled; the fake signal frees the last blocker at ~15 s; the directory goes, the module stays.
+		const emulation = createEmulation('unpatch-fake-signal', {seed: 1});
+		emulation.advance(30_000);
+		const snapshot = createReader(emulation.port, {
+			kind: 'emulator',
+			root: null,
+			scenario: 'unpatch-fake-signal',
+		}).scan({threads: 'blockers', clock: emulation.now});
+		expect(snapshot.patches).toEqual([]);
+		expect(snapshot.leftoverModules).toEqual(['klp_sleeper_patch']);
+		const history = foldSnapshot(null, snapshot);
+		const {frame} = renderApp({feed: new FakeFeed([snapshot]), history, width: 120, height: 30});
+		const text = frame();
+		expect(text).toContain('no patch is active; still loaded (disabled): klp_sleeper_patch');
+		expect(text).toContain('unload with: rmmod klp_sleeper_patch');
+		expect(text).not.toContain('no livepatch module is loaded');
+		// Once unloaded, it says so.
+		emulation.kernel.rmmod('klp_sleeper_patch');
+		const after = createReader(emulation.port, {
+			kind: 'emulator',
+			root: null,
+			scenario: 'unpatch-fake-signal',
+		}).scan({threads: 'blockers', clock: emulation.now});
+		expect(after.leftoverModules).toEqual([]);
+		const unloaded = renderApp({
+			feed: new FakeFeed([after]),
+			history: foldSnapshot(null, after),
+			width: 120,
+			height: 30,
+		});
+		expect(unloaded.frame()).toContain('no livepatch module is loaded');
+	});
+});
