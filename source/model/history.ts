@@ -42,8 +42,15 @@ import type {
 import {blockerKey} from './types.js';
 import {kernelLogTime, parseLivepatchLine} from './kernel-log.js';
 
-/** @default 500 */
+/** Routine events kept (kernel log lines, thread switches, warnings). @default 500 */
 export const defaultMaxEvents = 500;
+
+/**
+Milestones kept, beside the routine events: transition start, end, reversal and force, fake-signal
+rounds, patches appearing and disappearing, actions. They are few (a handful per transition), so a
+bounded log never lets the routine lines push them out.
+*/
+export const maxMilestones = 200;
 
 /** Fake-signal period of the kernel (transition.c `SIGNALS_TIMEOUT`), seconds. */
 export const signalPeriodS = 15;
@@ -58,7 +65,7 @@ export const maxThreadEventsPerPoll = 20;
 const userHz = 100;
 
 export type FoldOptions = {
-	/** Bound on `History.events`, oldest dropped first. @default 500 */
+	/** Bound on the routine events of `History.events`, oldest dropped first (milestones have their own). @default 500 */
 	readonly maxEvents?: number;
 };
 
@@ -670,7 +677,7 @@ export function foldSnapshot(
 		blockers,
 		hiddenBlocker: invisiblePolls > 2,
 		invisiblePolls,
-		events: boundEvents([...(history?.events ?? []), ...fresh], options.maxEvents ?? defaultMaxEvents),
+		events: appendEvents(history?.events ?? [], fresh, options.maxEvents ?? defaultMaxEvents),
 		polls: (history?.polls ?? 0) + 1,
 	};
 }
@@ -750,12 +757,97 @@ function refusedLoad(snapshot: Snapshot, name: string): string | null {
 
 /** Append an event (an action's result, say) to the history. Pure. */
 export function recordEvent(history: History, event: HistoryEvent, options: FoldOptions = {}): History {
-	return {...history, events: boundEvents([...history.events, event], options.maxEvents ?? defaultMaxEvents)};
+	return {...history, events: appendEvents(history.events, [event], options.maxEvents ?? defaultMaxEvents)};
 }
 
-function boundEvents(events: HistoryEvent[], maxEvents: number): readonly HistoryEvent[] {
-	const max = Math.max(0, Math.floor(maxEvents));
-	return events.length > max ? events.slice(events.length - max) : events;
+const milestoneKinds: ReadonlySet<HistoryEventKind> = new Set<HistoryEventKind>([
+	'transition-started',
+	'transition-completed',
+	'transition-reversed',
+	'transition-forced',
+	'fake-signal',
+	'patch-appeared',
+	'patch-disappeared',
+	'action',
+]);
+
+/** Whether an event is a milestone (kept out of the routine events' rolling bound, never collapsed). */
+export function isMilestone(event: Pick<HistoryEvent, 'kind'>): boolean {
+	return milestoneKinds.has(event.kind);
+}
+
+function repeatKey(event: HistoryEvent): string {
+	return `${event.kind}\u0000${event.patch ?? ''}\u0000${event.tid ?? ''}\u0000${event.text}`;
+}
+
+/**
+The log with `fresh` (in time order) appended. A routine event that repeats one still in the log
+(the kernel's "is sleeping on function" line for the same task, every second) replaces it, counted
+in `repeats`, at its new place and time: 500 identical lines become one "x500". Then the routine
+events are bounded to `maxEvents` and the milestones to `maxMilestones`, each dropping its oldest,
+so routine lines never push a milestone out. Pure.
+*/
+function appendEvents(
+	log: readonly HistoryEvent[],
+	fresh: readonly HistoryEvent[],
+	maxEvents: number,
+): readonly HistoryEvent[] {
+	const all: Array<HistoryEvent | null> = [...log];
+	const latest = new Map<string, number>();
+	for (let i = 0; i < all.length; i++) {
+		if (!isMilestone(all[i]!)) {
+			latest.set(repeatKey(all[i]!), i);
+		}
+	}
+
+	for (const event of fresh) {
+		if (isMilestone(event)) {
+			all.push(event);
+			continue;
+		}
+
+		const key = repeatKey(event);
+		const before = latest.get(key);
+		if (before === undefined) {
+			all.push(event);
+		} else {
+			const repeats = (all[before]!.repeats ?? 1) + (event.repeats ?? 1);
+			all[before] = null;
+			all.push({...event, repeats});
+		}
+
+		latest.set(key, all.length - 1);
+	}
+
+	let routine = 0;
+	let milestones = 0;
+	for (const event of all) {
+		if (event !== null) {
+			if (isMilestone(event)) {
+				milestones++;
+			} else {
+				routine++;
+			}
+		}
+	}
+
+	// Drop the oldest of each kind beyond its bound.
+	let dropRoutine = Math.max(0, routine - Math.max(0, Math.floor(maxEvents)));
+	let dropMilestones = Math.max(0, milestones - maxMilestones);
+	const out: HistoryEvent[] = [];
+	for (const event of all) {
+		if (event === null) {
+			continue;
+		}
+
+		if (isMilestone(event) ? dropMilestones-- > 0 : dropRoutine-- > 0) {
+			continue;
+		}
+
+		out.push(event);
+	}
+
+	return out;
 }
 
 /** Step 3: how a transition that ended this poll ended (its outcome), and the event that says so. */

@@ -245,6 +245,11 @@ export type HistoryEvent = {
 	readonly tid: number | null;
 	/** Human-readable, raw (sanitised at display). */
 	readonly text: string;
+	/**
+	How many times this very event (kind, patch, tid, text) happened, when more than once: the log keeps
+	the latest, counted, instead of one line per repeat (`history.ts`, `appendEvents`). Additive.
+	*/
+	readonly repeats?: number;
 };
 
 export type TransitionProgress = TransitionInfo & {

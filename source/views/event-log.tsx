@@ -54,6 +54,9 @@ export function EventLog({events, scroll, height, width, focused, theme}: EventL
 					lines={shown.map((event) => ({
 						segments: [
 							{text: `  ${formatClock(event.time)} `, dim: true},
+							// The same line again and again (a task's "is sleeping on" every second): counted,
+							// before the text so that a narrow terminal does not cut the count off.
+							{text: event.repeats === undefined ? '' : `x${event.repeats} `, bold: true},
 							{
 								text: clean(event.text),
 								color: kindColor[event.kind],

@@ -1,6 +1,12 @@
 import {describe, expect, it} from 'vitest';
 import fc from 'fast-check';
-import {foldSnapshot, kernelSendsFakeSignals, recordEvent} from '../../source/model/history.js';
+import {
+	foldSnapshot,
+	isMilestone,
+	kernelSendsFakeSignals,
+	maxMilestones,
+	recordEvent,
+} from '../../source/model/history.js';
 import type {History, HistoryEvent, Snapshot} from '../../source/model/types.js';
 import {blocker, idle, klog, patch, patching, snap, t0, thread, unpatching} from './snapshots.js';
 
@@ -410,12 +416,14 @@ describe('rate', () => {
 });
 
 describe('events', () => {
-	it('keeps at most maxEvents, the most recent', () => {
+	it('keeps at most maxEvents routine events, the most recent', () => {
 		const lines = Array.from({length: 12}, (_, i) =>
 			klog(90 + i, `klp_try_switch_task: cat:182 is sleeping on function x${i}`),
 		);
 		const h = foldAll([patching(0, 'p', 1, {kernelLog: lines})], 5);
-		expect(h.events).toHaveLength(5);
+		// Five routine lines, and the milestone of the start beside them.
+		expect(h.events.filter((e) => !isMilestone(e))).toHaveLength(5);
+		expect(kinds(h, 'transition-started')).toHaveLength(1);
 		expect(h.events.at(-1)?.time).toBeGreaterThanOrEqual(h.events[0]!.time);
 		const log = kinds(h, 'kernel-log');
 		expect(log.at(-1)?.text).toMatch(/x11$/);
@@ -428,7 +436,47 @@ describe('events', () => {
 		const h2 = recordEvent(h, event);
 		expect(h2.events.at(-1)).toBe(event);
 		expect(h.events).not.toContain(event);
-		expect(recordEvent(h2, event, {maxEvents: 1}).events).toEqual([event]);
+		// Actions are milestones: never collapsed, never pushed out by routine lines.
+		expect(recordEvent(h2, event, {maxEvents: 1}).events).toEqual([event, event]);
+		const warning: HistoryEvent = {time: t0, kind: 'warning', patch: null, tid: null, text: 'w'};
+		expect(recordEvent(recordEvent(h, warning), {...warning, text: 'v'}, {maxEvents: 1}).events).toEqual([
+			{...warning, text: 'v'},
+		]);
+	});
+
+	it('collapses a repeated line into one, counted, at its latest time', () => {
+		// The kernel prints "is sleeping on function" for every blocker on every ~1 s retry.
+		const sleeping = (tid: number) =>
+			`klp_try_switch_task: cat:${tid} is sleeping on function klp_sleeper_wait`;
+		const polls = Array.from({length: 5}, (_, i) =>
+			patching(2 + i, 'p', 2, {
+				blockers: [blocker(182), blocker(183)],
+				kernelLog: [klog(101 + i, sleeping(182)), klog(101.5 + i, sleeping(183))],
+			}),
+		);
+		const h = foldAll([idle(0), ...polls]);
+		const log = kinds(h, 'kernel-log');
+		expect(log.map((e) => [e.tid, e.repeats, e.time])).toEqual([
+			[182, 5, t0 + 5000],
+			[183, 5, t0 + 5500],
+		]);
+	});
+
+	it('keeps the milestones when routine lines overflow the bound', () => {
+		// 20 polls of 30 distinct lines each: 600 routine events for a bound of 50.
+		const polls = Array.from({length: 20}, (_, i) =>
+			patching(2 + i, 'p', 1, {
+				blockers: [blocker(182)],
+				kernelLog: Array.from({length: 30}, (_, j) =>
+					klog(101 + i + j / 100, `klp_try_switch_task: w${j}:${1000 * i + j} is running`),
+				),
+			}),
+		);
+		const h = foldAll([idle(0), ...polls, idle(25)], 50);
+		expect(h.events.filter((e) => !isMilestone(e))).toHaveLength(50);
+		expect(kinds(h, 'transition-started')).toHaveLength(1);
+		expect(kinds(h, 'transition-completed')).toHaveLength(1);
+		expect(kinds(h, 'fake-signal').length).toBeGreaterThan(0);
 	});
 
 	it('reports a warning once, not on every poll', () => {
@@ -494,7 +542,8 @@ describe('any sequence of snapshots', () => {
 								? patching(at, s.patch, blockers.length, extra)
 								: unpatching(at, s.patch, blockers.length, extra);
 					h = foldSnapshot(h, snapshot, {maxEvents: 50});
-					expect(h.events.length).toBeLessThanOrEqual(50);
+					expect(h.events.filter((e) => !isMilestone(e)).length).toBeLessThanOrEqual(50);
+					expect(h.events.filter((e) => isMilestone(e)).length).toBeLessThanOrEqual(maxMilestones);
 					expect([...h.blockers.keys()].sort()).toEqual(
 						blockers.map((b) => `${b.tid}:${b.starttime}`).sort(),
 					);

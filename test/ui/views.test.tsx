@@ -6,6 +6,7 @@ import {describe, expect, it} from 'vitest';
 import {keymap, displayKey} from '../../source/keymap.js';
 import {minHeight, minWidth} from '../../source/dashboard/layout.js';
 import {cellWidth, functionLabel} from '../../source/views/format.js';
+import {EventLog} from '../../source/views/event-log.js';
 import {PatchDetail} from '../../source/views/patch-detail.js';
 import {patchActions} from '../../source/dashboard/patch-menu.js';
 import {TaskTable} from '../../source/views/task-table.js';
@@ -371,5 +372,28 @@ describe('after a patch is disabled and unpatched', () => {
 			height: 30,
 		});
 		expect(unloaded.frame()).toContain('no livepatch module is loaded');
+	});
+});
+
+describe('event log', () => {
+	it('shows a repeated line once, with its count before the text (a narrow terminal keeps it)', () => {
+		const line = 'livepatch: klp_try_switch_task: cat:182 is sleeping on function klp_sleeper_wait';
+		const events = [
+			{time: t0, kind: 'transition-started', patch: 'p', tid: null, text: 'p: patching transition started'},
+			{time: t0 + 9000, kind: 'kernel-log', patch: null, tid: 182, text: line, repeats: 9},
+		] as const;
+		const {lastFrame} = render(
+			<EventLog
+				events={events}
+				scroll={0}
+				height={4}
+				width={60}
+				focused={false}
+				theme={{color: false, ascii: false}}
+			/>,
+		);
+		const frame = plain(lastFrame()!);
+		expect(frame).toMatch(/\d\d:\d\d:\d\d x9 livepatch: klp_try_switch/);
+		expect(frame.match(/is sleeping|klp_try_switch/g)).toHaveLength(1);
 	});
 });
