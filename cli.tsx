@@ -27,7 +27,8 @@ if (fast === null) {
 		importMeta: import.meta,
 		// Compiled in: a bundle or a standalone executable has no package.json beside it.
 		pkg: {name: 'klptop', version, description},
-		allowUnknownFlags: false,
+		// Unknown flags reach main(), which names them the way klptop names every usage error.
+		allowUnknownFlags: true,
 		helpIndent: 0,
 		flags: flagSpec,
 	});

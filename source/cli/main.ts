@@ -18,6 +18,7 @@ import type {ControlPort, FsPort} from '../sources/fs-port.js';
 import type {ActionCommand, ActionContext} from '../actions/index.js';
 import {parseIdList, UsageError} from './flags.js';
 import type {Flags} from './flags.js';
+import {flagSpec} from './flag-spec.js';
 
 const kernelGenerations = ['4.12', '4.16', '5.1', '6.1', '6.11', '6.14', '6.16'] as const;
 
@@ -46,6 +47,7 @@ type Io = {
 
 export async function main(input: readonly string[], flags: Flags, io: Io = process): Promise<number> {
 	try {
+		checkFlags(flags);
 		return await run(input, flags, io);
 	} catch (error) {
 		if (error instanceof UsageError || error instanceof CaptureOpenError || error instanceof RootError) {
@@ -55,6 +57,24 @@ export async function main(input: readonly string[], flags: Flags, io: Io = proc
 		}
 
 		throw error;
+	}
+}
+
+/** `fooBar` as typed: `--foo-bar` (`-x` for one letter, `--no-...` for a negated one). */
+function flagAsTyped(key: string, value: unknown): string {
+	const kebab = key.replaceAll(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+	return key.length === 1 ? `-${key}` : value === false ? `--no-${kebab}` : `--${kebab}`;
+}
+
+/** Flags klptop does not know are usage errors (status 2), named as typed. */
+function checkFlags(flags: Flags): void {
+	const unknown = Object.entries(flags)
+		.filter(([key]) => !Object.hasOwn(flagSpec, key))
+		.map(([key, value]) => flagAsTyped(key, value));
+	if (unknown.length > 0) {
+		throw new UsageError(
+			`unknown flag${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')} (see klptop --help)`,
+		);
 	}
 }
 

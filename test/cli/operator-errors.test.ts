@@ -133,3 +133,16 @@ describe('a kernel without livepatch: one convention for the script modes', () =
 		);
 	});
 });
+
+describe('flags klptop cannot honour', () => {
+	it.each([
+		[['--bogus'], 'klptop: unknown flag --bogus (see klptop --help)\n'],
+		[
+			['--once', '--bogus', '-x', '--no-thing'],
+			'klptop: unknown flags --bogus, -x, --no-thing (see klptop --help)\n',
+		],
+		[['wait', '--timout', '5'], 'klptop: unknown flag --timout (see klptop --help)\n'],
+	])('klptop %j: one line naming the flag and --help, status 2', (args, stderr) => {
+		expect(klptop(...args)).toEqual({status: 2, stdout: '', stderr});
+	});
+});
