@@ -47,7 +47,7 @@ type Io = {
 
 export async function main(input: readonly string[], flags: Flags, io: Io = process): Promise<number> {
 	try {
-		checkFlags(flags);
+		checkFlags(input, flags);
 		return await run(input, flags, io);
 	} catch (error) {
 		if (error instanceof UsageError || error instanceof CaptureOpenError || error instanceof RootError) {
@@ -66,14 +66,28 @@ function flagAsTyped(key: string, value: unknown): string {
 	return key.length === 1 ? `-${key}` : value === false ? `--no-${kebab}` : `--${kebab}`;
 }
 
-/** Flags klptop does not know are usage errors (status 2), named as typed. */
-function checkFlags(flags: Flags): void {
+/** The emulator's own flags: meaningless, and so refused, without an emulator. */
+const emulatorFlags = ['kernel', 'threads', 'seed', 'at'] as const;
+
+/**
+Flags klptop does not know, and emulator flags without an emulator, are usage errors (status 2):
+`--at 20` on the host would otherwise print the host now, an answer to another question.
+*/
+function checkFlags(input: readonly string[], flags: Flags): void {
 	const unknown = Object.entries(flags)
 		.filter(([key]) => !Object.hasOwn(flagSpec, key))
 		.map(([key, value]) => flagAsTyped(key, value));
 	if (unknown.length > 0) {
 		throw new UsageError(
 			`unknown flag${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')} (see klptop --help)`,
+		);
+	}
+
+	const emulated = flags.emulate !== undefined || input[0] === 'emulate';
+	const given = emulatorFlags.filter((name) => flags[name] !== undefined).map((name) => `--${name}`);
+	if (!emulated && given.length > 0) {
+		throw new UsageError(
+			`${given.join(', ')} ${given.length === 1 ? 'applies' : 'apply'} to the emulator only: add --emulate SCENARIO (see klptop emulate --list)`,
 		);
 	}
 }

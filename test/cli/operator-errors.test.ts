@@ -145,4 +145,35 @@ describe('flags klptop cannot honour', () => {
 	])('klptop %j: one line naming the flag and --help, status 2', (args, stderr) => {
 		expect(klptop(...args)).toEqual({status: 2, stdout: '', stderr});
 	});
+
+	// An operator who asks for `--at 20` expects the state 20 s in; printing the host now instead
+	// would answer another question, silently: a usage error, like --emulate with --root.
+	it.each([
+		[['--once', '--threads', '5', '--at', '3'], '--threads, --at apply'],
+		[['-b', '-n', '1', '--seed', '3'], '--seed applies'],
+		[['reverse', '--at', '20'], '--at applies'],
+	])('klptop %j without --emulate: status 2, saying the flag is the emulator only', (args, words) => {
+		expect(klptop(...args)).toEqual({
+			status: 2,
+			stdout: '',
+			stderr: `klptop: ${words} to the emulator only: add --emulate SCENARIO (see klptop emulate --list)\n`,
+		});
+	});
+
+	it('accepts them with the emulator', () => {
+		const run = klptop(
+			'--once',
+			'--json',
+			'--emulate',
+			'many',
+			'--threads',
+			'200',
+			'--at',
+			'3',
+			'--seed',
+			'2',
+		);
+		expect(run.status).toBe(0);
+		expect(JSON.parse(run.stdout)).toMatchObject({time: '2026-01-01T00:00:03.000Z'});
+	});
 });
