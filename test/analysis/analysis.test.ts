@@ -13,11 +13,9 @@ import {
 } from '../../source/model/analysis.js';
 import type {PatchInfo, StackFrame, ThreadInfo, TransitionInfo} from '../../source/model/types.js';
 import {parseStack} from '../../source/sources/parse.js';
-import {createEmulation} from '../../source/emulator/index.js';
-import {foldSnapshot} from '../../source/model/history.js';
 import {toJsonDocument} from '../../source/output/json.js';
 import {toText} from '../../source/output/text.js';
-import {createReader} from '../../source/sources/reader.js';
+import {emulatedAt} from '../helpers/emulated.js';
 import {STACKS} from '../helpers/tree.js';
 
 function frames(lines: readonly string[]): StackFrame[] {
@@ -488,15 +486,7 @@ describe('analyzeBlocker and explainBlocker', () => {
 
 describe("the emulator's replace scenario: blockers asleep in the previous patch's code", () => {
 	it('names the module the frame is in and says it is the previous patch replacement function', () => {
-		const emulation = createEmulation('replace', {seed: 1});
-		emulation.advance(5000);
-		const history = foldSnapshot(
-			null,
-			createReader(emulation.port, {kind: 'emulator', root: null, scenario: 'replace'}).scan({
-				threads: 'blockers',
-				clock: emulation.now,
-			}),
-		);
+		const history = emulatedAt('replace', 5).history();
 		const cat = history.snapshot.blockers.find((b) => b.tid === 182)!;
 		expect(cat).toMatchObject({
 			function: 'patched_wait',

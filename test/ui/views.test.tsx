@@ -13,11 +13,10 @@ import {TaskTable} from '../../source/views/task-table.js';
 import {deriveRows, defaultViewOptions} from '../../source/dashboard/rows.js';
 import {blocker, FakeFeed, manyBlockers, patch, snapshot, stuckHistory, t0, historyOf} from './fixtures.js';
 import {isAscii, keys, plain, renderApp, waitForFrame, withChalkLevel} from './helpers.js';
-import {createEmulation} from '../../source/emulator/index.js';
 import {foldSnapshot} from '../../source/model/history.js';
 import {toJsonDocument} from '../../source/output/json.js';
 import {toText} from '../../source/output/text.js';
-import {createReader} from '../../source/sources/reader.js';
+import {emulatedAt} from '../helpers/emulated.js';
 
 const sizes = [
 	[80, 24],
@@ -314,15 +313,7 @@ describe('task table', () => {
 describe('threads whose patch_state is unreadable (not root)', () => {
 	it('are counted as unknown in the header, the patch panel, --once and JSON, not as switched', () => {
 		// The non-root scenario: uid 1000 reads its own 4 threads' patch_state, 53 root-owned ones fail.
-		const emulation = createEmulation('non-root', {seed: 1});
-		emulation.advance(5000);
-		const history = foldSnapshot(
-			null,
-			createReader(emulation.port, {kind: 'emulator', root: null, scenario: 'non-root'}).scan({
-				threads: 'blockers',
-				clock: emulation.now,
-			}),
-		);
+		const history = emulatedAt('non-root', 5).history();
 		expect(history.snapshot.tasks).toEqual({total: 57, unknown: 53, byPatchState: {'-1': 0, '0': 1, '1': 3}});
 		expect(history.transition).toMatchObject({pending: 1, total: 57, unknown: 53});
 		const {frame} = renderApp({feed: new FakeFeed([history.snapshot]), history, width: 160, height: 30});
@@ -342,13 +333,8 @@ describe('threads whose patch_state is unreadable (not root)', () => {
 describe('after a patch is disabled and unpatched', () => {
 	it('says its module is still loaded and how to unload it, not that no module is loaded', () => {
 		// echo 0 > enabled; the fake signal frees the last blocker at ~15 s; the directory goes, the module stays.
-		const emulation = createEmulation('unpatch-fake-signal', {seed: 1});
-		emulation.advance(30_000);
-		const snapshot = createReader(emulation.port, {
-			kind: 'emulator',
-			root: null,
-			scenario: 'unpatch-fake-signal',
-		}).scan({threads: 'blockers', clock: emulation.now});
+		const emulated = emulatedAt('unpatch-fake-signal', 30);
+		const snapshot = emulated.scan();
 		expect(snapshot.patches).toEqual([]);
 		expect(snapshot.leftoverModules).toEqual(['klp_sleeper_patch']);
 		const history = foldSnapshot(null, snapshot);
@@ -358,12 +344,8 @@ describe('after a patch is disabled and unpatched', () => {
 		expect(text).toContain('unload with: rmmod klp_sleeper_patch');
 		expect(text).not.toContain('no livepatch module is loaded');
 		// Once unloaded, it says so.
-		emulation.kernel.rmmod('klp_sleeper_patch');
-		const after = createReader(emulation.port, {
-			kind: 'emulator',
-			root: null,
-			scenario: 'unpatch-fake-signal',
-		}).scan({threads: 'blockers', clock: emulation.now});
+		emulated.emulation.kernel.rmmod('klp_sleeper_patch');
+		const after = emulated.scan();
 		expect(after.leftoverModules).toEqual([]);
 		const unloaded = renderApp({
 			feed: new FakeFeed([after]),
