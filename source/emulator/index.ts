@@ -1,6 +1,8 @@
 /**
-The emulated livepatch kernel, public side: scenarios, the emulation handle (read port, control
-port, virtual clock), the real-time driver and the disk mirror.
+The emulator's public side, one barrel: the emulation handle (emulation.ts: a scenario on an
+emulated kernel, its read and control ports, the virtual clock, the real-time driver), the kernel
+itself (kernel.ts), the procfs/sysfs views (procfs.ts), the base world (world.ts) and the disk
+mirror (mirror.ts). Nothing inside source/emulator imports this file.
 
 ```ts
 const emulation = createEmulation('stuck-interruptible', {seed: 7});
@@ -8,13 +10,6 @@ emulation.port.readFile('/sys/kernel/livepatch/klp_sleeper_patch/transition'); /
 emulation.advance(16_000); // the fake signal round frees cat 182
 ```
 */
-import type {ControlPort, FsPort} from '../sources/fs-port.js';
-import {EmulatedKernel, kernelGenerations, type KernelGeneration} from './kernel.js';
-import {createControl, createPort} from './procfs.js';
-import {createPrng} from './prng.js';
-import {findScenario, generationAtLeast, scenarios} from './scenarios.js';
-import {buildBaseWorld} from './world.js';
-
 export {EmulatedKernel, featuresOf, kernelGenerations, PF_KTHREAD} from './kernel.js';
 export type {
 	Features,
@@ -31,142 +26,10 @@ export type {
 export {createControl, createPort, renderKmsg} from './procfs.js';
 export {patchCatalog, sites, sleepSite, spawnReader, spawnSleeperKthread} from './world.js';
 export {MirrorDirError, mirrorToDisk, writeTreeOnce, type DiskMirror} from './mirror.js';
-
-export type EmulationOptions = {
-	/** Seed of every random choice. @default 1 */
-	seed?: number;
-	/** Threads of the `many` world. @default 10000 (at most 100000) */
-	threads?: number;
-	/** @default '6.1' */
-	kernel?: KernelGeneration;
-	/** Epoch ms of virtual t=0. @default 2026-01-01T00:00:00Z */
-	startTime?: number;
-	/** Uptime (s) at virtual t=0, at least 12. @default 30 */
-	bootOffsetS?: number;
-	/** pr_debug of kernel/livepatch on (as in the observed runs). @default true */
-	dynamicDebug?: boolean;
-	/**
-	ms range of every insmod's init window (transition 1, `enabled` still 0, every task 0), seeded.
-	@default [5, 30]; the real-kernel runs under TCG saw ~100-700 ms
-	*/
-	insmodInitMs?: readonly [number, number];
-	/** ms range a refused (EBUSY) insmod's directory stays, `enabled` 0 `transition` 0. @default [5, 30] */
-	refusedLoadMs?: readonly [number, number];
-};
-
-export type Emulation = {
-	readonly scenario: string;
-	readonly kernel: EmulatedKernel;
-	/** Read-only view of the world, as the reader sees it (uid 1000 for `non-root`). */
-	readonly port: FsPort;
-	/** Writes and signals through the kernel's rules, as the same user as the port. */
-	readonly control: ControlPort;
-	/** Virtual epoch ms (bound: safe to pass around). */
-	now(): number;
-	/** Run the virtual clock forward, firing every kernel event in order. */
-	advance(ms: number): void;
-};
-
-const defaultStart = Date.UTC(2026, 0, 1);
-const toUs = ([lo, hi]: readonly [number, number]): [number, number] => [lo * 1000, hi * 1000];
-const stageLeadUs = 10_000_000;
-
-export function listScenarios(): Array<{name: string; summary: string}> {
-	return scenarios.map(({name, summary}) => ({name, summary}));
-}
-
-export function createEmulation(name: string, options: EmulationOptions = {}): Emulation {
-	const scenario = findScenario(name);
-	if (!scenario) {
-		throw new Error(`unknown scenario '${name}'; one of: ${scenarios.map((entry) => entry.name).join(', ')}`);
-	}
-
-	const generation = options.kernel ?? '6.1';
-	if (!kernelGenerations.includes(generation)) {
-		throw new Error(
-			`unknown kernel generation '${String(generation)}'; one of: ${kernelGenerations.join(', ')}`,
-		);
-	}
-
-	if (scenario.minGeneration && !generationAtLeast(generation, scenario.minGeneration)) {
-		throw new Error(`scenario '${name}' needs kernel ${scenario.minGeneration} or later (got ${generation})`);
-	}
-
-	const threads = options.threads ?? 10_000;
-	if (!(Number.isInteger(threads) && threads >= 1 && threads <= 100_000)) {
-		throw new RangeError(`threads must be an integer from 1 to 100000 (got ${threads})`);
-	}
-
-	const bootOffsetS = options.bootOffsetS ?? 30;
-	if (!(bootOffsetS >= 12)) {
-		throw new RangeError(`bootOffsetS must be at least 12 (got ${bootOffsetS})`);
-	}
-
-	const seed = options.seed ?? 1;
-	const t0Us = Math.round(bootOffsetS * 1e6);
-	const startTime = options.startTime ?? defaultStart;
-	const kernel = new EmulatedKernel({
-		generation,
-		seed,
-		uptimeUs: t0Us - stageLeadUs,
-		bootEpochMs: startTime - bootOffsetS * 1000,
-		dynamicDebug: options.dynamicDebug ?? true,
-		...(options.insmodInitMs ? {insmodInitUs: toUs(options.insmodInitMs)} : {}),
-		...(options.refusedLoadMs ? {refusedLoadUs: toUs(options.refusedLoadMs)} : {}),
-	});
-	const prng = createPrng(seed).fork(0x5ce9a);
-	buildBaseWorld(kernel);
-	scenario.stage({
-		kernel,
-		prng,
-		t0Us,
-		threads,
-		startAt(lo, hi, marginUs = 100_000) {
-			const fraction = prng.range(lo, hi);
-			const phase = kernel.jiffyPhaseUs;
-			let second = Math.floor((t0Us - marginUs - phase) / 1e6);
-			if (second * 1e6 + phase + fraction * 1e6 > t0Us - marginUs) {
-				second--;
-			}
-
-			return Math.round(second * 1e6 + phase + fraction * 1e6);
-		},
-	});
-	kernel.runUntil(t0Us);
-	const readerUid = scenario.readerUid ?? 0;
-	return {
-		scenario: name,
-		kernel,
-		port: createPort(kernel, {readerUid}),
-		control: createControl(kernel, readerUid),
-		now: () => kernel.epochMs(),
-		advance: (ms: number) => {
-			kernel.advance(ms);
-		},
-	};
-}
-
-/**
-Drive `advance()` from the real clock (`speed` virtual ms per real ms). The timer is unref'd: it
-never keeps the process alive on its own.
-*/
-export function startRealtime(
-	emulation: Emulation,
-	options: {speed?: number; intervalMs?: number; onTick?: () => void} = {},
-): {stop(): void} {
-	const speed = options.speed ?? 1;
-	let last = performance.now();
-	const timer = setInterval(() => {
-		const now = performance.now();
-		const elapsed = now - last;
-		last = now;
-		emulation.advance(Math.max(0, elapsed * speed));
-		options.onTick?.();
-	}, options.intervalMs ?? 50);
-	timer.unref();
-	return {
-		stop() {
-			clearInterval(timer);
-		},
-	};
-}
+export {
+	createEmulation,
+	listScenarios,
+	startRealtime,
+	type Emulation,
+	type EmulationOptions,
+} from './emulation.js';

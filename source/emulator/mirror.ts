@@ -33,7 +33,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {Worker} from 'node:worker_threads';
 import {errorCode} from '../sources/fs-port.js';
-import type {Emulation} from './index.js';
+import type {Emulation} from './emulation.js';
 import type {EmulatedKernel, Task} from './kernel.js';
 import {
 	renderCmdline,

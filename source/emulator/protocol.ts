@@ -13,7 +13,7 @@ Paths are paths inside the world (`/sys/...`, `/proc/...`); the mirror's own abs
 (`DIR/sys/...`) are accepted too. Errors carry the kernel's errno name.
 */
 import {errorCode, type KillSignal} from '../sources/fs-port.js';
-import type {Emulation} from './index.js';
+import type {Emulation} from './emulation.js';
 import {patchCatalog, type CatalogPatch} from './world.js';
 
 export type Request =
