@@ -12,274 +12,54 @@ Time is kept in microseconds of uptime (the `/dev/kmsg` clock); the epoch clock 
 */
 import {fsError, type FsError, type KillSignal} from '../sources/fs-port.js';
 import type {PatchState} from '../model/types.js';
-import {EventQueue} from './events.js';
-import {createPrng, type Prng} from './prng.js';
+import {createPrng} from './prng.js';
 import {frameOf, symKey, type Frame, type Sym} from './symbols.js';
+import {Clock, HZ_US} from './kernel/clock.js';
+import {Ftrace, type Resolved} from './kernel/ftrace.js';
+import {KlpMutex} from './kernel/klp-mutex.js';
+import {KernelLog} from './kernel/printk.js';
+import {checkedRange, delays} from './kernel/delays.js';
+import {featuresOf, type Features, type KernelGeneration} from './kernel/features.js';
+import {
+	kthreadFlags,
+	userFlags,
+	type Cpu,
+	type FuncSpec,
+	type KFunc,
+	type KObject,
+	type KPatch,
+	type LogRecord,
+	type Module,
+	type PatchSpec,
+	type Process,
+	type Program,
+	type Site,
+	type SpawnOptions,
+	type Task,
+	type TaskStateLetter,
+} from './kernel/types.js';
 
-export type KernelGeneration = '4.12' | '4.16' | '5.1' | '6.1' | '6.11' | '6.14' | '6.16';
-
-export const kernelGenerations: readonly KernelGeneration[] = [
-	'4.12',
-	'4.16',
-	'5.1',
-	'6.1',
-	'6.11',
-	'6.14',
-	'6.16',
-];
-
-const releases: Record<KernelGeneration, string> = {
-	'4.12': '4.12.14-klpemu',
-	'4.16': '4.16.18-klpemu',
-	'5.1': '5.1.21-klpemu',
-	'6.1': '6.1.0-56-amd64',
-	'6.11': '6.11.11-klpemu',
-	'6.14': '6.14.11-klpemu',
-	'6.16': '6.16.3-klpemu',
-};
-
-function versionOf(generation: KernelGeneration): number {
-	const [major = '0', minor = '0'] = generation.split('.');
-	return Number(major) * 1000 + Number(minor);
-}
-
-/** What a kernel generation does differently (kernel-livepatch.md §1). */
-export type Features = {
-	readonly release: string;
-	/** `force` attribute (4.16+). */
-	readonly forceFile: boolean;
-	/** `signal` attribute (4.16-5.0). */
-	readonly signalFile: boolean;
-	/** Automatic fake signal every 15 failed attempts (5.1+). */
-	readonly fakeSignals: boolean;
-	/** A disabled patch stays registered and can be enabled again; stacking rules (< 5.1). */
-	readonly legacyRegistration: boolean;
-	/** `klp_patch.replace` (5.1+). */
-	readonly atomicReplace: boolean;
-	/** Per-object `patched` (6.1+). */
-	readonly patchedAttr: boolean;
-	/** `replace` attribute (6.11+). */
-	readonly replaceAttr: boolean;
-	/** `stack_order` attribute (6.14+). */
-	readonly stackOrderAttr: boolean;
-	/** "starting %s transition" and the pr_debug lines (4.15+); 4.12-4.14 printed `'%s': %s...`. */
-	readonly modernMessages: boolean;
-	/** Per-task messages all come from klp_try_switch_task (5.16+); before, stack ones from klp_check_stack. */
-	readonly switchTaskMessages: boolean;
-	/** Idle CPUs kicked with wake_up_if_idle() after a failed try (5.16+). */
-	readonly idleKick: boolean;
-	/** Force marks only the patches being removed (5.18+); before, every patch on the list. */
-	readonly forceMarksRemovedOnly: boolean;
-	/** Running kthreads switch in cond_resched() (6.4-6.15). */
-	readonly kthreadCondResched: boolean;
-	/** `kstrtobool` also takes t/T/f/F. */
-	readonly boolTrueFalse: boolean;
-	/** `/proc/<pid>/stack` prints `[<0>]` instead of addresses (4.19+). */
-	readonly hiddenStackAddresses: boolean;
-};
-
-export function featuresOf(generation: KernelGeneration): Features {
-	const v = versionOf(generation);
-	return {
-		release: releases[generation],
-		forceFile: v >= 4016,
-		signalFile: v >= 4016 && v < 5001,
-		fakeSignals: v >= 5001,
-		legacyRegistration: v < 5001,
-		atomicReplace: v >= 5001,
-		patchedAttr: v >= 6001,
-		replaceAttr: v >= 6011,
-		stackOrderAttr: v >= 6014,
-		modernMessages: v >= 4015,
-		switchTaskMessages: v >= 5016,
-		idleKick: v >= 5016,
-		forceMarksRemovedOnly: v >= 5018,
-		kthreadCondResched: v >= 6004 && v < 6016,
-		boolTrueFalse: v >= 6011,
-		hiddenStackAddresses: v >= 4019,
-	};
-}
-
-// ---------------------------------------------------------------------------------------------
-// Tasks
-
-export type SleepMode = 'interruptible' | 'killable' | 'uninterruptible' | 'idle';
-
-export type SiteFrame = {readonly fn: string; readonly object: string};
-
-/**
-Where a task sleeps: the function it entered (by its *original* name, as callers call it; a
-livepatch redirects the call at entry) and the frames below it. Every frame is resolved through the
-livepatch ftrace handler when the task enters, with the task's own patch_state, so a task keeps
-sleeping in the code it entered even after the patch state changes.
-*/
-export type Site = {
-	readonly fn: string;
-	readonly object: string;
-	readonly mode: SleepMode;
-	readonly callers: readonly SiteFrame[];
-	/** Shown in `wchan` instead of the resolved top frame (e.g. scheduler helpers). */
-	readonly wchan?: string;
-	/** Module whose wait queue this is: `release` wakes it and it logs sleeps and wakes. */
-	readonly voice?: string;
-};
-
-/** What a task does when something happens to it. */
-export type Program =
-	/** Sleeps in its site; after an interrupting signal the syscall restarts in the same site. */
-	| {readonly kind: 'static'}
-	/** A reader of a klp_sleeper file: a release returns data and the process exits. */
-	| {readonly kind: 'reader'}
-	/** A kthread that waits in its site, and after each wakeup naps outside it, then waits again. */
-	| {readonly kind: 'kloop'; readonly napMs: number; readonly napSite: Site}
-	/** Sleeps until a deadline, then exits (short-lived processes). */
-	| {readonly kind: 'timed'; readonly exitAtUs: number}
-	/** Runs on a CPU in user space (or in the kernel, for kthreads). */
-	| {readonly kind: 'spin'};
-
-export type TaskStateLetter = 'R' | 'S' | 'D' | 'T' | 'Z' | 'I';
-
-export type Task = {
-	readonly tid: number;
-	readonly tgid: number;
-	comm: string;
-	ppid: number;
-	readonly uid: number;
-	readonly kthread: boolean;
-	readonly flags: number;
-	/** Clock ticks (USER_HZ=100) since boot. */
-	readonly starttime: number;
-	readonly cmdline: readonly string[];
-	readonly nice: number;
-	state: TaskStateLetter;
-	patchState: PatchState;
-	/** TIF_PATCH_PENDING. */
-	pending: boolean;
-	/** Currently on a CPU (a stack check of it fails with "is running"). */
-	onCpu: boolean;
-	cpu: number;
-	/** Kernel stack, top first; empty while running in user space. */
-	frames: readonly Frame[];
-	wchan: string;
-	/** The site it sleeps in, or (stopped / waking) the site its syscall restarts in. */
-	site: Site | null;
-	/** The implementation of `site.fn` it entered and the patch module that provided it (null: original). */
-	implPatch: string | null;
-	program: Program;
-	/** Group stop requested while the task could not act on it (D sleep). */
-	stopPending: boolean;
-	/** A fatal signal is pending. */
-	fatal: boolean;
-	/** The unwinder refuses this task's stack. */
-	unreliableStack: boolean;
-	exited: boolean;
-	/** Bumped on every visible change (the disk mirror rewrites only changed tasks). */
-	version: number;
-	/** Bumped on every state change: pending timers of an older generation are ignored. */
-	generation: number;
-	/** The per-CPU idle task (`swapper/N`, pid 0) of this CPU, if it is one. */
-	readonly idleOf: number | null;
-};
-
-export type Process = {
-	readonly tgid: number;
-	readonly threads: Task[];
-};
-
-/** What the kernel needs to create a task. */
-export type SpawnOptions = {
-	readonly comm: string;
-	readonly pid?: number;
-	readonly ppid?: number;
-	readonly uid?: number;
-	readonly kthread?: boolean;
-	readonly flags?: number;
-	readonly cmdline?: readonly string[];
-	readonly nice?: number;
-	/** Uptime (µs) the task started at; default now. */
-	readonly startedUs?: number;
-	/** Where it sleeps; null runs it (`spin`). */
-	readonly site?: Site | null;
-	readonly program?: Program;
-	readonly state?: TaskStateLetter;
-	readonly cpu?: number;
-	readonly unreliableStack?: boolean;
-	/** Don't log the module's "going to sleep" line. */
-	readonly quiet?: boolean;
-};
-
-export const PF_KTHREAD = 0x00200000;
-const userFlags = 0x00400100;
-const kthreadFlags = 0x00208040;
-
-// ---------------------------------------------------------------------------------------------
-// Patches and modules
-
-export type FuncSpec = {
-	readonly old: string;
-	readonly new: string;
-	readonly sympos?: number;
-	/** What the new function prints, for functions whose output the emulator shows (/proc/cmdline). */
-	readonly output?: string;
-};
-export type ObjectSpec = {readonly name: string; readonly funcs: readonly FuncSpec[]};
-export type PatchSpec = {
-	/** Module name (`-` becomes `_` in sysfs). */
-	readonly name: string;
-	readonly replace?: boolean;
-	readonly objects: readonly ObjectSpec[];
-	/** Modules it depends on (lsmod "Used by"). */
-	readonly uses?: readonly string[];
-};
-
-export type KFunc = {
-	readonly oldName: string;
-	readonly newName: string;
-	readonly object: string;
-	readonly sympos: number;
-	readonly nop: boolean;
-	readonly output: string | undefined;
-	transition: boolean;
-	readonly patch: KPatch;
-	readonly newSym: Sym;
-	readonly oldSym: Sym;
-};
-
-export type KObject = {
-	readonly name: string;
-	patched: boolean;
-	readonly funcs: KFunc[];
-	/** Created by atomic replace for what older patches touched (exists only during the transition). */
-	readonly dynamic: boolean;
-};
-
-export type KPatch = {
-	readonly name: string;
-	readonly module: string;
-	readonly replace: boolean;
-	enabled: boolean;
-	forced: boolean;
-	readonly objects: KObject[];
-	/** Kobject and sysfs directory gone. */
-	freed: boolean;
-	/** Holds a reference on its own module (enabled or in transition). */
-	holdsModule: boolean;
-};
-
-export type Module = {
-	readonly name: string;
-	refcnt: number;
-	readonly livepatch: boolean;
-	readonly uses: readonly string[];
-	readonly sizeBytes: number;
-};
-
-export type LogRecord = {
-	readonly seq: number;
-	readonly us: number;
-	readonly level: number;
-	readonly text: string;
-};
+export {featuresOf, kernelGenerations, type Features, type KernelGeneration} from './kernel/features.js';
+export {
+	PF_KTHREAD,
+	type Cpu,
+	type FuncSpec,
+	type KFunc,
+	type KObject,
+	type KPatch,
+	type LogRecord,
+	type Module,
+	type ObjectSpec,
+	type PatchSpec,
+	type Process,
+	type Program,
+	type Site,
+	type SiteFrame,
+	type SleepMode,
+	type SpawnOptions,
+	type Task,
+	type TaskStateLetter,
+} from './kernel/types.js';
 
 export type KernelOptions = {
 	readonly generation?: KernelGeneration;
@@ -308,55 +88,16 @@ export type KernelOptions = {
 
 const SIGNALS_TIMEOUT = 15;
 const staticProgram: Program = {kind: 'static'};
-const HZ_US = 1_000_000;
-
-type Cpu = {readonly index: number; readonly idle: Task; kickIgnoredUntilUs: number};
-
-/** Delays the kernel takes for things the model does not compute (observed ranges, µs). */
-const delays = {
-	/** Unpatching: completing -> complete (klp_synchronize_transition, ftrace shutdown). */
-	unpatchComplete: [350_000, 460_000],
-	/** Patching: completing -> complete. */
-	patchComplete: [600, 4_000],
-	/** Freeing a patch after completion (kobject release in a workqueue). */
-	free: [200, 2_000],
-	/** A woken task runs and leaves the function. */
-	wake: [300, 500],
-	/** From leaving the function to re-entering it after a restarted syscall. */
-	restart: [400, 600],
-	/** A running user task reaches its next kernel exit. */
-	userExit: [200, 4_000],
-	/** An idle task kicked by wake_up_if_idle() goes through its main loop. */
-	idleKick: [50, 2_000],
-	/** Before 5.16 an idle CPU passes the idle loop at its next natural wakeup. */
-	idleWake: [20_000, 700_000],
-	/** A released or killed process exits after printing. */
-	exit: [500, 3_000],
-	/** ftrace registration inside insmod (stamps only when there is no init window). */
-	register: [5_000, 16_000],
-	/** insmod: klp_init_transition to `enabled` = 1 (the default of `KernelOptions.insmodInitUs`). */
-	insmodInit: [5_000, 30_000],
-	/** A refused insmod's directory (the default of `KernelOptions.refusedLoadUs`). */
-	refusedLoad: [5_000, 30_000],
-} as const;
-
-function checkedRange(range: readonly [number, number], what: string): readonly [number, number] {
-	const [lo, hi] = range;
-	if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo >= 0 && hi >= lo)) {
-		throw new RangeError(`${what}: expected [lo, hi] with 0 <= lo <= hi (got [${lo}, ${hi}])`);
-	}
-
-	return range;
-}
 
 // ---------------------------------------------------------------------------------------------
 
 export class EmulatedKernel {
 	readonly generation: KernelGeneration;
 	readonly features: Features;
-	readonly prng: Prng;
-	readonly bootEpochMs: number;
-	dynamicDebug: boolean;
+	readonly clock: Clock;
+	readonly printk: KernelLog;
+	readonly ftrace = new Ftrace();
+	private readonly mutex = new KlpMutex();
 
 	/** Processes in creation order (the kernel's task list order). */
 	readonly processes = new Map<number, Process>();
@@ -379,50 +120,23 @@ export class EmulatedKernel {
 	target: PatchState = -1;
 	/** Total tasks that ever existed + 1 (next pid). */
 	private nextPid = 1;
-	private nowUs: number;
-	/** Log stamps never go backwards and include CPU time spent inside an operation. */
-	private stampUs = 0;
-	private readonly queue = new EventQueue();
-	private readonly ops = new Map<string, KFunc[]>();
-	/** Bumped whenever what the ftrace handler resolves to may change. */
-	private opsVersion = 0;
-	private readonly siteCache = new WeakMap<
-		Site,
-		{
-			version: number;
-			byState: Map<PatchState, {top: {sym: Sym; func: KFunc | null}; frames: readonly Frame[]}>;
-		}
-	>();
 	private signalsCnt = 0;
 	private workPending = false;
-	/** klp_mutex held by a completion in progress until this time; operations queue behind it. */
-	private mutexUntilUs: number | null = null;
-	private readonly mutexWaiters: Array<() => void> = [];
-	/** Offset of the jiffies' whole seconds from the uptime's (timer ticks land at N s + phase). */
-	readonly jiffyPhaseUs: number;
-	private readonly logs: LogRecord[] = [];
-	private logStart = 0;
-	private nextSeq = 0;
-	private readonly logCapacity: number;
-	private readonly tainted = new Set<string>();
-	private taintValue = 0;
 	/** Global "forced" of 4.16-5.0 (klp_forced): no patch module is ever put again. */
 	private globalForced = false;
-	/** Transition history for tests and tools: [uptimeUs, text]. */
-	readonly listeners = new Set<() => void>();
 
 	constructor(options: KernelOptions = {}) {
 		this.generation = options.generation ?? '6.1';
 		this.features = featuresOf(this.generation);
-		this.prng = createPrng(options.seed ?? 1);
-		this.nowUs = Math.round(options.uptimeUs ?? 20 * HZ_US);
-		this.stampUs = this.nowUs;
-		this.bootEpochMs = options.bootEpochMs ?? Date.UTC(2026, 0, 1) - this.nowUs / 1000;
-		this.dynamicDebug = options.dynamicDebug ?? true;
-		this.logCapacity = options.logCapacity ?? 50_000;
+		const uptimeUs = Math.round(options.uptimeUs ?? 20 * HZ_US);
+		const bootEpochMs = options.bootEpochMs ?? Date.UTC(2026, 0, 1) - uptimeUs / 1000;
 		this.insmodInitUs = checkedRange(options.insmodInitUs ?? delays.insmodInit, 'insmodInitUs');
 		this.refusedLoadUs = checkedRange(options.refusedLoadUs ?? delays.refusedLoad, 'refusedLoadUs');
-		this.jiffyPhaseUs = this.prng.int(28_000, 34_000);
+		this.clock = new Clock(createPrng(options.seed ?? 1), uptimeUs, bootEpochMs);
+		this.printk = new KernelLog(this.clock, {
+			dynamicDebug: options.dynamicDebug ?? true,
+			capacity: options.logCapacity ?? 50_000,
+		});
 		const cpus = options.cpus ?? 2;
 		for (let index = 0; index < cpus; index++) {
 			const idle = this.makeTask({
@@ -449,109 +163,63 @@ export class EmulatedKernel {
 	}
 
 	// -------------------------------------------------------------------------------------------
-	// Clock
+	// Clock and log (clock.ts, printk.ts)
+
+	get bootEpochMs(): number {
+		return this.clock.bootEpochMs;
+	}
+
+	get jiffyPhaseUs(): number {
+		return this.clock.jiffyPhaseUs;
+	}
 
 	uptimeUs(): number {
-		return this.nowUs;
+		return this.clock.uptimeUs();
 	}
 
 	epochMs(): number {
-		return this.bootEpochMs + this.nowUs / 1000;
+		return this.clock.epochMs();
 	}
 
 	/** Run `fn` at uptime `atUs` (never in the past). */
 	at(atUs: number, fn: () => void): void {
-		this.queue.push(Math.max(Math.round(atUs), this.nowUs), fn);
+		this.clock.at(atUs, fn);
 	}
 
 	after(delayUs: number, fn: () => void): void {
-		this.at(this.nowUs + delayUs, fn);
+		this.clock.after(delayUs, fn);
 	}
 
 	/** Run the clock to `targetUs`, firing every event on the way in order. */
 	runUntil(targetUs: number): void {
-		const target = Math.round(targetUs);
-		while (this.queue.peekTime() <= target) {
-			const event = this.queue.pop()!;
-			this.nowUs = Math.max(this.nowUs, event.at);
-			event.run();
-		}
-
-		this.nowUs = Math.max(this.nowUs, target);
-		for (const listener of this.listeners) {
-			listener();
-		}
+		this.clock.runUntil(targetUs);
 	}
 
 	advance(ms: number): void {
-		if (!(ms >= 0)) {
-			throw new RangeError(`advance(${ms}): expected a non-negative number of ms`);
-		}
-
-		this.runUntil(this.nowUs + ms * 1000);
+		this.clock.advance(ms);
 	}
-
-	private rand(range: readonly [number, number]): number {
-		return Math.round(this.prng.range(range[0], range[1]));
-	}
-
-	/** round_jiffies_relative(HZ) from now: ~1 s, aligned to a whole second of jiffies. */
-	private nextTickUs(): number {
-		const from = Math.max(this.nowUs, this.stampUs);
-		const jiffySeconds = (from - this.jiffyPhaseUs) / HZ_US + 1;
-		const whole = Math.floor(jiffySeconds);
-		const rounded = jiffySeconds - whole < 0.25 ? whole : whole + 1;
-		return rounded * HZ_US + this.jiffyPhaseUs + this.prng.int(0, 20_000);
-	}
-
-	// -------------------------------------------------------------------------------------------
-	// Kernel log
 
 	/** Append a record; level 7 (pr_debug) only with dynamic debug. */
 	log(level: number, text: string, spendUs = 0): void {
-		if (level === 7 && !this.dynamicDebug) {
-			return;
-		}
-
-		this.stampUs = Math.max(this.nowUs, this.stampUs + 1) + spendUs;
-		this.logs.push({seq: this.nextSeq++, us: this.stampUs, level, text});
-		if (this.logs.length > this.logCapacity * 1.25) {
-			const drop = this.logs.length - this.logCapacity;
-			this.logs.splice(0, drop);
-			this.logStart += drop;
-		}
+		this.printk.log(level, text, spendUs);
 	}
 
 	/** Records with seq >= `fromSeq` still in the ring. */
 	logSince(fromSeq: number): readonly LogRecord[] {
-		const offset = Math.max(0, fromSeq - this.logStart);
-		return offset === 0 ? this.logs : this.logs.slice(offset);
+		return this.printk.since(fromSeq);
 	}
 
 	get logEndSeq(): number {
-		return this.nextSeq;
-	}
-
-	/** CPU time spent inside the current operation (moves later log stamps, not the clock). */
-	private spend(us: number): void {
-		this.stampUs = Math.max(this.nowUs, this.stampUs) + us;
-	}
-
-	private lp(level: number, text: string): void {
-		this.log(level, `livepatch: ${text}`);
-	}
-
-	private taint(module: string, flag: string, bit: number, text: string): void {
-		if (!this.tainted.has(flag)) {
-			this.tainted.add(flag);
-			this.log(flag === 'O' ? 4 : 5, `${module}: ${text}`);
-		}
-
-		this.taintValue |= bit;
+		return this.printk.endSeq;
 	}
 
 	get taintedMask(): number {
-		return this.taintValue;
+		return this.printk.taintedMask;
+	}
+
+	/** klp_ftrace_handler(): which implementation of `fn` a task with `patchState` runs. */
+	resolve(fn: string, object: string, patchState: PatchState): Resolved {
+		return this.ftrace.resolve(fn, object, patchState);
 	}
 
 	// -------------------------------------------------------------------------------------------
@@ -640,7 +308,7 @@ export class EmulatedKernel {
 	private addThread(tid: number, tgid: number, options: SpawnOptions, inheritFrom: Task | null): Task {
 		const sibling = inheritFrom !== null && inheritFrom.tgid === tgid ? inheritFrom : null;
 		const kthread = sibling ? sibling.kthread : (options.kthread ?? false);
-		const startedUs = options.startedUs ?? this.nowUs;
+		const startedUs = options.startedUs ?? this.clock.uptimeUs();
 		const task = this.makeTask({
 			tid,
 			tgid,
@@ -784,54 +452,9 @@ export class EmulatedKernel {
 		this.touch(task);
 	}
 
-	/** klp_ftrace_handler(): which implementation of `fn` a task with `patchState` runs. */
-	resolve(fn: string, object: string, patchState: PatchState): {sym: Sym; func: KFunc | null} {
-		const stack = this.ops.get(symKey(fn, object === 'vmlinux' ? null : object));
-		let func = stack?.[0];
-		if (func?.transition && patchState === 0) {
-			func = stack?.[1];
-		}
-
-		if (!func || func.nop) {
-			return {sym: {name: fn, module: object === 'vmlinux' ? null : object}, func: null};
-		}
-
-		return {sym: func.newSym, func};
-	}
-
-	/**
-	Resolved frames of a site for a patch state, shared by every task that enters it until the
-	ftrace handler's view changes (`opsVersion`): 100,000 sleepers share a few dozen arrays.
-	*/
-	private siteEntry(
-		site: Site,
-		patchState: PatchState,
-	): {top: {sym: Sym; func: KFunc | null}; frames: readonly Frame[]} {
-		let cached = this.siteCache.get(site);
-		if (!cached || cached.version !== this.opsVersion) {
-			cached = {version: this.opsVersion, byState: new Map()};
-			this.siteCache.set(site, cached);
-		}
-
-		let entry = cached.byState.get(patchState);
-		if (!entry) {
-			const top = this.resolve(site.fn, site.object, patchState);
-			const frames: Frame[] = [frameOf(top.sym.name, top.sym.module)];
-			for (const caller of site.callers) {
-				const resolved = this.resolve(caller.fn, caller.object, patchState);
-				frames.push(frameOf(resolved.sym.name, resolved.sym.module));
-			}
-
-			entry = {top, frames};
-			cached.byState.set(patchState, entry);
-		}
-
-		return entry;
-	}
-
 	/** The task calls into `site` and sleeps there (or, for `spin`, runs). */
 	enter(task: Task, site: Site, options: {quiet?: boolean; state?: TaskStateLetter} = {}): void {
-		const entry = this.siteEntry(site, task.patchState);
+		const entry = this.ftrace.siteEntry(site, task.patchState);
 		const {top, frames} = entry;
 		task.implPatch = top.func?.patch.module ?? null;
 		task.onCpu = false;
@@ -839,12 +462,12 @@ export class EmulatedKernel {
 		this.setSleep(task, site, state, frames, site.wchan ?? top.sym.name);
 		if (site.voice && !options.quiet) {
 			const who = task.kthread ? 'kthread' : `pid ${task.tid} (${task.comm})`;
-			this.log(6, `${this.voice(task, site)} ${site.fn}: ${who} going to sleep (${site.mode})`);
+			this.printk.log(6, `${this.voice(task, site)} ${site.fn}: ${who} going to sleep (${site.mode})`);
 		}
 
 		if (task.program.kind === 'timed') {
 			const {generation} = task;
-			this.at(task.program.exitAtUs, () => {
+			this.clock.at(task.program.exitAtUs, () => {
 				if (task.generation === generation && !task.exited) {
 					this.exit(task.tid);
 				}
@@ -875,7 +498,7 @@ export class EmulatedKernel {
 		}
 
 		const {generation} = task;
-		this.after(this.rand(delays.userExit), () => {
+		this.clock.after(this.clock.rand(delays.userExit), () => {
 			if (task.generation === generation && task.onCpu && !task.exited) {
 				this.updatePatchState(task);
 			}
@@ -903,12 +526,12 @@ export class EmulatedKernel {
 
 		if (site.voice) {
 			if (task.kthread) {
-				this.log(6, `${this.voice(task, site)} ${site.fn}: kthread woke up`);
+				this.printk.log(6, `${this.voice(task, site)} ${site.fn}: kthread woke up`);
 			} else if (reason === 'signal') {
 				const extra = task.implPatch === null ? ' sigpending=1' : '';
-				this.log(6, `${this.voice(task, site)} ${site.fn}: pid ${task.tid} woke, ret=-512${extra}`);
+				this.printk.log(6, `${this.voice(task, site)} ${site.fn}: pid ${task.tid} woke, ret=-512${extra}`);
 			} else {
-				this.log(6, `${this.voice(task, site)} ${site.fn}: pid ${task.tid} released`);
+				this.printk.log(6, `${this.voice(task, site)} ${site.fn}: pid ${task.tid} released`);
 			}
 		}
 
@@ -917,7 +540,7 @@ export class EmulatedKernel {
 		task.implPatch = null;
 		this.setSleep(task, site, 'R', [], '0');
 		const {generation} = task;
-		this.after(this.rand(delays.restart), () => {
+		this.clock.after(this.clock.rand(delays.restart), () => {
 			if (task.generation === generation && !task.exited) {
 				this.afterWake(task, reason, site);
 			}
@@ -932,7 +555,7 @@ export class EmulatedKernel {
 			if (program.kind === 'kloop') {
 				this.enter(task, program.napSite, {quiet: true});
 				const {generation} = task;
-				this.after(program.napMs * 1000, () => {
+				this.clock.after(program.napMs * 1000, () => {
 					if (task.generation === generation && !task.exited) {
 						this.enter(task, site);
 					}
@@ -961,7 +584,7 @@ export class EmulatedKernel {
 				// Back in user space: print what was read, read EOF, exit.
 				this.setSleep(task, site, 'R', [], '0');
 				const {generation} = task;
-				this.after(this.rand(delays.exit), () => {
+				this.clock.after(this.clock.rand(delays.exit), () => {
 					if (task.generation === generation) {
 						this.exitGroup(task.tgid);
 					}
@@ -1083,7 +706,7 @@ export class EmulatedKernel {
 			this.wake(task, 'signal');
 		} else if (wakeable || task.state === 'R') {
 			const {generation} = task;
-			this.after(this.rand(delays.exit), () => {
+			this.clock.after(this.clock.rand(delays.exit), () => {
 				if (task.generation === generation && !task.exited) {
 					this.exitGroup(task.tgid);
 				}
@@ -1147,8 +770,8 @@ export class EmulatedKernel {
 		}
 
 		if (options.outOfTree ?? true) {
-			this.taint(name, 'O', 4096, 'loading out-of-tree module taints kernel.');
-			this.taint(
+			this.printk.taint(name, 'O', 4096, 'loading out-of-tree module taints kernel.');
+			this.printk.taint(
 				name,
 				'E',
 				8192,
@@ -1168,8 +791,8 @@ export class EmulatedKernel {
 		for (const patch of this.patches) {
 			for (const object of patch.objects) {
 				if (object.name === name && !object.patched) {
-					this.log(5, `livepatch: applying patch '${patch.name}' to loading module '${name}'`);
-					this.patchObject(object);
+					this.printk.log(5, `livepatch: applying patch '${patch.name}' to loading module '${name}'`);
+					this.ftrace.patchObject(object);
 				}
 			}
 		}
@@ -1207,8 +830,8 @@ export class EmulatedKernel {
 			for (const patch of this.patches) {
 				for (const object of patch.objects) {
 					if (object.name === name && object.patched) {
-						this.log(5, `livepatch: reverting patch '${patch.name}' on unloading module '${name}'`);
-						this.unpatchObject(object);
+						this.printk.log(5, `livepatch: reverting patch '${patch.name}' on unloading module '${name}'`);
+						this.ftrace.unpatchObject(object);
 					}
 				}
 			}
@@ -1249,32 +872,6 @@ export class EmulatedKernel {
 		return index >= 0 ? index + 1 : null;
 	}
 
-	/** Whether klp_mutex is held by a completion in progress. */
-	get mutexBusy(): boolean {
-		return this.mutexUntilUs !== null;
-	}
-
-	/**
-	Run `operation` under klp_mutex: now, or when the completion in progress releases it (then
-	`onQueued` learns how it went).
-	*/
-	private withMutex(operation: () => void, onQueued?: (error: FsError | null) => void): 'done' | 'queued' {
-		if (this.mutexUntilUs === null) {
-			operation();
-			return 'done';
-		}
-
-		this.mutexWaiters.push(() => {
-			try {
-				operation();
-				onQueued?.(null);
-			} catch (error) {
-				onQueued?.(error as FsError);
-			}
-		});
-		return 'queued';
-	}
-
 	/**
 	insmod of a livepatch module: klp_enable_patch() from its init. Throws EEXIST, EINVAL or EBUSY
 	(another transition runs: "Device or resource busy"); while a completion holds klp_mutex the
@@ -1297,11 +894,11 @@ export class EmulatedKernel {
 			throw fsError('EINVAL', `insmod ${name}: atomic replace needs kernel >= 5.1`);
 		}
 
-		if (this.transitionPatch && this.mutexUntilUs === null) {
+		if (this.transitionPatch && !this.mutex.busy) {
 			this.refuseLoad(name, spec);
 		}
 
-		return this.withMutex(() => {
+		return this.mutex.run(() => {
 			if (this.transitionPatch) {
 				this.refuseLoad(name, spec);
 			}
@@ -1314,17 +911,17 @@ export class EmulatedKernel {
 				sizeBytes: 16_384,
 			};
 			this.modules.set(name, module);
-			this.taint(name, 'O', 4096, 'loading out-of-tree module taints kernel.');
-			this.taint(
+			this.printk.taint(name, 'O', 4096, 'loading out-of-tree module taints kernel.');
+			this.printk.taint(
 				name,
 				'E',
 				8192,
 				'module verification failed: signature and/or required key missing - tainting kernel',
 			);
-			this.taint(name, 'K', 32_768, 'tainting kernel with TAINT_LIVEPATCH');
+			this.printk.taint(name, 'K', 32_768, 'tainting kernel with TAINT_LIVEPATCH');
 			const patch = this.newPatch(name, spec);
 			this.patches.push(patch);
-			this.enablePatch(patch, options.cpu ?? 1, this.rand(this.insmodInitUs));
+			this.enablePatch(patch, options.cpu ?? 1, this.clock.rand(this.insmodInitUs));
 		}, options.onQueued);
 	}
 
@@ -1374,11 +971,11 @@ export class EmulatedKernel {
 	load has torn it down (observed ~0.8 s under TCG). The error is thrown at once; the directory lingers.
 	*/
 	private refuseLoad(name: string, spec: PatchSpec): never {
-		const lingerUs = this.rand(this.refusedLoadUs);
+		const lingerUs = this.clock.rand(this.refusedLoadUs);
 		if (lingerUs > 0 && !this.visiblePatches().some((patch) => patch.name === name)) {
 			const patch = this.newPatch(name, spec);
 			this.refused.push(patch);
-			this.after(lingerUs, () => {
+			this.clock.after(lingerUs, () => {
 				this.refused.splice(this.refused.indexOf(patch), 1);
 				patch.freed = true;
 			});
@@ -1393,7 +990,7 @@ export class EmulatedKernel {
 	(`patched` 1), the transition started and `enabled` set; then the first try runs.
 	*/
 	private enablePatch(patch: KPatch, cpu: number, windowUs: number): void {
-		this.lp(5, `enabling patch '${patch.name}'`);
+		this.printk.lp(5, `enabling patch '${patch.name}'`);
 		if (!patch.holdsModule) {
 			patch.holdsModule = true;
 			this.modules.get(patch.module)!.refcnt++;
@@ -1407,7 +1004,7 @@ export class EmulatedKernel {
 		const finish = () => {
 			for (const object of patch.objects) {
 				if (this.objectLoaded(object.name)) {
-					this.patchObject(object);
+					this.ftrace.patchObject(object);
 				}
 			}
 
@@ -1417,18 +1014,18 @@ export class EmulatedKernel {
 		};
 
 		if (windowUs === 0) {
-			this.spend(this.rand(delays.register));
+			this.clock.spend(this.clock.rand(delays.register));
 			finish();
 			return;
 		}
 
-		this.mutexUntilUs = this.nowUs + windowUs;
-		this.after(windowUs, () => {
+		this.mutex.hold(this.clock.uptimeUs() + windowUs);
+		this.clock.after(windowUs, () => {
 			// The first try may complete the transition, whose completion takes klp_mutex again.
-			this.mutexUntilUs = null;
+			this.mutex.drop();
 			finish();
-			if (this.mutexUntilUs === null) {
-				this.releaseMutex();
+			if (!this.mutex.busy) {
+				this.mutex.release();
 			}
 		});
 	}
@@ -1473,38 +1070,6 @@ export class EmulatedKernel {
 		return name === 'vmlinux' || this.modules.has(name);
 	}
 
-	private patchObject(object: KObject): void {
-		for (const func of object.funcs) {
-			const key = symKey(func.oldName, func.object === 'vmlinux' ? null : func.object);
-			const stack = this.ops.get(key) ?? [];
-			stack.unshift(func);
-			this.ops.set(key, stack);
-		}
-
-		object.patched = true;
-		this.opsVersion++;
-	}
-
-	private unpatchObject(object: KObject): void {
-		for (const func of object.funcs) {
-			const key = symKey(func.oldName, func.object === 'vmlinux' ? null : func.object);
-			const stack = this.ops.get(key);
-			if (stack) {
-				const index = stack.indexOf(func);
-				if (index >= 0) {
-					stack.splice(index, 1);
-				}
-
-				if (stack.length === 0) {
-					this.ops.delete(key);
-				}
-			}
-		}
-
-		object.patched = false;
-		this.opsVersion++;
-	}
-
 	private direction(state: PatchState = this.target): string {
 		return state === 1 ? 'patching' : 'unpatching';
 	}
@@ -1514,7 +1079,7 @@ export class EmulatedKernel {
 		this.transitionPatch = patch;
 		this.target = state;
 		if (this.features.modernMessages) {
-			this.lp(7, `'${patch.name}': initializing ${this.direction(state)} transition`);
+			this.printk.lp(7, `'${patch.name}': initializing ${this.direction(state)} transition`);
 		}
 
 		const initial: PatchState = state === 1 ? 0 : 1;
@@ -1533,13 +1098,13 @@ export class EmulatedKernel {
 			}
 		}
 
-		this.opsVersion++;
+		this.ftrace.invalidate();
 	}
 
 	/** klp_start_transition(): mark the tasks that must move; reset the fake-signal counter. */
 	private startTransition(): void {
 		const patch = this.transitionPatch!;
-		this.lp(
+		this.printk.lp(
 			5,
 			this.features.modernMessages
 				? `'${patch.name}': starting ${this.direction()} transition`
@@ -1581,8 +1146,7 @@ export class EmulatedKernel {
 				if (this.target === 0) {
 					sym = func.nop ? func.oldSym : func.newSym;
 				} else {
-					const stack = this.ops.get(symKey(func.oldName, func.oldSym.module)) ?? [];
-					const previous = stack[stack.indexOf(func) + 1];
+					const previous = this.ftrace.below(func);
 					sym = previous === undefined || previous.nop ? func.oldSym : previous.newSym;
 				}
 
@@ -1605,20 +1169,20 @@ export class EmulatedKernel {
 				: task.idleOf !== callerCpu && this.cpuIdle(task.idleOf);
 		const who = `${task.comm}:${task.tid}`;
 		if (running) {
-			this.lp(7, `klp_try_switch_task: ${who} is running`);
+			this.printk.lp(7, `klp_try_switch_task: ${who} is running`);
 			return false;
 		}
 
 		const origin = this.features.switchTaskMessages ? 'klp_try_switch_task' : 'klp_check_stack';
 		if (task.unreliableStack) {
-			this.lp(7, `${origin}: ${who} has an unreliable stack`);
+			this.printk.lp(7, `${origin}: ${who} has an unreliable stack`);
 			return false;
 		}
 
 		for (const frame of task.frames) {
 			const oldName = checked.get(frame.key);
 			if (oldName !== undefined) {
-				this.lp(7, `${origin}: ${who} is sleeping on function ${oldName}`);
+				this.printk.lp(7, `${origin}: ${who} is sleeping on function ${oldName}`);
 				return false;
 			}
 		}
@@ -1680,14 +1244,16 @@ export class EmulatedKernel {
 	/** The idle task leaves its idle state and passes klp_update_patch_state() in do_idle(). */
 	private kickIdle(cpu: Cpu): void {
 		const idle = cpu.idle;
-		const delay = this.features.idleKick ? this.rand(delays.idleKick) : this.rand(delays.idleWake);
-		const at = Math.max(this.nowUs + delay, cpu.kickIgnoredUntilUs);
-		if (cpu.kickIgnoredUntilUs > this.nowUs + delay) {
+		const delay = this.features.idleKick
+			? this.clock.rand(delays.idleKick)
+			: this.clock.rand(delays.idleWake);
+		const at = Math.max(this.clock.uptimeUs() + delay, cpu.kickIgnoredUntilUs);
+		if (cpu.kickIgnoredUntilUs > this.clock.uptimeUs() + delay) {
 			// Deaf to kicks (a halted vCPU, a deep idle state): it stays on the old state for now.
 			return;
 		}
 
-		this.at(at, () => {
+		this.clock.at(at, () => {
 			if (idle.pending && this.transitionPatch) {
 				idle.pending = false;
 				idle.patchState = this.target;
@@ -1701,9 +1267,9 @@ export class EmulatedKernel {
 		}
 
 		this.workPending = true;
-		this.at(this.nextTickUs(), () => {
+		this.clock.at(this.clock.nextTickUs(), () => {
 			this.workPending = false;
-			if (this.transitionPatch && this.mutexUntilUs === null) {
+			if (this.transitionPatch && !this.mutex.busy) {
 				this.tryComplete(0);
 			}
 		});
@@ -1712,7 +1278,7 @@ export class EmulatedKernel {
 	/** klp_send_signals(). */
 	private sendSignals(): void {
 		if (this.signalsCnt === SIGNALS_TIMEOUT) {
-			this.lp(5, 'signaling remaining tasks');
+			this.printk.lp(5, 'signaling remaining tasks');
 		}
 
 		for (const process of this.processes.values()) {
@@ -1736,7 +1302,7 @@ export class EmulatedKernel {
 
 	private wakeLater(task: Task): void {
 		const {generation} = task;
-		this.after(this.rand(delays.wake), () => {
+		this.clock.after(this.clock.rand(delays.wake), () => {
 			if (task.generation === generation && !task.exited && task.pending) {
 				this.wake(task, 'signal');
 			}
@@ -1748,20 +1314,20 @@ export class EmulatedKernel {
 		const patch = this.transitionPatch!;
 		const target = this.target;
 		if (this.features.modernMessages) {
-			this.lp(7, `'${patch.name}': completing ${this.direction()} transition`);
+			this.printk.lp(7, `'${patch.name}': completing ${this.direction()} transition`);
 		}
 
 		if (target === 0) {
 			for (const object of patch.objects) {
 				if (object.patched) {
-					this.unpatchObject(object);
+					this.ftrace.unpatchObject(object);
 				}
 			}
 		}
 
-		const wait = this.rand(target === 0 ? delays.unpatchComplete : delays.patchComplete);
-		this.mutexUntilUs = this.nowUs + wait;
-		this.after(wait, () => {
+		const wait = this.clock.rand(target === 0 ? delays.unpatchComplete : delays.patchComplete);
+		this.mutex.hold(this.clock.uptimeUs() + wait);
+		this.clock.after(wait, () => {
 			this.finishTransition(patch, target);
 		});
 	}
@@ -1777,7 +1343,7 @@ export class EmulatedKernel {
 
 				for (const object of older.objects) {
 					if (object.patched) {
-						this.unpatchObject(object);
+						this.ftrace.unpatchObject(object);
 					}
 				}
 
@@ -1789,13 +1355,7 @@ export class EmulatedKernel {
 				for (let index = object.funcs.length - 1; index >= 0; index--) {
 					const func = object.funcs[index]!;
 					if (func.nop) {
-						const key = symKey(func.oldName, func.oldSym.module);
-						const stack = this.ops.get(key);
-						stack?.splice(stack.indexOf(func), 1);
-						if (stack?.length === 0) {
-							this.ops.delete(key);
-						}
-
+						this.ftrace.discardNop(func);
 						object.funcs.splice(index, 1);
 					}
 				}
@@ -1814,7 +1374,7 @@ export class EmulatedKernel {
 			}
 		}
 
-		this.opsVersion++;
+		this.ftrace.invalidate();
 
 		for (const task of this.tasks.values()) {
 			task.patchState = -1;
@@ -1827,7 +1387,7 @@ export class EmulatedKernel {
 			cpu.idle.pending = false;
 		}
 
-		this.lp(5, `'${patch.name}': ${this.direction(target)} complete`);
+		this.printk.lp(5, `'${patch.name}': ${this.direction(target)} complete`);
 		this.transitionPatch = null;
 		this.target = -1;
 		this.workPending = false;
@@ -1839,15 +1399,7 @@ export class EmulatedKernel {
 			this.freePatchLater(older);
 		}
 
-		this.releaseMutex();
-	}
-
-	/** klp_mutex released: the operations that queued behind it run, in order, until one takes it again. */
-	private releaseMutex(): void {
-		this.mutexUntilUs = null;
-		while (this.mutexWaiters.length > 0 && this.mutexUntilUs === null) {
-			this.mutexWaiters.shift()!();
-		}
+		this.mutex.release();
 	}
 
 	/** klp_free_patch_async(): the kobject goes (the sysfs directory disappears), then module_put unless forced. */
@@ -1869,7 +1421,7 @@ export class EmulatedKernel {
 		}
 
 		this.freeing.push(patch);
-		this.after(this.rand(delays.free), () => {
+		this.clock.after(this.clock.rand(delays.free), () => {
 			this.freeing.splice(this.freeing.indexOf(patch), 1);
 			patch.freed = true;
 			if (patch.holdsModule && !patch.forced) {
@@ -1886,7 +1438,7 @@ export class EmulatedKernel {
 	private reverseTransition(): void {
 		const patch = this.transitionPatch!;
 		if (this.features.modernMessages) {
-			this.lp(
+			this.printk.lp(
 				7,
 				`'${patch.name}': reversing transition from ${this.target === 1 ? 'patching to unpatching' : 'unpatching to patching'}`,
 			);
@@ -1928,7 +1480,7 @@ export class EmulatedKernel {
 	/** klp_force_transition(). */
 	private forceTransition(): void {
 		const patch = this.transitionPatch!;
-		this.lp(4, 'forcing remaining tasks to the patched state');
+		this.printk.lp(4, 'forcing remaining tasks to the patched state');
 		for (const process of this.processes.values()) {
 			for (const task of process.threads) {
 				this.updatePatchState(task);
@@ -2070,7 +1622,7 @@ export class EmulatedKernel {
 			return 'done';
 		}
 
-		const result = this.withMutex(() => {
+		const result = this.mutex.run(() => {
 			if (patch.freed) {
 				throw fsError('ENOENT', `${path}: No such file or directory`);
 			}
