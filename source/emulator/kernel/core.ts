@@ -1,13 +1,21 @@
 /**
 Enabling and disabling a patch (kernel/livepatch/core.c): __klp_enable_patch() with its init window
-under klp_mutex, the EBUSY of a load during a transition (its directory lingers), enabled_store()
-(reverse, disable, or < 5.1 re-enable) and __klp_disable_patch() with the stacking rules of < 5.1.
+under klp_mutex, the EBUSY of a load during a transition (its directory lingers), the sysfs stores
+(enabled_store: reverse, disable, or < 5.1 re-enable; force_store; signal_store of 4.16-5.0) and
+__klp_disable_patch() with the stacking rules of < 5.1. sysfs.ts parses the write that gets here.
 */
 import {fsError} from '../../sources/fs-port.js';
 import {delays} from './delays.js';
 import {addNops, newPatch, visiblePatches} from './patches.js';
 import type {KernelState} from './state.js';
-import {initTransition, reverseTransition, startTransition, tryComplete} from './transition.js';
+import {
+	forceTransition,
+	initTransition,
+	reverseTransition,
+	sendSignalsNow,
+	startTransition,
+	tryComplete,
+} from './transition.js';
 import type {KPatch, PatchSpec} from './types.js';
 
 /**
@@ -114,6 +122,24 @@ export function enabledStore(k: KernelState, patch: KPatch, enabled: boolean): v
 	} else {
 		throw fsError('EINVAL', 'Invalid argument');
 	}
+}
+
+/** force_store() with `1`: only the transition patch can be forced. */
+export function forceStore(k: KernelState, patch: KPatch): void {
+	if (patch !== k.transitionPatch) {
+		throw fsError('EINVAL', 'Invalid argument');
+	}
+
+	forceTransition(k);
+}
+
+/** signal_store() with `1` (4.16-5.0): klp_send_signals() on demand, for the transition patch only. */
+export function signalStore(k: KernelState, patch: KPatch): void {
+	if (patch !== k.transitionPatch) {
+		throw fsError('EINVAL', 'Invalid argument');
+	}
+
+	sendSignalsNow(k);
 }
 
 /** < 5.1: a registered, disabled patch can be enabled again (stacking rules apply). */

@@ -5,11 +5,10 @@ write(2) to the files of the emulated world that take writes: livepatch's sysfs 
 EBUSY); a write that waits for klp_mutex returns 'queued'.
 */
 import {fsError, type FsError} from '../../sources/fs-port.js';
-import {enabledStore} from './core.js';
+import {enabledStore, forceStore, signalStore} from './core.js';
 import {findPatch} from './patches.js';
 import {release} from './sched.js';
 import type {KernelState} from './state.js';
-import {forceTransition, sendSignalsNow} from './transition.js';
 
 /** kstrtobool() (lib/kstrtox.c): `trueFalse` is whether the generation also takes t/T/f/F. */
 export function kstrtobool(value: string, trueFalse: boolean): boolean {
@@ -77,19 +76,7 @@ export function write(
 	onQueued?: (error: FsError | null) => void,
 ): 'done' | 'queued' {
 	if (path === '/proc/klp_sleeper_ctl') {
-		if (!k.modules.has('klp_sleeper')) {
-			throw fsError('ENOENT', `${path}: No such file or directory`);
-		}
-
-		if (uid !== 0) {
-			throw fsError('EACCES', `${path}: Permission denied`);
-		}
-
-		if (value.trim() !== 'release') {
-			throw fsError('EINVAL', `${path}: Invalid argument`);
-		}
-
-		release(k, 'klp_sleeper');
+		writeSleeperCtl(k, path, value, uid);
 		return 'done';
 	}
 
@@ -135,23 +122,31 @@ export function write(
 			}
 
 			case 'force': {
-				if (patch !== k.transitionPatch) {
-					throw fsError('EINVAL', 'Invalid argument');
-				}
-
-				forceTransition(k);
+				forceStore(k, patch);
 				break;
 			}
 
 			default: {
-				// signal (4.16-5.0): klp_send_signals() on demand.
-				if (patch !== k.transitionPatch) {
-					throw fsError('EINVAL', 'Invalid argument');
-				}
-
-				sendSignalsNow(k);
+				signalStore(k, patch);
 			}
 		}
 	}, onQueued);
 	return result;
+}
+
+/** `echo release > /proc/klp_sleeper_ctl`: root only, while the module is loaded. */
+function writeSleeperCtl(k: KernelState, path: string, value: string, uid: number): void {
+	if (!k.modules.has('klp_sleeper')) {
+		throw fsError('ENOENT', `${path}: No such file or directory`);
+	}
+
+	if (uid !== 0) {
+		throw fsError('EACCES', `${path}: Permission denied`);
+	}
+
+	if (value.trim() !== 'release') {
+		throw fsError('EINVAL', `${path}: Invalid argument`);
+	}
+
+	release(k, 'klp_sleeper');
 }

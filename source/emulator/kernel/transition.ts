@@ -284,42 +284,12 @@ function completeTransition(k: KernelState): void {
 	});
 }
 
+/**
+klp_complete_transition(), second half, once the synchronisation is done: an atomic replace drops
+the patches it replaced, every task goes back to -1, and the patches done with are freed.
+*/
 function finishTransition(k: KernelState, patch: KPatch, target: PatchState): void {
-	const replaced: KPatch[] = [];
-	if (patch.replace && target === 1) {
-		// klp_unpatch_replaced_patches() + klp_discard_nops().
-		for (const older of k.patches) {
-			if (older === patch) {
-				continue;
-			}
-
-			for (const object of older.objects) {
-				if (object.patched) {
-					k.ftrace.unpatchObject(object);
-				}
-			}
-
-			older.enabled = false;
-			replaced.push(older);
-		}
-
-		for (const object of patch.objects) {
-			for (let index = object.funcs.length - 1; index >= 0; index--) {
-				const func = object.funcs[index]!;
-				if (func.nop) {
-					k.ftrace.discardNop(func);
-					object.funcs.splice(index, 1);
-				}
-			}
-		}
-
-		for (let index = patch.objects.length - 1; index >= 0; index--) {
-			if (patch.objects[index]!.dynamic) {
-				patch.objects.splice(index, 1);
-			}
-		}
-	}
-
+	const replaced = patch.replace && target === 1 ? unpatchReplaced(k, patch) : [];
 	for (const object of patch.objects) {
 		for (const func of object.funcs) {
 			func.transition = false;
@@ -352,6 +322,47 @@ function finishTransition(k: KernelState, patch: KPatch, target: PatchState): vo
 	}
 
 	k.mutex.release();
+}
+
+/**
+klp_unpatch_replaced_patches() + klp_discard_nops(): once an atomic replace completed, the older
+patches leave ftrace and are disabled, and the replacing patch drops its nops and the objects it
+made for them. Returns the replaced patches (to be freed).
+*/
+function unpatchReplaced(k: KernelState, patch: KPatch): KPatch[] {
+	const replaced: KPatch[] = [];
+	for (const older of k.patches) {
+		if (older === patch) {
+			continue;
+		}
+
+		for (const object of older.objects) {
+			if (object.patched) {
+				k.ftrace.unpatchObject(object);
+			}
+		}
+
+		older.enabled = false;
+		replaced.push(older);
+	}
+
+	for (const object of patch.objects) {
+		for (let index = object.funcs.length - 1; index >= 0; index--) {
+			const func = object.funcs[index]!;
+			if (func.nop) {
+				k.ftrace.discardNop(func);
+				object.funcs.splice(index, 1);
+			}
+		}
+	}
+
+	for (let index = patch.objects.length - 1; index >= 0; index--) {
+		if (patch.objects[index]!.dynamic) {
+			patch.objects.splice(index, 1);
+		}
+	}
+
+	return replaced;
 }
 
 /** klp_reverse_transition(). */
