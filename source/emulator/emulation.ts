@@ -6,7 +6,7 @@ name the handle without importing the barrel that re-exports them (an import cyc
 */
 import type {ControlPort, FsPort} from '../sources/fs-port.js';
 import {EmulatedKernel, kernelGenerations, type KernelGeneration} from './kernel.js';
-import {createControl, createPort} from './procfs.js';
+import {createControl, createPort} from './port.js';
 import {createPrng} from './prng.js';
 import {findScenario, generationAtLeast, scenarios} from './scenarios.js';
 import {buildBaseWorld} from './world.js';

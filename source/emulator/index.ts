@@ -23,7 +23,8 @@ export type {
 	SpawnOptions,
 	Task,
 } from './kernel.js';
-export {createControl, createPort, renderKmsg} from './procfs.js';
+export {createControl, createPort} from './port.js';
+export {renderKmsg} from './procfs.js';
 export {patchCatalog, sites, sleepSite, spawnReader, spawnSleeperKthread} from './world.js';
 export {MirrorDirError, mirrorToDisk, writeTreeOnce, type DiskMirror} from './mirror.js';
 export {
