@@ -82,10 +82,30 @@ const stuckKillable = (context: StageContext): void => {
 	loadSleeperPatch(context);
 };
 
+/** A random past start time of a `many` task (µs of uptime). */
+type Born = () => number;
+
+/** Background processes of the `many` world picked one at a time: name, command line, where it sleeps. */
+const manySingles: ReadonlyArray<readonly [string, readonly string[], Site]> = [
+	['bash', ['-bash'], sites.wait4],
+	['sshd', ['sshd: root@pts/0'], sites.select],
+	['nginx', ['nginx: worker process'], sites.epoll],
+	['sleep', ['sleep', '3600'], sites.nanosleep],
+	['postgres', ['postgres: checkpointer'], sites.epoll],
+	['tmux: server', ['tmux'], sites.epoll],
+	['my) prog', ['./my) prog'], sites.poll],
+	['cron', ['/usr/sbin/cron', '-f'], sites.nanosleep],
+];
+
+/**
+The `many` world: about 1% of the threads block a klp_sleeper_patch transition (pipe readers, cat
+readers, killable readers, kthreads), the rest are a busy server's usual processes; a few are then
+stopped or left as zombies.
+*/
 function buildMany(context: StageContext): void {
 	const {kernel, prng, threads: total} = context;
 	const startUs = kernel.uptimeUs();
-	const born = () => Math.round(prng.range(3e6, startUs - 1e6));
+	const born: Born = () => Math.round(prng.range(3e6, startUs - 1e6));
 	let remaining = Math.max(0, total - kernel.tasks.size);
 	const blockers = Math.min(remaining, Math.round(total * 0.01));
 	const share = (fraction: number) => Math.round(blockers * fraction);
@@ -94,6 +114,31 @@ function buildMany(context: StageContext): void {
 	const readers = share(0.2);
 	const killable = share(0.2);
 	const kthreadSleepers = Math.max(0, blockers - pipeProcesses - pipeThreads - readers - killable);
+	spawnManyBlockers(context, born, {pipeProcesses, readers, killable, kthreadSleepers});
+	remaining -= pipeProcesses + readers + killable + kthreadSleepers;
+	// Two CPU hogs, one per CPU (they switch at their next kernel exit).
+	for (let cpu = 0; cpu < 2 && remaining > 0; cpu++, remaining--) {
+		kernel.spawn({
+			comm: 'stress-ng',
+			ppid: basePids.shell,
+			cmdline: ['stress-ng', '--cpu', '1'],
+			cpu,
+			startedUs: born(),
+		});
+	}
+
+	spawnManyBackground(context, born, remaining, pipeThreads);
+	stopAndReapSome(kernel);
+}
+
+/** The blockers that sleep in processes of their own (pipe threads come with the java processes). */
+function spawnManyBlockers(
+	context: StageContext,
+	born: Born,
+	counts: {pipeProcesses: number; readers: number; killable: number; kthreadSleepers: number},
+): void {
+	const {kernel, prng} = context;
+	const {pipeProcesses, readers, killable, kthreadSleepers} = counts;
 	let kthreadIndex = 0;
 	for (let index = 0; index < pipeProcesses; index++) {
 		kernel.spawn({
@@ -127,68 +172,21 @@ function buildMany(context: StageContext): void {
 			quiet: true,
 		});
 	}
+}
 
-	remaining -= pipeProcesses + readers + killable + kthreadSleepers;
-	let pipeLeft = pipeThreads;
-	const singles: ReadonlyArray<readonly [string, readonly string[], Site]> = [
-		['bash', ['-bash'], sites.wait4],
-		['sshd', ['sshd: root@pts/0'], sites.select],
-		['nginx', ['nginx: worker process'], sites.epoll],
-		['sleep', ['sleep', '3600'], sites.nanosleep],
-		['postgres', ['postgres: checkpointer'], sites.epoll],
-		['tmux: server', ['tmux'], sites.epoll],
-		['my) prog', ['./my) prog'], sites.poll],
-		['cron', ['/usr/sbin/cron', '-f'], sites.nanosleep],
-	];
-	// Two CPU hogs, one per CPU (they switch at their next kernel exit).
-	for (let cpu = 0; cpu < 2 && remaining > 0; cpu++, remaining--) {
-		kernel.spawn({
-			comm: 'stress-ng',
-			ppid: basePids.shell,
-			cmdline: ['stress-ng', '--cpu', '1'],
-			cpu,
-			startedUs: born(),
-		});
-	}
-
+/** `remaining` threads of ordinary processes: java pools (`pipeThreads` of them in a pipe), node, kworkers, dd, singles. */
+function spawnManyBackground(
+	context: StageContext,
+	born: Born,
+	remaining: number,
+	pipeThreads: number,
+): void {
+	const {kernel, prng} = context;
+	const pipe = {left: pipeThreads};
 	while (remaining > 0) {
 		const roll = prng.next();
 		if (roll < 0.3 && remaining > 60) {
-			const count = Math.min(remaining, prng.int(50, 400));
-			const java = kernel.spawn({
-				comm: 'java',
-				ppid: 1,
-				cmdline: ['/usr/bin/java', '-jar', 'app.jar'],
-				site: sites.futex,
-				startedUs: born(),
-			});
-			for (let index = 1; index < count; index++) {
-				const inPipe = pipeLeft > 0 && index % 7 === 0;
-				if (inPipe) {
-					pipeLeft--;
-				}
-
-				const roll2 = prng.next();
-				kernel.spawnThread(java.tgid, {
-					comm: inPipe
-						? 'java-io'
-						: roll2 < 0.05
-							? 'GC Thread#0'
-							: roll2 < 0.1
-								? 'C2 CompilerThre'
-								: 'pool-1-thread-1',
-					site: inPipe
-						? sites.pipe
-						: roll2 < 0.9
-							? sites.futex
-							: roll2 < 0.95
-								? sites.epoll
-								: sites.nanosleep,
-					startedUs: born(),
-				});
-			}
-
-			remaining -= count;
+			remaining -= spawnJava(context, born, Math.min(remaining, prng.int(50, 400)), pipe);
 		} else if (roll < 0.45 && remaining >= 11) {
 			const node = kernel.spawn({
 				comm: 'node',
@@ -224,13 +222,48 @@ function buildMany(context: StageContext): void {
 			});
 			remaining--;
 		} else {
-			const [comm, cmdline, where] = prng.pick(singles);
+			const [comm, cmdline, where] = prng.pick(manySingles);
 			kernel.spawn({comm, cmdline, site: where, ppid: 1, startedUs: born()});
 			remaining--;
 		}
 	}
+}
 
-	// A few stopped and zombie tasks among them (mixed classes), converted from existing sleepers.
+/** A java process of `count` threads, mostly in futex waits; every 7th is a pipe blocker while `pipe.left` lasts. */
+function spawnJava(context: StageContext, born: Born, count: number, pipe: {left: number}): number {
+	const {kernel, prng} = context;
+	const java = kernel.spawn({
+		comm: 'java',
+		ppid: 1,
+		cmdline: ['/usr/bin/java', '-jar', 'app.jar'],
+		site: sites.futex,
+		startedUs: born(),
+	});
+	for (let index = 1; index < count; index++) {
+		const inPipe = pipe.left > 0 && index % 7 === 0;
+		if (inPipe) {
+			pipe.left--;
+		}
+
+		const roll2 = prng.next();
+		kernel.spawnThread(java.tgid, {
+			comm: inPipe
+				? 'java-io'
+				: roll2 < 0.05
+					? 'GC Thread#0'
+					: roll2 < 0.1
+						? 'C2 CompilerThre'
+						: 'pool-1-thread-1',
+			site: inPipe ? sites.pipe : roll2 < 0.9 ? sites.futex : roll2 < 0.95 ? sites.epoll : sites.nanosleep,
+			startedUs: born(),
+		});
+	}
+
+	return count;
+}
+
+/** A few stopped and zombie tasks among them (mixed classes), converted from existing sleepers. */
+function stopAndReapSome(kernel: EmulatedKernel): void {
 	let stopped = 0;
 	let zombies = 0;
 	for (const task of [...kernel.tasks.values()].reverse()) {
