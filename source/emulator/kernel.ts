@@ -5,10 +5,10 @@ guest disagree, the observation wins. Nothing is scripted by time: a transition 
 the kernel's rules let every task switch, and a sleeper stays where it is until a signal, a wakeup,
 a reversal or force frees it.
 
-This file is the facade: `EmulatedKernel` owns the shared state (kernel/state.ts) and its methods
-are what worlds, scenarios, procfs and the mirror call; each hands over to the part in kernel/ that
-models the kernel file it cites (fork.ts, sched.ts, signal.ts, module.ts, core.ts, transition.ts,
-sysfs.ts, clock.ts, printk.ts). ARCHITECTURE.md has the map.
+This file is the facade: `EmulatedKernel` owns the shared state (kernel/state.ts), and its methods
+are what worlds, scenarios, the ports (port.ts, procfs.ts) and the mirror call. Each hands over to
+the part in kernel/ that models the kernel file it cites (fork.ts, sched.ts, signal.ts, module.ts,
+core.ts, transition.ts, sysfs.ts, clock.ts, printk.ts). ARCHITECTURE.md has the map.
 */
 import type {KillSignal, FsError} from '../sources/fs-port.js';
 import type {PatchState} from '../model/types.js';

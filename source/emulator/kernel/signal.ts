@@ -1,8 +1,8 @@
 /**
 kill(2) (kernel/signal.c) for the four signals the dashboard and the scenarios send: SIGSTOP stops a
 thread group (at once when it can act on it, else when it would return to user space), SIGCONT
-resumes it, SIGKILL and SIGTERM end it. Kernel threads ignore signals; a D sleeper acts on them only
-once it wakes (kernel-livepatch.md §4.5).
+resumes it, SIGKILL and SIGTERM end it. Kernel threads ignore signals; a D sleeper is not stopped
+until it wakes, and only a killable one is woken by a fatal signal (kernel-livepatch.md §4.5).
 */
 import {fsError, type KillSignal} from '../../sources/fs-port.js';
 import {delays} from './delays.js';
