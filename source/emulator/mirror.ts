@@ -1,31 +1,8 @@
 /**
 A live copy of the emulated tree on disk, so any reader (`klptop --root DIR`, a shell loop, the C
-lower bound of the benchmark) can watch it:
-
-```
-DIR/sys/kernel/livepatch/<patch>/{enabled,transition,force,...,<obj>/{patched,<func,sympos>/}}
-DIR/sys/module/<module>/refcnt
-DIR/proc/<pid>/{stat,status,cmdline,comm,wchan,stack,patch_state,task/<tid>/{same}}
-DIR/proc/{stat,uptime,modules,cmdline}  DIR/proc/sys/kernel/{osrelease,tainted}
-DIR/dev/kmsg                            one /dev/kmsg record per line
-DIR/.klptop-emulator.json               {scenario, pid, socket, kernel}
-DIR/.klptop-emulator.sock               control socket (newline-delimited JSON)
-DIR/.klptop-emulated-tree               marker: klptop prepared DIR (see below)
-```
-
-The mirror owns only a directory it prepared itself: it writes into a new or empty directory and
-leaves the marker there; a directory with the marker is cleaned (its proc/, sys/, dev/ and .pool/
-replaced) and reused. Any other non-empty directory is refused with a `MirrorDirError`: `rm -rf` of
-DIR/dev in a chroot with a bind-mounted /dev would take device nodes with it.
-
-`sync()` writes only what changed since the last call and removes what vanished; it first applies
-writes someone else made to `enabled`, `force`, `signal` or `/proc/klp_sleeper_ctl` as kernel
-writes (errors go to `DIR/.klptop-emulator.log`).
-
-Speed: a first write of 100,000 threads is a few hundred thousand files. Files whose content many
-tasks share (wchan, stack, cmdline, comm) are hard links into `DIR/.pool`; per-thread files
-(patch_state, stat, status) are written in place, and `/proc/<pid>/` links to its leader's
-`task/<pid>/` files, so one write updates both.
+lower bound of the benchmark) can watch it. It owns only a directory it prepared itself (marker
+`.klptop-emulated-tree`), and `sync()` writes only what changed. The layout, the refusal rules and
+the hard-link pool are in ARCHITECTURE.md (The emulator).
 */
 import fs from 'node:fs';
 import net from 'node:net';

@@ -1,30 +1,9 @@
 /**
-Fold successive snapshots into a `History`: a pure function of (previous history, new snapshot).
-
-What it derives, and how much of it is an estimate:
-
-- Transition start. `observed`: the transition was absent in the previous snapshot and is present
-  now; the start lies somewhere between the two scans, and we take the *midpoint* (half a poll
-  interval of error at most, instead of up to a whole one). `kernel-log`: a
-  `'<patch>': starting <dir> transition` line dated it; kernel log lines carry seconds since boot,
-  converted with `snapshot.kernel.bootTime` (`btime` has whole-second precision, so this is good to
-  about a second). `first-seen`: neither; `startedAt` is when we first saw it, so `elapsedS` is a
-  lower bound.
-- Reversal: the direction flipped between two scans (dated at the midpoint), or the kernel log says
-  `reversing transition` / `starting <other dir> transition` for the same patch.
-- Forced: only when the kernel log says `forcing remaining tasks to the patched state`. Blockers that
-  all vanish at once are not called forced without that line.
-- Fake-signal rounds (kernels >= 5.1): the kernel's `signaling remaining tasks` line (printed only
-  for the first round), and computed rounds every 15 s from the start or last reversal, labelled as
-  estimates (the kernel counts failed ~1 s retries, observed 14.81-15.56 s for the first round).
-- Threads that stop blocking: `thread-exited` only when we know the thread is gone (the full thread
-  list is present and lacks it, or its TID now belongs to a thread with another start time);
-  otherwise `thread-switched`, whose text says when exiting cannot be ruled out.
-- Stuck time per blocker keyed by `blockerKey` (tid + starttime), so a recycled TID starts from zero.
-
-Two bookkeeping fields ride along on `History.transition` beyond the `TransitionProgress` contract
-(`forcedAt`, `samples`: see `TrackedTransition`). A progress object without them still folds: the
-rate then restarts and a force seen earlier is forgotten.
+Fold successive snapshots into a `History`: a pure function of (previous history, new snapshot),
+run as named steps (`foldSnapshot`). It dates the transition start, reversals, force and the
+kernel's fake-signal rounds, keeps stuck time per blocker (`tid:starttime`) and the event log.
+How good each estimate is (midpoint, kernel log, first seen): ARCHITECTURE.md (What the history
+estimates).
 */
 import type {
 	Blocker,

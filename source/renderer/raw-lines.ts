@@ -1,35 +1,9 @@
 /**
-Pre-styled lines that go around Ink's per-character output pipeline.
-
-Why: `Lines` already hands Ink finished lines (text with SGR styles, cut to the width), yet Ink 6.8
-still takes every one of them apart and puts it back together, character by character, on every
-frame (`output.js`: `tokenize` + `styledCharsFromTokens` per line, `styledCharsToString` per row, no
-cache across frames). With 100,000 threads in the model that was most of a task-table render. So
-when the dashboard provides a registry, `Line` and `Lines` (`line.tsx`) give Ink a short placeholder
-per line instead, a marker of two Private Use Area characters, and the finished line goes into the
-registry; when Ink hands
-over the frame, `resolveRawLines` puts each finished line back in place of its marker, before the
-frame writer diffs the frame against the screen.
-
-The one controlled side effect in a view: with a registry, rendering `Line` or `Lines` writes to it. It is an
-outbox, not state: nothing in the UI ever reads it back, the same props put the same lines in it, and
-what reaches the terminal is exactly what rendering without a registry shows (tests compare the two
-cell by cell). Only the slot named in the markers differs from render to render, which is what lets
-an old frame's lines be forgotten.
-
-One marker per line, not one per block, so that Ink's vertical clipping (a Box with
-`overflow="hidden"`, a frame cut to the terminal) drops exactly the lines it would have dropped.
-
-Why markers cannot be forged: Private Use Area code points never come from our own text, and every
-foreign string (process names, stack lines, log lines) goes through `clean()` (`model/sanitize.ts`),
-which turns them into `?`. A marker that does not name a line in the registry leaves its line blank.
-
-Limits: a marker is `markerLength` cells wide, so markers are only used at least that wide
-(otherwise Ink would wrap them); and everything after a marker on a frame line is replaced by the
-finished line, so nothing may stand to the right of a `Line` or `Lines` (in our views nothing does:
-every pane is a full-width column). A block Ink clips out of a frame entirely is forgotten; should
-Ink draw the same tree again without a React render (it does on a resize, which also makes the App
-render again at once), its lines would be blank for that one frame.
+Pre-styled lines that go around Ink's per-character output pipeline: with a registry, `Line` and
+`Lines` hand Ink a two-character Private Use Area marker per line and put the finished line in the
+registry; `resolveRawLines` puts it back when Ink hands over the frame. Ink 6.8 otherwise takes
+every finished line apart per character on every frame (most of a 100,000-thread table render).
+Why markers cannot be forged, the outbox rule and the limits: ARCHITECTURE.md (Screen output).
 */
 import {createContext} from 'react';
 

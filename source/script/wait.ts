@@ -1,22 +1,9 @@
 /**
 `klptop wait [PATCH] [--timeout SECONDS] [--reverse-on-timeout]`: block until no transition runs
-(or PATCH's transition ends). It replaces the wait loop of kpatch-style load scripts
-(peers-and-conventions.md §2.1):
-
-    insmod p.ko && klptop wait p --timeout 75 --reverse-on-timeout
-
-Exit codes: 0 the transition ended (or nothing was in transition), 1 timed out with the transition
-still running (after reversing it, when asked), 2 error or refused (no livepatch, bad arguments,
-reversal not possible here), 130 interrupted.
-
-Output goes to stderr only: on a terminal one updating progress line (pending count, blockers by
-class, next fake-signal round, time left), otherwise nothing until one final line. With `json`, the
-last schema_version 1 document goes to stdout.
-
-Semantics follow kpatch's `wait_for_patch_transition`: a patch that is not (or no longer) in
-`/sys/kernel/livepatch` is not in transition. PATCH may be given as the module file or module name
-(`/lib/modules/.../my-patch.ko` -> `my_patch`: the kernel names the patch after the module, with
-`-` turned into `_`).
+(or PATCH's ends), replacing the wait loop of kpatch-style load scripts
+(`insmod p.ko && klptop wait p --timeout 75 --reverse-on-timeout`). Exit codes 0 ended, 1 timed
+out, 2 error or refused, 130 interrupted; progress on stderr only; PATCH may be a module file or
+name (`my-patch.ko` -> `my_patch`), and a patch not in sysfs is not in transition (kpatch's rule).
 */
 import {createActionContext, executePatchAction, planPatchAction, validPatchName} from '../actions/index.js';
 import type {ActionContext} from '../actions/index.js';

@@ -1,24 +1,9 @@
 /**
-Capture and replay of a livepatch world.
-
-`captureWorld()` walks a world through its `FsPort` (the host, a tree, the emulator) and yields
-what a bug report needs, as files of a tree that klptop's own reader can read back:
-- the whole `/sys/kernel/livepatch` tree, every readable file; the write-only `force` and `signal`
-  become empty placeholders with their kernel mode (0200) so their *presence* is kept (the reader
-  detects features by presence);
-- for every thread `stat`, `status` and `patch_state`, plus `wchan` and `stack` for the blockers
-  named by the caller (the reader reads those only for blockers); a file that could not be read
-  for lack of permission (non-root capture) is kept as an empty placeholder with mode 0000, so the
-  replay meets the same EACCES (an extracted copy read by root sees it as empty instead);
-- `/proc/sys/kernel/osrelease`, the `btime` line of `/proc/stat`, and the livepatch kernel log
-  lines as `/dev/kmsg` (one record per line, the format the reader accepts from a file).
-Modes are the kernel's (sysfs/procfs modes are fixed per attribute); task owners are kept as the
-tar uid, so `ownerUid()` replays.
-
-`openArchivePort()` serves a capture archive (`.tar.gz`, or plain `.tar`) straight from memory as an
-`FsPort`, so `klptop --root capture.tar.gz` goes through the very same reader as the live host.
-Archive member names are data: absolute names and `..` are refused (see `tar.ts`); the strings
-read through the port are raw and sanitised at display, as for every other source.
+Capture and replay of a livepatch world: `captureWorld()` walks any `FsPort` and yields, as files
+of a tree klptop's own reader reads back, what a bug report needs; `openArchivePort()` serves a
+`.tar.gz` (or `.tar`) capture from memory as an `FsPort`, so `--root capture.tar.gz` goes through
+the same reader as the live host. What is kept and how permissions replay: ARCHITECTURE.md
+(Captures).
 */
 import {readFileSync, statSync} from 'node:fs';
 import {gunzipSync} from 'node:zlib';

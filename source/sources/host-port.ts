@@ -1,23 +1,9 @@
 /**
 The FsPort over a real directory tree: the host itself (`root` = `/`) or a captured/emulated tree
-on disk (`--root DIR`).
-
-Everything is synchronous and allocation-light: a scan of 100,000 threads issues a few hundred
-thousand open/read/close calls, and Node's synchronous fs calls are the cheapest it has (no
-thread-pool round trip). patch_state goes through one small reused buffer, every other file through
-one growing buffer (the walk io's `readText`); a short read ends a file.
-
-The thread walk (`walkTasks`) is the hot loop. Node pays roughly twice the C cost per syscall, so on
-a large /proc with a core to spare, a helper thread (a worker, still synchronous for the caller: the
-main thread waits on an Atomics flag) walks alongside the main thread, both claiming small chunks
-of the /proc entries from a shared counter. A helper that has not started when the work runs out is
-cancelled; one that fails has its chunks walked again here; one that finished is kept for the
-port's next walk. Small trees, a busy machine (load average) or `KLPTOP_WORKERS=0` keep the walk on
-one thread.
-
-The dashboard walks in the background instead (`walkTasksInBackground`): the helper takes every
-chunk and the main thread, free meanwhile, answers keys and redraws. A one-shot scan (`--once`)
-wants the answer soonest and keeps both threads on the walk.
+on disk (`--root DIR`). Synchronous and allocation-light (a scan of 100,000 threads is a few hundred
+thousand open/read/close calls, and Node's synchronous fs is the cheapest it has). The thread walk
+is the hot loop; when and how the walk helper thread shares it: ARCHITECTURE.md (The poll loop and
+the walk helper).
 */
 import * as fs from 'node:fs';
 import {
