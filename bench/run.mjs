@@ -9,7 +9,9 @@ issue 3 "Speed". It never fails on a figure: it exits non-zero only when a part 
      side with the C lower bound (bench/lower-bound.c) and a kpatch-style shell loop
      (bench/kpatch-loop.sh, a 2,000-thread sample scaled up); peak RSS.
   2. In-process polls: no transition on 10,000 threads; a steady-state poll during a transition on
-     100,000 threads (bench/poll.mjs).
+     100,000 threads (bench/poll.mjs). Then the recorder (issue 15): bytes per hour idle and during
+     the emulated 10,000-thread transition, CPU per poll, and how long a replay takes to open
+     (bench/record.mjs).
   3. The task table with 100,000 threads in the model (bench/render.mjs).
   4. A real terminal: bytes written per refresh next to `top -d 1`, start to first frame, and how
      long a key takes to show while the dashboard polls 100,000 threads (bench/terminal.mjs, tmux +
@@ -22,7 +24,8 @@ klptop run next to a C run) so slow load swings hit both sides.
 
 Environment: KLPTOP_DIST (default ./dist), KLPTOP_BENCH_DIR (default /tmp/klptop-bench: trees are
 cached there between runs), BENCH_RUNS (default 5), BENCH_SHELL_SAMPLE (default 2000), BENCH_ONLY
-(comma-separated parts to run: once, polls, render, terminal; default all).
+(comma-separated parts to run: once, polls, record, render, terminal; default all),
+BENCH_RECORD_POLLS (default 900: seconds of the emulated 10,000-thread transition recorded).
 */
 import {performance} from 'node:perf_hooks';
 import {spawnSync} from 'node:child_process';
@@ -424,6 +427,76 @@ await part('polls', async () => {
 	say(
 		`  ${fmtMs(poll.idle.steady.wallMedian)} ms with no transition on 10,000 threads. Poller process RSS ${poll.rssMb.toFixed(0)} MB.`,
 	);
+});
+
+// ---------------------------------------------------------------------------------------------
+// 2b. The recorder (issue 15)
+
+section("Issue 15: klptop record's cost (bytes per hour, CPU per poll) and a replay's start");
+await part('record', async () => {
+	const polls = Number(process.env.BENCH_RECORD_POLLS ?? 900);
+	const {stdout} = run(process.execPath, [
+		path.join(benchDir, 'record.mjs'),
+		dist,
+		work,
+		trees.idle ?? '',
+		trees.big ?? '',
+		String(polls),
+		String(Math.max(3, runs)),
+	]);
+	const rec = JSON.parse(stdout);
+	results.record = rec;
+	const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
+	row('', ['per hour', 'steady/hour', 'frames', 'record cpu', '']);
+	row('idle (1 h of polls, 1 s apart)', [
+		kib(rec.idle.bytesPerHour),
+		kib(rec.idle.idleBytesPerHour),
+		fmtInt(rec.idle.frames),
+		`${fmtMs(rec.idle.writeCpuPerPollMs)} ms`,
+		'',
+	]);
+	row(`transition, ${fmtInt(rec.transition.threads)} threads ('many', ${rec.polls} s)`, [
+		kib(rec.transition.bytesPerHour),
+		kib(rec.transition.steadyBytesPerHour),
+		fmtInt(rec.transition.frames),
+		`${fmtMs(rec.transition.writeCpuPerPollMs)} ms`,
+		'',
+	]);
+	say(
+		`  (record cpu: encode, compress and append one poll, the scan aside; the first, full frame: ${fmtMs(rec.transition.writeCpuFirstPollMs)} ms)`,
+	);
+	row('a recorder poll on a tree (scan + record)', ['wall median', 'cpu median', 'scan cpu', 'threads', '']);
+	for (const [label, r] of [
+		['  no transition', rec.treeIdle],
+		['  transition, 1% blocking', rec.treeTransition],
+	]) {
+		if (!r) continue;
+		row(label, [
+			fmtMs(r.poll.wallMedian),
+			fmtMs(r.poll.cpuMedian),
+			fmtMs(r.scan.cpuMedian),
+			fmtInt(r.threads),
+			'',
+		]);
+	}
+
+	row('replay start', ['wall median', 'cpu median', 'polls', 'file', '']);
+	row('  open + fold every poll (in-process)', [
+		fmtMs(rec.replayOpen.wallMedian),
+		fmtMs(rec.replayOpen.cpuMedian),
+		fmtInt(rec.replayOpen.polls),
+		kib(rec.replayOpen.bytes),
+		'',
+	]);
+	if (rec.replayProcess) {
+		row('  klptop --replay FILE --once --json', [
+			fmtMs(rec.replayProcess.wallMedian),
+			fmtMs(rec.replayProcess.cpuMedian),
+			fmtInt(rec.replayOpen.polls),
+			'',
+			'',
+		]);
+	}
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -42,6 +42,8 @@ export type KeyContext = {
 	readonly dialog?: 'confirm' | 'typed' | 'notice' | null;
 	/** An action is running (nudging...): other actions wait for it. */
 	readonly busy?: boolean;
+	/** The dashboard replays a recording (`--replay`): time keys instead of refresh keys. */
+	readonly replay?: boolean;
 };
 
 export const commandIds = [
@@ -83,6 +85,13 @@ export const commandIds = [
 	'disable',
 	'enable',
 	'open-emulator',
+	'replay-play',
+	'replay-back',
+	'replay-forward',
+	'replay-previous-event',
+	'replay-next-event',
+	'replay-faster',
+	'replay-slower',
 	'prompt-confirm',
 	'prompt-cancel',
 	'prompt-backspace',
@@ -94,10 +103,12 @@ export const commandIds = [
 
 export type CommandId = (typeof commandIds)[number];
 
-export type Category = 'general' | 'move' | 'find' | 'view' | 'tag' | 'action' | 'prompt' | 'dialog';
+export type Category =
+	'general' | 'replay' | 'move' | 'find' | 'view' | 'tag' | 'action' | 'prompt' | 'dialog';
 
 export const categoryTitles: Readonly<Record<Category, string>> = {
 	general: 'General',
+	replay: 'Replaying a recording (--replay)',
 	move: 'Moving around',
 	find: 'Search, filter, sort',
 	view: 'What the table shows',
@@ -144,7 +155,10 @@ const onList = (ctx: KeyContext) =>
 		ctx.screen === 'task-detail' ||
 		ctx.screen === 'patch-detail');
 const onTasks = (ctx: KeyContext) => onMain(ctx) && ctx.focus === 'tasks';
-const live = (ctx: KeyContext) => noPrompt(ctx) && ctx.screen !== 'no-livepatch';
+const live = (ctx: KeyContext) => noPrompt(ctx) && ctx.screen !== 'no-livepatch' && ctx.replay !== true;
+const replaying = (ctx: KeyContext) => noPrompt(ctx) && ctx.replay === true;
+/** The help screen lists the replay keys only on a replay. */
+const onReplay = (ctx: KeyContext) => ctx.replay === true;
 
 /**
 The one place the dashboard decides whether an action may run: the reason it may not (read-only
@@ -207,6 +221,66 @@ export const keymap: readonly Binding[] = [
 		description: 'refresh more often (shorter interval)',
 		category: 'general',
 		when: live,
+	},
+	// Replay: time instead of refreshing (the refresh keys above do not apply to a recording).
+	{
+		id: 'replay-play',
+		keys: ['Z', 'p'],
+		description: 'replay: play / pause (one recorded poll per recorded interval / speed, at most 1 s each)',
+		category: 'replay',
+		when: replaying,
+		helpWhen: onReplay,
+		footer: 'Play',
+	},
+	{
+		id: 'replay-back',
+		keys: ['left', ','],
+		description: 'replay: one recorded poll back',
+		category: 'replay',
+		when: replaying,
+		helpWhen: onReplay,
+	},
+	{
+		id: 'replay-forward',
+		keys: ['right', '.'],
+		description: 'replay: one recorded poll forward',
+		category: 'replay',
+		when: replaying,
+		helpWhen: onReplay,
+		footer: 'Step',
+	},
+	{
+		id: 'replay-previous-event',
+		keys: ['['],
+		description: 'replay: back to the previous event (start, fake signal, action, reversal, force, end)',
+		category: 'replay',
+		when: replaying,
+		helpWhen: onReplay,
+	},
+	{
+		id: 'replay-next-event',
+		keys: [']'],
+		description: 'replay: on to the next event (start, fake signal, action, reversal, force, end)',
+		category: 'replay',
+		when: replaying,
+		helpWhen: onReplay,
+		footer: 'Event',
+	},
+	{
+		id: 'replay-faster',
+		keys: ['f'],
+		description: 'replay: play faster (x2, up to 64x)',
+		category: 'replay',
+		when: replaying,
+		helpWhen: onReplay,
+	},
+	{
+		id: 'replay-slower',
+		keys: ['s'],
+		description: 'replay: play slower (/2, down to 1x)',
+		category: 'replay',
+		when: replaying,
+		helpWhen: onReplay,
 	},
 	{
 		id: 'open-emulator',

@@ -10,7 +10,12 @@ import {scanArgv} from './argv.js';
 /** The root a one-shot scan of `args` would walk, or null when `args` is not such a scan. */
 export function oneShotRoot(args: readonly string[]): string | null {
 	const parsed = scanArgv(args);
-	if (parsed === null || parsed.input.length > 0 || parsed.flags.emulate !== undefined) {
+	if (
+		parsed === null ||
+		parsed.input.length > 0 ||
+		parsed.flags.emulate !== undefined ||
+		parsed.flags.replay !== undefined
+	) {
 		return null; // Meow's to answer, a subcommand (emulate, nudge, wait ...), or another source.
 	}
 

@@ -5,7 +5,7 @@ export const flagSpec = {
 	kernel: {type: 'string'},
 	threads: {type: 'number'},
 	seed: {type: 'number'},
-	at: {type: 'number'},
+	at: {type: 'string'},
 	once: {type: 'boolean', default: false},
 	json: {type: 'boolean', default: false},
 	delay: {type: 'number', shortFlag: 'd'},
@@ -23,6 +23,9 @@ export const flagSpec = {
 	textfile: {type: 'string'},
 	listen: {type: 'string'},
 	output: {type: 'string', shortFlag: 'o'},
+	replay: {type: 'string'},
+	maxSize: {type: 'number'},
+	svg: {type: 'string'},
 	help: {type: 'boolean', shortFlag: 'h'},
 	version: {type: 'boolean', shortFlag: 'v'},
 } as const;

@@ -11,6 +11,11 @@ export const helpText = `
     $ klptop export --textfile PATH [-d SECONDS] | --listen [ADDR:]PORT
                                             Prometheus metrics: textfile collector, or /metrics (127.0.0.1)
     $ klptop capture [-o FILE.tar.gz]       save a bug-report archive; replay it with --root FILE.tar.gz
+    $ klptop record -o FILE [-d SECONDS] [--max-size MB]
+                                            record transitions in the background (no terminal needed)
+    $ klptop --replay FILE [--at TIME]      the dashboard on a recording (also --once, --json, -b)
+    $ klptop report FILE [--json] [--svg OUT.svg]
+                                            post-mortem of every transition in a recording
     $ klptop emulate --list                 list the emulator's scenarios
     $ klptop emulate <scenario> --root DIR  keep a live emulated tree in DIR for any reader
     $ klptop nudge TID...                   SIGSTOP, then SIGCONT, a stuck thread's process (guarded)
@@ -27,22 +32,28 @@ export const helpText = `
     --threads N           threads of the 'many' scenario (default 10000, at most 100000)
     --seed N              emulator seed (default 1)
     --at SECONDS          with --once --emulate: state after this much virtual time (default 5)
+    --replay FILE         a recording (klptop record) instead of a live source
+    --at TIME             with --replay: where to start: +90s from the start, an ISO time or 03:00
+                          (default: the first transition)
 
   Options
     --once                print one snapshot (patches, transition, blockers and why) and exit
     --json                with --once: one JSON document (schema_version 1)
-    -d, --delay SECONDS   refresh interval (default 1)
+    -d, --delay SECONDS   refresh interval (default 1); with -b --replay: recorded seconds per frame
     --pid PID[,PID...]    only these processes
     --tid TID[,TID...]    only these threads
     --readonly            never act (no signal, no sysfs write)
     --confirm PATCH       with force: the patch name, typed again
     -b, --batch           frames to stdout like top -b; with --emulate the delay is virtual time
-    -n, --iterations N    with -b: N frames, then exit (default: until interrupted)
+    -n, --iterations N    with -b: N frames, then exit (default: until interrupted); with record: N polls
     --timeout SECONDS     with wait: give up after SECONDS (exit 1); 0 checks once
     --reverse-on-timeout  with wait: on timeout reverse the transition and wait for the reversal
     --textfile PATH       with export: write PATH atomically (node_exporter textfile collector); -d repeats
     --listen [ADDR:]PORT  with export: serve /metrics; default address 127.0.0.1, others as explicit IPs
-    -o, --output FILE     with capture: archive name (default klptop-capture-<UTC time>.tar.gz)
+    -o, --output FILE     with capture: archive name (default klptop-capture-<UTC time>.tar.gz);
+                          with record: the recording (rotated to FILE.1 ... FILE.3)
+    --max-size MB         with record: rotate FILE at this size (default 64)
+    --svg FILE            with report: also write the timeline chart as a self-contained SVG
     --no-color            no colours (NO_COLOR is honoured too)
     --ascii               no Unicode line drawing
     -h, --help            this text
@@ -52,4 +63,6 @@ export const helpText = `
     $ klptop --emulate stuck-interruptible
     $ sudo klptop
     $ klptop --once --json --emulate stuck-killable --at 20
+    $ sudo klptop record -o /var/log/klptop/transitions.rec
+    $ klptop --replay /var/log/klptop/transitions.rec --at 03:00
 `;

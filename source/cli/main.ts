@@ -16,7 +16,7 @@ import {version} from '../version.js';
 import {createReader} from '../sources/reader.js';
 import type {ControlPort, FsPort} from '../sources/fs-port.js';
 import type {ActionCommand, ActionContext} from '../actions/index.js';
-import {parseIdList, UsageError} from './flags.js';
+import {emulatorSeconds, parseIdList, UsageError} from './flags.js';
 import type {Flags} from './flags.js';
 import {flagSpec} from './flag-spec.js';
 
@@ -31,6 +31,8 @@ const actionsApi = async () => import('../actions/index.js');
 const scriptApi = async () => import('../script/index.js');
 const treeClientApi = async () => import('../emulator/tree-client.js');
 const captureApi = async () => import('../sources/capture.js');
+/** Recordings: `record`, `report`, `--replay`. */
+const recordApi = async () => import('../record/commands.js');
 /** The text renderer: `--once --json` (the benchmark's path) does without it. */
 const textApi = async () => import('../output/text.js');
 
@@ -84,11 +86,16 @@ function checkFlags(input: readonly string[], flags: Flags): void {
 	}
 
 	const emulated = flags.emulate !== undefined || input[0] === 'emulate';
-	const given = emulatorFlags.filter((name) => flags[name] !== undefined).map((name) => `--${name}`);
+	// --at also places a replay (--replay FILE --at 03:00).
+	const given = emulatorFlags
+		.filter((name) => flags[name] !== undefined && !(name === 'at' && flags.replay !== undefined))
+		.map((name) => `--${name}`);
 	if (!emulated && given.length > 0) {
-		throw new UsageError(
-			`${given.join(', ')} ${given.length === 1 ? 'applies' : 'apply'} to the emulator only: add --emulate SCENARIO (see klptop emulate --list)`,
-		);
+		const where =
+			given.length === 1 && given[0] === '--at'
+				? 'applies to the emulator or a recording only: add --emulate SCENARIO (see klptop emulate --list) or --replay FILE'
+				: `${given.length === 1 ? 'applies' : 'apply'} to the emulator only: add --emulate SCENARIO (see klptop emulate --list)`;
+		throw new UsageError(`${given.join(', ')} ${where}`);
 	}
 }
 
@@ -102,6 +109,10 @@ async function run(input: readonly string[], flags: Flags, io: Io): Promise<numb
 		return runScript(command, rest, flags, io);
 	}
 
+	if (command === 'record' || command === 'report') {
+		return runRecording(command, rest, flags, io);
+	}
+
 	if (command !== undefined) {
 		const {isActionCommand} = await actionsApi();
 		if (isActionCommand(command)) {
@@ -109,6 +120,10 @@ async function run(input: readonly string[], flags: Flags, io: Io): Promise<numb
 		}
 
 		throw new UsageError(`unknown command '${command}' (see klptop --help)`);
+	}
+
+	if (flags.replay !== undefined) {
+		return runReplayFlag(flags.replay, flags, io);
 	}
 
 	const interactive = !flags.once && !flags.batch && Boolean(io.stdout.isTTY);
@@ -298,10 +313,7 @@ function onceHistory(opened: OpenedSource, flags: Flags): History {
 		return foldSnapshot(null, reader.scan({threads: 'blockers'}));
 	}
 
-	const at = flags.at ?? 5;
-	if (!(at >= 0 && at <= 86_400)) {
-		throw new UsageError('--at takes seconds between 0 and 86400');
-	}
+	const at = emulatorSeconds(flags.at);
 
 	const clock = emulation.now;
 	let history = foldSnapshot(null, reader.scan({threads: 'blockers', clock}));
@@ -360,7 +372,7 @@ async function runAction(
 	const opened = await openSource(flags);
 	if (opened.emulation) {
 		// Act on the scenario as it stands after --at seconds (default 5), as --once shows it.
-		opened.emulation.advance((flags.at ?? 5) * 1000);
+		opened.emulation.advance(emulatorSeconds(flags.at) * 1000);
 	}
 
 	const ctx = await openActionContext(opened, flags);
@@ -439,6 +451,96 @@ async function runScript(
 				delayS: flags.delay ?? 1,
 				json: flags.json,
 				readonly: flags.readonly,
+				signal,
+			},
+			io,
+		),
+	);
+}
+
+/** `klptop --replay FILE`: the dashboard, `--once` or `-b` on a recording (source/record). */
+async function runReplayFlag(file: string, flags: Flags, io: Io): Promise<number> {
+	if (flags.root !== undefined || flags.emulate !== undefined) {
+		throw new UsageError('--replay reads a recording: it takes neither --root nor --emulate');
+	}
+
+	const {runReplay} = await recordApi();
+	const once = flags.once || !io.stdout.isTTY;
+	const everyS = flags.delay ?? null;
+	if (everyS !== null && !(everyS > 0)) throw new UsageError('--delay takes seconds above 0');
+	return withAbort(async (signal) =>
+		runReplay(
+			{
+				file,
+				at: flags.at,
+				json: flags.json,
+				once,
+				batch: flags.batch ? {n: flags.iterations ?? null, everyS} : null,
+				width: io.stdout.isTTY ? io.stdout.columns : 100,
+				signal,
+				async dashboard(feed) {
+					process.env['NODE_ENV'] ??= 'production';
+					const {runDashboard} = await import('../ui/run-dashboard.js');
+					const {createEmulation} = await emulatorApi();
+					return runDashboard({
+						feed,
+						// The no-livepatch screen's emulator key: a recording of a host without livepatch
+						// still offers it, as live.
+						makeEmulatorFeed(scenario) {
+							const emulation = createEmulation(scenario, {startTime: Date.now()});
+							const reader = createReader(emulation.port, {kind: 'emulator', root: null, scenario});
+							return {
+								source: {kind: 'emulator', root: null, scenario},
+								poll: (options) => reader.scan({...options, clock: emulation.now}),
+							};
+						},
+						delayS: 1,
+						readonly: true,
+						readonlyReason: 'a recording (replay)',
+						color: flags.color && !process.env['NO_COLOR'],
+						ascii: flags.ascii,
+						pids: parseIdList(flags.pid, 'pid'),
+						tids: parseIdList(flags.tid, 'tid'),
+						hostname: feed.replay?.host ?? 'recording',
+					});
+				},
+			},
+			io,
+		),
+	);
+}
+
+/** `klptop record -o FILE` and `klptop report FILE` (source/record). */
+async function runRecording(
+	command: 'record' | 'report',
+	rest: readonly string[],
+	flags: Flags,
+	io: Io,
+): Promise<number> {
+	if (command === 'report') {
+		const {runReport} = await recordApi();
+		if (rest.length !== 1) throw new UsageError('report takes one recording: klptop report FILE');
+		return runReport({file: rest[0]!, json: flags.json, svg: flags.svg ?? null}, io);
+	}
+
+	if (rest.length > 0) throw new UsageError('record takes no arguments (use -o FILE)');
+	if (flags.output === undefined) throw new UsageError('record needs -o FILE');
+	const opened = await openSource(flags);
+	const {runRecord} = await import('../record/recorder.js');
+	return withAbort(async (signal) =>
+		runRecord(
+			{
+				opened,
+				file: flags.output!,
+				delayS: flags.delay ?? 1,
+				maxSizeMb: flags.maxSize ?? null,
+				n: flags.iterations ?? null,
+				host: opened.emulation
+					? `emulator:${opened.source.scenario ?? '?'}`
+					: opened.source.kind === 'tree'
+						? `tree:${opened.source.root ?? '?'}`
+						: os.hostname(),
+				version,
 				signal,
 			},
 			io,

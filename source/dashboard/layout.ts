@@ -19,6 +19,8 @@ export type Layout = {
 	readonly headerRows: number;
 	/** Patch lines shown under the patch panel's title line. */
 	readonly patchRows: number;
+	/** The transition's sparkline and its marks under the patch lines (0 or 2). */
+	readonly timelineRows: number;
 	/** Task table body lines (under its column header). */
 	readonly tableRows: number;
 	/** Event log lines under its title line. */
@@ -27,15 +29,19 @@ export type Layout = {
 	readonly pageRows: number;
 };
 
-export function computeLayout(width: number, height: number, patchCount: number): Layout {
+/** From this height on, a transition's timeline gets its two lines in the patch panel. */
+export const timelineMinHeight = 20;
+
+export function computeLayout(width: number, height: number, patchCount: number, timeline = false): Layout {
 	const frameHeight = Math.max(1, height);
 	const tooSmall = width < minWidth || height < minHeight;
 	const headerRows = 3;
 	const maxPatchRows = height >= 35 ? 6 : height >= 24 ? 3 : 2;
 	const patchRows = Math.min(Math.max(patchCount, 1), maxPatchRows);
 	const logRows = height >= 40 ? 6 : height >= 30 ? 4 : height >= 20 ? 2 : 1;
-	// Header, patch title + rows, table header, log title + rows, status line, footer.
-	const fixed = headerRows + 1 + patchRows + 1 + 1 + logRows + 1 + 1;
+	const timelineRows = timeline && height >= timelineMinHeight ? 2 : 0;
+	// Header, patch title + rows + timeline, table header, log title + rows, status line, footer.
+	const fixed = headerRows + 1 + patchRows + timelineRows + 1 + 1 + logRows + 1 + 1;
 	const tableRows = Math.max(1, frameHeight - fixed);
 	return {
 		width,
@@ -43,6 +49,7 @@ export function computeLayout(width: number, height: number, patchCount: number)
 		tooSmall,
 		headerRows,
 		patchRows,
+		timelineRows,
 		tableRows,
 		logRows,
 		pageRows: Math.max(1, frameHeight - headerRows - 3),

@@ -15,6 +15,8 @@ import {stuckSeconds} from '../model/history.js';
 import type {NudgePlan, PatchActionPlan} from '../actions/index.js';
 import type {CommandId, KeyContext, Pane} from '../keymap.js';
 import {computeLayout} from './layout.js';
+import {replayCommand, replayTick} from './replay.js';
+import type {ReplayPosition} from './replay.js';
 import type {Layout} from './layout.js';
 import {columnIds, defaultViewOptions, deriveRows, rowMatches} from './rows.js';
 import type {GroupMode, TaskRow, ViewOptions} from './rows.js';
@@ -103,6 +105,8 @@ export type UiState = {
 	readonly busy: string | null;
 	/** Actions, their results and recoveries: shown in the event log with the history's events. */
 	readonly actionEvents: readonly HistoryEvent[];
+	/** Replaying a recording: the poll on screen and the playback; null for a live source. */
+	readonly replay: ReplayPosition | null;
 };
 
 export type UiAction =
@@ -116,6 +120,8 @@ export type UiAction =
 	| {readonly type: 'dialog'; readonly dialog: DialogModel | null; readonly status?: Status | null}
 	| {readonly type: 'dialog-text'; readonly text: string}
 	| {readonly type: 'busy'; readonly text: string}
+	/** The replay's play timer: one recorded poll on. */
+	| {readonly type: 'replay-tick'}
 	| {
 			readonly type: 'action-result';
 			readonly status: Status | null;
@@ -131,6 +137,8 @@ export type InitOptions = {
 	readonly tids: readonly number[] | null;
 	/** No feed at all (the host has no /sys/kernel/livepatch). */
 	readonly noFeed?: boolean;
+	/** Replaying a recording: where it starts. */
+	readonly replay?: ReplayPosition | null;
 };
 
 export function initialState(options: InitOptions): UiState {
@@ -163,11 +171,17 @@ export function initialState(options: InitOptions): UiState {
 		dialog: null,
 		busy: null,
 		actionEvents: [],
+		replay: options.replay ?? null,
 	};
 }
 
 export function layoutOf(state: UiState): Layout {
-	return computeLayout(state.width, state.height, state.history?.snapshot.patches.length ?? 0);
+	return computeLayout(
+		state.width,
+		state.height,
+		state.history?.snapshot.patches.length ?? 0,
+		(state.history?.timeline ?? null) !== null,
+	);
 }
 
 /** Which keys a dialog takes: a nudge that would signal nothing only lists its refusals (no `y`). */
@@ -193,6 +207,7 @@ export function keyContext(state: UiState): KeyContext {
 		readonlyReason: state.readonlyReason,
 		dialog: dialogKeys(state.dialog),
 		busy: state.busy !== null,
+		replay: state.replay !== null,
 	};
 }
 
@@ -642,6 +657,19 @@ function runCommand(state: UiState, id: CommandId, measure: PageMeasure): UiStat
 			return promptText(state, [...prompt.text].slice(0, -1).join(''));
 		}
 
+		case 'replay-play':
+		case 'replay-back':
+		case 'replay-forward':
+		case 'replay-previous-event':
+		case 'replay-next-event':
+		case 'replay-faster':
+		case 'replay-slower': {
+			const moved = state.replay === null ? null : replayCommand(state.replay, id);
+			return moved === null
+				? state
+				: {...state, replay: moved.position, status: {text: moved.status, tone: 'info'}};
+		}
+
 		// Action requests (nudge, reverse, force, ..., dialog-confirm) never reach the reducer: the key
 		// map yields them to the action runner (`ui/act.ts`); only their results come back here.
 		default:
@@ -704,6 +732,8 @@ function reduce(state: UiState, action: UiAction, measure: PageMeasure): UiState
 
 		case 'busy':
 			return {...state, dialog: null, busy: action.text, status: {text: action.text, tone: 'info'}};
+		case 'replay-tick':
+			return state.replay === null ? state : {...state, replay: replayTick(state.replay)};
 		case 'action-result': {
 			const actionEvents = [...state.actionEvents, ...action.events].slice(-500);
 			return {

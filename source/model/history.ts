@@ -20,6 +20,7 @@ import type {
 } from './types.js';
 import {blockerKey} from './types.js';
 import {kernelLogTime, parseLivepatchLine} from './kernel-log.js';
+import {foldTimeline} from './timeline.js';
 
 /** Routine events kept (kernel log lines, thread switches, warnings). @default 500 */
 export const defaultMaxEvents = 500;
@@ -658,6 +659,7 @@ export function foldSnapshot(
 		invisiblePolls,
 		events: appendEvents(history?.events ?? [], fresh, options.maxEvents ?? defaultMaxEvents),
 		polls: (history?.polls ?? 0) + 1,
+		timeline: foldTimeline(history?.timeline ?? null, fresh, progress, now),
 	};
 }
 

@@ -301,8 +301,34 @@ export type History = {
 	/** Most recent last, bounded. */
 	readonly events: readonly HistoryEvent[];
 	readonly polls: number;
+	/** The current or last transition over time (sparkline, transition history); `timeline.ts`. */
+	readonly timeline?: TransitionTimeline | null;
 };
 
 export function blockerKey(thread: {readonly tid: number; readonly starttime: number}): string {
 	return `${thread.tid}:${thread.starttime}`;
 }
+
+/** The current or last transition over time, kept in `History.timeline` (folded by `timeline.ts`). */
+export type TimelineMarkKind = 'started' | 'fake-signal' | 'reversed' | 'forced' | 'completed';
+
+export type TimelineMark = {
+	/** ms since the epoch. */
+	readonly time: number;
+	readonly kind: TimelineMarkKind;
+	/** Raw (sanitised at display), from the history event. */
+	readonly text: string;
+};
+
+export type TransitionTimeline = {
+	readonly patch: string;
+	/** Direction at the start. */
+	readonly direction: Direction;
+	/** ms since the epoch (a lower bound when the start was not seen). */
+	readonly startedAt: number;
+	/** null while it runs. */
+	readonly endedAt: number | null;
+	/** Pending threads per poll, oldest first. */
+	readonly samples: ReadonlyArray<{readonly time: number; readonly pending: number}>;
+	readonly marks: readonly TimelineMark[];
+};

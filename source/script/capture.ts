@@ -8,6 +8,7 @@ Layout (one top-level directory named after the file):
     klptop-capture-.../proc/<pid>/task/<tid>/...    stat, status, patch_state (+ wchan, stack of blockers)
     klptop-capture-.../proc/sys/kernel/osrelease, proc/stat (btime), dev/kmsg (livepatch lines)
     klptop-capture-.../klptop.json                  klptop's own view (schema_version 1)
+    klptop-capture-.../recording.klptop             a running recorder's last 10 minutes, if one runs
     klptop-capture-.../capture.json                 manifest: version, time, reader uid, counts, errors
 
 The tar stream is gzip-compressed as it is produced and written to a temporary file next to the
@@ -28,6 +29,7 @@ import type {FsPort} from '../sources/fs-port.js';
 import {createReader} from '../sources/reader.js';
 import {createTarWriter} from '../sources/tar.js';
 import type {ScriptIo, ScriptSource} from './common.js';
+import {resolveStateDir} from '../state/paths.js';
 import {describeError, replaceFile} from './common.js';
 
 export type CaptureRunOptions = {
@@ -36,6 +38,11 @@ export type CaptureRunOptions = {
 	readonly output: string;
 	/** klptop's version, for the manifest. */
 	readonly version: string;
+	/**
+	Where a running `klptop record` announces itself (its last minutes are embedded); null: embed
+	none. @default resolveStateDir()
+	*/
+	readonly stateDir?: string | null;
 };
 
 /** `klptop-capture-20260101T000000Z.tar.gz` for a time. */
@@ -84,6 +91,8 @@ export type CaptureResult = {
 	readonly threads: number;
 	readonly files: number;
 	readonly errors: readonly string[];
+	/** The recording whose last minutes were embedded, null when none. */
+	readonly recording: string | null;
 };
 
 /** Write the capture archive. Throws on I/O errors (the temporary file is removed). */
@@ -103,6 +112,9 @@ export async function writeCapture(options: CaptureRunOptions): Promise<CaptureR
 	const history = foldSnapshot(null, snapshot);
 	const json = JSON.stringify(toJsonDocument(history), null, 2) + '\n';
 	const stats: CaptureStats = {threads: 0, files: 0, errors: new Map()};
+	const stateDir = options.stateDir === undefined ? resolveStateDir() : options.stateDir;
+	const {embeddedRecordingName, runningRecorderExcerpt} = await import('../record/excerpt.js');
+	const recording = stateDir === null ? null : runningRecorderExcerpt(stateDir, source, Date.now());
 	const top = captureTopDir(output);
 	const created = clock();
 	const tar = createTarWriter({mtime: Math.floor(created / 1000)});
@@ -126,6 +138,7 @@ export async function writeCapture(options: CaptureRunOptions): Promise<CaptureR
 		threads: stats.threads,
 		files: stats.files,
 		errors: [...stats.errors].map(([what, n]) => `${what}: ${n}`),
+		...(recording === null ? {} : {recording: {file: recording.file, bytes: recording.bytes.length}}),
 	});
 
 	async function* chunks(): AsyncGenerator<Buffer> {
@@ -156,6 +169,10 @@ export async function writeCapture(options: CaptureRunOptions): Promise<CaptureR
 		}
 
 		yield* push(tar.file(`${top}/${jsonViewName}`, json, {mode: 0o644}));
+		if (recording !== null) {
+			yield* push(tar.file(`${top}/${embeddedRecordingName}`, recording.bytes, {mode: 0o600}));
+		}
+
 		yield* push(
 			tar.file(`${top}/${manifestName}`, JSON.stringify(manifest(), null, 2) + '\n', {mode: 0o644}),
 		);
@@ -179,6 +196,7 @@ export async function writeCapture(options: CaptureRunOptions): Promise<CaptureR
 		threads: stats.threads,
 		files: stats.files,
 		errors: manifest().errors,
+		recording: recording?.file ?? null,
 	};
 }
 
@@ -202,6 +220,12 @@ export async function runCapture(options: CaptureRunOptions, io: ScriptIo): Prom
 		`klptop capture: wrote ${clean(result.output)} (${result.threads} threads, ${result.files} files, ${kib} KiB); ` +
 			`replay with: klptop --root ${clean(result.output)}\n`,
 	);
+	if (result.recording !== null) {
+		io.stderr.write(
+			`klptop capture: embedded the last minutes of the recording ${clean(result.recording)} (klptop --replay ${clean(result.output)})\n`,
+		);
+	}
+
 	for (const error of result.errors) {
 		io.stderr.write(`klptop capture: note: ${clean(error)}\n`);
 	}

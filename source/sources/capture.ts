@@ -300,6 +300,11 @@ export type CaptureManifest = {
 	readonly threads: number;
 	readonly files: number;
 	readonly errors: readonly string[];
+	/**
+	The running recorder's last minutes embedded as `recording.klptop` (replay with `klptop --replay
+	<archive>`): which file they came from, or absent when no recorder ran. Additive.
+	*/
+	readonly recording?: {readonly file: string; readonly bytes: number};
 };
 
 export {manifestName} from './root-kind.js';

@@ -141,3 +141,55 @@ export function auditEvent(
 		text: `${entry.action} ${entry.target}: ${entry.result}${entry.detail === '' ? '' : `, ${entry.detail}`}`,
 	};
 }
+
+/**
+Follow the audit log as other klptops append to it (the recorder marks our actions on its
+timeline): `next()` returns the entries appended since the last call, complete lines only. Starts
+at the current end; a log that shrank (rotated, truncated) is read again from its start.
+*/
+export function tailAuditLog(stateDir: string): {next(): AuditEntry[]} {
+	const file = path.join(stateDir, 'audit.log');
+	const size = () => {
+		try {
+			return fs.statSync(file).size;
+		} catch {
+			return 0;
+		}
+	};
+
+	let offset = size();
+	return {
+		next() {
+			const end = size();
+			if (end < offset) offset = 0;
+			if (end === offset) return [];
+			let text: string;
+			try {
+				const fd = fs.openSync(file, 'r');
+				try {
+					const buffer = Buffer.alloc(end - offset);
+					const n = fs.readSync(fd, buffer, 0, buffer.length, offset);
+					text = buffer.subarray(0, n).toString('utf8');
+				} finally {
+					fs.closeSync(fd);
+				}
+			} catch {
+				return [];
+			}
+
+			const complete = text.lastIndexOf('\n') + 1;
+			offset += Buffer.byteLength(text.slice(0, complete));
+			const entries: AuditEntry[] = [];
+			for (const line of text.slice(0, complete).split('\n')) {
+				if (line.trim() === '') continue;
+				try {
+					entries.push(JSON.parse(line) as AuditEntry);
+				} catch {
+					// Not a line of ours: skipped.
+				}
+			}
+
+			return entries;
+		},
+	};
+}

@@ -17,6 +17,7 @@ import {EventLog} from '../views/event-log.js';
 import {InkLayoutContext} from '../renderer/index.js';
 import {Footer, StatusLine} from '../views/footer.js';
 import {Header} from '../views/header.js';
+import type {ReplayHeader} from '../views/header.js';
 import {HelpScreen} from '../views/help-screen.js';
 import {NoLivepatch, TooSmall} from '../views/notice.js';
 import {PatchDetail} from '../views/patch-detail.js';
@@ -30,6 +31,7 @@ import type {Theme} from '../views/theme.js';
 import type {Feed} from './feed.js';
 import {keyEffect, keyNames} from '../dashboard/input.js';
 import {minHeight, minWidth} from '../dashboard/layout.js';
+import {initialReplay, replayDelayMs} from '../dashboard/replay.js';
 import {initialState, keyContext, layoutOf, logEvents} from '../dashboard/state.js';
 import type {UiAction, UiState} from '../dashboard/state.js';
 import {reduce} from './reducer.js';
@@ -65,6 +67,8 @@ function emptyText(state: UiState): string {
 	const {history, view} = state;
 	if (history === null) return 'waiting for the first scan...';
 	if (view.filter !== '') return `no row matches the filter '${clean(view.filter)}' (Esc clears it)`;
+	if (view.showAll && state.replay !== null)
+		return 'a recording holds the blockers, not every thread (a goes back)';
 	if (view.showAll && history.snapshot.threads === null) return 'all threads arrive with the next scan...';
 	if (history.snapshot.transition === null) {
 		return view.showAll
@@ -77,6 +81,58 @@ function emptyText(state: UiState): string {
 	}
 
 	return 'no thread blocks the transition right now';
+}
+
+function replayOf(feed: Feed | null) {
+	const replay = feed?.replay ?? null;
+	return replay === null ? null : initialReplay(replay.start, replay.count, replay.jumps);
+}
+
+/** What the header says about a replay: the recorded host, the poll's time, the playback. */
+function replayHeader(feed: Feed | null, state: UiState): ReplayHeader | null {
+	const replay = feed?.replay ?? null;
+	const position = state.replay;
+	if (replay === null || position === null) return null;
+	return {
+		host: replay.host,
+		time: replay.timeAt(position.index),
+		index: position.index,
+		count: position.count,
+		playing: position.playing,
+		speed: position.speed,
+	};
+}
+
+/**
+A replay's new position comes with its history (the feed folds the recording up to it) in the same
+state, so that no frame shows one poll's time over another poll's data.
+*/
+function withReplayHistory(before: UiState, after: UiState, feed: Feed | null): UiState {
+	const replay = feed?.replay ?? null;
+	const index = after.replay?.index ?? null;
+	if (replay === null || index === null || index === (before.replay?.index ?? null)) return after;
+	return reduce(after, {type: 'history', history: replay.historyAt(index)});
+}
+
+/** While playing, a timer moves the replay one recorded poll on, paced by the recorded intervals. */
+function useReplay(feed: Feed | null, state: UiState, dispatch: (action: UiAction) => void): void {
+	const replay = feed?.replay ?? null;
+	const index = state.replay?.index ?? null;
+	const playing = state.replay?.playing ?? false;
+	const speed = state.replay?.speed ?? 1;
+	useEffect(() => {
+		if (replay === null || index === null || !playing) return;
+		const recordedMs = replay.timeAt(index + 1) - replay.timeAt(index);
+		const timer = setTimeout(
+			() => {
+				dispatch({type: 'replay-tick'});
+			},
+			replayDelayMs(recordedMs, speed),
+		);
+		return () => {
+			clearTimeout(timer);
+		};
+	}, [replay, index, playing, speed, dispatch]);
 }
 
 /** Why the action keys do nothing for this feed, or null when they act. */
@@ -102,15 +158,22 @@ export function App(props: AppProps) {
 			pids: props.pids,
 			tids: props.tids,
 			noFeed: props.feed === null,
+			replay: replayOf(props.feed),
 		});
-		return props.initialHistory ? reduce(init, {type: 'history', history: props.initialHistory}) : init;
+		const first =
+			replayOf(props.feed) === null
+				? props.initialHistory
+				: props.feed!.replay!.historyAt(init.replay!.index);
+		const opened = first ? reduce(init, {type: 'history', history: first}) : init;
+		const warning = props.feed?.replay?.warning ?? null;
+		return warning === null ? opened : reduce(opened, {type: 'status', text: warning, tone: 'warn'});
 	});
 	// The ref is the state: every action is reduced into it at once, and React draws it when it
 	// gets to it. A key read before React has drawn the last one (Esc then Tab on a busy machine)
 	// still sees the state the last one left, never a stale render's.
 	const stateRef = useRef(state);
 	const dispatch = useCallback((action: UiAction) => {
-		stateRef.current = reduce(stateRef.current, action);
+		stateRef.current = withReplayHistory(stateRef.current, reduce(stateRef.current, action), feedRef.current);
 		setState(stateRef.current);
 	}, []);
 
@@ -145,8 +208,10 @@ export function App(props: AppProps) {
 		});
 	}, [actions, dispatch]);
 
+	useReplay(feed, state, dispatch);
 	usePoller({
-		feed,
+		// A recording is not polled: its position decides the history (useReplay).
+		feed: feed?.replay ? null : feed,
 		delayS: state.delayS,
 		paused: state.paused,
 		threads: state.view.showAll ? 'all' : 'blockers',
@@ -244,6 +309,7 @@ export function App(props: AppProps) {
 			loadingAll={state.view.showAll && history !== null && history.snapshot.threads === null}
 			width={width}
 			theme={theme}
+			replay={replayHeader(feed, state)}
 		/>
 	);
 	const bottom = (
@@ -317,6 +383,7 @@ export function App(props: AppProps) {
 				height={layout.pageRows}
 				width={width}
 				theme={theme}
+				events={events}
 			/>,
 		);
 	}
@@ -333,6 +400,10 @@ export function App(props: AppProps) {
 				rows={layout.patchRows}
 				width={width}
 				theme={theme}
+				timeline={history?.timeline ?? null}
+				timelineRows={layout.timelineRows}
+				events={events}
+				now={history?.snapshot.time ?? 0}
 			/>
 			<TaskTable
 				rows={state.rows}

@@ -8,7 +8,7 @@ function of its props.
 import {Box} from 'ink';
 import {clean} from '../model/sanitize.js';
 import type {History, SourceInfo} from '../model/types.js';
-import {formatDuration, formatRate, percent, progressBar, switchedCount} from './format.js';
+import {formatClock, formatDuration, formatRate, percent, progressBar, switchedCount} from './format.js';
 import {Line} from './line.js';
 import type {Segment} from './line.js';
 import type {Theme} from './theme.js';
@@ -30,7 +30,49 @@ export type HeaderProps = {
 	readonly loadingAll: boolean;
 	readonly width: number;
 	readonly theme: Theme;
+	/** Replaying a recording (`--replay`): where and when it was recorded, and the playback. */
+	readonly replay?: ReplayHeader | null;
 };
+
+export type ReplayHeader = {
+	/** The recorded host, as the recorder named it. */
+	readonly host: string;
+	/** Time of the recorded poll on screen, ms since the epoch. */
+	readonly time: number;
+	readonly index: number;
+	readonly count: number;
+	readonly playing: boolean;
+	readonly speed: number;
+};
+
+/** `2026-01-01 03:00:15` in local time. */
+export function formatDateTime(time: number): string {
+	const date = new Date(time);
+	const two = (n: number) => String(n).padStart(2, '0');
+	return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())} ${formatClock(time)}`;
+}
+
+/**
+The first line while replaying: REPLAY and the playback, the recorded poll's time, the recorded host
+and kernel (what must survive a narrow terminal first).
+*/
+function replayLine(props: HeaderProps, replay: ReplayHeader): Segment[] {
+	const {history, theme} = props;
+	const g = glyphs(theme);
+	const release = history?.snapshot.kernel.release;
+	return [
+		{text: 'klptop', bold: true},
+		{text: ' '},
+		{text: 'REPLAY', inverse: true, bold: true},
+		{text: replay.playing ? ` playing ${replay.speed}x` : ' paused', bold: replay.playing},
+		{text: ` ${g.dot} `},
+		{text: formatDateTime(replay.time), bold: true},
+		{text: ` (${replay.index + 1}/${replay.count})`},
+		{text: ` ${g.dot} `},
+		{text: `host ${clean(replay.host)}`, bold: true, color: 'cyan'},
+		{text: ` ${g.dot} kernel ${release === null || release === undefined ? '?' : clean(release)}`},
+	];
+}
 
 /** How the header names a source: `host NAME`, `tree DIR`, `capture FILE taken TIME`, `emulator SCENARIO` (never mistaken for this host). */
 export function sourceWords(source: SourceInfo | null, hostname: string): string {
@@ -51,6 +93,7 @@ export function sourceWords(source: SourceInfo | null, hostname: string): string
 }
 
 function sourceLine(props: HeaderProps): Segment[] {
+	if (props.replay) return replayLine(props, props.replay);
 	const {history, source, hostname, delayS, periodS = null, paused, theme, width} = props;
 	const g = glyphs(theme);
 	const release = history?.snapshot.kernel.release;

@@ -17,7 +17,17 @@ const legend: readonly string[] = [
 /** The help text as lines of segments; `context` is the screen help was opened from. */
 export function helpLines(context: KeyContext, theme: Theme, map: readonly Binding[] = keymap): Segment[][] {
 	const lines: Segment[][] = [];
-	const order: Category[] = ['general', 'move', 'find', 'view', 'tag', 'action', 'prompt', 'dialog'];
+	const order: Category[] = [
+		'general',
+		'replay',
+		'move',
+		'find',
+		'view',
+		'tag',
+		'action',
+		'prompt',
+		'dialog',
+	];
 	const keyWidth = 16;
 	for (const category of order) {
 		const bindings = map.filter(

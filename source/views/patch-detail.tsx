@@ -13,13 +13,15 @@ import {Table} from '@alcalzone/ink-table';
 import {Box, Text} from 'ink';
 import type {ReactNode} from 'react';
 import {clean} from '../model/sanitize.js';
-import type {History, PatchInfo} from '../model/types.js';
+import type {History, HistoryEvent, PatchInfo} from '../model/types.js';
 import type {PatchAction} from '../dashboard/patch-menu.js';
-import {truncate} from './format.js';
+import {fit, formatClock, formatDuration, truncate} from './format.js';
 import {Line, Title} from './line.js';
 import {patchStateWord} from './patch-panel.js';
 import type {Theme} from './theme.js';
 import {glyphs, paint} from './theme.js';
+import {timelineMarks, transitionHistory} from './timeline.js';
+import type {HistoryLine} from './timeline.js';
 
 const asciiBox: Readonly<Record<string, string>> = {
 	'─': '-',
@@ -65,7 +67,48 @@ export type PatchDetailProps = {
 	readonly height: number;
 	readonly width: number;
 	readonly theme: Theme;
+	/** The event log's events: our actions for the transition history. */
+	readonly events?: readonly HistoryEvent[];
 };
+
+/** Lines of the transition history: this patch's current or last transition, when the history has it. */
+function historyOf(
+	history: History | null,
+	name: string,
+	events: readonly HistoryEvent[],
+	max: number,
+): HistoryLine[] {
+	const timeline = history?.timeline ?? null;
+	if (timeline === null || timeline.patch !== name || max <= 0) return [];
+	return transitionHistory(timelineMarks(timeline, events, history!.snapshot.time), max);
+}
+
+function historyLine(line: HistoryLine, start: number, width: number, theme: Theme) {
+	return (
+		<Line
+			key={`${line.time}-${line.word}-${line.text}`}
+			width={width}
+			theme={theme}
+			segments={[
+				{text: `  ${formatClock(line.time)} `},
+				{text: fit(`+${formatDuration((line.time - start) / 1000)}`, 7), dim: true},
+				{
+					text: fit(line.word, 11),
+					bold: true,
+					color:
+						line.word === 'forced'
+							? 'red'
+							: line.word === 'reversed'
+								? 'magenta'
+								: line.word === 'our action'
+									? 'yellow'
+									: undefined,
+				},
+				{text: clean(line.text)},
+			]}
+		/>
+	);
+}
 
 function menuLine(action: PatchAction, selected: boolean, width: number, theme: Theme, off: string | null) {
 	const g = glyphs(theme);
@@ -108,6 +151,7 @@ export function PatchDetail({
 	height,
 	width,
 	theme,
+	events = [],
 }: PatchDetailProps) {
 	if (patch === null) {
 		return (
@@ -147,8 +191,12 @@ export function PatchDetail({
 		}
 	}
 
-	// Lines above the table: facts 2, blank, menu title, 4 items, blank; the table costs 3 + 2 per row.
-	const used = 2 + 1 + 1 + actions.length + 1;
+	// Lines above the table: facts 2, blank, menu title, 4 items, blank, then the transition history
+	// (title, at least 3 lines and up to half of what is left, blank); the table costs 3 + 2 per row.
+	const menuUsed = 2 + 1 + 1 + actions.length + 1;
+	const past = historyOf(history, patch.name, events, Math.max(3, Math.floor((height - menuUsed) / 2) - 2));
+	const timeline = history?.timeline ?? null;
+	const used = menuUsed + (past.length > 0 ? past.length + 2 : 0);
 	const tableRoom = Math.max(0, height - used - 1);
 	const maxRows = Math.max(0, Math.floor((tableRoom - 3) / 2));
 	const shown = all.slice(0, maxRows);
@@ -191,11 +239,27 @@ export function PatchDetail({
 			/>
 			{actions.map((action, i) => menuLine(action, i === menu, width, theme, off))}
 			<Text> </Text>
+			{past.length > 0 && timeline !== null ? (
+				<>
+					<Line
+						width={width}
+						theme={theme}
+						segments={[
+							{
+								text: `Transition history (${timeline.direction}, ${timeline.endedAt === null ? 'running' : 'ended'})`,
+								bold: true,
+							},
+						]}
+					/>
+					{past.map((line) => historyLine(line, timeline.startedAt, width, theme))}
+					<Text> </Text>
+				</>
+			) : null}
 			{data.length > 0 ? (
 				<Table data={data} skeleton={skeleton} header={header} cell={cell} />
-			) : (
+			) : all.length === 0 ? (
 				<Line width={width} theme={theme} segments={[{text: '  no function listed', dim: true}]} />
-			)}
+			) : null}
 			{all.length > shown.length ? (
 				<Line
 					width={width}

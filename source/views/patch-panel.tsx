@@ -5,12 +5,19 @@ lines plus one separator per row, and this panel must stay small at 80x24.
 */
 import {Box} from 'ink';
 import {clean} from '../model/sanitize.js';
-import type {LastTransition, PatchInfo, TransitionProgress} from '../model/types.js';
-import {fit, percent, switchedCount} from './format.js';
+import type {
+	HistoryEvent,
+	LastTransition,
+	PatchInfo,
+	TransitionProgress,
+	TransitionTimeline,
+} from '../model/types.js';
+import {fit, formatDuration, percent, switchedCount} from './format.js';
 import {Line, Lines, Title} from './line.js';
 import type {Segment} from './line.js';
 import type {Theme} from './theme.js';
 import {glyphs} from './theme.js';
+import {markRow, sparkline, timelineMarks, timelineSpan} from './timeline.js';
 
 export type PatchPanelProps = {
 	readonly patches: readonly PatchInfo[];
@@ -24,7 +31,66 @@ export type PatchPanelProps = {
 	readonly rows: number;
 	readonly width: number;
 	readonly theme: Theme;
+	/**
+	The current (or last) transition over time, drawn in `timelineRows` lines (0 or 2) under the
+	patches: pending threads as a sparkline, and under it the marks (fake signals, our actions,
+	reversals, force). `events` supplies our actions (the event log's), `now` the snapshot's time.
+	*/
+	readonly timeline?: TransitionTimeline | null;
+	readonly timelineRows?: number;
+	readonly events?: readonly HistoryEvent[];
+	readonly now?: number;
 };
+
+const markColors: Readonly<Record<string, string>> = {S: 'blue', A: 'yellow', R: 'magenta', F: 'red'};
+const markNames: Readonly<Record<string, string>> = {
+	S: 'fake signal',
+	A: 'our action',
+	R: 'reversed',
+	F: 'forced',
+};
+
+/** The two timeline lines: `pending <sparkline> 100->1 2m05s` and `marks <S A R F> legend`. */
+export function timelineSegments(
+	timeline: TransitionTimeline,
+	events: readonly HistoryEvent[],
+	now: number,
+	width: number,
+	theme: Theme,
+): [Segment[], Segment[]] {
+	const g = glyphs(theme);
+	const label = 10;
+	const suffix = 24;
+	const cells = Math.max(8, width - label - suffix);
+	const {start, end} = timelineSpan(timeline, now);
+	const first = timeline.samples[0]?.pending ?? 0;
+	const last = timeline.endedAt === null ? (timeline.samples.at(-1)?.pending ?? 0) : 0;
+	const took = formatDuration((end - start) / 1000);
+	const spark: Segment[] = [
+		{text: fit('  pending', label), dim: true},
+		{
+			text: sparkline(timeline, now, cells, theme.ascii),
+			color: timeline.endedAt === null ? 'yellow' : 'green',
+		},
+		{text: ` ${first}${g.arrow}${last} ${timeline.endedAt === null ? took : `done in ${took}`}`},
+	];
+	const row = markRow(timelineMarks(timeline, events, now), start, end, cells);
+	const marks: Segment[] = [{text: fit('  marks', label), dim: true}];
+	for (const char of row) {
+		const color = markColors[char];
+		const previous = marks.at(-1)!;
+		if (marks.length > 1 && previous.color === color) {
+			marks[marks.length - 1] = {...previous, text: previous.text + char};
+		} else {
+			marks.push(color === undefined ? {text: char} : {text: char, color, bold: true});
+		}
+	}
+
+	const present = ['S', 'A', 'R', 'F'].filter((char) => row.includes(char));
+	const legend = present.map((char) => `${char} ${markNames[char]}`).join(', ');
+	marks.push({text: ` ${legend.length <= suffix - 1 ? legend : present.join(' ')}`, dim: true});
+	return [spark, marks];
+}
 
 /** One word (or two) for where a patch stands: `patching 87%`, `unpatching 40%`, `applied`, `disabled`. */
 export function patchStateWord(
@@ -84,12 +150,21 @@ function counts(patch: PatchInfo): string {
 
 export function PatchPanel(props: PatchPanelProps) {
 	const {patches, transition, lastTransition, selected, focused, rows, width, theme} = props;
+	const {timeline = null, timelineRows = 0, events = [], now = 0} = props;
+	const timelineLines =
+		timeline !== null && timelineRows >= 2
+			? timelineSegments(timeline, events, now, width, theme).map((segments) => ({segments}))
+			: [];
 	const g = glyphs(theme);
 	if (patches.length === 0) {
 		return (
 			<Box flexDirection="column" width={width}>
 				<Title text="Patches 0" width={width} theme={theme} focused={focused} />
-				<Line width={width} theme={theme} segments={noPatchSegments(props.leftoverModules ?? null)} />
+				<Lines
+					lines={[{segments: noPatchSegments(props.leftoverModules ?? null)}, ...timelineLines]}
+					width={width}
+					theme={theme}
+				/>
 			</Box>
 		);
 	}
@@ -146,7 +221,7 @@ export function PatchPanel(props: PatchPanelProps) {
 					{text: `${fixed}${fit('STATE', stateWidth)}`, dim: true},
 				]}
 			/>
-			<Lines lines={lines} width={width} theme={theme} />
+			<Lines lines={[...lines, ...timelineLines]} width={width} theme={theme} />
 		</Box>
 	);
 }

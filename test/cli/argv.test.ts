@@ -147,6 +147,7 @@ describe('the early start of the reader helper', () => {
 		expect(oneShotRoot(['-b', '--root=/tmp/t', '-n', '2'])).toBe('/tmp/t');
 		expect(oneShotRoot(['--json'])).toBeNull();
 		expect(oneShotRoot(['--once', '--emulate', 'many'])).toBeNull();
+		expect(oneShotRoot(['--once', '--replay', 'transitions.rec'])).toBeNull();
 		expect(oneShotRoot(['emulate', 'many', '--once'])).toBeNull();
 		expect(oneShotRoot(['--once', '--help'])).toBeNull();
 	});

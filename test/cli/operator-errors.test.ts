@@ -149,14 +149,15 @@ describe('flags klptop cannot honour', () => {
 	// An operator who asks for `--at 20` expects the state 20 s in; printing the host now instead
 	// would answer another question, silently: a usage error, like --emulate with --root.
 	it.each([
-		[['--once', '--threads', '5', '--at', '3'], '--threads, --at apply'],
-		[['-b', '-n', '1', '--seed', '3'], '--seed applies'],
-		[['reverse', '--at', '20'], '--at applies'],
+		[['--once', '--threads', '5', '--at', '3'], '--threads, --at apply to the emulator only'],
+		[['-b', '-n', '1', '--seed', '3'], '--seed applies to the emulator only'],
+		[['reverse', '--at', '20'], '--at applies to the emulator or a recording only'],
 	])('klptop %j without --emulate: status 2, saying the flag is the emulator only', (args, words) => {
+		const add = words.startsWith('--at ') ? ' or --replay FILE' : '';
 		expect(klptop(...args)).toEqual({
 			status: 2,
 			stdout: '',
-			stderr: `klptop: ${words} to the emulator only: add --emulate SCENARIO (see klptop emulate --list)\n`,
+			stderr: `klptop: ${words}: add --emulate SCENARIO (see klptop emulate --list)${add}\n`,
 		});
 	});
 
