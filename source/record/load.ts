@@ -45,12 +45,21 @@ type Segment = {
 	readonly tornBytes: number;
 };
 
+/** The usual reasons in the words `cat` would use (as `--root` says them). */
+const errnoWords: Readonly<Record<string, string>> = {
+	ENOENT: 'no such file or directory',
+	ENOTDIR: 'not a directory',
+	EISDIR: 'is a directory (give a recording file)',
+	EACCES: 'permission denied',
+};
+
 function readBytes(file: string): Buffer {
 	try {
 		return fs.readFileSync(file);
 	} catch (error) {
 		const code = (error as {code?: string}).code;
-		throw new RecordingError(`cannot read ${file}: ${code ?? (error as Error).message}`);
+		const why = code === undefined ? (error as Error).message : (errnoWords[code] ?? code);
+		throw new RecordingError(`cannot read ${file}: ${why}`);
 	}
 }
 

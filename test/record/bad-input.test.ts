@@ -62,7 +62,8 @@ describe('a bad recording', () => {
 				write('flipped.rec', Buffer.from(good).fill(0x55, good.length - 200, good.length - 180)),
 				/: corrupt record at byte \d+ \(/,
 			],
-			[path.join(dir, 'missing.rec'), /^klptop: cannot read .*missing\.rec: ENOENT$/],
+			[path.join(dir, 'missing.rec'), /^klptop: cannot read .*missing\.rec: no such file or directory$/],
+			[dir, /^klptop: cannot read .*: is a directory \(give a recording file\)$/],
 			[write('empty.rec', ''), /: truncated recording \(0 bytes, no header\)$/],
 		];
 		for (const [target, message] of cases) {
