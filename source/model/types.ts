@@ -215,6 +215,25 @@ export type Snapshot = {
 	/** Kernel log lines that are new since the previous scan of this reader (livepatch lines only). */
 	readonly kernelLog: readonly KernelLogLine[];
 	readonly warnings: readonly string[];
+	/** How the scan read the threads (issue 12); absent where no reader made the snapshot. Additive. */
+	readonly scanCost?: ScanCost;
+};
+
+/**
+What a scan read. A reader kept from poll to poll reads, during a transition, only the threads not
+yet known at the target (`incremental`); it reads every one (`full`) at a transition's first poll,
+after anything that can send threads back (a reversal, a new transition, a replaced patch), and
+every 10 s as a safety net.
+*/
+export type ScanCost = {
+	/** `count`: no transition (or no livepatch): threads counted, no patch_state read. */
+	readonly mode: 'full' | 'incremental' | 'count';
+	/** Why a reader that could have read incrementally read every thread, else null. */
+	readonly reason: string | null;
+	/** patch_state files read. */
+	readonly statesRead: number;
+	/** Threads counted at the target without a read (known there from an earlier poll). */
+	readonly statesKnown: number;
 };
 
 /** What a scan should collect beyond the minimum. */

@@ -24,6 +24,13 @@ export type FsPort = {
 	/** Owner uid of a path, or undefined when it cannot be known. Never throws. */
 	ownerUid(path: string): number | undefined;
 	/**
+	Optional: what tells this file or directory apart from another created later at the same path
+	(device, inode and birth time), or null when it cannot be read. Never throws. The reader asks it
+	of the transition patch's directory: a patch unloaded and loaded again under the same name
+	between two polls is a new directory (sysfs numbers every kernfs node anew).
+	*/
+	identity?(path: string): string | null;
+	/**
 	Kernel log records appended since the previous call (the first call returns the backlog), as
 	raw `/dev/kmsg` records (`"6,1234,5678901,-;livepatch: ..."`) or plain lines. Undefined when
 	the log cannot be read (no `/dev/kmsg`, EACCES).
@@ -61,6 +68,30 @@ export type TaskWalkOptions = {
 	own test). Walks that cannot leave `details` out; the reader then reads them afterwards.
 	*/
 	readonly details?: boolean;
+	/**
+	What earlier polls of this transition learnt (issue 12): a thread switches only from the initial
+	state to the target while a transition runs, so one read at the target (or known there at the
+	previous poll) holds until the reader's next full scan. Absent: every thread is read.
+	*/
+	readonly marks?: WalkMarks;
+};
+
+/**
+Per-thread memory of the reader, indexed by TID, shared with the walk helper (a SharedArrayBuffer)
+so that either thread reads and writes it: `(poll << 1) | atTarget`, the last walk that listed the
+thread and whether it was at the target then; 0 never listed. TIDs beyond its length are unknown.
+*/
+export type WalkMarks = {
+	readonly slots: Int32Array;
+	/** This walk's number (from 1; one more than the last marked walk). */
+	readonly poll: number;
+	/**
+	`incremental`: a thread at the target at the previous walk is not read again (counted at the
+	target); `check`: every thread is read and a thread the marks put at the target that reads the
+	initial state is counted (`TaskWalk.contradicted`); `full`: every thread read, nothing checked.
+	All three write the marks of every thread listed.
+	*/
+	readonly mode: 'incremental' | 'check' | 'full';
 };
 
 /**
@@ -98,6 +129,12 @@ export type TaskWalk = {
 	readonly firstTask: string | null;
 	/** With `details`: one entry per triple of `threads`, in the same order. */
 	readonly details?: readonly TaskFiles[];
+	/** With `marks`: threads known at the target and not read again. */
+	readonly known?: number;
+	/** With `marks` in `check` mode: threads known at the target that read the initial state. */
+	readonly contradicted?: number;
+	/** The highest TID listed (0 when none), to size the marks. */
+	readonly maxTid?: number;
 };
 
 /** Error shape thrown by every port, like Node's `ErrnoException`. */

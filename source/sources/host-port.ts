@@ -662,6 +662,14 @@ export function createHostPort(root: string, options: HostPortOptions = {}): Hos
 			return existsSync(prefix + path);
 		},
 		ownerUid,
+		identity(path) {
+			try {
+				const stat = statSync(prefix + path, {bigint: true});
+				return `${stat.dev}:${stat.ino}:${stat.birthtimeNs}`;
+			} catch {
+				return null;
+			}
+		},
 		readKmsg() {
 			if (!openKmsg() || kmsgFd === undefined) {
 				return undefined;

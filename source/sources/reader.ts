@@ -19,6 +19,7 @@ import type {
 	ObjectInfo,
 	PatchInfo,
 	PatchState,
+	ScanCost,
 	ScanOptions,
 	Snapshot,
 	SourceInfo,
@@ -26,7 +27,8 @@ import type {
 	ThreadInfo,
 	TransitionInfo,
 } from '../model/types.js';
-import {errorCode, type FsPort, type TaskFiles, type TaskWalk} from './fs-port.js';
+import {parseLivepatchLine} from '../model/kernel-log.js';
+import {errorCode, type FsPort, type TaskFiles, type TaskWalk, type WalkMarks} from './fs-port.js';
 import {
 	isKthreadFlags,
 	parseBool01,
@@ -49,10 +51,21 @@ export type ReaderOptions = {
 	readonly clock?: () => number;
 	/** Read `/dev/kmsg` (default true). */
 	readonly kernelLog?: boolean;
+	/**
+	During a transition, read only the threads not yet known at the target (see `planWalk`).
+	@default true
+	*/
+	readonly incremental?: boolean;
+	/** The safety net: a full scan at least this often (scan clock, ms). @default 10000 */
+	readonly fullScanEveryMs?: number;
 };
 
 /** Per-scan options: what to collect, and optionally the clock for this scan's `time`. */
-export type ReaderScanOptions = Partial<ScanOptions> & {readonly clock?: () => number};
+export type ReaderScanOptions = Partial<ScanOptions> & {
+	readonly clock?: () => number;
+	/** Read every thread this time, whatever the reader knows (benchmarks, comparisons). */
+	readonly full?: boolean;
+};
 
 export type Reader = {
 	readonly source: SourceInfo;
@@ -372,15 +385,171 @@ type Candidate = {
 	files: TaskFiles | null;
 };
 
+/**
+What the reader keeps of the transition it reads incrementally: which one it is (a thread at the
+target stays there only while the same transition runs in the same direction) and when it last read
+every thread.
+*/
+type Epoch = {
+	readonly patch: string;
+	readonly target: 0 | 1;
+	/** The patch directory's identity (`FsPort.identity`), null where the port cannot tell. */
+	readonly identity: string | null;
+	/** Scan time of its last full scan. */
+	fullAt: number;
+};
+
+/** The lines of the kernel's transition life cycle (not the per-task ones, not force or signals). */
+const lifecycleKinds = new Set([
+	'enabling',
+	'initializing',
+	'starting',
+	'reversing',
+	'canceling',
+	'completing',
+	'complete',
+]);
+
+/** Whether the log names a start, end or reversal of a transition of `patch`. */
+function lifecycleOf(log: readonly KernelLogLine[], patch: string): boolean {
+	for (const line of log) {
+		const record = parseLivepatchLine(line.text);
+		if (lifecycleKinds.has(record.kind) && 'patch' in record && record.patch === patch) {
+			return true;
+		}
+	}
+
+	return false;
+}
+
+/** Initial room in the marks: TIDs up to this, or a quarter above the highest /proc entry. */
+const MIN_MARK_SLOTS = 1 << 15;
+
 /** Create a reader over a world. It remembers what outlives one scan (boot time, stack readability, patch names). */
 export function createReader(port: FsPort, source: SourceInfo, readerOptions: ReaderOptions = {}): Reader {
 	const clock = readerOptions.clock ?? Date.now;
 	const readKernelLog = readerOptions.kernelLog ?? true;
+	const incremental = readerOptions.incremental ?? true;
+	const fullScanEveryMs = readerOptions.fullScanEveryMs ?? 10_000;
 	let bootTime: number | null = null;
 	let stacksProbe: boolean | null = null;
 	const patchNames = new Set<string>();
 	const read = (path: string) => port.readFile(path);
 	const ownerUid = (path: string) => port.ownerUid(path);
+	// Incremental transition scans (issue 12).
+	let epoch: Epoch | null = null;
+	let slots: Int32Array | null = null;
+	let markPoll = 0;
+	/** A marked walk is under way: a scan meanwhile (another caller) reads every thread, unmarked. */
+	let marking = false;
+	/** `/proc/sys/kernel/ns_last_pid` at the last marked walk, null when unknown. */
+	let lastPid: number | null = null;
+
+	/** The marks, with room for TIDs up to `maxTid` (grown, keeping what they hold). */
+	function marksFor(maxTid: number): Int32Array {
+		if (slots === null || maxTid >= slots.length) {
+			const length = Math.max(MIN_MARK_SLOTS, Math.ceil((maxTid + 1) * 1.25));
+			// Shared: the walk helper thread reads and writes them too.
+			const grown = new Int32Array(new SharedArrayBuffer(length * 4));
+			if (slots !== null) grown.set(slots);
+			slots = grown;
+		}
+
+		return slots;
+	}
+
+	/**
+	Forget what the marks say of TIDs the kernel handed out since the last marked walk: a TID that
+	exited and was given to a new thread between two polls looks the same in a listing, and the new
+	thread may be at the initial state (it inherits its creator's). The kernel hands out PIDs in
+	order and wraps at pid_max, so the new ones lie after the last one it handed out
+	(`ns_last_pid`, read at each marked walk). Without that file, only the safety net sees them.
+	*/
+	function forgetAllocated(marks: Int32Array): void {
+		const text = readText(port, '/proc/sys/kernel/ns_last_pid');
+		const now = text === null ? null : parseInteger(text);
+		const before = lastPid;
+		lastPid = now;
+		if (now === null || before === null || now === before) return;
+		if (now > before) {
+			marks.fill(0, Math.min(before + 1, marks.length), Math.min(now + 1, marks.length));
+		} else {
+			// Wrapped around pid_max.
+			marks.fill(0, Math.min(before + 1, marks.length));
+			marks.fill(0, 0, Math.min(now + 1, marks.length));
+		}
+	}
+
+	/**
+	How this scan reads the threads. With a transition this reader has read before, only the threads
+	not yet at the target: within one transition a thread only ever moves from the initial state to
+	the target, and a new one inherits its creator's state (kernel-livepatch.md §3, §4.3, §4.6). All
+	of them again (a new epoch) when that no longer holds:
+	- a new transition: another patch is in transition;
+	- a reversal: the same patch, the other target (`enabled` flipped; switched threads go back);
+	- a replaced patch: the same name and target, but a new patch (unloaded and loaded again, or on
+	  kernels before 5.1 disabled and enabled again): its directory is another one, or the kernel log
+	  of this poll starts, reverses or ends a transition of it;
+	- a change of `transition`: a poll that sees no transition (or a patch still loading) ends the
+	  epoch, so a later transition of the same patch starts afresh.
+	And every `fullScanEveryMs` the safety net: every thread read, and any thread the marks put at the
+	target that reads otherwise is counted in the warnings.
+	*/
+	function planWalk(
+		transition: TransitionInfo | null,
+		log: readonly KernelLogLine[],
+		time: number,
+		pids: readonly string[],
+		full: boolean,
+	): {marks: WalkMarks | undefined; reason: string | null} {
+		if (transition === null || transition.initializing === true) {
+			epoch = null;
+			return {marks: undefined, reason: null};
+		}
+
+		if (!incremental || marking) {
+			return {marks: undefined, reason: incremental ? 'another scan was reading' : 'incremental scans off'};
+		}
+
+		const identity = port.identity?.(`${LIVEPATCH_DIR}/${transition.patch}`) ?? null;
+		let reason: string | null = null;
+		let mode: WalkMarks['mode'] = 'incremental';
+		if (epoch === null) {
+			reason = 'first poll of this transition';
+		} else if (epoch.patch !== transition.patch) {
+			reason = 'new transition';
+		} else if (epoch.target !== transition.target) {
+			reason = 'reversal';
+		} else if (epoch.identity !== identity || lifecycleOf(log, transition.patch)) {
+			reason = 'replaced patch';
+		} else if (full) {
+			reason = 'asked for';
+		}
+
+		if (reason !== null) {
+			mode = 'full';
+		} else if (!(time - epoch!.fullAt < fullScanEveryMs)) {
+			mode = 'check';
+			reason = 'safety net';
+		}
+
+		let maxPid = 0;
+		for (const pid of pids) {
+			const n = Number(pid);
+			if (n > maxPid) maxPid = n;
+		}
+
+		const marks = marksFor(maxPid);
+		if (mode === 'full') {
+			// Only to track the TIDs handed out from here on.
+			lastPid = null;
+		}
+
+		forgetAllocated(marks);
+		markPoll++;
+		marking = true;
+		return {marks: {slots: marks, poll: markPoll, mode}, reason};
+	}
 
 	/** A scan up to its thread walk, which the caller makes (on this thread or off it) before `complete`. */
 	function begin(options: ReaderScanOptions) {
@@ -412,6 +581,19 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 		const leftover = livepatch && patches.length === 0 ? readText(port, '/proc/modules') : null;
 		const leftoverModules = leftover === null ? null : parseLivepatchModules(leftover);
 
+		// Kernel log: before the walk, which it may send back to every thread.
+		let kernelLog: KernelLogLine[] = [];
+		if (readKernelLog) {
+			try {
+				const records = port.readKmsg();
+				if (records !== undefined) {
+					kernelLog = filterKernelLog(records, patchNames);
+				}
+			} catch (error) {
+				warnings.add(`kernel log unreadable (${errorCode(error)})`);
+			}
+		}
+
 		// Threads.
 		const target = transition?.target ?? null;
 		// While a load initialises, every task reads 0 and none is held by anything yet: count them, list none.
@@ -424,6 +606,10 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			warnings.add(`/proc unreadable (${errorCode(error)})`);
 		}
 
+		const plan = readStates
+			? planWalk(transition, kernelLog, time, pids, options.full === true)
+			: {marks: undefined, reason: null};
+		if (!readStates) epoch = null;
 		const walkOptions = {
 			readStates,
 			target: blockTarget ?? (target === null ? null : 0),
@@ -431,6 +617,7 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			// The threads' own files, read in the walk (shared with its helper thread on a big /proc, or on
 			// it alone for the dashboard): every blocker's, and in the all-threads view every thread's stat.
 			details: blockTarget !== null || all,
+			...(plan.marks === undefined ? {} : {marks: plan.marks}),
 		} as const;
 		return {
 			time,
@@ -446,6 +633,8 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			pids,
 			walkOptions,
 			leftoverModules,
+			kernelLog,
+			reason: plan.reason,
 		};
 	}
 
@@ -455,10 +644,31 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			: walkTasks(portWalkIo(port, parsePatchState), pids, walkOptions);
 	}
 
+	/** Keep what the walk taught the marks, or let it go when the walk failed. */
+	function settle(begun: Begun, walk: TaskWalk | null): void {
+		const marks = begun.walkOptions.marks;
+		if (marks === undefined) return;
+		marking = false;
+		if (walk === null) return;
+		marksFor(walk.maxTid ?? 0);
+		const transition = begun.transition!;
+		if (marks.mode === 'full') {
+			epoch = {
+				patch: transition.patch,
+				target: transition.target,
+				identity: port.identity?.(`${LIVEPATCH_DIR}/${transition.patch}`) ?? null,
+				fullAt: begun.time,
+			};
+		} else if (marks.mode === 'check' && epoch !== null) {
+			epoch.fullAt = begun.time;
+		}
+	}
+
 	/** The rest of a scan once its walk is in. */
 	function complete(begun: Begun, walk: TaskWalk): Snapshot {
 		const {time, all, warnings, release, livepatch, patches, transition, root, blockTarget, readStates} =
 			begun;
+		settle(begun, walk);
 		let {total, minus, zero, one} = walk;
 		for (const [key, count] of Object.entries(walk.errors)) {
 			const colon = key.indexOf(':');
@@ -471,6 +681,13 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 						? 'patch_state garbage for {n} thread{s}'
 						: 'patch_state unreadable for {n} thread{s}';
 			warnings.count(subject, code, what === 'garbage' ? '' : accessHint(code), count);
+		}
+
+		if ((walk.contradicted ?? 0) > 0) {
+			const n = walk.contradicted!;
+			warnings.add(
+				`the 10 s full scan found ${n} thread${n === 1 ? '' : 's'} not at the target that the incremental polls counted there`,
+			);
 		}
 
 		const candidates: Candidate[] = [];
@@ -583,19 +800,13 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			stacksReadable = stacksProbe;
 		}
 
-		// Kernel log.
-		let kernelLog: KernelLogLine[] = [];
-		if (readKernelLog) {
-			try {
-				const records = port.readKmsg();
-				if (records !== undefined) {
-					kernelLog = filterKernelLog(records, patchNames);
-				}
-			} catch (error) {
-				warnings.add(`kernel log unreadable (${errorCode(error)})`);
-			}
-		}
-
+		const known = walk.known ?? 0;
+		const scanCost: ScanCost = {
+			mode: !readStates ? 'count' : begun.walkOptions.marks?.mode === 'incremental' ? 'incremental' : 'full',
+			reason: begun.reason,
+			statesRead: readStates ? walk.total - known : 0,
+			statesKnown: known,
+		};
 		return {
 			time,
 			source,
@@ -607,8 +818,9 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			threads,
 			blockers,
 			...(begun.leftoverModules === null ? {} : {leftoverModules: begun.leftoverModules}),
-			kernelLog,
+			kernelLog: begun.kernelLog,
 			warnings: warnings.list(),
+			scanCost,
 		};
 	}
 
@@ -618,12 +830,26 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 		source,
 		scan(options = {}) {
 			const begun = begin(options);
-			return complete(begun, walkNow(begun));
+			let walk: TaskWalk | null = null;
+			try {
+				walk = walkNow(begun);
+			} finally {
+				if (walk === null) settle(begun, null);
+			}
+
+			return complete(begun, walk);
 		},
 		async scanAsync(options = {}) {
 			const begun = begin(options);
-			const background = port.walkTasksInBackground?.(begun.pids, begun.walkOptions) ?? null;
-			return complete(begun, background === null ? walkNow(begun) : await background);
+			let walk: TaskWalk | null = null;
+			try {
+				const background = port.walkTasksInBackground?.(begun.pids, begun.walkOptions) ?? null;
+				walk = background === null ? walkNow(begun) : await background;
+			} finally {
+				if (walk === null) settle(begun, null);
+			}
+
+			return complete(begun, walk);
 		},
 	};
 }

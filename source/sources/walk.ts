@@ -19,12 +19,26 @@ export type WalkIo = {
 	`wchan` and `stack` too. A walk io without it returns none.
 	*/
 	taskFiles?(dir: string, blocking: boolean): TaskFiles;
+	/**
+	How many threads a task dir holds, from one stat of it rather than a listing: procfs gives
+	`/proc/<pid>/task` a link count of 2 plus its threads, and disk filesystems 2 plus the
+	subdirectories. Null where the count says nothing (a link count below 2): the walk lists it.
+	Throws like readdir. A walk io without it lists every task dir.
+	*/
+	countTasks?(taskDir: string): number | null;
 };
 
 /** `state` value in `TaskWalk.threads` for garbage (2 is not read or unreadable). */
 const STATE_GARBAGE = 3;
 
-/** Walk the task dirs of `pids` (entries of /proc; non-numeric ones are skipped) */
+/**
+Walk the task dirs of `pids` (entries of /proc; non-numeric ones are skipped).
+
+With no patch_state to read and no thread to return (no transition: the threads are only counted),
+a task dir is counted from its link count where the io can (`countTasks`), not listed.
+With `marks` (a transition the reader has seen before), a thread known at the target at the
+previous walk is counted there without a read, and every listed thread's mark is written.
+*/
 export function walkTasks(io: WalkIo, pids: readonly string[], options: TaskWalkOptions): TaskWalk {
 	const numeric = (name: string): boolean => {
 		const n = name.length;
@@ -51,28 +65,59 @@ export function walkTasks(io: WalkIo, pids: readonly string[], options: TaskWalk
 	const {readStates, target, collect} = options;
 	const taskFiles = options.details === true ? io.taskFiles : undefined;
 	const details: TaskFiles[] | undefined = taskFiles === undefined ? undefined : [];
+	const countOnly = !readStates && collect === 'blocking' && io.countTasks !== undefined;
+	const marks = readStates && target !== null ? (options.marks ?? null) : null;
+	const slots = marks?.slots ?? null;
+	const poll = marks?.poll ?? 0;
+	const skipKnown = marks?.mode === 'incremental';
+	const check = marks?.mode === 'check';
+	/** The mark of a thread at the target at the previous walk. */
+	const knownMark = ((poll - 1) << 1) | 1;
 	const threads: number[] = [];
 	const errors: Record<string, number> = {};
 	let total = 0;
 	let minus = 0;
 	let zero = 0;
 	let one = 0;
+	let known = 0;
+	let contradicted = 0;
+	let maxTid = 0;
 	let firstTask: string | null = null;
+	const countError = (key: string): void => {
+		errors[key] = (errors[key] ?? 0) + 1;
+	};
+
 	// One process's threads. A function of its own, called once per pid: its loop is short, so V8
 	// optimizes it once as a whole instead of compiling the long loop over all pids on the stack
 	// (OSR) and then again; the compiles run on the same two cores as the walk.
 	const walkProcess = (pid: string): void => {
 		const taskDir = '/proc/' + pid + '/task';
+		if (countOnly) {
+			let count: number | null;
+			try {
+				count = io.countTasks!(taskDir);
+			} catch (error) {
+				const code = codeOf(error);
+				if (!gone(code)) countError('tasks:' + code);
+				return;
+			}
+
+			if (count !== null) {
+				total += count;
+				firstTask ??= taskDir + '/' + pid;
+				// The TIDs are not listed: the process's own is the one known.
+				const id = Number(pid);
+				if (id > maxTid) maxTid = id;
+				return;
+			}
+		}
+
 		let tids: string[];
 		try {
 			tids = io.readdir(taskDir);
 		} catch (error) {
 			const code = codeOf(error);
-			if (!gone(code)) {
-				const key = 'tasks:' + code;
-				errors[key] = (errors[key] ?? 0) + 1;
-			}
-
+			if (!gone(code)) countError('tasks:' + code);
 			return;
 		}
 
@@ -83,8 +128,14 @@ export function walkTasks(io: WalkIo, pids: readonly string[], options: TaskWalk
 				continue;
 			}
 
+			const id = Number(tid);
+			if (id > maxTid) maxTid = id;
+			const slot = slots !== null && id < slots.length ? id : -1;
 			let state = 2;
-			if (readStates) {
+			if (skipKnown && slot >= 0 && slots![slot] === knownMark) {
+				state = target!;
+				known++;
+			} else if (readStates) {
 				try {
 					state = io.readPatchState(prefix + tid + '/patch_state');
 				} catch (error) {
@@ -93,27 +144,31 @@ export function walkTasks(io: WalkIo, pids: readonly string[], options: TaskWalk
 						continue; // Exited between readdir and read.
 					}
 
-					const key = 'patch_state:' + code;
-					errors[key] = (errors[key] ?? 0) + 1;
+					countError('patch_state:' + code);
 					state = 2;
 				}
 
-				if (state === -1) {
-					minus++;
-				} else if (state === 0) {
-					zero++;
-				} else if (state === 1) {
-					one++;
-				} else if (state === 3) {
-					errors['garbage:EINVAL'] = (errors['garbage:EINVAL'] ?? 0) + 1;
+				if (check && slot >= 0 && slots![slot] === knownMark && state === 1 - target!) {
+					contradicted++;
 				}
+
+				if (state === 3) countError('garbage:EINVAL');
 			}
 
+			if (state === -1) {
+				minus++;
+			} else if (state === 0) {
+				zero++;
+			} else if (state === 1) {
+				one++;
+			}
+
+			if (slot >= 0) slots![slot] = (poll << 1) | (state === target ? 1 : 0);
 			total++;
 			firstTask ??= prefix + tid;
 			const blocking = target !== null && (state === 0 || state === 1) && state !== target;
 			if (blocking || collect === 'all') {
-				threads.push(tgid, Number(tid), state);
+				threads.push(tgid, id, state);
 				if (details !== undefined && taskFiles !== undefined) {
 					details.push(taskFiles(prefix + tid, blocking));
 				}
@@ -127,9 +182,12 @@ export function walkTasks(io: WalkIo, pids: readonly string[], options: TaskWalk
 		}
 	}
 
-	return details === undefined
-		? {total, minus, zero, one, threads, errors, firstTask}
-		: {total, minus, zero, one, threads, errors, firstTask, details};
+	const walk: TaskWalk = {total, minus, zero, one, threads, errors, firstTask, maxTid};
+	return {
+		...walk,
+		...(details === undefined ? {} : {details}),
+		...(marks === null ? {} : {known, contradicted}),
+	};
 }
 
 /**
@@ -198,7 +256,7 @@ export function makeFsWalkIo(
 		openSync(path: string, flags: number): number;
 		readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: null): number;
 		closeSync(fd: number): void;
-		statSync(path: string): {uid: number};
+		statSync(path: string): {uid: number; nlink: number};
 	},
 	prefix: string,
 	taskFilesOf: (
@@ -261,6 +319,10 @@ export function makeFsWalkIo(
 		ownerUid,
 		readdir: (path) => fs.readdirSync(prefix + path),
 		taskFiles: (dir, blocking) => taskFilesOf(readText, ownerUid, dir, true, blocking),
+		countTasks(taskDir) {
+			const links = fs.statSync(prefix + taskDir).nlink;
+			return links >= 2 ? links - 2 : null;
+		},
 		readPatchState(path) {
 			const fd = fs.openSync(prefix + path, 0);
 			let n: number;
@@ -324,10 +386,13 @@ export type WalkAccumulator = {
 	errors: Record<string, number>;
 	firstTask: string | null;
 	details?: TaskFiles[];
+	known?: number;
+	contradicted?: number;
+	maxTid: number;
 };
 
 export function emptyWalk(): WalkAccumulator {
-	return {total: 0, minus: 0, zero: 0, one: 0, threads: [], errors: {}, firstTask: null};
+	return {total: 0, minus: 0, zero: 0, one: 0, threads: [], errors: {}, firstTask: null, maxTid: 0};
 }
 
 /** Add `part` (the walk of a disjoint set of pids) into `into`, in place */
@@ -345,6 +410,9 @@ export function addWalk(into: WalkAccumulator, part: TaskWalk): void {
 	}
 
 	into.firstTask ??= part.firstTask;
+	into.maxTid = Math.max(into.maxTid, part.maxTid ?? 0);
+	if (part.known !== undefined) into.known = (into.known ?? 0) + part.known;
+	if (part.contradicted !== undefined) into.contradicted = (into.contradicted ?? 0) + part.contradicted;
 	if (part.details !== undefined) {
 		into.details ??= [];
 		for (const files of part.details) {

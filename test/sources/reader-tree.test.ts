@@ -234,8 +234,14 @@ describe('reader: patching transition with blockers', () => {
 		// A helper from the first /proc entry on, so that this small tree takes the background path.
 		const port = createHostPort(made.root, {parallelMinPids: 1});
 		const reader = createReader(port, source(made.root), {clock: () => NOW});
-		for (const threads of ['blockers', 'all'] as const) {
-			expect(await reader.scanAsync({threads})).toEqual(scanTree(made, {threads}));
+		// The second scan reads incrementally (only the threads not known at the target), on the helper.
+		for (const [threads, mode] of [
+			['blockers', 'full'],
+			['all', 'incremental'],
+		] as const) {
+			const {scanCost, ...snapshot} = await reader.scanAsync({threads});
+			expect(scanCost?.mode).toBe(mode);
+			expect(snapshot).toEqual({...scanTree(made, {threads}), scanCost: undefined});
 		}
 
 		expect(port.stats).toMatchObject({helperRuns: 2, helperFailures: 0});
@@ -555,11 +561,15 @@ describe('reader: garbage and edge values', () => {
 		expect(snapshot.blockers[0]).toMatchObject({comm, state: 'S', ppid: 7});
 	});
 
-	it('non-numeric /proc and task entries are skipped', () => {
-		const made = tree({threads: switched(2, -1)});
-		made.write('/proc/1000/task/notatid/stat', 'x');
-		made.write('/proc/acpi/task/1/stat', 'x');
-		expect(scanTree(made).tasks.total).toBe(2);
+	it('non-numeric /proc and task entries are skipped, whether threads are listed or counted', () => {
+		for (const transition of [0, 1]) {
+			const made = tree({patches: [sleeperPatch({transition})], threads: switched(2, transition ? 1 : -1)});
+			made.write('/proc/1000/task/notatid', 'x');
+			made.write('/proc/acpi/task/1/stat', 'x');
+			const snapshot = scanTree(made);
+			expect(snapshot.scanCost?.mode).toBe(transition ? 'full' : 'count');
+			expect(snapshot.tasks.total).toBe(2);
+		}
 	});
 
 	it('an unreadable /proc is a warning', () => {
@@ -716,5 +726,117 @@ describe('reader: a patch being loaded (enabled 0, transition 1 inside insmod)',
 			direction: 'unpatching',
 			target: 0,
 		});
+	});
+});
+
+describe('reader: incremental transition scans (issue 12)', () => {
+	const spec: TreeSpec = {
+		patches: [sleeperPatch()],
+		threads: [cat182, kthread398, cat539, running, ...switched(50, 1)],
+	};
+
+	/** A reader kept between polls, its clock moved by hand; the port counts patch_state reads. */
+	function keptReader(made: Tree) {
+		let now = NOW;
+		let reads = 0;
+		const host = createHostPort(made.root, {parallelMinPids: Number.POSITIVE_INFINITY});
+		const port: FsPort = {
+			...host,
+			walkTasks: undefined,
+			readFile(path) {
+				if (path.endsWith('/patch_state')) reads++;
+				return host.readFile(path);
+			},
+		};
+		const reader = createReader(port, source(made.root), {clock: () => now});
+		return {
+			scan(advanceMs = 1000) {
+				now += advanceMs;
+				reads = 0;
+				const snapshot = reader.scan({threads: 'blockers'});
+				return {snapshot, reads};
+			},
+		};
+	}
+
+	it('after the first poll, reads patch_state only of the threads not yet at the target', () => {
+		const made = tree(spec);
+		const reader = keptReader(made);
+		expect(reader.scan().snapshot.scanCost).toEqual({
+			mode: 'full',
+			reason: 'first poll of this transition',
+			statesRead: 54,
+			statesKnown: 0,
+		});
+		// cat 182 switches, a new thread appears at the initial state.
+		made.write('/proc/182/task/182/patch_state', '1\n');
+		made.addThread({
+			pid: 700,
+			comm: 'new',
+			patchState: 0,
+			wchan: 'klp_sleeper_wait',
+			stack: STACKS.interruptibleReader,
+		});
+		const {snapshot, reads} = reader.scan();
+		expect(reads).toBe(5); // The 4 blockers of the first poll and the new thread.
+		expect(snapshot.scanCost).toEqual({mode: 'incremental', reason: null, statesRead: 5, statesKnown: 50});
+		expect(snapshot.tasks).toEqual({total: 55, byPatchState: {'-1': 0, '0': 4, '1': 51}});
+		expect(snapshot.blockers.map((b) => b.tid).sort((a, b) => a - b)).toEqual([398, 539, 601, 700]);
+		expect(reader.scan().reads).toBe(4);
+	});
+
+	it('reads every thread again after a reversal and every 10 s, and warns of what the incremental polls missed', () => {
+		const made = tree(spec);
+		const reader = keptReader(made);
+		reader.scan();
+		reader.scan();
+		// A thread the marks put at the target reads the initial state again: the kernel never does that
+		// within one transition, so only the 10 s full scan can see it (and says so).
+		made.write('/proc/1000/task/1000/patch_state', '0\n');
+		expect(reader.scan(1000).snapshot.blockers.some((b) => b.tid === 1000)).toBe(false);
+		const safety = reader.scan(9000).snapshot;
+		expect(safety.scanCost?.reason).toBe('safety net');
+		expect(safety.blockers.some((b) => b.tid === 1000)).toBe(true);
+		expect(safety.warnings).toEqual([
+			'the 10 s full scan found 1 thread not at the target that the incremental polls counted there',
+		]);
+		// Reversal: enabled flips while the transition runs.
+		made.write('/sys/kernel/livepatch/klp_sleeper_patch/enabled', '0\n');
+		const reversed = reader.scan();
+		expect(reversed.snapshot.scanCost?.reason).toBe('reversal');
+		expect(reversed.reads).toBe(54);
+	});
+
+	it('a patch directory made anew under the same name is a replaced patch', () => {
+		const made = tree(spec);
+		const reader = keptReader(made);
+		reader.scan();
+		made.remove('/sys/kernel/livepatch/klp_sleeper_patch');
+		made.addPatch(sleeperPatch());
+		expect(reader.scan().snapshot.scanCost?.reason).toBe('replaced patch');
+	});
+
+	it('reads again the TIDs the kernel handed out since the last poll (ns_last_pid)', () => {
+		const made = tree(spec);
+		made.write('/proc/sys/kernel/ns_last_pid', '700\n');
+		const reader = keptReader(made);
+		reader.scan();
+		reader.scan();
+		// Thread 1010 exits and a new thread, still at the initial state, gets its TID (pid_max wrapped).
+		made.write('/proc/1010/task/1010/patch_state', '0\n');
+		made.write('/proc/sys/kernel/ns_last_pid', '1010\n');
+		const {snapshot, reads} = reader.scan();
+		expect(snapshot.blockers.some((b) => b.tid === 1010)).toBe(true);
+		// The 4 blockers, and the 11 TIDs from 1000 to 1010, the first ones after 700 that exist.
+		expect(reads).toBe(4 + 11);
+	});
+
+	it('no transition: threads counted from link counts, nothing read per thread', () => {
+		const made = tree({patches: [sleeperPatch({transition: 0})], threads: [...switched(5, -1), running]});
+		const reader = keptReader(made);
+		const {snapshot, reads} = reader.scan();
+		expect(reads).toBe(0);
+		expect(snapshot.scanCost).toEqual({mode: 'count', reason: null, statesRead: 0, statesKnown: 0});
+		expect(snapshot.tasks).toEqual({total: 6, byPatchState: {'-1': 6, '0': 0, '1': 0}});
 	});
 });

@@ -41,7 +41,8 @@ function bigTree(): Tree {
 	}
 
 	const made = makeTree({threads});
-	made.write('/proc/100/task/notatid/patch_state', '0\n');
+	// Not a thread (procfs has none such; a copied tree might): skipped, and a file is no link.
+	made.write('/proc/100/task/notatid', '0\n');
 	// A blocker whose stat is gone (it exited after its patch_state was read) and one without a stack.
 	fs.rmSync(`${made.root}/proc/110/task/110/stat`);
 	fs.rmSync(`${made.root}/proc/120/task/121/stack`);
@@ -450,6 +451,7 @@ describe('thread walk', () => {
 			threads: [1, 1, 0],
 			errors: {'x:E': 1},
 			firstTask: null,
+			maxTid: 1,
 		};
 		const b: TaskWalk = {
 			total: 3,
@@ -459,6 +461,9 @@ describe('thread walk', () => {
 			threads: [2, 2, 0],
 			errors: {'x:E': 2, 'y:E': 1},
 			firstTask: '/t',
+			maxTid: 2,
+			known: 3,
+			contradicted: 1,
 		};
 		expect(mergeWalks(a, b)).toEqual({
 			total: 5,
@@ -468,6 +473,9 @@ describe('thread walk', () => {
 			threads: [1, 1, 0, 2, 2, 0],
 			errors: {'x:E': 3, 'y:E': 1},
 			firstTask: '/t',
+			maxTid: 2,
+			known: 3,
+			contradicted: 1,
 		});
 	});
 });
