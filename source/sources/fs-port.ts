@@ -83,6 +83,17 @@ thread and whether it was at the target then; 0 never listed. TIDs beyond its le
 */
 export type WalkMarks = {
 	readonly slots: Int32Array;
+	/**
+	Per /proc entry (PID), four slots: `[4 * pid]` the last walk that counted it, `[4 * pid + 1]` 1
+	if every thread of it was at the target then, else 0, `[4 * pid + 2]` the last walk that listed
+	it (and wrote its threads' marks), `[4 * pid + 3]` its thread's TID if it had one thread then,
+	else 0 (a walk reads that thread without a listing while the link count says one). An incremental walk counts such a process from its task
+	dir's link count instead of listing it: a thread that appeared since was made by one of its
+	threads (CLONE_THREAD), all at the target, and inherits the target (kernel-livepatch.md §4.3), so
+	the counts and the blockers are those a listing would give; its threads' marks stay those of its
+	last listing. PIDs beyond its length are listed.
+	*/
+	readonly processes: Int32Array;
 	/** This walk's number (from 1; one more than the last marked walk). */
 	readonly poll: number;
 	/**

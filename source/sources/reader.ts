@@ -439,23 +439,28 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 	// Incremental transition scans (issue 12).
 	let epoch: Epoch | null = null;
 	let slots: Int32Array | null = null;
+	let processSlots: Int32Array | null = null;
 	let markPoll = 0;
 	/** A marked walk is under way: a scan meanwhile (another caller) reads every thread, unmarked. */
 	let marking = false;
 	/** `/proc/sys/kernel/ns_last_pid` at the last marked walk, null when unknown. */
 	let lastPid: number | null = null;
 
-	/** The marks, with room for TIDs up to `maxTid` (grown, keeping what they hold). */
-	function marksFor(maxTid: number): Int32Array {
-		if (slots === null || maxTid >= slots.length) {
-			const length = Math.max(MIN_MARK_SLOTS, Math.ceil((maxTid + 1) * 1.25));
-			// Shared: the walk helper thread reads and writes them too.
-			const grown = new Int32Array(new SharedArrayBuffer(length * 4));
-			if (slots !== null) grown.set(slots);
-			slots = grown;
-		}
+	/** `marks`, or new ones with room for `size` slots and what `marks` held. */
+	function roomy(marks: Int32Array | null, size: number): Int32Array {
+		if (marks !== null && size <= marks.length) return marks;
+		const length = Math.max(MIN_MARK_SLOTS, Math.ceil(size * 1.25));
+		// Shared: the walk helper thread reads and writes them too.
+		const grown = new Int32Array(new SharedArrayBuffer(length * 4));
+		if (marks !== null) grown.set(marks);
+		return grown;
+	}
 
-		return slots;
+	/** The marks, with room for TIDs up to `maxTid` and PIDs up to `maxPid`. */
+	function marksFor(maxTid: number, maxPid: number): {slots: Int32Array; processes: Int32Array} {
+		slots = roomy(slots, maxTid + 1);
+		processSlots = roomy(processSlots, 4 * (maxPid + 1));
+		return {slots, processes: processSlots};
 	}
 
 	/**
@@ -465,18 +470,24 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 	order and wraps at pid_max, so the new ones lie after the last one it handed out
 	(`ns_last_pid`, read at each marked walk). Without that file, only the safety net sees them.
 	*/
-	function forgetAllocated(marks: Int32Array): void {
+	function forgetAllocated(marks: {slots: Int32Array; processes: Int32Array}): void {
 		const text = readText(port, '/proc/sys/kernel/ns_last_pid');
 		const now = text === null ? null : parseInteger(text);
 		const before = lastPid;
 		lastPid = now;
 		if (now === null || before === null || now === before) return;
+		const forget = (from: number, to: number) => {
+			marks.slots.fill(0, Math.min(from, marks.slots.length), Math.min(to, marks.slots.length));
+			const {processes} = marks;
+			processes.fill(0, Math.min(4 * from, processes.length), Math.min(4 * to, processes.length));
+		};
+
 		if (now > before) {
-			marks.fill(0, Math.min(before + 1, marks.length), Math.min(now + 1, marks.length));
+			forget(before + 1, now + 1);
 		} else {
 			// Wrapped around pid_max.
-			marks.fill(0, Math.min(before + 1, marks.length));
-			marks.fill(0, 0, Math.min(now + 1, marks.length));
+			forget(before + 1, Number.MAX_SAFE_INTEGER);
+			forget(0, now + 1);
 		}
 	}
 
@@ -539,7 +550,7 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			if (n > maxPid) maxPid = n;
 		}
 
-		const marks = marksFor(maxPid);
+		const marks = marksFor(maxPid, maxPid);
 		if (mode === 'full') {
 			// Only to track the TIDs handed out from here on.
 			lastPid = null;
@@ -548,7 +559,7 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 		forgetAllocated(marks);
 		markPoll++;
 		marking = true;
-		return {marks: {slots: marks, poll: markPoll, mode}, reason};
+		return {marks: {...marks, poll: markPoll, mode}, reason};
 	}
 
 	/** A scan up to its thread walk, which the caller makes (on this thread or off it) before `complete`. */
@@ -650,7 +661,7 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 		if (marks === undefined) return;
 		marking = false;
 		if (walk === null) return;
-		marksFor(walk.maxTid ?? 0);
+		marksFor(walk.maxTid ?? 0, 0);
 		const transition = begun.transition!;
 		if (marks.mode === 'full') {
 			epoch = {

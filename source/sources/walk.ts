@@ -8,6 +8,7 @@ all-threads view every thread's `stat` (`details`), so that those reads, too, ar
 the threads or made off the main thread.
 */
 import type {FsPort, TaskFiles, TaskWalk, TaskWalkOptions} from './fs-port.js';
+import {isNumericName} from './parse.js';
 
 /** What the walk needs from a world. Errors are thrown Node-style (`code`). */
 export type WalkIo = {
@@ -68,11 +69,13 @@ export function walkTasks(io: WalkIo, pids: readonly string[], options: TaskWalk
 	const countOnly = !readStates && collect === 'blocking' && io.countTasks !== undefined;
 	const marks = readStates && target !== null ? (options.marks ?? null) : null;
 	const slots = marks?.slots ?? null;
+	const processes = marks?.processes ?? null;
 	const poll = marks?.poll ?? 0;
+	// A process all at the target at the previous walk, with as many threads now, is counted unlisted.
+	const countClean = marks?.mode === 'incremental' && collect === 'blocking' && io.countTasks !== undefined;
 	const skipKnown = marks?.mode === 'incremental';
 	const check = marks?.mode === 'check';
-	/** The mark of a thread at the target at the previous walk. */
-	const knownMark = ((poll - 1) << 1) | 1;
+
 	const threads: number[] = [];
 	const errors: Record<string, number> = {};
 	let total = 0;
@@ -112,67 +115,133 @@ export function walkTasks(io: WalkIo, pids: readonly string[], options: TaskWalk
 			}
 		}
 
-		let tids: string[];
-		try {
-			tids = io.readdir(taskDir);
-		} catch (error) {
-			const code = codeOf(error);
-			if (!gone(code)) countError('tasks:' + code);
-			return;
+		const tgid = Number(pid);
+		const at = processes !== null && 4 * tgid + 3 < processes.length ? 4 * tgid : -1;
+		// All at the target at the previous walk, and at every walk since its last listing.
+		const clean = at >= 0 && processes![at] === poll - 1 && processes![at + 1] === 1;
+		if (countClean && clean) {
+			let count: number | null;
+			try {
+				count = io.countTasks!(taskDir);
+			} catch (error) {
+				const code = codeOf(error);
+				if (!gone(code)) countError('tasks:' + code);
+				return;
+			}
+
+			if (count !== null) {
+				total += count;
+				known += count;
+				if (target === 1) one += count;
+				else zero += count;
+				firstTask ??= taskDir + '/' + pid;
+				if (tgid > maxTid) maxTid = tgid;
+				processes![at] = poll;
+				return;
+			}
 		}
 
-		const tgid = Number(pid);
-		const prefix = taskDir + '/';
-		for (const tid of tids) {
-			if (!numeric(tid)) {
-				continue;
+		// A process of one thread at the previous walk that still has one: that thread, if it is still
+		// there, is the one (a stat instead of a listing; most blockers are such processes).
+		let tids: readonly string[] | null = null;
+		const sole = countClean && at >= 0 && processes![at] === poll - 1 ? processes![at + 3]! : 0;
+		if (sole > 0) {
+			try {
+				if (io.countTasks!(taskDir) === 1) tids = [String(sole)];
+			} catch (error) {
+				const code = codeOf(error);
+				if (!gone(code)) countError('tasks:' + code);
+				return;
 			}
+		}
 
-			const id = Number(tid);
-			if (id > maxTid) maxTid = id;
-			const slot = slots !== null && id < slots.length ? id : -1;
-			let state = 2;
-			if (skipKnown && slot >= 0 && slots![slot] === knownMark) {
-				state = target!;
-				known++;
-			} else if (readStates) {
+		const prefix = taskDir + '/';
+		// The mark of a thread at the target when its process was last listed, if it has stayed there.
+		const knownMark = ((clean ? processes![at + 2]! : poll - 1) << 1) | 1;
+		let counted = 0;
+		let allAtTarget = true;
+		let only = 0;
+		for (;;) {
+			if (tids === null) {
 				try {
-					state = io.readPatchState(prefix + tid + '/patch_state');
+					tids = io.readdir(taskDir);
 				} catch (error) {
 					const code = codeOf(error);
-					if (gone(code)) {
-						continue; // Exited between readdir and read.
+					if (!gone(code)) countError('tasks:' + code);
+					return;
+				}
+			}
+
+			if (walkThreads(tids, tids.length === 1 && sole > 0 && tids[0] === String(sole))) break;
+			tids = null; // The sole thread is gone: list them.
+		}
+
+		if (at >= 0) {
+			processes![at] = poll;
+			processes![at + 1] = allAtTarget && counted > 0 ? 1 : 0;
+			processes![at + 2] = poll;
+			processes![at + 3] = counted === 1 ? only : 0;
+		}
+
+		/** The threads `tids` of this process; false when `sole` and that thread is gone (nothing counted). */
+		function walkThreads(tids: readonly string[], soleGuess: boolean): boolean {
+			for (const tid of tids) {
+				if (!numeric(tid)) {
+					continue;
+				}
+
+				const id = Number(tid);
+				if (id > maxTid) maxTid = id;
+				const slot = slots !== null && id < slots.length ? id : -1;
+				let state = 2;
+				if (skipKnown && slot >= 0 && slots![slot] === knownMark) {
+					state = target!;
+					known++;
+				} else if (readStates) {
+					try {
+						state = io.readPatchState(prefix + tid + '/patch_state');
+					} catch (error) {
+						const code = codeOf(error);
+						if (gone(code)) {
+							if (soleGuess) return false;
+							continue; // Exited between readdir and read.
+						}
+
+						countError('patch_state:' + code);
+						state = 2;
 					}
 
-					countError('patch_state:' + code);
-					state = 2;
+					if (check && slot >= 0 && slots![slot] === knownMark && state === 1 - target!) {
+						contradicted++;
+					}
+
+					if (state === 3) countError('garbage:EINVAL');
 				}
 
-				if (check && slot >= 0 && slots![slot] === knownMark && state === 1 - target!) {
-					contradicted++;
+				if (state === -1) {
+					minus++;
+				} else if (state === 0) {
+					zero++;
+				} else if (state === 1) {
+					one++;
 				}
 
-				if (state === 3) countError('garbage:EINVAL');
-			}
-
-			if (state === -1) {
-				minus++;
-			} else if (state === 0) {
-				zero++;
-			} else if (state === 1) {
-				one++;
-			}
-
-			if (slot >= 0) slots![slot] = (poll << 1) | (state === target ? 1 : 0);
-			total++;
-			firstTask ??= prefix + tid;
-			const blocking = target !== null && (state === 0 || state === 1) && state !== target;
-			if (blocking || collect === 'all') {
-				threads.push(tgid, id, state);
-				if (details !== undefined && taskFiles !== undefined) {
-					details.push(taskFiles(prefix + tid, blocking));
+				if (slot >= 0) slots![slot] = (poll << 1) | (state === target ? 1 : 0);
+				if (state !== target) allAtTarget = false;
+				counted++;
+				only = id;
+				total++;
+				firstTask ??= prefix + tid;
+				const blocking = target !== null && (state === 0 || state === 1) && state !== target;
+				if (blocking || collect === 'all') {
+					threads.push(tgid, id, state);
+					if (details !== undefined && taskFiles !== undefined) {
+						details.push(taskFiles(prefix + tid, blocking));
+					}
 				}
 			}
+
+			return true;
 		}
 	};
 
@@ -373,6 +442,9 @@ export function portWalkIo(port: FsPort, parse: (text: string) => number | null)
 		readdir: (path) => port.readdir(path),
 		readPatchState: (path) => parse(port.readFile(path)) ?? STATE_GARBAGE,
 		taskFiles: (dir, blocking) => readTaskFiles(read, ownerUid, dir, true, blocking),
+		// A port has no link counts: the listing, counted (the same answer, as a port like the
+		// emulator's answers it, so that every walk decision is exercised on it too).
+		countTasks: (taskDir) => port.readdir(taskDir).filter((name) => isNumericName(name)).length,
 	};
 }
 
