@@ -14,6 +14,8 @@ Errors are thrown as `FsError`-shaped objects (a `code` such as `ENOENT`, `ESRCH
 `EINVAL`, `EBUSY`), exactly as Node's `fs` throws them, so callers handle the real host and the
 emulator alike.
 */
+import type {ThreadTable} from '../model/types.js';
+
 export type FsPort = {
 	/** Whole file as text (sysfs and procfs files are small). Throws on error. */
 	readFile(path: string): string;
@@ -59,7 +61,7 @@ export type TaskWalkOptions = {
 	readonly readStates: boolean;
 	/** The transition target; threads at 0/1 other than it are returned. Null: none. */
 	readonly target: 0 | 1 | null;
-	/** `all`: return every thread, not only the blocking ones. */
+	/** `all`: every thread too, as a table (`TaskWalk.table`), with its `stat` and owner. */
 	readonly collect: 'blocking' | 'all';
 	/**
 	Also read, for each thread returned, the files the reader needs of it (`TaskFiles`), in the walk
@@ -74,6 +76,16 @@ export type TaskWalkOptions = {
 	previous poll) holds until the reader's next full scan. Absent: every thread is read.
 	*/
 	readonly marks?: WalkMarks;
+	/**
+	The state to count a thread at whose patch_state is not read (`readStates` false): -1 when the
+	kernel has reset them all (no transition), else 2 (unknown, the default).
+	*/
+	readonly unreadState?: -1 | 2;
+	/**
+	With `collect: 'all'`: the previous table of the same world; a thread it holds (same TID and start
+	time) keeps the owner it gives, so that only the `stat` of each thread is read.
+	*/
+	readonly owners?: Pick<ThreadTable, 'count' | 'tid' | 'starttime' | 'uid'>;
 };
 
 /**
@@ -146,6 +158,11 @@ export type TaskWalk = {
 	readonly contradicted?: number;
 	/** The highest TID listed (0 when none), to size the marks. */
 	readonly maxTid?: number;
+	/**
+	With `collect: 'all'`: every thread counted, as columns (TID order). `threads` and `details` then
+	hold the blocking threads only.
+	*/
+	readonly table?: ThreadTable;
 };
 
 /** Error shape thrown by every port, like Node's `ErrnoException`. */

@@ -27,6 +27,7 @@ import {
 	type HelperAssignment,
 	type HelperResult,
 } from './walk-protocol.js';
+import {createThreadTableBuilder} from './thread-table.js';
 import {
 	addWalk,
 	emptyWalk,
@@ -297,8 +298,10 @@ function walkShared(
 
 	const into = emptyWalk();
 	const mine = new Set<number>();
+	// This thread's chunks fill one table (collect 'all'); the helper's comes in one piece.
+	const table = options.collect === 'all' ? createThreadTableBuilder() : null;
 	const walkChunk = (index: number) => {
-		addWalk(into, walkTasks(io, pids.slice(index * chunk, (index + 1) * chunk), options));
+		addWalk(into, walkTasks(io, pids.slice(index * chunk, (index + 1) * chunk), options, table));
 	};
 
 	for (;;) {
@@ -327,6 +330,7 @@ function walkShared(
 		addWalk(into, helped);
 	}
 
+	if (table !== null) addWalk(into, {...emptyWalk(), table: table.finish()});
 	return into;
 }
 

@@ -25,8 +25,10 @@ import type {
 	SourceInfo,
 	StackFrame,
 	ThreadInfo,
+	ThreadTable,
 	TransitionInfo,
 } from '../model/types.js';
+import {threadAt} from '../model/types.js';
 import {parseLivepatchLine} from '../model/kernel-log.js';
 import {errorCode, type FsPort, type TaskFiles, type TaskWalk, type WalkMarks} from './fs-port.js';
 import {
@@ -42,6 +44,7 @@ import {
 	parseStack,
 	parseStat,
 } from './parse.js';
+import {createThreadTableBuilder} from './thread-table.js';
 import {portWalkIo, readTaskFiles, walkTasks} from './walk.js';
 
 export const LIVEPATCH_DIR = '/sys/kernel/livepatch';
@@ -445,6 +448,8 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 	let marking = false;
 	/** `/proc/sys/kernel/ns_last_pid` at the last marked walk, null when unknown. */
 	let lastPid: number | null = null;
+	/** The last all-threads table, and when its owners were last all read. */
+	let lastTable: {table: ThreadTable; at: number} | null = null;
 
 	/** `marks`, or new ones with room for `size` slots and what `marks` held. */
 	function roomy(marks: Int32Array | null, size: number): Int32Array {
@@ -566,7 +571,8 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 	function begin(options: ReaderScanOptions) {
 		// A capture is dated when it was taken, whatever the clock says (stuck and elapsed times, next round).
 		const time = source.capturedAt ?? (options.clock ?? clock)();
-		const all = options.threads === 'all';
+		// Every thread: as objects (`all`) or columns (`columns`); the walk makes columns either way.
+		const all = options.threads === 'all' || options.threads === 'columns';
 		const warnings = new Warnings();
 
 		const releaseText = readText(port, '/proc/sys/kernel/osrelease');
@@ -609,7 +615,8 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 		const target = transition?.target ?? null;
 		// While a load initialises, every task reads 0 and none is held by anything yet: count them, list none.
 		const blockTarget = transition?.initializing ? null : target;
-		const readStates = livepatch && (transition !== null || all);
+		// Without a transition the kernel has reset every task to -1: nothing to read per thread.
+		const readStates = livepatch && transition !== null;
 		let pids: string[] = [];
 		try {
 			pids = port.readdir('/proc');
@@ -621,14 +628,20 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			? planWalk(transition, kernelLog, time, pids, options.full === true)
 			: {marks: undefined, reason: null};
 		if (!readStates) epoch = null;
+		// The all-threads view reads every thread's stat each poll, and its owner once per thread (the
+		// previous table knows the rest), all of them again every `fullScanEveryMs`.
+		let owners: ThreadTable | undefined;
+		if (all && lastTable !== null && time - lastTable.at < fullScanEveryMs) owners = lastTable.table;
 		const walkOptions = {
 			readStates,
 			target: blockTarget ?? (target === null ? null : 0),
 			collect: all ? 'all' : 'blocking',
-			// The threads' own files, read in the walk (shared with its helper thread on a big /proc, or on
-			// it alone for the dashboard): every blocker's, and in the all-threads view every thread's stat.
-			details: blockTarget !== null || all,
+			// The blockers' own files (stat, owner, wchan, stack), read in the walk (shared with its helper
+			// thread on a big /proc, or on it alone for the dashboard).
+			details: blockTarget !== null,
 			...(plan.marks === undefined ? {} : {marks: plan.marks}),
+			...(readStates ? {} : {unreadState: livepatch ? (-1 as const) : (2 as const)}),
+			...(owners === undefined ? {} : {owners}),
 		} as const;
 		return {
 			time,
@@ -646,6 +659,8 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			leftoverModules,
 			kernelLog,
 			reason: plan.reason,
+			columns: options.threads === 'columns',
+			owners: owners !== undefined,
 		};
 	}
 
@@ -690,8 +705,13 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 					? 'task list unreadable for {n} process{s}'
 					: what === 'garbage'
 						? 'patch_state garbage for {n} thread{s}'
-						: 'patch_state unreadable for {n} thread{s}';
-			warnings.count(subject, code, what === 'garbage' ? '' : accessHint(code), count);
+						: what === 'stat'
+							? 'stat unreadable for {n} thread{s}'
+							: what === 'statgarbage'
+								? 'stat garbage for {n} thread{s}'
+								: 'patch_state unreadable for {n} thread{s}';
+			const garbage = what === 'garbage' || what === 'statgarbage';
+			warnings.count(subject, code, garbage ? '' : accessHint(code), count);
 		}
 
 		if ((walk.contradicted ?? 0) > 0) {
@@ -701,8 +721,14 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			);
 		}
 
+		// Every thread (all-threads view): the walk's columns, and objects from them when asked for.
+		const table = all ? (walk.table ?? createThreadTableBuilder().finish()) : null;
+		if (table !== null) lastTable = {table, at: begun.owners ? (lastTable?.at ?? time) : time};
+		const threads: ThreadInfo[] | null =
+			table === null || begun.columns
+				? null
+				: Array.from({length: table.count}, (_, i) => threadAt(table, i));
 		const candidates: Candidate[] = [];
-		const threads: ThreadInfo[] | null = all ? [] : null;
 		const triples = walk.threads;
 		const details = walk.details;
 		for (let i = 0; i + 2 < triples.length; i += 3) {
@@ -710,31 +736,8 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			const tid = triples[i + 1]!;
 			const raw = triples[i + 2]!;
 			const patchState: PatchState | null = raw === -1 || raw === 0 || raw === 1 ? raw : null;
-			let info: ThreadInfo | null = null;
-			const files = details?.[i / 3] ?? null;
-			if (threads !== null) {
-				// The walk read its stat, unless this port's walk leaves details out.
-				const own = files ?? readTaskFiles(read, ownerUid, `/proc/${tgid}/task/${tid}`, true, false);
-				info = threadFrom(own, tgid, tid, patchState, warnings);
-				if (info === null) {
-					// Exited after the walk saw it.
-					total--;
-					if (patchState === -1) {
-						minus--;
-					} else if (patchState === 0) {
-						zero--;
-					} else if (patchState === 1) {
-						one--;
-					}
-
-					continue;
-				}
-
-				threads.push(info);
-			}
-
 			if (blockTarget !== null && isBlocking(patchState, blockTarget)) {
-				candidates.push({tgid, tid, patchState, info, files});
+				candidates.push({tgid, tid, patchState, info: null, files: details?.[i / 3] ?? null});
 			}
 		}
 
@@ -827,6 +830,7 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			transition,
 			tasks: {total, byPatchState: {'-1': minus, '0': zero, '1': one}, ...(unknown > 0 ? {unknown} : {})},
 			threads,
+			...(begun.columns ? {threadTable: table} : {}),
 			blockers,
 			...(begun.leftoverModules === null ? {} : {leftoverModules: begun.leftoverModules}),
 			kernelLog: begun.kernelLog,

@@ -10,6 +10,7 @@ process.
 */
 import * as fs from 'node:fs';
 import {receiveMessageOnPort, workerData} from 'node:worker_threads';
+import {createThreadTableBuilder, tableBuffers} from './thread-table.js';
 import {addWalk, emptyWalk, makeFsWalkIo, packTaskFiles, readTaskFiles, walkTasks} from './walk.js';
 import {
 	DONE,
@@ -28,6 +29,8 @@ function walkAssignment(work: HelperAssignment, shared: Int32Array): HelperResul
 		const {pids, options, chunk, faultAfter} = work;
 		const chunks = Math.ceil(pids.length / chunk);
 		const into = emptyWalk();
+		// Every thread's columns, from all the chunks this thread walks (collect 'all').
+		const table = options.collect === 'all' ? createThreadTableBuilder() : null;
 		for (let done = 0; ; done++) {
 			if (done === faultAfter) {
 				throw new Error('injected helper fault');
@@ -38,11 +41,12 @@ function walkAssignment(work: HelperAssignment, shared: Int32Array): HelperResul
 				break;
 			}
 
-			addWalk(into, walkTasks(io, pids.slice(index * chunk, (index + 1) * chunk), options));
+			addWalk(into, walkTasks(io, pids.slice(index * chunk, (index + 1) * chunk), options, table));
 		}
 
 		const packed = into.details === undefined ? undefined : packTaskFiles(into.details);
 		into.details = undefined;
+		if (table !== null) into.table = table.finish();
 		return {ok: true, walk: into, packed};
 	} catch (error) {
 		return {ok: false, error: String(error)};
@@ -73,7 +77,9 @@ function serve({control: controlBuffer, port}: HelperData): void {
 			continue;
 		}
 
-		port.postMessage(walkAssignment(work, shared));
+		const result = walkAssignment(work, shared);
+		// The columns move to the main thread, not copied.
+		port.postMessage(result, result.ok && result.walk.table ? tableBuffers(result.walk.table) : []);
 		Atomics.store(shared, 1, DONE);
 		Atomics.notify(shared, 1);
 	}

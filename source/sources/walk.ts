@@ -9,6 +9,8 @@ the threads or made off the main thread.
 */
 import type {FsPort, TaskFiles, TaskWalk, TaskWalkOptions} from './fs-port.js';
 import {isNumericName} from './parse.js';
+import type {ThreadTable} from '../model/types.js';
+import {createThreadTableBuilder, knownOwner, mergeTables, type ThreadTableBuilder} from './thread-table.js';
 
 /** What the walk needs from a world. Errors are thrown Node-style (`code`). */
 export type WalkIo = {
@@ -16,10 +18,12 @@ export type WalkIo = {
 	/** -1, 0 or 1; 3 for garbage. */
 	readPatchState(path: string): number;
 	/**
-	A thread's files (`readTaskFiles`), for `details`: `stat` and owner, and with `blocking` its
-	`wchan` and `stack` too. A walk io without it returns none.
+	A thread's files (`readTaskFiles`), for `details`: `stat` and (unless `owner` is false) owner,
+	and with `blocking` its `wchan` and `stack` too. A walk io without it returns none.
 	*/
-	taskFiles?(dir: string, blocking: boolean): TaskFiles;
+	taskFiles?(dir: string, blocking: boolean, owner?: boolean): TaskFiles;
+	/** Owner uid of a path, undefined when unknown (never throws). */
+	ownerUid?(path: string): number | undefined;
 	/**
 	How many threads a task dir holds, from one stat of it rather than a listing: procfs gives
 	`/proc/<pid>/task` a link count of 2 plus its threads, and disk filesystems 2 plus the
@@ -40,7 +44,12 @@ a task dir is counted from its link count where the io can (`countTasks`), not l
 With `marks` (a transition the reader has seen before), a thread known at the target at the
 previous walk is counted there without a read, and every listed thread's mark is written.
 */
-export function walkTasks(io: WalkIo, pids: readonly string[], options: TaskWalkOptions): TaskWalk {
+export function walkTasks(
+	io: WalkIo,
+	pids: readonly string[],
+	options: TaskWalkOptions,
+	into: ThreadTableBuilder | null = null,
+): TaskWalk {
 	const numeric = (name: string): boolean => {
 		const n = name.length;
 		if (n === 0 || n > 10) {
@@ -64,8 +73,14 @@ export function walkTasks(io: WalkIo, pids: readonly string[], options: TaskWalk
 
 	const gone = (code: string): boolean => code === 'ENOENT' || code === 'ESRCH' || code === 'ENOTDIR';
 	const {readStates, target, collect} = options;
-	const taskFiles = options.details === true ? io.taskFiles : undefined;
-	const details: TaskFiles[] | undefined = taskFiles === undefined ? undefined : [];
+	// The state of a thread whose patch_state is not read: known (-1 with no transition) or not (2).
+	const unread: number = options.unreadState ?? 2;
+	// Every thread into a table (collect 'all'); only the blockers are returned one by one.
+	const table = collect === 'all' ? (into ?? createThreadTableBuilder()) : null;
+	const owners = options.owners ?? null;
+	const taskFiles = options.details === true || table !== null ? io.taskFiles : undefined;
+	const details: TaskFiles[] | undefined =
+		options.details === true && taskFiles !== undefined ? [] : undefined;
 	const countOnly = !readStates && collect === 'blocking' && io.countTasks !== undefined;
 	const marks = readStates && target !== null ? (options.marks ?? null) : null;
 	const slots = marks?.slots ?? null;
@@ -193,7 +208,7 @@ export function walkTasks(io: WalkIo, pids: readonly string[], options: TaskWalk
 				const id = Number(tid);
 				if (id > maxTid) maxTid = id;
 				const slot = slots !== null && id < slots.length ? id : -1;
-				let state = 2;
+				let state: number = unread;
 				if (skipKnown && slot >= 0 && slots![slot] === knownMark) {
 					state = target!;
 					known++;
@@ -218,6 +233,33 @@ export function walkTasks(io: WalkIo, pids: readonly string[], options: TaskWalk
 					if (state === 3) countError('garbage:EINVAL');
 				}
 
+				const blocking = target !== null && (state === 0 || state === 1) && state !== target;
+				let files: TaskFiles | null = null;
+				if (table !== null) {
+					// Every thread's stat (its owner only when no earlier table knows it), into the table;
+					// a thread whose stat is gone has exited since it was listed, and is not counted.
+					files =
+						taskFiles === undefined ? null : taskFiles(prefix + tid, blocking, blocking || owners === null);
+					if (files !== null && files.stat === null && gone(files.statError ?? '')) {
+						if (soleGuess) return false;
+						continue;
+					}
+
+					if (files === null) {
+						table.add(tgid, id, state, null, null);
+					} else {
+						// A blocker's unreadable or garbled stat is the reader's to count (it parses it again).
+						if (files.stat === null && !blocking) countError('stat:' + (files.statError ?? 'EIO'));
+						if (!table.add(tgid, id, state, files.stat, files.uid) && !blocking) {
+							countError('statgarbage:EINVAL');
+						}
+						if (!blocking && owners !== null) {
+							const seen = knownOwner(owners, id, table.lastStarttime);
+							table.setLastUid(seen === undefined ? (io.ownerUid?.(prefix + tid) ?? null) : seen);
+						}
+					}
+				}
+
 				if (state === -1) {
 					minus++;
 				} else if (state === 0) {
@@ -232,11 +274,10 @@ export function walkTasks(io: WalkIo, pids: readonly string[], options: TaskWalk
 				only = id;
 				total++;
 				firstTask ??= prefix + tid;
-				const blocking = target !== null && (state === 0 || state === 1) && state !== target;
-				if (blocking || collect === 'all') {
+				if (blocking) {
 					threads.push(tgid, id, state);
 					if (details !== undefined && taskFiles !== undefined) {
-						details.push(taskFiles(prefix + tid, blocking));
+						details.push(files ?? taskFiles(prefix + tid, true));
 					}
 				}
 			}
@@ -256,6 +297,7 @@ export function walkTasks(io: WalkIo, pids: readonly string[], options: TaskWalk
 		...walk,
 		...(details === undefined ? {} : {details}),
 		...(marks === null ? {} : {known, contradicted}),
+		...(table === null || into !== null ? {} : {table: table.finish()}),
 	};
 }
 
@@ -270,6 +312,7 @@ export function readTaskFiles(
 	dir: string,
 	withStat: boolean,
 	withStack: boolean,
+	withOwner = true,
 ): TaskFiles {
 	const codeOf = (error: unknown): string => {
 		const code = typeof error === 'object' && error !== null ? (error as {code?: unknown}).code : undefined;
@@ -289,7 +332,7 @@ export function readTaskFiles(
 			}
 		}
 
-		uid = ownerUid(dir) ?? null;
+		if (withOwner) uid = ownerUid(dir) ?? null;
 	}
 
 	if (!withStack) {
@@ -334,6 +377,7 @@ export function makeFsWalkIo(
 		dir: string,
 		withStat: boolean,
 		withStack: boolean,
+		withOwner?: boolean,
 	) => TaskFiles,
 ): WalkIo & {readText(path: string): string; ownerUid(path: string): number | undefined} {
 	const buffer = new Uint8Array(64);
@@ -387,7 +431,7 @@ export function makeFsWalkIo(
 		readText,
 		ownerUid,
 		readdir: (path) => fs.readdirSync(prefix + path),
-		taskFiles: (dir, blocking) => taskFilesOf(readText, ownerUid, dir, true, blocking),
+		taskFiles: (dir, blocking, owner = true) => taskFilesOf(readText, ownerUid, dir, true, blocking, owner),
 		countTasks(taskDir) {
 			const links = fs.statSync(prefix + taskDir).nlink;
 			return links >= 2 ? links - 2 : null;
@@ -441,7 +485,8 @@ export function portWalkIo(port: FsPort, parse: (text: string) => number | null)
 	return {
 		readdir: (path) => port.readdir(path),
 		readPatchState: (path) => parse(port.readFile(path)) ?? STATE_GARBAGE,
-		taskFiles: (dir, blocking) => readTaskFiles(read, ownerUid, dir, true, blocking),
+		taskFiles: (dir, blocking, owner = true) => readTaskFiles(read, ownerUid, dir, true, blocking, owner),
+		ownerUid,
 		// A port has no link counts: the listing, counted (the same answer, as a port like the
 		// emulator's answers it, so that every walk decision is exercised on it too).
 		countTasks: (taskDir) => port.readdir(taskDir).filter((name) => isNumericName(name)).length,
@@ -461,6 +506,7 @@ export type WalkAccumulator = {
 	known?: number;
 	contradicted?: number;
 	maxTid: number;
+	table?: ThreadTable;
 };
 
 export function emptyWalk(): WalkAccumulator {
@@ -483,6 +529,8 @@ export function addWalk(into: WalkAccumulator, part: TaskWalk): void {
 
 	into.firstTask ??= part.firstTask;
 	into.maxTid = Math.max(into.maxTid, part.maxTid ?? 0);
+	if (part.table !== undefined)
+		into.table = into.table === undefined ? part.table : mergeTables(into.table, part.table);
 	if (part.known !== undefined) into.known = (into.known ?? 0) + part.known;
 	if (part.contradicted !== undefined) into.contradicted = (into.contradicted ?? 0) + part.contradicted;
 	if (part.details !== undefined) {

@@ -1,5 +1,6 @@
 import {afterEach, describe, expect, it} from 'vitest';
 import type {TaskWalk, TaskWalkOptions} from '../../source/sources/fs-port.js';
+import {threadAt} from '../../source/model/types.js';
 import {spawnSync} from 'node:child_process';
 import {createHostPort, prewarmWalkHelper, releasePrewarmedHelper} from '../../source/sources/host-port.js';
 import {parsePatchState} from '../../source/sources/parse.js';
@@ -112,7 +113,7 @@ describe('thread walk', () => {
 		expect(walk.details).toBeUndefined();
 	});
 
-	it("details: each thread's own stat and owner, and a blocker's wchan and stack, read in the walk", () => {
+	it("details: a blocker's stat, owner, wchan and stack; with collect 'all' every thread's stat and owner, as columns", () => {
 		const made = bigTree();
 		const port = createHostPort(made.root, {parallelMinPids: Number.POSITIVE_INFINITY});
 		for (const collect of ['blocking', 'all'] as const) {
@@ -124,11 +125,14 @@ describe('thread walk', () => {
 			});
 			expect(walk.details).toHaveLength(walk.threads.length / 3);
 			let blockers = 0;
-			let others = 0;
 			for (let i = 0; i < walk.threads.length; i += 3) {
 				const [tid, state] = [walk.threads[i + 1]!, walk.threads[i + 2]!];
 				const files = walk.details![i / 3]!;
+				expect(state).toBe(0);
 				if (tid === 110) {
+					// Its stat is gone: it exited after its patch_state was read (counted: a walk of blockers
+					// leaves the rest to the reader).
+					expect(collect).toBe('blocking');
 					expect(files).toMatchObject({stat: null, statError: 'ENOENT', wchan: null, stack: null});
 					continue;
 				}
@@ -137,13 +141,6 @@ describe('thread walk', () => {
 				const n = /\(t(\d+)\)/.exec(files.stat ?? '')?.[1];
 				expect(files.stat).toMatch(new RegExp(`^${tid} \\(t${n}\\) `));
 				expect(files.uid).toBe(process.getuid!());
-				if (state !== 0) {
-					// Not a blocker (all-threads walks only): no wchan or stack read.
-					others++;
-					expect(files).toMatchObject({wchan: null, stack: null, stackError: null});
-					continue;
-				}
-
 				blockers++;
 				expect(files.wchan).toBe(`wait_${n}`);
 				if (tid === 121) {
@@ -156,9 +153,22 @@ describe('thread walk', () => {
 
 			expect(blockers).toBeGreaterThan(0);
 			if (collect === 'blocking') {
-				expect(others).toBe(0);
-			} else {
-				expect(others).toBeGreaterThan(blockers);
+				expect(walk.table).toBeUndefined();
+				continue;
+			}
+
+			// Every thread counted, in TID order, with its stat's fields and owner; 110 exited.
+			const table = walk.table!;
+			expect(table.count).toBe(walk.total);
+			expect(walk.total).toBe(74);
+			expect([...table.tid]).toEqual([...table.tid].sort((a, b) => a - b));
+			expect(table.tid.includes(110)).toBe(false);
+			for (let i = 0; i < table.count; i++) {
+				const thread = threadAt(table, i);
+				expect(thread.comm).toMatch(/^t\d+$/);
+				expect(thread.uid).toBe(process.getuid!());
+				expect(thread.tgid).toBe(Math.floor(thread.tid / 10) * 10);
+				expect(thread.state).toBe('S');
 			}
 		}
 	});

@@ -1,0 +1,239 @@
+/**
+Builds a `ThreadTable` (model/types.ts): every thread of a walk as columns, in TID order, on
+whichever thread walked (the walk helper posts its columns as transferable buffers, so the main
+thread receives 100,000 threads without making an object of each: issue 12).
+*/
+import type {ThreadTable} from '../model/types.js';
+import {parseStat} from './parse.js';
+
+/** The letter `stat` shows for a thread whose `stat` could not be read. */
+const UNKNOWN_STATE = 0x3f; // '?'
+
+export type ThreadTableBuilder = {
+	/**
+	Add a thread from its `stat` text (null: unreadable, fields unknown) and owner. Returns false for
+	a text that is not a stat line (the thread is added with unknown fields all the same).
+	*/
+	add(tgid: number, tid: number, patchState: number, stat: string | null, uid: number | null): boolean;
+	/** The start time `stat` gave the thread last added (0 when unknown). */
+	readonly lastStarttime: number;
+	/** Set the owner of the thread last added. */
+	setLastUid(uid: number | null): void;
+	/** The table, sorted by TID then start time; the builder is spent. */
+	finish(): ThreadTable;
+};
+
+type Columns = {
+	tid: Int32Array;
+	tgid: Int32Array;
+	ppid: Int32Array;
+	flags: Uint32Array;
+	starttime: Float64Array;
+	uid: Float64Array;
+	patchState: Int8Array;
+	state: Uint16Array;
+	comm: Int32Array;
+};
+
+function allocate(size: number): Columns {
+	return {
+		tid: new Int32Array(size),
+		tgid: new Int32Array(size),
+		ppid: new Int32Array(size),
+		flags: new Uint32Array(size),
+		starttime: new Float64Array(size),
+		uid: new Float64Array(size),
+		patchState: new Int8Array(size),
+		state: new Uint16Array(size),
+		comm: new Int32Array(size),
+	};
+}
+
+const columnNames = [
+	'tid',
+	'tgid',
+	'ppid',
+	'flags',
+	'starttime',
+	'uid',
+	'patchState',
+	'state',
+	'comm',
+] as const;
+
+export function createThreadTableBuilder(): ThreadTableBuilder {
+	let columns = allocate(1024);
+	let count = 0;
+	let lastStarttime = 0;
+	const comms: string[] = [];
+	const commIndex = new Map<string, number>();
+	const internComm = (comm: string): number => {
+		let index = commIndex.get(comm);
+		if (index === undefined) {
+			index = comms.length;
+			comms.push(comm);
+			commIndex.set(comm, index);
+		}
+
+		return index;
+	};
+
+	return {
+		get lastStarttime() {
+			return lastStarttime;
+		},
+		setLastUid(uid) {
+			if (count > 0) columns.uid[count - 1] = uid ?? Number.NaN;
+		},
+		add(tgid, tid, patchState, stat, uid) {
+			if (count === columns.tid.length) {
+				const grown = allocate(count * 2);
+				for (const name of columnNames) grown[name].set(columns[name] as never);
+				columns = grown;
+			}
+
+			const fields = stat === null || stat === '' ? null : parseStat(stat);
+			const i = count++;
+			columns.tid[i] = tid;
+			columns.tgid[i] = tgid;
+			columns.patchState[i] = patchState;
+			columns.uid[i] = uid ?? Number.NaN;
+			columns.ppid[i] = fields?.ppid ?? 0;
+			columns.flags[i] = fields?.flags ?? 0;
+			columns.starttime[i] = fields?.starttime ?? 0;
+			columns.state[i] = fields === null ? UNKNOWN_STATE : fields.state.charCodeAt(0);
+			columns.comm[i] = internComm(fields?.comm ?? '');
+			lastStarttime = fields?.starttime ?? 0;
+			return fields !== null || stat === null || stat === '';
+		},
+		finish() {
+			return sortByTid(columns, count, comms);
+		},
+	};
+}
+
+/** The first `count` rows of `columns`, sorted by TID then start time, in arrays of their own. */
+function sortByTid(columns: Columns, count: number, comms: readonly string[]): ThreadTable {
+	// One native sort of (TID, start time, row) packed in a double where they fit, else a comparator.
+	const order = new Int32Array(count);
+	let sorted = true;
+	for (let i = 1; i < count && sorted; i++) {
+		sorted =
+			columns.tid[i - 1]! < columns.tid[i]! ||
+			(columns.tid[i - 1] === columns.tid[i] && columns.starttime[i - 1]! <= columns.starttime[i]!);
+	}
+
+	if (sorted) {
+		for (let i = 0; i < count; i++) order[i] = i;
+	} else if (count < 1 << 21) {
+		// TIDs are below 2^22 (pid_max): (tid * 2^21 + row) is exact in a double. Equal TIDs (one
+		// recycled during the walk) are put in start-time order below.
+		const keys = new Float64Array(count);
+		for (let i = 0; i < count; i++) keys[i] = columns.tid[i]! * 2_097_152 + i;
+		keys.sort();
+		for (let i = 0; i < count; i++) order[i] = keys[i]! % 2_097_152;
+		for (let i = 1; i < count; i++) {
+			if (columns.tid[order[i]!] === columns.tid[order[i - 1]!]) {
+				const run = [order[i - 1]!];
+				let j = i;
+				while (j < count && columns.tid[order[j]!] === columns.tid[run[0]!]) run.push(order[j++]!);
+				run.sort((a, b) => columns.starttime[a]! - columns.starttime[b]! || a - b);
+				order.set(run, i - 1);
+				i = j;
+			}
+		}
+	} else {
+		const rows = Array.from({length: count}, (_, i) => i);
+		rows.sort(
+			(a, b) => columns.tid[a]! - columns.tid[b]! || columns.starttime[a]! - columns.starttime[b]! || a - b,
+		);
+		order.set(rows);
+	}
+
+	const out = allocate(count);
+	for (const name of columnNames) {
+		const from = columns[name];
+		const to = out[name];
+		for (let i = 0; i < count; i++) to[i] = from[order[i]!]!;
+	}
+
+	// The comms numbered in order of first use: one world, one table, however it was walked.
+	const renumber = new Int32Array(comms.length).fill(-1);
+	const used: string[] = [];
+	for (let i = 0; i < count; i++) {
+		const old = out.comm[i]!;
+		if (renumber[old] === -1) {
+			renumber[old] = used.length;
+			used.push(comms[old]!);
+		}
+
+		out.comm[i] = renumber[old]!;
+	}
+
+	return {count, ...out, comms: used};
+}
+
+/** `a` and `b` (walks of disjoint sets of threads) in one table, in TID order. */
+export function mergeTables(a: ThreadTable, b: ThreadTable): ThreadTable {
+	const count = a.count + b.count;
+	const columns = allocate(count);
+	for (const name of columnNames) {
+		(columns[name] as Int32Array).set(a[name] as Int32Array, 0);
+		(columns[name] as Int32Array).set(b[name] as Int32Array, a.count);
+	}
+
+	// b's comms after a's, each once.
+	const comms = [...a.comms];
+	const index = new Map(comms.map((comm, i) => [comm, i]));
+	const remap = b.comms.map((comm) => {
+		let at = index.get(comm);
+		if (at === undefined) {
+			at = comms.length;
+			comms.push(comm);
+			index.set(comm, at);
+		}
+
+		return at;
+	});
+	for (let i = a.count; i < count; i++) columns.comm[i] = remap[columns.comm[i]!]!;
+	return sortByTid(columns, count, comms);
+}
+
+/** The buffers of a table, to transfer it to another thread without a copy. */
+export function tableBuffers(table: ThreadTable): ArrayBuffer[] {
+	return columnNames.map((name) => table[name].buffer as ArrayBuffer);
+}
+
+/**
+What an earlier table says a thread's owner is, if that table has the thread (same TID and start
+time): the walk of the all-threads view then reads only the `stat` of a thread it has seen before,
+not its owner too. Binary search: the table is in TID order.
+*/
+export function knownOwner(
+	table: Pick<ThreadTable, 'count' | 'tid' | 'starttime' | 'uid'>,
+	tid: number,
+	starttime: number,
+): number | null | undefined {
+	let low = 0;
+	let high = table.count - 1;
+	while (low <= high) {
+		const middle = (low + high) >>> 1;
+		const at = table.tid[middle]!;
+		if (at < tid) low = middle + 1;
+		else if (at > tid) high = middle - 1;
+		else {
+			// Equal TIDs are rare (one recycled during a walk): look around.
+			for (let i = middle; i >= 0 && table.tid[i] === tid; i--) {
+				if (table.starttime[i] === starttime) return Number.isNaN(table.uid[i]!) ? null : table.uid[i]!;
+			}
+
+			for (let i = middle + 1; i < table.count && table.tid[i] === tid; i++) {
+				if (table.starttime[i] === starttime) return Number.isNaN(table.uid[i]!) ? null : table.uid[i]!;
+			}
+
+			return undefined;
+		}
+	}
+
+	return undefined;
+}
