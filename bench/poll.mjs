@@ -10,6 +10,10 @@ In-process cost of one poll (issue 2 §7), as the dashboard pays it every refres
 - all: `scan({threads: 'all'})` on TRANSITION_TREE (the dashboard's all-threads view, `a`);
 - helperOn / helperOff: the steady poll with the host port's helper thread forced on / off (by
   default it runs only when the load average leaves a core free);
+- incremental (issue 12 §1): pairs of a full scan (`full: true`) and a steady-state poll of the same
+  kept reader on TRANSITION_TREE, on the calling thread, with the ratios of each pair;
+- firstScanMs: the first `scanAsync` of a new reader on TRANSITION_TREE (what the dashboard's first
+  full frame waits for);
 - background: the dashboard's own scan, `scanAsync` (the walk on the helper thread alone), in both
   views: its wall time, and the longest stretch the main thread could not answer (the gap between
   ticks of a 1 ms timer during the scan).
@@ -55,6 +59,7 @@ const out = {};
 		threads: snapshot.tasks.total,
 		transition: snapshot.transition !== null,
 		blockers: snapshot.blockers.length,
+		scanCost: snapshot.scanCost ?? null,
 	};
 }
 
@@ -133,6 +138,44 @@ const out = {};
 
 		out.background[threads] = {wallMedian: median(walls), stallMedian: median(stalls), stallMax: max(stalls)};
 	}
+}
+
+{
+	// Issue 12 §1: a steady-state poll of a kept reader next to a full scan of the same tree, in
+	// pairs (full, then steady), on this thread (the helper off: its CPU is the process's anyway).
+	// A reader without incremental scans reads every thread both times (`full` means nothing to it).
+	const r = reader(transitionTree, {parallelMinPids: Number.POSITIVE_INFINITY});
+	r.scan({threads: 'blockers'});
+	r.scan({threads: 'blockers'});
+	const full = [];
+	const steady = [];
+	let last = null;
+	for (let i = 0; i < Math.max(9, runs); i++) {
+		const f = measure(() => r.scan({threads: 'blockers', full: true}), {runs: 1});
+		const s = measure(() => r.scan({threads: 'blockers'}), {runs: 1});
+		full.push({wall: f.wall[0], cpu: f.cpu[0]});
+		steady.push({wall: s.wall[0], cpu: s.cpu[0]});
+		last = s.result;
+	}
+
+	const pick = (list, field) => list.map((entry) => entry[field]);
+	out.incremental = {
+		full: summary({wall: pick(full, 'wall'), cpu: pick(full, 'cpu')}),
+		steady: summary({wall: pick(steady, 'wall'), cpu: pick(steady, 'cpu')}),
+		cpuRatios: full.map((f, i) => steady[i].cpu / f.cpu),
+		wallRatios: full.map((f, i) => steady[i].wall / f.wall),
+		scanCost: last?.scanCost ?? null,
+		threads: last?.tasks.total ?? null,
+		blockers: last?.blockers.length ?? null,
+	};
+}
+
+{
+	// The dashboard's first scan of the big tree (a new reader, the walk on the helper).
+	const r = reader(transitionTree);
+	const start = performance.now();
+	await r.scanAsync({threads: 'blockers'});
+	out.firstScanMs = performance.now() - start;
 }
 
 out.load = os.loadavg()[0];

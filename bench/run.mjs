@@ -16,6 +16,12 @@ issue 3 "Speed", and the recorder's (issue 15, set here: the issue gives no figu
   4. A real terminal: bytes written per refresh next to `top -d 1`, start to first frame, and how
      long a key takes to show while the dashboard polls 100,000 threads (bench/terminal.mjs, tmux +
      script).
+  5. Issue 12, cost that follows the work: a steady-state transition poll next to a full scan (pairs
+     from bench/poll.mjs); the all-threads view over 60 s of polling 100,000 threads in a real
+     terminal (peak RSS, the longest main-thread stall of each second from bench/stall-probe.mjs, key
+     to screen p99); start to the first and to the first full frame from dist/ and from the
+     single-file bundle; CPU over 60 s at -d 1 side by side with `top -d 1` (10,000 threads in
+     transition, and 10,000 threads with no transition).
 
 Times: `wall` is elapsed time, `cpu` is user+system time of the measured process (from wait4 or
 process.cpuUsage). On a loaded machine wall times stretch while CPU times stay comparable, so both
@@ -24,7 +30,7 @@ klptop run next to a C run) so slow load swings hit both sides.
 
 Environment: KLPTOP_DIST (default ./dist), KLPTOP_BENCH_DIR (default /tmp/klptop-bench: trees are
 cached there between runs), BENCH_RUNS (default 5), BENCH_SHELL_SAMPLE (default 2000), BENCH_ONLY
-(comma-separated parts to run: once, polls, record, render, terminal; default all),
+(comma-separated parts to run: once, polls, record, render, terminal, cost; default all),
 BENCH_RECORD_POLLS (default 900: seconds of the emulated 10,000-thread transition recorded).
 */
 import {performance} from 'node:perf_hooks';
@@ -183,6 +189,7 @@ await part('trees', async () => {
 	const specs = [
 		{key: 'big', threads: 100_000, state: 'transition'},
 		{key: 'idle', threads: 10_000, state: 'idle'},
+		{key: 'medium', threads: 10_000, state: 'transition'},
 		// Rebuilt every run so its transition and stuck times start now (a real steady state).
 		{key: 'small', threads: 5000, state: 'transition', fresh: true},
 	];
@@ -730,6 +737,206 @@ await part('terminal', async () => {
 				String(keys.runs.length),
 			]);
 		}
+	} finally {
+		terminal.stopServer();
+	}
+});
+
+// ---------------------------------------------------------------------------------------------
+// 5. Issue 12: cost that follows the work
+
+/** `{median, min, max}` of a list, for the ratio lines. */
+function spread(values) {
+	return {median: median(values), min: min(values), max: Math.max(...values)};
+}
+
+const fmtPct = (x) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '-');
+
+section('Issue 12 §1: a steady-state transition poll next to a full scan (100,000 threads, 1% blocking)');
+await part('cost', async () => {
+	const poll = results.poll;
+	if (!poll?.incremental) throw new Error('the polls part did not run (BENCH_ONLY must include polls)');
+	const {full, steady, cpuRatios, wallRatios, scanCost} = poll.incremental;
+	row('', ['wall median', 'wall min', 'cpu median', 'cpu min', 'pairs']);
+	row('full scan (every patch_state)', [
+		fmtMs(full.wallMedian),
+		fmtMs(full.wallMin),
+		fmtMs(full.cpuMedian),
+		fmtMs(full.cpuMin),
+		full.runs,
+	]);
+	row('steady-state poll (kept reader)', [
+		fmtMs(steady.wallMedian),
+		fmtMs(steady.wallMin),
+		fmtMs(steady.cpuMedian),
+		fmtMs(steady.cpuMin),
+		steady.runs,
+	]);
+	const cpu = spread(cpuRatios);
+	const wall = spread(wallRatios);
+	say(
+		`  steady / full, paired: cpu ${fmtPct(cpu.median)} (range ${fmtPct(cpu.min)}-${fmtPct(cpu.max)}), wall ${fmtPct(wall.median)} (range ${fmtPct(wall.min)}-${fmtPct(wall.max)})`,
+	);
+	say(
+		`  the steady poll ${scanCost ? `read ${fmtInt(scanCost.statesRead)} patch_state files and knew ${fmtInt(scanCost.statesKnown)} threads at the target (${scanCost.mode})` : 'reports no scan cost (a reader before issue 12)'};`,
+	);
+	const idle = poll.idle;
+	say(
+		`  no transition, ${fmtInt(idle.threads)} threads: ${fmtMs(idle.steady.wallMedian)} ms wall, ${fmtMs(idle.steady.cpuMedian)} ms cpu per poll` +
+			(idle.scanCost ? ` (${idle.scanCost.mode}: ${idle.scanCost.statesRead} patch_state read)` : ''),
+	);
+	target(
+		'steady-state transition poll <= 5% of a full scan (cpu, median of paired ratios)',
+		cpu.median <= 0.05,
+		`${fmtPct(cpu.median)} (range ${fmtPct(cpu.min)}-${fmtPct(cpu.max)}; wall ${fmtPct(wall.median)})`,
+	);
+});
+
+section('Issue 12 §2, §3: the dashboard in a real terminal (tmux, 120x40)');
+await part('cost', async () => {
+	if (!terminal.haveTmux()) throw new Error('tmux is not installed');
+	if (!trees.big || !trees.medium || !trees.idle) throw new Error('trees missing');
+	const probe = path.join(benchDir, 'stall-probe.mjs');
+	const probeFile = path.join(work, 'stall-probe.ndjson');
+	const bundle = path.join(dist, 'klptop.mjs');
+	// The bundle of the checkout that built this dist (KLPTOP_DIST may name another one).
+	run(process.execPath, [path.join(dist, '..', 'scripts', 'bundle.mjs'), '--outfile', bundle]);
+	terminal.startServer();
+	try {
+		// §2: 60 s of polling in the all-threads view, keys pressed meanwhile.
+		const all = await terminal.dashboardRun({
+			name: 'all',
+			command: `${process.execPath} --import ${probe} ${cli} --root ${trees.big} -d 1`,
+			env: {KLPTOP_BENCH_PROBE: probeFile},
+			marker: /FUNCTION \[object\]/,
+			setup: {key: 'a', shown: /all threads/},
+			key: 'h',
+			open: /Help: every key/,
+			back: 'Escape',
+			closed: /FUNCTION \[object\]/,
+			durationS: 60,
+			probeFile,
+		});
+		results.allThreads = all;
+		if (all.error) throw new Error(`all-threads view: ${all.error}`);
+		say(
+			`  all-threads view, 100,000 threads, -d 1, 60 s (keys h/Esc at random moments, ${all.presses} presses):`,
+		);
+		row('', ['median', 'p90', 'p99', 'max', '']);
+		row('  key to screen (ms)', [
+			fmtMs(all.medianMs),
+			fmtMs(all.p90Ms),
+			fmtMs(all.p99Ms),
+			fmtMs(all.maxMs),
+			'',
+		]);
+		row('  longest main-thread stall a second', [
+			fmtMs(all.stallMedianMs),
+			'',
+			'',
+			fmtMs(all.stallMaxMs),
+			`${all.stallSeconds} s`,
+		]);
+		say(
+			`  peak RSS (VmHWM) ${all.peakMb.toFixed(1)} MB, RSS at the end ${all.rssMb.toFixed(1)} MB, cpu ${fmtMs(all.cpuMsPerSecond)} ms/s`,
+		);
+		target('all-threads view: peak RSS <= 150 MB', all.peakMb <= 150, `${all.peakMb.toFixed(1)} MB`);
+		target(
+			'all-threads view: longest main-thread stall per poll <= 50 ms',
+			all.stallMaxMs <= 50,
+			`${fmtMs(all.stallMaxMs)} ms (median second ${fmtMs(all.stallMedianMs)} ms)`,
+		);
+		target(
+			'all-threads view: key to screen <= 50 ms p99',
+			all.p99Ms <= 50,
+			`${fmtMs(all.p99Ms)} ms (median ${fmtMs(all.medianMs)})`,
+		);
+
+		// §3: start to the first frame and to the first full frame, from dist/ and from the bundle.
+		const scanMs = results.poll?.firstScanMs ?? Number.NaN;
+		row('start on 100,000 threads', ['first frame', 'min', 'full frame', 'min', 'full-first']);
+		results.start = {};
+		for (const [label, command] of [
+			['from dist/', `${process.execPath} ${cli} --root ${trees.big}`],
+			['from the bundle', `${process.execPath} ${bundle} --root ${trees.big}`],
+		]) {
+			const r = await terminal.firstFrames({
+				name: 'start',
+				command,
+				first: /^klptop /m,
+				full: /threads \d+.*blockers \d+/,
+				runs: 5,
+			});
+			results.start[label] = r;
+			if (r.error) {
+				say(`  ${label}: ${r.error}`);
+				continue;
+			}
+
+			const gaps = r.fulls.map((f, i) => f - r.firsts[i]);
+			row(`  ${label}`, [
+				fmtMs(r.firstMedianMs),
+				fmtMs(r.firstMinMs),
+				fmtMs(r.fullMedianMs),
+				fmtMs(r.fullMinMs),
+				fmtMs(median(gaps)),
+			]);
+			target(
+				`start to first frame <= 300 ms (${label})`,
+				r.firstMedianMs <= 300,
+				`${fmtMs(r.firstMedianMs)} ms`,
+			);
+			target(
+				`first full frame within scan time + 50 ms of the first (${label})`,
+				median(gaps) <= scanMs + 50,
+				`${fmtMs(median(gaps))} ms after the first frame; the scan alone ${fmtMs(scanMs)} ms (in-process, first scanAsync)`,
+			);
+		}
+
+		// §3: steady-state CPU over 60 s, side by side with top in the same pane size.
+		const cpu = await terminal.steadyBytes(
+			[
+				{name: 'transition', command: `${process.execPath} ${cli} --root ${trees.medium} -d 1`},
+				{name: 'top', command: 'top -d 1'},
+				{name: 'quiet', command: `${process.execPath} ${cli} --root ${trees.idle} -d 1`},
+			],
+			{dir: path.join(work, 'cpu'), warmS: 5, measureS: 60},
+		);
+		results.cpu = cpu;
+		row('cpu over 60 s after 5 s, -d 1', ['cpu ms/s', '% of a core', 'refreshes', 'B/refresh', '']);
+		for (const [name, label] of [
+			['transition', 'klptop, 10,000 threads in transition'],
+			['top', 'top -d 1'],
+			['quiet', 'klptop, 10,000 threads, no transition'],
+		]) {
+			const r = cpu[name];
+			if (r.error) {
+				say(`  ${label}: ${r.error}`);
+				continue;
+			}
+
+			row(`  ${label}`, [
+				fmtMs(r.cpuMsPerSecond),
+				`${(r.cpuMsPerSecond / 10).toFixed(2)}%`,
+				r.refreshes,
+				fmtInt(r.bytesPerRefresh),
+				'',
+			]);
+		}
+
+		const k = cpu.transition.cpuMsPerSecond;
+		const t = cpu.top.cpuMsPerSecond;
+		target(
+			'steady-state cpu at -d 1, 10,000 threads in transition: klptop <= top',
+			k <= t,
+			`${fmtMs(k)} vs top ${fmtMs(t)} ms/s (${fmtX(k / t)})`,
+		);
+		const idle = cpu.quiet.cpuMsPerSecond;
+		target(
+			'idle host (no transition) <= 1% of a core',
+			idle <= 10,
+			`${(idle / 10).toFixed(2)}% (${fmtMs(idle)} ms/s)`,
+		);
 	} finally {
 		terminal.stopServer();
 	}

@@ -28,6 +28,14 @@ export function haveTmux() {
 	return spawnSync('tmux', ['-V'], {encoding: 'utf8'}).status === 0;
 }
 
+/**
+The pane of session `name`, matched exactly: a bare `-t top` is tmux's token for the top pane of
+the current window, not the session named top (the CPU of `top -d 1` was read off another pane).
+*/
+function pane(name) {
+	return `=${name}:`;
+}
+
 function quote(text) {
 	return `'${text.replaceAll("'", `'\\''`)}'`;
 }
@@ -67,7 +75,7 @@ dashboard or top) running for an hour, loading every later measurement. So every
 pane's tree is ended explicitly first.
 */
 function killSession(name) {
-	const root = tmux('display-message', '-p', '-t', name, '#{pane_pid}').stdout.trim();
+	const root = tmux('display-message', '-p', '-t', pane(name), '#{pane_pid}').stdout.trim();
 	const tree = [];
 	const walk = (pid) => {
 		if (!/^\d+$/.test(pid)) return;
@@ -86,11 +94,11 @@ function killSession(name) {
 		}
 	}
 
-	tmux('kill-session', '-t', name);
+	tmux('kill-session', '-t', `=${name}`);
 }
 
 export function capture(name) {
-	return tmux('capture-pane', '-p', '-t', name).stdout;
+	return tmux('capture-pane', '-p', '-t', pane(name)).stdout;
 }
 
 function commOf(pid) {
@@ -106,7 +114,7 @@ The program in a pane (the pane's process, or its child when that is `script` or
 and CPU time so far (ms), or null.
 */
 function programCpu(name) {
-	let pid = tmux('display-message', '-p', '-t', name, '#{pane_pid}').stdout.trim();
+	let pid = tmux('display-message', '-p', '-t', pane(name), '#{pane_pid}').stdout.trim();
 	for (let depth = 0; depth < 2 && ['script', 'sh', 'bash', 'dash'].includes(commOf(pid)); depth++) {
 		pid = spawnSync('pgrep', ['-P', pid], {encoding: 'utf8'}).stdout.trim().split('\n')[0];
 	}
@@ -300,7 +308,7 @@ export async function keyLatency({
 		if ((await until(marker)) === null) return {error: `no ${marker} on screen`, screen};
 		if (setup !== null) {
 			// A view to measure in (e.g. `a`, all threads): its key, and what shows it is on.
-			tmux('send-keys', '-t', session, setup.key);
+			tmux('send-keys', '-t', pane(session), setup.key);
 			if ((await until(setup.shown)) === null) return {error: `no ${setup.shown} on screen`, screen};
 		}
 
@@ -317,7 +325,7 @@ export async function keyLatency({
 				[back, closed],
 			]) {
 				await sleep(pause());
-				tmux('send-keys', '-t', session, press);
+				tmux('send-keys', '-t', pane(session), press);
 				const took = await until(pattern);
 				if (took === null) return {error: `no ${pattern} on screen after ${press}`, screen};
 				times.push(took);
@@ -333,5 +341,175 @@ export async function keyLatency({
 		p90Ms: sorted[Math.floor(sorted.length * 0.9)],
 		maxMs: sorted.at(-1),
 		runs: times,
+	};
+}
+
+/** VmHWM (peak resident set) and VmRSS of a process, in MB (10^6 bytes), from /proc/PID/status. */
+function memoryOf(pid) {
+	try {
+		const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+		const kb = (field) => Number(status.match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'))?.[1]) * 1024;
+		return {peakMb: kb('VmHWM') / 1e6, rssMb: kb('VmRSS') / 1e6};
+	} catch {
+		return {peakMb: Number.NaN, rssMb: Number.NaN};
+	}
+}
+
+/**
+The dashboard under `durationS` seconds of polling (issue 12 §2): started in a pane, `setup` pressed
+({key, shown}: e.g. `a`, the all-threads view), then `key`/`back` pressed at random moments (0-1.5 s
+apart) until the time is up, each timed to the screen as in `keyLatency`. `probeFile`: the file the
+program's stall probe (bench/stall-probe.mjs, loaded with --import) writes one line a second to.
+Returns the key times (median, p90, p99, max), the program's peak RSS (VmHWM) and CPU time, and the
+probe's per-second longest main-thread stalls (median and max over the run after `setup` showed).
+*/
+export async function dashboardRun({
+	name,
+	command,
+	marker,
+	setup = null,
+	key,
+	open,
+	back,
+	closed,
+	durationS = 60,
+	probeFile = null,
+	env = {},
+	width = 120,
+	height = 40,
+	timeoutMs = 60_000,
+}) {
+	const session = `${name}-run`;
+	if (probeFile) rmSync(probeFile, {force: true});
+	startSession(session, command, {width, height, env});
+	const times = [];
+	let screen = '';
+	const until = async (pattern) => {
+		const t0 = performance.now();
+		while (performance.now() - t0 < timeoutMs) {
+			screen = capture(session);
+			if (pattern.test(screen)) return performance.now() - t0;
+			await sleep(5);
+		}
+
+		return null;
+	};
+
+	let program = null;
+	let since = 0;
+	try {
+		if ((await until(marker)) === null) return {error: `no ${marker} on screen`, screen};
+		if (setup !== null) {
+			tmux('send-keys', '-t', pane(session), setup.key);
+			if ((await until(setup.shown)) === null) return {error: `no ${setup.shown} on screen`, screen};
+		}
+
+		since = Date.now();
+		program = programCpu(session);
+		let seed = 7;
+		const pause = () => {
+			seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+			return (seed / 2_147_483_648) * 1500;
+		};
+
+		const end = performance.now() + durationS * 1000;
+		while (performance.now() < end) {
+			for (const [press, pattern] of [
+				[key, open],
+				[back, closed],
+			]) {
+				await sleep(pause());
+				tmux('send-keys', '-t', pane(session), press);
+				const took = await until(pattern);
+				if (took === null) return {error: `no ${pattern} on screen after ${press}`, screen};
+				times.push(took);
+			}
+		}
+
+		const cpuEnd = programCpu(session);
+		const memory = program === null ? {peakMb: Number.NaN, rssMb: Number.NaN} : memoryOf(program.pid);
+		const sorted = [...times].sort((a, b) => a - b);
+		const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))];
+		let stalls = [];
+		if (probeFile && existsSync(probeFile)) {
+			stalls = readFileSync(probeFile, 'utf8')
+				.trim()
+				.split('\n')
+				.filter((line) => line !== '')
+				.map((line) => JSON.parse(line))
+				.filter((line) => line.t >= since + 1000);
+		}
+
+		const stallMs = stalls.map((line) => line.stallMs);
+		return {
+			presses: times.length,
+			medianMs: median(times),
+			p90Ms: at(0.9),
+			p99Ms: at(0.99),
+			maxMs: sorted.at(-1),
+			peakMb: memory.peakMb,
+			rssMb: memory.rssMb,
+			cpuMsPerSecond:
+				program && cpuEnd && program.pid === cpuEnd.pid ? (cpuEnd.ms - program.ms) / durationS : Number.NaN,
+			stallMedianMs: median(stallMs),
+			stallMaxMs: stallMs.length === 0 ? Number.NaN : Math.max(...stallMs),
+			stallSeconds: stallMs.length,
+			screen,
+		};
+	} finally {
+		killSession(session);
+	}
+}
+
+/**
+Start to first frame and to the first full frame (issue 12 §3): the time from asking tmux to start
+the program to `first` on the pane, and to `full` (the frame after the first scan). Median and min
+over `runs`, and every run.
+*/
+export async function firstFrames({
+	name,
+	command,
+	first,
+	full,
+	env = {},
+	runs = 3,
+	width = 120,
+	height = 40,
+}) {
+	const firsts = [];
+	const fulls = [];
+	let screen = '';
+	for (let i = 0; i < runs; i++) {
+		const session = `${name}-ffs${i}`;
+		const t0 = performance.now();
+		startSession(session, command, {width, height, env});
+		let seenFirst = null;
+		let seenFull = null;
+		while (performance.now() - t0 < 60_000 && seenFull === null) {
+			screen = capture(session);
+			const now = performance.now() - t0;
+			if (seenFirst === null && first.test(screen)) seenFirst = now;
+			if (full.test(screen)) {
+				seenFull = now;
+				seenFirst ??= now;
+			}
+
+			await sleep(5);
+		}
+
+		killSession(session);
+		if (seenFull === null) return {error: `no ${full} on screen after 60 s`, screen};
+		firsts.push(seenFirst);
+		fulls.push(seenFull);
+		await sleep(300);
+	}
+
+	return {
+		firstMedianMs: median(firsts),
+		firstMinMs: Math.min(...firsts),
+		fullMedianMs: median(fulls),
+		fullMinMs: Math.min(...fulls),
+		firsts,
+		fulls,
 	};
 }
