@@ -10,7 +10,7 @@ import {startEarly} from './source/cli/early.js';
 import {fastFlags} from './source/cli/argv.js';
 import {flagSpec} from './source/cli/flag-spec.js';
 
-// Before anything else is loaded: a one-shot scan's helper thread boots meanwhile (early.ts).
+// Before anything else is loaded: the first scan's helper thread boots meanwhile (early.ts).
 quietOnBrokenPipe();
 const args = process.argv.slice(2);
 startEarly(args);

@@ -17,6 +17,11 @@ export type PollerOptions = {
 	readonly pollNow: number;
 	/** History folded so far (from a scan made before the first frame), or null. */
 	readonly initial: History | null;
+	/**
+	A first scan already under way (started before the first frame, which did not wait for it): the
+	first poll folds it instead of scanning. Null: none.
+	*/
+	readonly firstScan?: Promise<Snapshot> | null;
 	readonly onHistory: (history: History) => void;
 	readonly onError: (message: string) => void;
 	/** After each scan: how long it took and the time from its start to the next one (ms). */
@@ -57,6 +62,8 @@ export function usePoller(options: PollerOptions): void {
 	const {feed, delayS, paused, threads, pollNow} = options;
 	const history = useRef<History | null>(options.initial);
 	const skipFirst = useRef(options.initial !== null);
+	const firstScan = useRef(options.firstScan ?? null);
+	const firstFeed = useRef(options.feed);
 	const callbacks = useRef(options);
 	callbacks.current = options;
 	const historyFeed = useRef(feed);
@@ -111,11 +118,14 @@ export function usePoller(options: PollerOptions): void {
 			// scan reads again), unless the poller is gone or its feed was replaced.
 			const wanted = () => mounted.current && historyFeed.current === feed;
 			const previous = inFlight.current?.feed === feed ? inFlight.current.done : Promise.resolve();
+			// The scan started before the first frame (of the first feed only), else a new one.
+			const started = feed === firstFeed.current ? firstScan.current : null;
+			firstScan.current = null;
 			const scanning = previous
 				.then(async () => {
-					if (stopped) return;
+					if (stopped && started === null) return;
 					start = now();
-					const snapshot = await feed.pollAsync!({threads});
+					const snapshot = await (started ?? feed.pollAsync!({threads}));
 					if (wanted()) fold(snapshot);
 				})
 				.catch((error: unknown) => {

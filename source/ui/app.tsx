@@ -12,7 +12,7 @@ import {usePoller} from '../hooks/use-poller.js';
 import type {PollTiming} from '../hooks/use-poller.js';
 import {footerBindings, keymap} from '../keymap.js';
 import {clean} from '../model/sanitize.js';
-import type {History} from '../model/types.js';
+import type {History, Snapshot} from '../model/types.js';
 import {EventLog} from '../views/event-log.js';
 import {InkLayoutContext} from '../renderer/index.js';
 import {Footer, StatusLine} from '../views/footer.js';
@@ -57,6 +57,8 @@ export type AppProps = {
 	readonly height: number;
 	/** History folded from a scan made before the first frame (so it shows data at once). */
 	readonly initialHistory?: History | null;
+	/** A first scan still running when the first frame is drawn: the poller folds it when it is in. */
+	readonly firstScan?: Promise<Snapshot> | null;
 	/** Told about the feed in use (the root closes the last one on exit). */
 	readonly onFeedChange?: (feed: Feed | null) => void;
 	/** Repaint the whole terminal (Ctrl-L, resizes); the root's frame writer does it. */
@@ -65,7 +67,7 @@ export type AppProps = {
 
 function emptyText(state: UiState): string {
 	const {history, view} = state;
-	if (history === null) return 'waiting for the first scan...';
+	if (history === null) return 'scanning...';
 	if (view.filter !== '') return `no row matches the filter '${clean(view.filter)}' (Esc clears it)`;
 	if (view.showAll && state.replay !== null)
 		return 'a recording holds the blockers, not every thread (a goes back)';
@@ -217,6 +219,7 @@ export function App(props: AppProps) {
 		threads: state.view.showAll ? 'all' : 'blockers',
 		pollNow: state.pollNow,
 		initial: props.initialHistory ?? null,
+		firstScan: props.firstScan ?? null,
 		onHistory,
 		onError,
 		onTiming,

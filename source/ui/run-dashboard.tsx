@@ -8,7 +8,8 @@ import {render} from 'ink';
 import type {Instance} from 'ink';
 import {useTerminalSize} from '../hooks/use-terminal-size.js';
 import {foldSnapshot} from '../model/history.js';
-import type {History} from '../model/types.js';
+import {setTimeout as sleep} from 'node:timers/promises';
+import type {History, Snapshot} from '../model/types.js';
 import {
 	createFrameWriter,
 	createRawLines,
@@ -53,6 +54,25 @@ export type DashboardOptions = {
 	exitProcess?: (code: number) => void;
 };
 
+/**
+How long the first frame waits for the first scan: a scan this quick puts data in the first frame,
+a longer one is folded when it is in (issue 12: the first frame within 300 ms of the start).
+*/
+const firstFrameWaitMs = 40;
+
+type ScanResult =
+	{readonly ok: true; readonly snapshot: Snapshot} | {readonly ok: false; readonly error: unknown};
+
+/** The feed's first scan (off this thread where it can), as a result that never rejects. */
+function startFirstScan(feed: Feed): Promise<ScanResult> {
+	const scan = async (): Promise<Snapshot> =>
+		feed.pollAsync === undefined ? feed.poll({threads: 'blockers'}) : feed.pollAsync({threads: 'blockers'});
+	return scan().then(
+		(snapshot) => ({ok: true, snapshot}) as const,
+		(error: unknown) => ({ok: false, error}) as const,
+	);
+}
+
 /** Enter the alternate screen (like vim, htop), hide the cursor, put it home. */
 export const enterAlternateScreen = '\u001B[?1049h\u001B[?25l\u001B[H';
 /** Leave it (the shell's screen comes back as it was) and show the cursor. */
@@ -94,6 +114,7 @@ function Root(props: {
 	readonly theme: Theme;
 	readonly readonlyReason: string | null;
 	readonly initialHistory: History | null;
+	readonly firstScan: Promise<Snapshot> | null;
 	readonly onFeedChange: (feed: Feed | null) => void;
 	readonly onRedraw: () => void;
 }) {
@@ -112,6 +133,7 @@ function Root(props: {
 			width={size.columns}
 			height={size.rows}
 			initialHistory={props.initialHistory}
+			firstScan={props.firstScan}
 			onFeedChange={props.onFeedChange}
 			onRedraw={props.onRedraw}
 		/>
@@ -195,14 +217,25 @@ export async function runDashboard(options: DashboardOptions): Promise<number> {
 		// the screen nor turned from CR into LF by the tty (Ink switches only when its input hook mounts).
 		if (stdin.isTTY && typeof stdin.setRawMode === 'function') stdin.setRawMode(true);
 
-		// Scan once before the first frame, so the first thing on screen is data, not "waiting".
+		// The first scan starts now. A quick one (a small host, the emulator) is in the first frame; a
+		// long one (a large /proc) is not waited for: the first frame says it is scanning, keys work,
+		// and the poller folds the scan when it is in (`firstScan`).
 		let initialHistory: History | null = null;
+		let firstScan: Promise<Snapshot> | null = null;
 		if (feed !== null) {
-			try {
-				initialHistory = foldSnapshot(null, feed.poll({threads: 'blockers'}));
-			} catch {
-				// The poller reports scan errors on screen; the first frame simply waits for it.
+			const started = startFirstScan(feed);
+			const quick = await Promise.race([started, sleep(firstFrameWaitMs).then(() => null)]);
+			if (quick?.ok === true) {
+				initialHistory = foldSnapshot(null, quick.snapshot);
+			} else if (quick === null) {
+				firstScan = started.then((result) => {
+					if (result.ok) return result.snapshot;
+					throw result.error;
+				});
+				// The poller reports its failure; one nobody awaits (a quick exit) is no crash.
+				firstScan.catch(() => undefined);
 			}
+			// A failed quick scan: the poller scans again and reports its error on screen.
 		}
 
 		stdout.write(enterAlternateScreen);
@@ -215,6 +248,7 @@ export async function runDashboard(options: DashboardOptions): Promise<number> {
 						theme={theme}
 						readonlyReason={readonlyReason}
 						initialHistory={initialHistory}
+						firstScan={firstScan}
 						onFeedChange={(next) => {
 							feed = next;
 						}}

@@ -133,7 +133,7 @@ function transitionLine(props: HeaderProps): Segment[] {
 	const {history, theme, width} = props;
 	const g = glyphs(theme);
 	if (history === null) {
-		return [{text: 'waiting for the first scan...', dim: true}];
+		return [{text: 'scanning /proc and /sys/kernel/livepatch...', dim: true}];
 	}
 
 	const progress = history.transition;

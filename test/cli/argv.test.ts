@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import meow from 'meow';
 import {describe, expect, it} from 'vitest';
-import {oneShotRoot} from '../../source/cli/early.js';
+import {scanRoot} from '../../source/cli/early.js';
 import {fastFlags, scanArgv} from '../../source/cli/argv.js';
 import {flagSpec} from '../../source/cli/flag-spec.js';
 
@@ -141,14 +141,16 @@ describe('the fast path for `--once [--json] [--root DIR]`', () => {
 });
 
 describe('the early start of the reader helper', () => {
-	it('finds the root a one-shot scan will walk, and nothing for other commands', () => {
-		expect(oneShotRoot(['--once', '--json'])).toBe('/');
-		expect(oneShotRoot(['--once', '--root', '/tmp/t'])).toBe('/tmp/t');
-		expect(oneShotRoot(['-b', '--root=/tmp/t', '-n', '2'])).toBe('/tmp/t');
-		expect(oneShotRoot(['--json'])).toBeNull();
-		expect(oneShotRoot(['--once', '--emulate', 'many'])).toBeNull();
-		expect(oneShotRoot(['--once', '--replay', 'transitions.rec'])).toBeNull();
-		expect(oneShotRoot(['emulate', 'many', '--once'])).toBeNull();
-		expect(oneShotRoot(['--once', '--help'])).toBeNull();
+	it('finds the root the first scan will walk, and nothing for other commands', () => {
+		expect(scanRoot(['--once', '--json'])).toBe('/');
+		expect(scanRoot(['--once', '--root', '/tmp/t'])).toBe('/tmp/t');
+		expect(scanRoot(['-b', '--root=/tmp/t', '-n', '2'])).toBe('/tmp/t');
+		// The dashboard (on a terminal) or one snapshot printed (elsewhere): a scan either way.
+		expect(scanRoot(['--root', '/tmp/t', '-d', '2'])).toBe('/tmp/t');
+		expect(scanRoot(['--json'])).toBe('/');
+		expect(scanRoot(['--once', '--emulate', 'many'])).toBeNull();
+		expect(scanRoot(['--once', '--replay', 'transitions.rec'])).toBeNull();
+		expect(scanRoot(['emulate', 'many', '--once'])).toBeNull();
+		expect(scanRoot(['--once', '--help'])).toBeNull();
 	});
 });
