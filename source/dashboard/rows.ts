@@ -7,121 +7,15 @@ did not change keeps its row object), a filter runs once per poll and needle (a 
 narrows the last result), a sort decorates its values once and sorts indices (rows with no value
 take the TID order kept from poll to poll), and an invert reverses runs of equal values.
 */
-import type {Blocker, History, PatchState, Snapshot, TaskClass, ThreadInfo} from '../model/types.js';
-import {blockerKey} from '../model/types.js';
+import type {Blocker, History, Snapshot, TaskClass, ThreadInfo} from '../model/types.js';
+import {blockerKey, threadAt} from '../model/types.js';
 import {stuckSeconds} from '../model/history.js';
-import {frameObject} from '../model/analysis.js';
+import {classRank, listOf, rowMatches, threadRow} from './row-model.js';
+import type {ColumnId, RowList, TaskRow, ViewOptions} from './row-model.js';
+import {rowOfTable, tableRows} from './table-rows.js';
 
-export const columnIds = [
-	'tid',
-	'tgid',
-	'user',
-	'state',
-	'kthread',
-	'patch',
-	'stuck',
-	'class',
-	'function',
-	'comm',
-] as const;
-export type ColumnId = (typeof columnIds)[number];
-
-export type GroupMode = 'none' | 'function' | 'process';
-
-export type ViewOptions = {
-	/** Every thread instead of only the blockers (needs `Snapshot.threads`). */
-	readonly showAll: boolean;
-	readonly group: GroupMode;
-	readonly hideKthreads: boolean;
-	/** One row per process (thread group). */
-	readonly processes: boolean;
-	readonly sort: {readonly column: ColumnId; readonly descending: boolean};
-	/** Case-insensitive substring; empty: no filter. */
-	readonly filter: string;
-	/** `--pid` / `--tid`: only these thread groups / threads. */
-	readonly pids: readonly number[] | null;
-	readonly tids: readonly number[] | null;
-};
-
-export const defaultViewOptions: ViewOptions = {
-	showAll: false,
-	group: 'none',
-	hideKthreads: false,
-	processes: false,
-	sort: {column: 'stuck', descending: true},
-	filter: '',
-	pids: null,
-	tids: null,
-};
-
-export type TaskRow = {
-	readonly kind: 'thread' | 'process' | 'group';
-	/** Identity across refreshes: `tid:starttime` for a thread, `p:tgid` for a process, `g:...` for a group. */
-	readonly key: string;
-	/** The thread this row stands for (a process row: its longest-stuck blocking thread), for details. */
-	readonly threadKey: string | null;
-	readonly tid: number;
-	readonly tgid: number;
-	readonly starttime: number;
-	readonly uid: number | null;
-	readonly state: string;
-	readonly kthread: boolean;
-	readonly patchState: PatchState | null;
-	/** Seconds this thread has been blocking (max over a process/group), null when not blocking. */
-	readonly stuckS: number | null;
-	readonly class: TaskClass | null;
-	readonly function: string | null;
-	readonly object: string | null;
-	/** Raw comm; views sanitise it. A group row carries its label here. */
-	readonly comm: string;
-	/** Threads this row stands for (1 for a thread). */
-	readonly count: number;
-	/** Blocking threads among them. */
-	readonly blocking: number;
-	/** Indented member of a group. */
-	readonly member: boolean;
-	/** Group rows: whether its members are shown. */
-	readonly expanded: boolean;
-	/** Group rows: per-class counts of its threads, e.g. `2 interruptible, 1 uninterruptible`. */
-	readonly summary: string | null;
-	readonly blocker: Blocker | null;
-};
-
-const classRank: Readonly<Record<TaskClass, number>> = {
-	uninterruptible: 5,
-	zombie: 4,
-	interruptible: 3,
-	stopped: 2,
-	running: 1,
-	unknown: 0,
-};
-
-function threadRow(thread: ThreadInfo, blocker: Blocker | null, stuckS: number | null, key: string): TaskRow {
-	return {
-		kind: 'thread',
-		key,
-		threadKey: key,
-		tid: thread.tid,
-		tgid: thread.tgid,
-		starttime: thread.starttime,
-		uid: thread.uid,
-		state: thread.state,
-		kthread: thread.kthread,
-		patchState: thread.patchState,
-		stuckS,
-		class: blocker ? blocker.class : null,
-		function: blocker ? blocker.function : null,
-		// Where the code is: a previous patch's replacement function lives in that patch's module.
-		object: blocker ? frameObject(blocker) : null,
-		comm: thread.comm,
-		count: 1,
-		blocking: blocker ? 1 : 0,
-		member: false,
-		expanded: false,
-		summary: null,
-		blocker,
-	};
-}
+export {columnIds, defaultViewOptions, rowMatches} from './row-model.js';
+export type {ColumnId, GroupMode, RowList, TaskRow, ViewOptions} from './row-model.js';
 
 /**
 The rows of one population (blockers or all threads) of one history, in the snapshot's order, built
@@ -364,9 +258,24 @@ function indexByTid(rows: readonly TaskRow[]): Map<number, number[]> {
 	return index;
 }
 
+/** The thread table's rows as objects, for the views that need every row (processes, groups). */
+const tableThreads = new WeakMap<object, ThreadInfo[]>();
+
+function threadsOf(snapshot: Snapshot): readonly ThreadInfo[] | null {
+	const table = snapshot.threadTable ?? null;
+	if (snapshot.threads !== null || table === null) return snapshot.threads;
+	let threads = tableThreads.get(table);
+	if (threads === undefined) {
+		threads = Array.from({length: table.count}, (_, i) => threadAt(table, i));
+		tableThreads.set(table, threads);
+	}
+
+	return threads;
+}
+
 function baseOf(history: History, showAll: boolean): Base {
 	const cache = cacheOf(history);
-	const {threads} = history.snapshot;
+	const threads = threadsOf(history.snapshot);
 	if (showAll && threads !== null) {
 		cache.all ??= allBase(history, threads);
 		return cache.all;
@@ -378,22 +287,12 @@ function baseOf(history: History, showAll: boolean): Base {
 
 /** One row per thread of the chosen population, before filters, in the snapshot's order. */
 export function baseRows(history: History, showAll: boolean): TaskRow[] {
-	return [...baseOf(history, showAll).rows];
-}
-
-/** Lower-cased text a row is searched and filtered by: comm, function, object, ids, class, state. */
-export function rowMatches(row: TaskRow, needle: string): boolean {
-	if (needle === '') {
-		return true;
+	const table = history.snapshot.threadTable ?? null;
+	if (showAll && table !== null && history.snapshot.threads === null) {
+		return Array.from({length: table.count}, (_, i) => rowOfTable(history, table, i));
 	}
 
-	return (
-		row.comm.toLowerCase().includes(needle) ||
-		(row.function !== null && row.function.toLowerCase().includes(needle)) ||
-		(row.object !== null && row.object.toLowerCase().includes(needle)) ||
-		(row.kind !== 'group' && (String(row.tid).includes(needle) || String(row.tgid).includes(needle))) ||
-		(row.class !== null && row.class.includes(needle))
-	);
+	return [...baseOf(history, showAll).rows];
 }
 
 function haystacks(base: Base): string[] {
@@ -808,11 +707,21 @@ export function deriveRows(
 	history: History | null,
 	options: ViewOptions,
 	expanded: ReadonlySet<string> = new Set(),
-): TaskRow[] {
+): RowList {
 	if (history === null) {
-		return [];
+		return listOf([]);
 	}
 
+	// Every thread, one row each: over the table, without an object per row (table-rows.ts).
+	const table = history.snapshot.threadTable ?? null;
+	if (options.showAll && table !== null && options.group === 'none' && !options.processes) {
+		return tableRows(history, table, options);
+	}
+
+	return listOf(derivedArray(history, options, expanded));
+}
+
+function derivedArray(history: History, options: ViewOptions, expanded: ReadonlySet<string>): TaskRow[] {
 	const base = baseOf(history, options.showAll);
 	const view = viewOf(cacheOf(history), base, options);
 	const {column, descending} = options.sort;

@@ -10,7 +10,7 @@ selected key is looked up again in the new rows; only when it is gone does the s
 to the row now at its old position (htop does the same).
 */
 import type {Blocker, History, HistoryEvent, ThreadInfo} from '../model/types.js';
-import {blockerKey} from '../model/types.js';
+import {blockerKey, threadOfKey} from '../model/types.js';
 import {stuckSeconds} from '../model/history.js';
 import type {NudgePlan, PatchActionPlan} from '../actions/index.js';
 import type {CommandId, KeyContext, Pane} from '../keymap.js';
@@ -18,8 +18,9 @@ import {computeLayout} from './layout.js';
 import {replayCommand, replayTick} from './replay.js';
 import type {ReplayPosition} from './replay.js';
 import type {Layout} from './layout.js';
-import {columnIds, defaultViewOptions, deriveRows, rowMatches} from './rows.js';
-import type {GroupMode, TaskRow, ViewOptions} from './rows.js';
+import {columnIds, defaultViewOptions, deriveRows} from './rows.js';
+import {listOf} from './row-model.js';
+import type {GroupMode, RowList, ViewOptions} from './rows.js';
 
 export type Prompt =
 	| {
@@ -74,8 +75,11 @@ export type UiState = {
 	readonly view: ViewOptions;
 	/** Group rows whose members are shown. */
 	readonly expanded: ReadonlySet<string>;
-	/** Derived from history + view + expanded; recomputed only when one of them changes. */
-	readonly rows: readonly TaskRow[];
+	/**
+	Derived from history + view + expanded; recomputed only when one of them changes. A list that
+	makes a row when it is asked for one (the all-threads view holds 100,000).
+	*/
+	readonly rows: RowList;
 	readonly selected: {readonly key: string | null; readonly index: number};
 	/** First task-table row on screen. */
 	readonly top: number;
@@ -151,7 +155,7 @@ export function initialState(options: InitOptions): UiState {
 		focus: 'tasks',
 		view: {...defaultViewOptions, pids: options.pids, tids: options.tids},
 		expanded: new Set(),
-		rows: [],
+		rows: listOf([]),
 		selected: {key: null, index: 0},
 		top: 0,
 		patch: null,
@@ -194,7 +198,7 @@ function dialogKeys(dialog: DialogModel | null): KeyContext['dialog'] {
 /** The key map's view of the state. */
 export function keyContext(state: UiState): KeyContext {
 	const layout = layoutOf(state);
-	const row = state.rows[state.selected.index];
+	const row = state.rows.at(state.selected.index);
 	const screen = layout.tooSmall ? 'too-small' : state.noLivepatch ? 'no-livepatch' : state.screen.kind;
 	return {
 		screen,
@@ -237,7 +241,7 @@ function selectIndex(state: UiState, index: number): UiState {
 	}
 
 	const i = clamp(index, 0, count - 1);
-	return scrollTo({...state, selected: {key: state.rows[i]!.key, index: i}});
+	return scrollTo({...state, selected: {key: state.rows.at(i)!.key, index: i}});
 }
 
 /** Adjust `top` so the selected row is on screen and no empty space is left below the last row. */
@@ -255,16 +259,8 @@ function scrollTo(state: UiState): UiState {
 /** Recompute the rows (after new history or a view change) and find the selection again by key. */
 function refreshRows(state: UiState): UiState {
 	const rows = deriveRows(state.history, state.view, state.expanded);
-	let index = -1;
 	const {key} = state.selected;
-	if (key !== null) {
-		for (let i = 0; i < rows.length; i++) {
-			if (rows[i]!.key === key) {
-				index = i;
-				break;
-			}
-		}
-	}
+	const index = key === null ? -1 : rows.indexOfKey(key);
 
 	const next = {...state, rows};
 	if (index >= 0) {
@@ -286,13 +282,7 @@ function findBlocker(history: History, key: string): Blocker | null {
 }
 
 function findThread(history: History, key: string): ThreadInfo | null {
-	for (const thread of history.snapshot.threads ?? []) {
-		if (blockerKey(thread) === key) {
-			return thread;
-		}
-	}
-
-	return null;
+	return threadOfKey(history.snapshot, key);
 }
 
 function refreshDetail(state: UiState): UiState {
@@ -385,16 +375,7 @@ function withView(state: UiState, view: Partial<ViewOptions>, status?: string): 
 }
 
 function searchFrom(state: UiState, needle: string, start: number, direction: 1 | -1): number {
-	const count = state.rows.length;
-	const lower = needle.toLowerCase();
-	for (let step = 0; step < count; step++) {
-		const i = (((start + direction * step) % count) + count) % count;
-		if (rowMatches(state.rows[i]!, lower)) {
-			return i;
-		}
-	}
-
-	return -1;
+	return state.rows.search(needle.toLowerCase(), start, direction);
 }
 
 function moveBy(state: UiState, delta: number, measure: PageMeasure): UiState {
@@ -518,7 +499,7 @@ function runCommand(state: UiState, id: CommandId, measure: PageMeasure): UiStat
 					: {...state, screen: {kind: 'patch-detail', name: state.patch, menu: 0}};
 			}
 
-			const row = state.rows[state.selected.index];
+			const row = state.rows.at(state.selected.index);
 			if (row === undefined || row.threadKey === null) return state;
 			const key = row.threadKey;
 			const blocker = row.blocker;
@@ -542,7 +523,7 @@ function runCommand(state: UiState, id: CommandId, measure: PageMeasure): UiStat
 		}
 
 		case 'toggle-group': {
-			const row = state.rows[state.selected.index];
+			const row = state.rows.at(state.selected.index);
 			if (row === undefined || row.kind !== 'group') return state;
 			const expanded = new Set(state.expanded);
 			if (expanded.has(row.key)) expanded.delete(row.key);
@@ -607,7 +588,7 @@ function runCommand(state: UiState, id: CommandId, measure: PageMeasure): UiStat
 		}
 
 		case 'tag': {
-			const row = state.rows[state.selected.index];
+			const row = state.rows.at(state.selected.index);
 			if (row === undefined || row.kind === 'group') return state;
 			const tagged = new Set(state.tagged);
 			if (tagged.has(row.key)) tagged.delete(row.key);
@@ -644,7 +625,7 @@ function runCommand(state: UiState, id: CommandId, measure: PageMeasure): UiStat
 			const {prompt} = state;
 			if (prompt === null) return state;
 			if (prompt.kind === 'search') {
-				const back = state.rows.findIndex((row) => row.key === prompt.originKey);
+				const back = prompt.originKey === null ? -1 : state.rows.indexOfKey(prompt.originKey);
 				return selectIndex({...state, prompt: null}, back >= 0 ? back : prompt.originIndex);
 			}
 
@@ -716,7 +697,7 @@ function reduce(state: UiState, action: UiAction, measure: PageMeasure): UiState
 				...state,
 				noLivepatch: false,
 				history: null,
-				rows: [],
+				rows: listOf([]),
 				selected: {key: null, index: 0},
 				top: 0,
 				readonlyReason: action.readonlyReason === undefined ? state.readonlyReason : action.readonlyReason,

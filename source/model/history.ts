@@ -18,7 +18,7 @@ import type {
 	TransitionInfo,
 	TransitionProgress,
 } from './types.js';
-import {blockerKey} from './types.js';
+import {blockerKey, threadAt} from './types.js';
 import {kernelLogTime, parseLivepatchLine} from './kernel-log.js';
 import {foldTimeline} from './timeline.js';
 
@@ -919,7 +919,23 @@ export function foldBlockers(
 }
 
 /** Step 6b: former blockers that no longer block, each as switched or exited (as far as can be known). */
-export function threadEvents(
+export /** The threads of TIDs `wanted` the scan listed (the last one listed for a TID), null when it listed none. */
+function listedByTid(snapshot: Snapshot, wanted: ReadonlySet<number>): Map<number, ThreadInfo> | null {
+	const threads = new Map<number, ThreadInfo>();
+	if (snapshot.threads !== null) {
+		for (const th of snapshot.threads) if (wanted.has(th.tid)) threads.set(th.tid, th);
+		return threads;
+	}
+
+	const table = snapshot.threadTable ?? null;
+	if (table === null) return null;
+	// Only the rows of the wanted TIDs are made (a table holds 100,000).
+	for (let i = 0; i < table.count; i++)
+		if (wanted.has(table.tid[i]!)) threads.set(table.tid[i]!, threadAt(table, i));
+	return threads;
+}
+
+function threadEvents(
 	prev: Snapshot | null,
 	snapshot: Snapshot,
 	context: {readonly endedThisPoll: boolean; readonly reversed: boolean; readonly forced: boolean},
@@ -933,16 +949,7 @@ export function threadEvents(
 	const stillBlocking = new Set(snapshot.blockers.map((b) => blockerKey(b)));
 	const blockerTids = new Map<number, Blocker>(snapshot.blockers.map((b) => [b.tid, b]));
 	// Only the former blockers are looked up: no map of every thread (there may be 100,000).
-	let threads: Map<number, ThreadInfo> | null = null;
-	if (snapshot.threads) {
-		const wanted = new Set(prev.blockers.map((b) => b.tid));
-		threads = new Map();
-		for (const th of snapshot.threads) {
-			if (wanted.has(th.tid)) {
-				threads.set(th.tid, th);
-			}
-		}
-	}
+	const threads = listedByTid(snapshot, new Set(prev.blockers.map((b) => b.tid)));
 
 	const patch = prev.transition?.patch ?? null;
 	const counts = {'thread-switched': 0, 'thread-exited': 0};

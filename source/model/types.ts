@@ -297,6 +297,46 @@ export function threadAt(table: ThreadTable, i: number): ThreadInfo {
 	};
 }
 
+/** The row of TID `tid` and start time `starttime` in a thread table, -1 when none (TID order: a binary search). */
+export function findRow(table: ThreadTable, tid: number, starttime: number): number {
+	let low = 0;
+	let high = table.count - 1;
+	while (low <= high) {
+		const middle = (low + high) >>> 1;
+		const at = table.tid[middle]!;
+		if (at < tid) low = middle + 1;
+		else if (at > tid) high = middle - 1;
+		else {
+			let first = middle;
+			while (first > 0 && table.tid[first - 1] === tid) first--;
+			for (let i = first; i < table.count && table.tid[i] === tid; i++) {
+				if (table.starttime[i] === starttime) return i;
+			}
+
+			return -1;
+		}
+	}
+
+	return -1;
+}
+
+/** Whether the scan listed every thread (as objects or as a thread table). */
+export function hasAllThreads(snapshot: Snapshot): boolean {
+	return snapshot.threads !== null || (snapshot.threadTable ?? null) !== null;
+}
+
+/** The thread of key `tid:starttime` among every thread the scan listed, null when not listed. */
+export function threadOfKey(snapshot: Snapshot, key: string): ThreadInfo | null {
+	const table = snapshot.threadTable ?? null;
+	if (snapshot.threads === null && table !== null) {
+		const colon = key.indexOf(':');
+		const row = colon <= 0 ? -1 : findRow(table, Number(key.slice(0, colon)), Number(key.slice(colon + 1)));
+		return row < 0 ? null : threadAt(table, row);
+	}
+
+	return snapshot.threads?.find((thread) => blockerKey(thread) === key) ?? null;
+}
+
 export type HistoryEventKind =
 	| 'transition-started'
 	| 'transition-completed'

@@ -17,7 +17,7 @@ import {
 	targetOf,
 } from '../actions/index.js';
 import type {ActionContext, AuditRecord, NudgeTarget, PatchActionKind} from '../actions/index.js';
-import {blockerKey} from '../model/types.js';
+import {blockerKey, threadOfKey} from '../model/types.js';
 import type {HistoryEvent} from '../model/types.js';
 import {actionGuard} from '../keymap.js';
 import type {CommandId} from '../keymap.js';
@@ -34,7 +34,6 @@ export function nudgeTargets(state: UiState): NudgeTarget[] {
 	const history = state.history;
 	if (history === null) return [];
 	const {blockers} = history.snapshot;
-	const threads = history.snapshot.threads ?? [];
 	const byKey = (key: string): NudgeTarget[] => {
 		if (key.startsWith('p:')) {
 			const tgid = Number(key.slice(2));
@@ -42,9 +41,8 @@ export function nudgeTargets(state: UiState): NudgeTarget[] {
 		}
 
 		const found =
-			blockers.find((blocker) => blockerKey(blocker) === key) ??
-			threads.find((thread) => blockerKey(thread) === key);
-		return found === undefined ? [] : [targetOf(found)];
+			blockers.find((blocker) => blockerKey(blocker) === key) ?? threadOfKey(history.snapshot, key);
+		return found === null ? [] : [targetOf(found)];
 	};
 
 	if (state.screen.kind === 'task-detail' && state.detail !== null) {
@@ -55,7 +53,7 @@ export function nudgeTargets(state: UiState): NudgeTarget[] {
 		return [...state.tagged].flatMap((key) => byKey(key));
 	}
 
-	const row = state.rows[state.selected.index];
+	const row = state.rows.at(state.selected.index);
 	if (row === undefined || row.kind === 'group') return [];
 	return byKey(row.key);
 }
@@ -87,7 +85,7 @@ function patchFor(state: UiState, kind: PatchActionKind): {patch: string} | {rea
 
 	if (state.focus === 'patches')
 		return state.patch === null ? {reason: 'no patch selected'} : {patch: state.patch};
-	const row = state.focus === 'tasks' ? state.rows[state.selected.index] : undefined;
+	const row = state.focus === 'tasks' ? state.rows.at(state.selected.index) : undefined;
 	if (row !== undefined && row.blocker !== null && transition !== null) return {patch: transition};
 	return {
 		reason:

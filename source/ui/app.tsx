@@ -13,6 +13,7 @@ import type {PollTiming} from '../hooks/use-poller.js';
 import {footerBindings, keymap} from '../keymap.js';
 import {clean} from '../model/sanitize.js';
 import type {History, Snapshot} from '../model/types.js';
+import {hasAllThreads} from '../model/types.js';
 import {EventLog} from '../views/event-log.js';
 import {InkLayoutContext} from '../renderer/index.js';
 import {Footer, StatusLine} from '../views/footer.js';
@@ -71,7 +72,7 @@ function emptyText(state: UiState): string {
 	if (view.filter !== '') return `no row matches the filter '${clean(view.filter)}' (Esc clears it)`;
 	if (view.showAll && state.replay !== null)
 		return 'a recording holds the blockers, not every thread (a goes back)';
-	if (view.showAll && history.snapshot.threads === null) return 'all threads arrive with the next scan...';
+	if (view.showAll && !hasAllThreads(history.snapshot)) return 'all threads arrive with the next scan...';
 	if (history.snapshot.transition === null) {
 		return view.showAll
 			? 'no thread to show'
@@ -216,7 +217,7 @@ export function App(props: AppProps) {
 		feed: feed?.replay ? null : feed,
 		delayS: state.delayS,
 		paused: state.paused,
-		threads: state.view.showAll ? 'all' : 'blockers',
+		threads: state.view.showAll ? 'columns' : 'blockers',
 		pollNow: state.pollNow,
 		initial: props.initialHistory ?? null,
 		firstScan: props.firstScan ?? null,
@@ -309,7 +310,7 @@ export function App(props: AppProps) {
 			periodS={periodS}
 			paused={state.paused}
 			scanError={state.scanError}
-			loadingAll={state.view.showAll && history !== null && history.snapshot.threads === null}
+			loadingAll={state.view.showAll && history !== null && !hasAllThreads(history.snapshot)}
 			width={width}
 			theme={theme}
 			replay={replayHeader(feed, state)}

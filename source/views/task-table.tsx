@@ -17,7 +17,8 @@ import type {Theme} from './theme.js';
 import {classColor, glyphs} from './theme.js';
 
 export type TaskTableProps = {
-	readonly rows: readonly TaskRow[];
+	/** The rows in display order; only the visible window is taken (a `RowList`, or an array). */
+	readonly rows: {readonly length: number; slice(start: number, end: number): readonly TaskRow[]};
 	/** First row on screen. */
 	readonly top: number;
 	readonly selectedIndex: number;

@@ -4,13 +4,30 @@
 import fc from 'fast-check';
 import {describe, expect, it} from 'vitest';
 import {foldSnapshot} from '../../source/model/history.js';
-import type {Blocker, History, Snapshot, TaskClass, ThreadInfo} from '../../source/model/types.js';
-import {baseRows, columnIds, defaultViewOptions, deriveRows} from '../../source/dashboard/rows.js';
+import type {
+	Blocker,
+	History,
+	Snapshot,
+	TaskClass,
+	ThreadInfo,
+	ThreadTable,
+} from '../../source/model/types.js';
+import {
+	baseRows,
+	columnIds,
+	defaultViewOptions,
+	deriveRows as deriveList,
+	rowMatches,
+} from '../../source/dashboard/rows.js';
+import {toArray} from '../../source/dashboard/row-model.js';
 import type {ColumnId, GroupMode, TaskRow, ViewOptions} from '../../source/dashboard/rows.js';
 import {initialState} from '../../source/dashboard/state.js';
 import {reduce} from '../../source/ui/reducer.js';
 import type {UiState} from '../../source/dashboard/state.js';
 import {blocker, snapshot, t0, thread} from '../ui/fixtures.js';
+
+/** Every row, made (`deriveRows` gives a list that makes a row when asked). */
+const deriveRows = (...args: Parameters<typeof deriveList>): TaskRow[] => toArray(deriveList(...args));
 
 // ---------------------------------------------------------------------------------------------
 // The reference: straightforward, no memory between calls.
@@ -319,6 +336,7 @@ const needles = [
 	'a',
 	'ä',
 	'ÄR',
+	'7',
 	'read',
 	'inter',
 ];
@@ -591,9 +609,9 @@ describe('the reducer keeps its rows equal to the reference', () => {
 					polls(first, steps).forEach((history, i) => {
 						const selected = state.selected.key;
 						state = reduce(state, {type: 'history', history});
-						expect(state.rows).toEqual(reference(history, state.view, state.expanded));
-						if (selected !== null && state.rows.some((row) => row.key === selected)) {
-							expect(state.rows[state.selected.index]!.key).toBe(selected);
+						expect(toArray(state.rows)).toEqual(reference(history, state.view, state.expanded));
+						if (selected !== null && toArray(state.rows).some((row) => row.key === selected)) {
+							expect(toArray(state.rows)[state.selected.index]!.key).toBe(selected);
 						}
 
 						for (const key of keys[i] ?? []) {
@@ -605,12 +623,105 @@ describe('the reducer keeps its rows equal to the reference', () => {
 								state = reduce(state, {type: 'command', id: 'prompt-confirm'});
 							}
 
-							expect(state.rows).toEqual(reference(history, state.view, state.expanded));
+							expect(toArray(state.rows)).toEqual(reference(history, state.view, state.expanded));
 						}
 					});
 				},
 			),
 			{numRuns: 150},
+		);
+	});
+});
+
+// ---------------------------------------------------------------------------------------------
+// The all-threads view over a thread table (table-rows.ts): the same rows as over objects.
+
+const PF_KTHREAD = 0x00200000;
+
+/** The threads as a scan's columns: TID order, then start time, one row per TID and start time. */
+function tableOf(threads: readonly ThreadInfo[]): {table: ThreadTable; listed: ThreadInfo[]} {
+	const byKey = new Map(threads.map((t) => [`${t.tid}:${t.starttime}`, t]));
+	const listed = [...byKey.values()]
+		.sort((a, b) => a.tid - b.tid || a.starttime - b.starttime)
+		// What a walk records: the kernel-thread flag is a bit of the flags.
+		.map((t) => ({...t, flags: t.kthread ? t.flags | PF_KTHREAD : t.flags & ~PF_KTHREAD}));
+	const comms = [...new Set(listed.map((t) => t.comm))];
+	const table: ThreadTable = {
+		count: listed.length,
+		tid: Int32Array.from(listed, (t) => t.tid),
+		tgid: Int32Array.from(listed, (t) => t.tgid),
+		ppid: Int32Array.from(listed, (t) => t.ppid),
+		flags: Uint32Array.from(listed, (t) => t.flags),
+		starttime: Float64Array.from(listed, (t) => t.starttime),
+		uid: Float64Array.from(listed, (t) => t.uid ?? Number.NaN),
+		patchState: Int8Array.from(listed, (t) => t.patchState ?? 2),
+		state: Uint16Array.from(listed, (t) => t.state.charCodeAt(0)),
+		comm: Int32Array.from(listed, (t) => comms.indexOf(t.comm)),
+		comms,
+	};
+	return {table, listed};
+}
+
+/** The same polls twice: threads as objects (the reference's input) and as a table (what the dashboard keeps). */
+function pollsBoth(first: readonly ThreadInfo[], steps: readonly Poll[]): Array<[History, History]> {
+	const out: Array<[History, History]> = [];
+	let objects: History | null = null;
+	let columns: History | null = null;
+	for (const history of polls(first, steps)) {
+		const {threads, ...rest} = history.snapshot;
+		if (threads === null) {
+			objects = foldSnapshot(objects, {...rest, threads: null});
+			columns = foldSnapshot(columns, {...rest, threads: null});
+		} else {
+			const {table, listed} = tableOf(threads);
+			objects = foldSnapshot(objects, {...rest, threads: listed});
+			columns = foldSnapshot(columns, {...rest, threads: null, threadTable: table});
+		}
+
+		out.push([objects, columns]);
+	}
+
+	return out;
+}
+
+describe('the all-threads view over a thread table', () => {
+	it('gives the rows the reference gives over the same threads as objects, through view changes', () => {
+		fc.assert(
+			fc.property(worldArb, ({first, steps, view, changes, expanded}) => {
+				const open = new Set(expanded);
+				let current = view;
+				pollsBoth(first, steps).forEach(([objects, columns], i) => {
+					expect(deriveRows(columns, current, open)).toEqual(reference(objects, current, open));
+					for (const change of changes[i] ?? []) {
+						current = change(current);
+						expect(deriveRows(columns, current, open)).toEqual(reference(objects, current, open));
+					}
+				});
+			}),
+			{numRuns: 300},
+		);
+	});
+
+	it('finds rows by key and by search as the rows made would', () => {
+		fc.assert(
+			fc.property(worldArb, fc.constantFrom(...needles), fc.nat(), ({first, steps, view}, needle, at) => {
+				const [, columns] = pollsBoth(first, steps).at(-1)!;
+				const options = {...view, showAll: true, group: 'none' as const, processes: false};
+				const list = deriveList(columns, options);
+				const rows = toArray(list);
+				expect(list.length).toBe(rows.length);
+				for (const [i, row] of rows.entries()) {
+					expect(list.at(i)).toEqual(row);
+					expect(list.indexOfKey(row.key)).toBe(i);
+				}
+
+				expect(list.indexOfKey('99999:1')).toBe(-1);
+				const start = rows.length === 0 ? 0 : at % rows.length;
+				const lower = needle.toLowerCase();
+				const forward = rows.findIndex((_, k) => rowMatches(rows[(start + k) % rows.length]!, lower));
+				expect(list.search(lower, start, 1)).toBe(forward < 0 ? -1 : (start + forward) % rows.length);
+			}),
+			{numRuns: 300},
 		);
 	});
 });

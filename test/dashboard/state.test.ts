@@ -5,6 +5,7 @@ import type {CommandId} from '../../source/keymap.js';
 import type {History, HistoryEvent} from '../../source/model/types.js';
 import {initialState, keyContext, layoutOf, logEvents} from '../../source/dashboard/state.js';
 import {reduce} from '../../source/ui/reducer.js';
+import {toArray} from '../../source/dashboard/row-model.js';
 import type {UiAction, UiState} from '../../source/dashboard/state.js';
 import {blocker, historyOf, manyBlockers, patch, snapshot, t0, thread} from '../ui/fixtures.js';
 
@@ -29,8 +30,9 @@ function run(state: UiState, ...actions: Array<UiAction | CommandId>): UiState {
 
 const withHistory = (history: History): UiAction => ({type: 'history', history});
 const typed = (text: string): UiAction => ({type: 'prompt-text', text});
-const tids = (state: UiState) => state.rows.map((row) => row.tid);
-const selectedTid = (state: UiState) => state.rows[state.selected.index]?.tid;
+const rowsOf = (state: UiState) => toArray(state.rows);
+const tids = (state: UiState) => rowsOf(state).map((row) => row.tid);
+const selectedTid = (state: UiState) => rowsOf(state)[state.selected.index]?.tid;
 
 describe('selection follows the thread, not the row index', () => {
 	it('keeps the same thread selected when new rows push it down', () => {
@@ -79,9 +81,9 @@ describe('selection follows the thread, not the row index', () => {
 		const rows = [blocker(1), blocker(2), blocker(3)];
 		let state = run(start(), withHistory(historyOf(snapshot({blockers: rows}))));
 		state = run(state, 'down');
-		const gone = state.rows[state.selected.index]!.tid;
+		const gone = rowsOf(state)[state.selected.index]!.tid;
 		state = run(state, withHistory(historyOf(snapshot({blockers: rows.filter((row) => row.tid !== gone)}))));
-		expect(state.rows).toHaveLength(2);
+		expect(rowsOf(state)).toHaveLength(2);
 		expect(state.selected.index).toBe(1);
 		expect(selectedTid(state)).not.toBe(gone);
 	});
@@ -115,38 +117,38 @@ describe('sort, filter, search', () => {
 		expect(state.view.sort).toEqual({column: 'stuck', descending: true});
 		state = run(state, 'sort-right', 'sort-right', 'sort-right');
 		expect(state.view.sort.column).toBe('comm');
-		expect(state.rows.map((row) => row.comm)).toEqual(['alpha', 'bravo', 'charlie']);
+		expect(rowsOf(state).map((row) => row.comm)).toEqual(['alpha', 'bravo', 'charlie']);
 		state = run(state, 'sort-invert');
-		expect(state.rows.map((row) => row.comm)).toEqual(['charlie', 'bravo', 'alpha']);
+		expect(rowsOf(state).map((row) => row.comm)).toEqual(['charlie', 'bravo', 'alpha']);
 		state = run(state, 'sort-left');
 		expect(state.view.sort.column).toBe('function');
 		// Unknown function sorts last in either direction.
-		expect(state.rows.at(-1)!.comm).toBe('bravo');
+		expect(rowsOf(state).at(-1)!.comm).toBe('bravo');
 		state = run(state, 'sort-invert');
-		expect(state.rows.at(-1)!.comm).toBe('bravo');
+		expect(rowsOf(state).at(-1)!.comm).toBe('bravo');
 		state = run(state, 'sort-left');
 		expect(state.view.sort).toEqual({column: 'class', descending: true});
-		expect(state.rows[0]!.class).toBe('uninterruptible');
+		expect(rowsOf(state)[0]!.class).toBe('uninterruptible');
 	});
 
 	it('filters live while typing, keeps it on Enter, clears it on Esc', () => {
 		let state = run(start(), withHistory(history), 'filter', typed('br'));
 		expect(state.prompt?.kind).toBe('filter');
-		expect(state.rows.map((row) => row.comm)).toEqual(['bravo']);
+		expect(rowsOf(state).map((row) => row.comm)).toEqual(['bravo']);
 		state = run(state, 'prompt-confirm');
 		expect(state.prompt).toBeNull();
 		expect(state.view.filter).toBe('br');
 		// It survives a refresh.
 		state = run(state, withHistory(history));
-		expect(state.rows).toHaveLength(1);
+		expect(rowsOf(state)).toHaveLength(1);
 		state = run(state, 'back');
 		expect(state.view.filter).toBe('');
-		expect(state.rows).toHaveLength(3);
+		expect(rowsOf(state)).toHaveLength(3);
 	});
 
 	it('filters on function and ids too, and backspace widens again', () => {
 		let state = run(start(), withHistory(history), 'filter', typed('do_ex'));
-		expect(state.rows.map((row) => row.tid)).toEqual([30]);
+		expect(rowsOf(state).map((row) => row.tid)).toEqual([30]);
 		state = run(
 			state,
 			'prompt-backspace',
@@ -155,9 +157,9 @@ describe('sort, filter, search', () => {
 			'prompt-backspace',
 			'prompt-backspace',
 		);
-		expect(state.rows).toHaveLength(3);
+		expect(rowsOf(state)).toHaveLength(3);
 		state = run(state, typed('20'));
-		expect(state.rows.map((row) => row.tid)).toEqual([20]);
+		expect(rowsOf(state).map((row) => row.tid)).toEqual([20]);
 		state = run(state, 'prompt-cancel');
 		expect(state.view.filter).toBe('');
 	});
@@ -207,39 +209,42 @@ describe('grouping and toggles', () => {
 	it('groups by function, biggest first, collapsed until Enter', () => {
 		let state = run(start(), withHistory(history), 'cycle-group');
 		expect(state.view.group).toBe('function');
-		expect(state.rows.every((row) => row.kind === 'group')).toBe(true);
-		expect(state.rows.map((row) => row.count)).toEqual([10, 10, 10, 10]);
-		expect(state.rows.map((row) => row.function).sort()).toEqual([
-			'do_exit',
-			'futex_wait_queue',
-			'klp_sleeper_wait',
-			'pipe_read',
-		]);
-		const first = state.rows[0]!;
+		expect(rowsOf(state).every((row) => row.kind === 'group')).toBe(true);
+		expect(rowsOf(state).map((row) => row.count)).toEqual([10, 10, 10, 10]);
+		expect(
+			rowsOf(state)
+				.map((row) => row.function)
+				.sort(),
+		).toEqual(['do_exit', 'futex_wait_queue', 'klp_sleeper_wait', 'pipe_read']);
+		const first = rowsOf(state)[0]!;
 		state = run(state, 'toggle-group');
-		expect(state.rows).toHaveLength(14);
-		expect(state.rows.slice(1, 11).every((row) => row.member && row.function === first.function)).toBe(true);
+		expect(rowsOf(state)).toHaveLength(14);
+		expect(
+			rowsOf(state)
+				.slice(1, 11)
+				.every((row) => row.member && row.function === first.function),
+		).toBe(true);
 		// The expanded group stays expanded across a refresh.
 		state = run(state, withHistory(history));
-		expect(state.rows).toHaveLength(14);
+		expect(rowsOf(state)).toHaveLength(14);
 		state = run(state, 'cycle-group');
 		expect(state.view.group).toBe('process');
-		expect(state.rows).toHaveLength(10);
-		expect(state.rows[0]!.count).toBe(4);
+		expect(rowsOf(state)).toHaveLength(10);
+		expect(rowsOf(state)[0]!.count).toBe(4);
 		state = run(state, 'cycle-group');
 		expect(state.view.group).toBe('none');
-		expect(state.rows).toHaveLength(40);
+		expect(rowsOf(state)).toHaveLength(40);
 	});
 
 	it('hides kernel threads with K and shows processes with H', () => {
 		let state = run(start(), withHistory(history), 'toggle-kthreads');
-		expect(state.rows.some((row) => row.kthread)).toBe(false);
-		expect(state.rows).toHaveLength(39);
+		expect(rowsOf(state).some((row) => row.kthread)).toBe(false);
+		expect(rowsOf(state)).toHaveLength(39);
 		state = run(state, 'toggle-kthreads', 'toggle-processes');
-		expect(state.rows).toHaveLength(10);
-		expect(state.rows.every((row) => row.kind === 'process' && row.count === 4)).toBe(true);
+		expect(rowsOf(state)).toHaveLength(10);
+		expect(rowsOf(state).every((row) => row.kind === 'process' && row.count === 4)).toBe(true);
 		// The process row's class is its worst thread's.
-		expect(state.rows[0]!.class).toBe('uninterruptible');
+		expect(rowsOf(state)[0]!.class).toBe('uninterruptible');
 	});
 
 	it('limits rows to --pid and --tid', () => {
@@ -256,15 +261,15 @@ describe('grouping and toggles', () => {
 			{...blocker(4242, {comm: 'sleeper'})},
 		];
 		let state = run(start(), withHistory(historyOf(snapshot({threads: null}))));
-		expect(state.rows).toHaveLength(1);
+		expect(rowsOf(state)).toHaveLength(1);
 		state = run(state, 'toggle-all');
 		expect(state.view.showAll).toBe(true);
 		expect(state.pollNow).toBe(1);
 		state = run(state, withHistory(historyOf(snapshot({threads}))));
-		expect(state.rows).toHaveLength(3);
-		const sleeper = state.rows.find((row) => row.tid === 4242)!;
+		expect(rowsOf(state)).toHaveLength(3);
+		const sleeper = rowsOf(state).find((row) => row.tid === 4242)!;
 		expect(sleeper.blocker).not.toBeNull();
-		expect(state.rows.find((row) => row.tid === 1)!.blocker).toBeNull();
+		expect(rowsOf(state).find((row) => row.tid === 1)!.blocker).toBeNull();
 	});
 
 	it('tags rows with Space (moving down) and untags all with U', () => {
@@ -399,14 +404,14 @@ describe('grouping all threads', () => {
 			snapshot({threads, blockers: [blocker(10, {function: null, object: null}), blocker(11, {tgid: 10})]}),
 		);
 		let state = run(start(), withHistory(history), 'toggle-all', 'cycle-group');
-		expect(state.rows.map((row) => [row.key, row.count, row.blocking])).toEqual([
+		expect(rowsOf(state).map((row) => [row.key, row.count, row.blocking])).toEqual([
 			['g:f::', 1, 1],
 			['g:f:klp_sleeper:klp_sleeper_wait', 1, 1],
 			['g:n', 3, 0],
 		]);
 		state = run(state, 'cycle-group', 'toggle-processes');
 		// Process 10 has two blocking threads: its group counts two interruptible, not its thread count.
-		const process10 = state.rows.find((row) => row.key === 'g:p:10')!;
+		const process10 = rowsOf(state).find((row) => row.key === 'g:p:10')!;
 		expect(process10.summary).toBe('2 interruptible');
 	});
 });

@@ -118,7 +118,7 @@ describe.each(themes)('resolved frames equal Ink own output (%s)', (_name, theme
 					height={30}
 					width={width}
 					sort={defaultViewOptions.sort}
-					tagged={new Set([rows[2]!.key])}
+					tagged={new Set([rows.at(2)!.key])}
 					focused
 					target={1}
 					processes={false}

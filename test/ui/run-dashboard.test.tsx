@@ -252,7 +252,7 @@ describe('runDashboard', () => {
 		await run.waitFor((m) => m.screen().includes('4242'));
 		await run.press('a');
 		await run.waitFor(() => feed.polls.length >= 2);
-		expect(feed.polls.at(-1)).toEqual({threads: 'all'});
+		expect(feed.polls.at(-1)).toEqual({threads: 'columns'});
 		await run.press('a');
 		await run.press('Z');
 		await run.press('Z');
