@@ -113,6 +113,7 @@ export class EmulatedKernel {
 			processes: new Map(),
 			tasks: new Map(),
 			nextPid: 1,
+			lastPid: 0,
 			cpus: [],
 			modules: new Map(),
 			patches: [],
@@ -158,6 +159,11 @@ export class EmulatedKernel {
 	}
 
 	/** klp_target_state: -1 none, 0 unpatched, 1 patched. */
+	/** `ns_last_pid`: the last PID handed out. */
+	get lastPid(): number {
+		return this.k.lastPid;
+	}
+
 	get target(): PatchState {
 		return this.k.target;
 	}

@@ -327,6 +327,7 @@ class TreeWriter {
 
 		files.set('proc/sys/kernel/osrelease', `${features.release}\n`);
 		files.set('proc/sys/kernel/tainted', `${kernel.taintedMask}\n`);
+		files.set('proc/sys/kernel/ns_last_pid', `${kernel.lastPid}\n`);
 		files.set('proc/stat', renderProcStat(kernel));
 		files.set('proc/uptime', renderUptime(kernel));
 		files.set('proc/modules', renderModules(kernel));

@@ -251,7 +251,7 @@ function procNode(reader: Reader, parts: readonly string[]): Node | undefined {
 	return node && third === undefined && procEntryVisible(kernel, second) ? node : undefined;
 }
 
-/** `/proc/sys/kernel/{osrelease,tainted}`. */
+/** `/proc/sys/kernel/{ns_last_pid,osrelease,tainted}`. */
 function procSysNode(
 	kernel: EmulatedKernel,
 	third: string | undefined,
@@ -267,7 +267,7 @@ function procSysNode(
 
 	const [name, more] = rest;
 	if (name === undefined) {
-		return dir(() => ['osrelease', 'tainted']);
+		return dir(() => ['ns_last_pid', 'osrelease', 'tainted']);
 	}
 
 	if (more !== undefined) {
@@ -276,6 +276,10 @@ function procSysNode(
 
 	if (name === 'osrelease') {
 		return file(() => `${kernel.features.release}\n`);
+	}
+
+	if (name === 'ns_last_pid') {
+		return file(() => `${kernel.lastPid}\n`, 0o666);
 	}
 
 	return name === 'tainted' ? file(() => `${kernel.taintedMask}\n`, 0o644) : undefined;

@@ -141,7 +141,7 @@ hold it: a forced unpatching pins the module) and be freed, rmmod it.
 function unload(emulation: Emulation): string | null {
 	const {kernel} = emulation;
 	finishTransition(emulation);
-	const patch = kernel.patches.at(-1);
+	const patch = kernel.visiblePatches().at(-1);
 	if (patch === undefined) return null;
 	attempt(() => kernel.write(`${patchDir(patch.name)}/enabled`, '0\n'));
 	for (let waited = 0; waited < 20_000 && kernel.transitionPatch !== null; waited += 1000) {
@@ -205,11 +205,14 @@ function apply(emulation: Emulation, step: Op): void {
 		}
 
 		case 'reuse': {
-			// TIDs that exited earlier go to new threads, made by others (maybe still pending).
+			// TIDs that exited earlier go to new threads, made by others: pending ones when there are
+			// (a child of a pending thread is pending too, where the TID's last owner may have switched).
 			const free = freed.get(emulation) ?? [];
+			const pending = tasks.filter((task) => task.patchState !== kernel.target);
+			const parents = kernel.transitionPatch !== null && pending.length > 0 ? pending : tasks;
 			for (let i = 0; i < step.n && free.length > 0; i++) {
 				const tid = free.splice((step.at + i) % free.length, 1)[0]!;
-				const parent = pick(tasks, step.parent + i * 5);
+				const parent = pick(parents, step.parent + i * 5);
 				const site = pick(places, step.at + i)!;
 				if (parent !== undefined) attempt(() => kernel.fork(parent.tid, {pid: tid, comm: 'reused', site}));
 			}
@@ -261,7 +264,7 @@ function apply(emulation: Emulation, step: Op): void {
 		case 'next': {
 			// One transition ends and another patch's begins between two polls.
 			finishTransition(emulation);
-			const loaded = new Set(kernel.patches.map((patch) => patch.name));
+			const loaded = new Set(kernel.visiblePatches().map((patch) => patch.name));
 			const spec = pick(
 				patches.filter((candidate) => !loaded.has(candidate.name)),
 				step.patch,
@@ -370,6 +373,26 @@ const forcedThenLoadedAgain: Op[][] = [
 /** The `many` world's patch forced, its threads polled at the target, then another patch's transition. */
 const forcedThenNext: Op[][] = [[{kind: 'force'}], [{kind: 'next', patch: 2}]];
 const reversed: Op[][] = [[{kind: 'reverse'}]];
+/** Threads that switched, exited, and their TIDs given to children of pending threads between two polls. */
+const tidsReused: Op[][] = [
+	[{kind: 'advance', ms: 1500}],
+	[
+		{kind: 'exit', n: 12, at: 40},
+		{kind: 'reuse', n: 12, at: 0, parent: 0},
+	],
+];
+/** A patch's transition, a poll without one, then the same patch's transition again (its threads back at the start). */
+const sameTransitionAgain: Op[][] = [
+	[{kind: 'force'}],
+	[{kind: 'advance', ms: 2500}],
+	[{kind: 'load', patch: futex}],
+	[{kind: 'advance', ms: 500}],
+	[{kind: 'force'}],
+	[{kind: 'advance', ms: 2500}],
+	[{kind: 'unload'}],
+	[{kind: 'load', patch: futex}],
+	[{kind: 'advance', ms: 500}],
+];
 const example = {scenario: 'many' as const, seed: 7, threads: 300, kernel: '6.1' as const};
 
 describe('incremental transition scans', () => {
@@ -389,7 +412,7 @@ describe('incremental transition scans', () => {
 					run({...drawn, kernelLog: true, tally});
 				},
 			),
-			{numRuns: 40, examples: [[{...example, steps: forcedThenReloaded}]]},
+			{numRuns: 40, examples: [[{...example, steps: forcedThenReloaded}], [{...example, steps: tidsReused}]]},
 		);
 	});
 
@@ -415,6 +438,7 @@ describe('incremental transition scans', () => {
 					[{...example, steps: forcedThenLoadedAgain}],
 					[{...example, steps: forcedThenNext}],
 					[{...example, steps: reversed}],
+					[{...example, steps: sameTransitionAgain}],
 				],
 			},
 		);

@@ -24,6 +24,8 @@ export type KernelState = {
 	readonly tasks: Map<number, Task>;
 	/** Total tasks that ever existed + 1 (next pid). */
 	nextPid: number;
+	/** The last PID handed out (`ns_last_pid`; a PID asked for, as after a wrap, included). */
+	lastPid: number;
 	readonly cpus: Cpu[];
 	readonly modules: Map<string, Module>;
 

@@ -88,6 +88,7 @@ export function allocPid(k: KernelState, requested?: number): number {
 		}
 
 		k.nextPid = Math.max(k.nextPid, requested + 1);
+		k.lastPid = requested;
 		return requested;
 	}
 
@@ -95,6 +96,7 @@ export function allocPid(k: KernelState, requested?: number): number {
 		k.nextPid++;
 	}
 
+	k.lastPid = k.nextPid;
 	return k.nextPid++;
 }
 
