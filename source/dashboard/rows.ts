@@ -1,11 +1,11 @@
 /**
-The task table's rows, derived from the history and the view options: pure and cheap.
+The task table's rows, derived from the history and the view options: pure and cheap, as a
+`RowList` (row-model.ts) of which a render takes only the visible window.
 
-The dashboard recomputes rows once per poll or view change (not per render), so a render only
-slices the visible window. With 100,000 threads: the rows are built once per poll (a thread that
-did not change keeps its row object), a filter runs once per poll and needle (a longer needle
-narrows the last result), a sort decorates its values once and sorts indices (rows with no value
-take the TID order kept from poll to poll), and an invert reverses runs of equal values.
+Over a thread table, the all-threads view is `table-rows.ts`'s. Here, over objects (blockers,
+processes, groups, a scan's `threads`): rows built once per poll (an unchanged thread keeps its row
+object), a filter once per poll and needle (a longer needle narrows the last result), a sort that
+decorates once and sorts indices, an invert that reverses runs of equal values.
 */
 import type {Blocker, History, Snapshot, TaskClass, ThreadInfo} from '../model/types.js';
 import {blockerKey, threadAt} from '../model/types.js';

@@ -298,7 +298,11 @@ export function threadAt(table: ThreadTable, i: number): ThreadInfo {
 }
 
 /** The row of TID `tid` and start time `starttime` in a thread table, -1 when none (TID order: a binary search). */
-export function findRow(table: ThreadTable, tid: number, starttime: number): number {
+export function findRow(
+	table: Pick<ThreadTable, 'count' | 'tid' | 'starttime'>,
+	tid: number,
+	starttime: number,
+): number {
 	let low = 0;
 	let high = table.count - 1;
 	while (low <= high) {

@@ -5,7 +5,8 @@ The reader: turns any world behind an `FsPort` (the real host, a tree on disk, t
 Cost model (issue 2 §7): with a transition running, one readdir of /proc, one readdir per process
 task dir and one open/read/close of `patch_state` per thread; `stat`, `wchan`, `stack` and the owner
 only for blockers. Without a transition the kernel has reset every task to -1, so patch_state is not
-read at all: threads are only counted. `threads: 'all'` adds `stat` (and `patch_state`) for every thread.
+read at all: threads are only counted. `threads: 'all'`/`'columns'` adds `stat` for every thread.
+A reader kept from poll to poll reads incrementally during a transition (issue 12, `planWalk`).
 
 No read may throw out of a scan: a task exiting between readdir and read (ENOENT/ESRCH), a patch
 directory vanishing after unpatching, EACCES for non-root, garbage or empty values all end up as

@@ -4,6 +4,7 @@ whichever thread walked (the walk helper posts its columns as transferable buffe
 thread receives 100,000 threads without making an object of each: issue 12).
 */
 import type {ThreadTable} from '../model/types.js';
+import {findRow} from '../model/types.js';
 import {parseStat} from './parse.js';
 
 /** The letter `stat` shows for a thread whose `stat` could not be read. */
@@ -214,26 +215,8 @@ export function knownOwner(
 	tid: number,
 	starttime: number,
 ): number | null | undefined {
-	let low = 0;
-	let high = table.count - 1;
-	while (low <= high) {
-		const middle = (low + high) >>> 1;
-		const at = table.tid[middle]!;
-		if (at < tid) low = middle + 1;
-		else if (at > tid) high = middle - 1;
-		else {
-			// Equal TIDs are rare (one recycled during a walk): look around.
-			for (let i = middle; i >= 0 && table.tid[i] === tid; i--) {
-				if (table.starttime[i] === starttime) return Number.isNaN(table.uid[i]!) ? null : table.uid[i]!;
-			}
-
-			for (let i = middle + 1; i < table.count && table.tid[i] === tid; i++) {
-				if (table.starttime[i] === starttime) return Number.isNaN(table.uid[i]!) ? null : table.uid[i]!;
-			}
-
-			return undefined;
-		}
-	}
-
-	return undefined;
+	const row = findRow(table, tid, starttime);
+	if (row < 0) return undefined;
+	const uid = table.uid[row]!;
+	return Number.isNaN(uid) ? null : uid;
 }

@@ -108,18 +108,23 @@ export function walkTasks(
 	// One process's threads. A function of its own, called once per pid: its loop is short, so V8
 	// optimizes it once as a whole instead of compiling the long loop over all pids on the stack
 	// (OSR) and then again; the compiles run on the same two cores as the walk.
+	// A task dir's thread count from its link count: null when the io cannot tell, undefined when
+	// the process is gone or unreadable (counted among the errors).
+	const countOf = (taskDir: string): number | null | undefined => {
+		try {
+			return io.countTasks!(taskDir);
+		} catch (error) {
+			const code = codeOf(error);
+			if (!gone(code)) countError('tasks:' + code);
+			return undefined;
+		}
+	};
+
 	const walkProcess = (pid: string): void => {
 		const taskDir = '/proc/' + pid + '/task';
 		if (countOnly) {
-			let count: number | null;
-			try {
-				count = io.countTasks!(taskDir);
-			} catch (error) {
-				const code = codeOf(error);
-				if (!gone(code)) countError('tasks:' + code);
-				return;
-			}
-
+			const count = countOf(taskDir);
+			if (count === undefined) return;
 			if (count !== null) {
 				total += count;
 				firstTask ??= taskDir + '/' + pid;
@@ -135,15 +140,8 @@ export function walkTasks(
 		// All at the target at the previous walk, and at every walk since its last listing.
 		const clean = at >= 0 && processes![at] === poll - 1 && processes![at + 1] === 1;
 		if (countClean && clean) {
-			let count: number | null;
-			try {
-				count = io.countTasks!(taskDir);
-			} catch (error) {
-				const code = codeOf(error);
-				if (!gone(code)) countError('tasks:' + code);
-				return;
-			}
-
+			const count = countOf(taskDir);
+			if (count === undefined) return;
 			if (count !== null) {
 				total += count;
 				known += count;
@@ -161,13 +159,9 @@ export function walkTasks(
 		let tids: readonly string[] | null = null;
 		const sole = countClean && at >= 0 && processes![at] === poll - 1 ? processes![at + 3]! : 0;
 		if (sole > 0) {
-			try {
-				if (io.countTasks!(taskDir) === 1) tids = [String(sole)];
-			} catch (error) {
-				const code = codeOf(error);
-				if (!gone(code)) countError('tasks:' + code);
-				return;
-			}
+			const count = countOf(taskDir);
+			if (count === undefined) return;
+			if (count === 1) tids = [String(sole)];
 		}
 
 		const prefix = taskDir + '/';
