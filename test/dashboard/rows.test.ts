@@ -712,7 +712,8 @@ describe('the all-threads view over a thread table', () => {
 				expect(list.length).toBe(rows.length);
 				for (const [i, row] of rows.entries()) {
 					expect(list.at(i)).toEqual(row);
-					expect(list.indexOfKey(row.key)).toBe(i);
+					// The first row of that key (a thread listed twice among the blockers has two).
+					expect(list.indexOfKey(row.key)).toBe(rows.findIndex((made) => made.key === row.key));
 				}
 
 				expect(list.indexOfKey('99999:1')).toBe(-1);

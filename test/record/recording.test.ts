@@ -13,10 +13,14 @@ import {createReader} from '../../source/sources/reader.js';
 import {emulated} from '../script/helpers.js';
 import {recordScenario} from './helpers.js';
 
-/** What a recording keeps of a snapshot: everything but the thread list and the per-task log lines. */
+/**
+What a recording keeps of a snapshot: everything but the thread list, the per-task log lines and
+what the live scan cost (scanCost: a replay scans nothing).
+*/
 function kept(snapshot: Snapshot) {
+	const {scanCost: _cost, ...rest} = snapshot;
 	return {
-		...snapshot,
+		...rest,
 		threads: null,
 		blockers: [...snapshot.blockers].sort((a, b) => (blockerKey(a) < blockerKey(b) ? -1 : 1)),
 		kernelLog: snapshot.kernelLog.filter((line) => !line.text.includes('klp_try_switch_task')),
