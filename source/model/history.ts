@@ -12,7 +12,9 @@ import type {
 	History,
 	HistoryEvent,
 	HistoryEventKind,
+	KernelLogLine,
 	LastTransition,
+	RetryPhase,
 	Snapshot,
 	ThreadInfo,
 	TransitionInfo,
@@ -81,10 +83,130 @@ export function kernelSendsFakeSignals(snapshot: Snapshot): boolean {
 	return major > 5 || (major === 5 && minor >= 1);
 }
 
-/** Seconds until the next fake-signal round, counting 15 s periods from `directionSince`. */
-export function nextSignalIn(now: number, directionSince: number): number {
-	const elapsedS = Math.max(0, (now - directionSince) / 1000);
-	return signalPeriodS - (elapsedS % signalPeriodS);
+// ---------------------------------------------------------------------------------------------------
+// When the kernel retries, and so when it signals
+
+/** Retry-aligned samples kept (one per retry); the phase is their medoid. */
+const retrySamples = 9;
+
+/** Within this much of a start line, a task line is the start's own synchronous attempt (s). */
+const syncWindowS = 0.75;
+
+const frac = (x: number): number => x - Math.floor(x);
+const circularGap = (a: number, b: number): number => Math.min(frac(a - b), frac(b - a));
+
+/**
+Learn where inside a second of the kernel log clock the livepatch retries run. After a transition's
+first attempt (inside `insmod` or the write to `enabled`), the kernel retries from delayed work queued
+with `round_jiffies_relative(HZ)`: on whole seconds of jiffies, whose phase against the log clock is
+fixed for a boot but differs from boot to boot. The lines printed at a retry date it: the first
+`signaling remaining tasks`, and with dynamic debug each retry's `klp_try_switch_task:` lines (not
+those of a start's own first attempt, printed within `syncWindowS` of its `starting` line).
+*/
+export function learnRetryPhase(
+	previous: RetryPhase | null,
+	lines: readonly KernelLogLine[],
+	bootTime: number | null,
+): RetryPhase | null {
+	let state: RetryPhase | null = previous !== null && previous.bootTime === bootTime ? previous : null;
+	for (const line of lines) {
+		const at = line.bootSeconds;
+		if (at === null || !Number.isFinite(at)) {
+			continue;
+		}
+
+		const rec = parseLivepatchLine(line.text);
+		state ??= {bootTime, samples: [], lastSampleS: null, syncAttemptS: null, reversingS: null};
+		if (rec.kind === 'reversing') {
+			state = {...state, reversingS: at, syncAttemptS: null};
+		} else if (rec.kind === 'starting') {
+			const afterReversal = state.reversingS !== null && at - state.reversingS < syncWindowS;
+			state = {...state, syncAttemptS: afterReversal ? state.syncAttemptS : at};
+		} else if (rec.kind === 'task' || rec.kind === 'signaling') {
+			const inSync =
+				state.syncAttemptS !== null && at >= state.syncAttemptS && at - state.syncAttemptS < syncWindowS;
+			const sameRetry = state.lastSampleS !== null && Math.abs(at - state.lastSampleS) < 0.5;
+			if (!inSync && !sameRetry) {
+				state = {...state, samples: [...state.samples, frac(at)].slice(-retrySamples), lastSampleS: at};
+			}
+		}
+	}
+
+	return state;
+}
+
+/** The phase (fraction of a second) of the retries: the medoid of the samples, null before any. */
+export function retryPhaseS(retry: RetryPhase | null | undefined): number | null {
+	let best: number | null = null;
+	let bestCost = Number.POSITIVE_INFINITY;
+	for (const candidate of retry?.samples ?? []) {
+		const cost = retry!.samples.reduce((sum, other) => sum + circularGap(candidate, other), 0);
+		if (cost < bestCost) {
+			best = candidate;
+			bestCost = cost;
+		}
+	}
+
+	return best;
+}
+
+/** The retry phase and the boot time that maps the kernel log clock to wall time. */
+export type RetryClock = {readonly phaseS: number; readonly bootTime: number};
+
+export function retryClockOf(
+	retry: RetryPhase | null | undefined,
+	bootTime: number | null,
+): RetryClock | null {
+	const phaseS = retryPhaseS(retry);
+	return phaseS === null || bootTime === null ? null : {phaseS, bootTime};
+}
+
+/**
+Wall time (ms) of fake-signal round `k` (1, 2, ...) of a direction that began at `since` (a start, or
+a reversal when `reversal`). The kernel signals at every 15th failed attempt, counted from the start:
+- a start tries once at once (count 1), then retries at the whole second `round_jiffies` makes of
+  start + 1 s (rounded down when less than a quarter second past one, else up), and one per second
+  after it: round 1 is 14 s after that first retry;
+- a reversal tries nothing itself; the pending retry runs at the next whole second with the count
+  reset: round 1 is 15 s after it.
+Without the phase, every 15 s from `since` (the first round then comes up to about 0.75 s later).
+*/
+export function fakeSignalRoundAt(
+	since: number,
+	k: number,
+	clock: RetryClock | null,
+	reversal: boolean,
+): number {
+	if (clock === null) {
+		return since + k * signalPeriodS * 1000;
+	}
+
+	const sinceS = (since - clock.bootTime) / 1000;
+	let firstS: number;
+	if (reversal) {
+		firstS = sinceS + frac(clock.phaseS - sinceS) + signalPeriodS;
+	} else {
+		const wanted = sinceS + 1;
+		const past = frac(wanted - clock.phaseS);
+		firstS = wanted - past + (past < 0.25 ? 0 : 1) + signalPeriodS - 1;
+	}
+
+	return clock.bootTime + (firstS + (k - 1) * signalPeriodS) * 1000;
+}
+
+/** Seconds until the next fake-signal round (see `fakeSignalRoundAt`). */
+export function nextSignalIn(
+	now: number,
+	directionSince: number,
+	clock: RetryClock | null = null,
+	reversal = false,
+): number {
+	const first = fakeSignalRoundAt(directionSince, 1, clock, reversal);
+	if (now < first) {
+		return (first - now) / 1000;
+	}
+
+	return signalPeriodS - (((now - first) / 1000) % signalPeriodS);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -507,18 +629,28 @@ export function patchListEvents(poll: PollContext): Draft[] {
 The kernel's fake-signal rounds (every `signalPeriodS` from the start or the last reversal) that
 fell between the previous scan and this one, as estimated events: the kernel logs only the first.
 */
-export function estimatedSignalRounds(live: Track, prevTime: number, now: number): Draft[] {
-	if (live.directionSince === null) {
+export function estimatedSignalRounds(
+	live: Track,
+	prevTime: number,
+	now: number,
+	clock: RetryClock | null = null,
+): Draft[] {
+	const since = live.directionSince;
+	if (since === null) {
 		return [];
 	}
 
 	const events: Draft[] = [];
-	const fromS = (prevTime - live.directionSince) / 1000;
-	const toS = (now - live.directionSince) / 1000;
-	for (let k = Math.max(1, Math.floor(fromS / signalPeriodS) + 1); k * signalPeriodS <= toS; k++) {
+	const roundAt = (k: number) => fakeSignalRoundAt(since, k, clock, live.reversals > 0);
+	const skip = Math.max(1, Math.floor((prevTime - since) / 1000 / signalPeriodS) - 1);
+	for (let k = skip; roundAt(k) <= now; k++) {
+		if (roundAt(k) <= prevTime) {
+			continue;
+		}
+
 		events.push(
 			draft(
-				live.directionSince + k * signalPeriodS * 1000,
+				roundAt(k),
 				'fake-signal',
 				live.patch,
 				null,
@@ -539,6 +671,7 @@ export function transitionProgress(
 	live: Track | null,
 	previous: TrackedTransition | null,
 	poll: PollContext,
+	clock: RetryClock | null = null,
 ): {readonly progress: TrackedTransition | null; readonly events: Draft[]} {
 	const {snapshot, prev, now} = poll;
 	if (!current || !live) {
@@ -552,7 +685,8 @@ export function transitionProgress(
 	const dtS = (now - first.time) / 1000;
 	const ratePerS = samples.length >= 2 && dtS > 0 ? (first.pending - pending) / dtS : null;
 	const sends = kernelSendsFakeSignals(snapshot);
-	const events = sends && !live.freshDirection && prev ? estimatedSignalRounds(live, prev.time, now) : [];
+	const events =
+		sends && !live.freshDirection && prev ? estimatedSignalRounds(live, prev.time, now, clock) : [];
 	const progress: TrackedTransition = {
 		patch: current.patch,
 		direction: current.direction,
@@ -566,7 +700,10 @@ export function transitionProgress(
 		total: snapshot.tasks.total,
 		...(snapshot.tasks.unknown ? {unknown: snapshot.tasks.unknown} : {}),
 		ratePerS,
-		nextSignalS: sends && live.directionSince !== null ? nextSignalIn(now, live.directionSince) : null,
+		nextSignalS:
+			sends && live.directionSince !== null
+				? nextSignalIn(now, live.directionSince, clock, live.reversals > 0)
+				: null,
 		reversals: live.reversals,
 		forcedAt: live.forcedAt,
 		samples,
@@ -629,7 +766,18 @@ export function foldSnapshot(
 	const {track: live, ended, events: transitionEvents} = reconcileWithSysfs(logged, current, poll);
 	// Step 3: the transitions that ended, each with its outcome.
 	const finished = ended.map((e) => finishTransition(e, prev));
-	const {progress, events: signalEvents} = transitionProgress(current, live, previous, poll);
+	const retryPhase = learnRetryPhase(
+		history?.retryPhase ?? null,
+		snapshot.kernelLog,
+		snapshot.kernel.bootTime,
+	);
+	const {progress, events: signalEvents} = transitionProgress(
+		current,
+		live,
+		previous,
+		poll,
+		retryClockOf(retryPhase, snapshot.kernel.bootTime),
+	);
 	// Step 6: blockers' stuck time, and the threads that stopped blocking.
 	const blockers = foldBlockers(history, snapshot, progress, live?.freshDirection ?? false);
 	const threadDrafts = threadEvents(prev, snapshot, {
@@ -660,6 +808,7 @@ export function foldSnapshot(
 		events: appendEvents(history?.events ?? [], fresh, options.maxEvents ?? defaultMaxEvents),
 		polls: (history?.polls ?? 0) + 1,
 		timeline: foldTimeline(history?.timeline ?? null, fresh, progress, now),
+		retryPhase,
 	};
 }
 

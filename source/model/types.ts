@@ -421,6 +421,22 @@ export type History = {
 	readonly polls: number;
 	/** The current or last transition over time (sparkline, transition history); `timeline.ts`. */
 	readonly timeline?: TransitionTimeline | null;
+	/** Where the kernel's ~1 s retries land, learnt from its log (`learnRetryPhase`); absent before. */
+	readonly retryPhase?: RetryPhase | null;
+};
+
+/** What the kernel log said about the timing of the livepatch retries of this boot (see history.ts). */
+export type RetryPhase = {
+	/** The boot it was learnt on (a new boot time starts over). */
+	readonly bootTime: number | null;
+	/** Fraction of a second (0 to 1) of retry-aligned lines' timestamps, oldest first, at most a few. */
+	readonly samples: readonly number[];
+	/** Kernel log time of the latest sample (one sample per retry). */
+	readonly lastSampleS: number | null;
+	/** Kernel log time of the latest start whose first (synchronous) attempt is not on a boundary. */
+	readonly syncAttemptS: number | null;
+	/** Kernel log time of the latest `reversing` line: the `starting` line after it has no such attempt. */
+	readonly reversingS: number | null;
 };
 
 export function blockerKey(thread: {readonly tid: number; readonly starttime: number}): string {

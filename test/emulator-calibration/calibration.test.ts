@@ -27,7 +27,7 @@ type Fixture = {
 	actions: FixtureAction[];
 };
 
-const fixtureDir = path.join(import.meta.dirname, '../fixtures/kernel');
+const fixtureDir = path.join(import.meta.dirname, '../fixtures/kernel/6.1');
 const observed = [
 	'quick',
 	'stuck-interruptible',

@@ -9,7 +9,7 @@ export interface NormalBlocker {
 }
 
 export interface NormalState {
-	patches: {name: string; enabled: boolean; transition: boolean}[];
+	patches: {name: string; enabled: boolean; transition: boolean; replace?: boolean; stack_order?: number}[];
 	transition: {patch: string; direction: string} | null;
 	blockers: NormalBlocker[];
 	others: boolean;

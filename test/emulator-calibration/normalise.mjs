@@ -15,7 +15,15 @@ const bool = (x) => x === true || x === 1 || x === '1';
 /** @param {any} view */
 export function normaliseView(view) {
 	const patches = (view?.patches ?? [])
-		.map((p) => ({name: String(p.name), enabled: bool(p.enabled), transition: bool(p.transition)}))
+		.map((p) => ({
+			name: String(p.name),
+			enabled: bool(p.enabled),
+			transition: bool(p.transition),
+			// Only where the kernel has the attribute (6.11+, 6.14+ upstream), so older kernels' states keep
+			// their shape.
+			...(p.replace === null || p.replace === undefined ? {} : {replace: bool(p.replace)}),
+			...(p.stack_order === null || p.stack_order === undefined ? {} : {stack_order: Number(p.stack_order)}),
+		}))
 		.sort((a, b) => a.name.localeCompare(b.name));
 	const t = view?.transition ?? null;
 	const transition = t ? {patch: String(t.patch), direction: String(t.direction)} : null;
@@ -109,7 +117,8 @@ export function actionsFromEvents(events, start, klog = []) {
 			let what;
 			let mark = null;
 			if (e.name === 'insmod' || e.name === 'rmmod') {
-				what = `${e.name} ${e.module}`;
+				// Module parameters follow the name: `insmod klp_sleeper_patch_v2 replace=0`.
+				what = [e.name, e.module, ...(e.params ?? [])].join(' ');
 				mark = kernelMark(e.name, e.module);
 			} else if (e.name === 'action') {
 				what = `${e.kind} ${(e.args ?? []).join(' ')}`.trim();

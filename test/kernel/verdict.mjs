@@ -22,6 +22,8 @@ const fixturesDir = opt('--update-fixtures');
 const abi = opt('--abi') ?? null;
 const here = path.dirname(new URL(import.meta.url).pathname);
 const accel = opt('--accel') ?? null;
+// The kernel series (6.1, 6.12): fixtures live in test/fixtures/kernel/<series>/.
+const series = opt('--series') ?? null;
 
 const lines = fs.existsSync(resultsPath) ? fs.readFileSync(resultsPath, 'utf8').split('\n') : [];
 const records = [];
@@ -135,7 +137,7 @@ for (const end of records.filter((r) => r.type === 'scenario-end')) {
 	console.log(`KLPT sequence ${name}: ${formatSequence(fixture.sequence)}`);
 	const dest = fixturesDir
 		? path.join(fixturesDir, `${name}.json`)
-		: path.join(here, '../fixtures/kernel', `${name}.json`);
+		: path.join(here, '../fixtures/kernel', series ?? '', `${name}.json`);
 	const old = fs.existsSync(dest) ? JSON.parse(fs.readFileSync(dest, 'utf8')) : null;
 	if (old) {
 		const cmp = compareSequences(old.sequence, fixture.sequence);

@@ -1,14 +1,17 @@
 import {describe, expect, it} from 'vitest';
 import fc from 'fast-check';
 import {
+	fakeSignalRoundAt,
 	foldSnapshot,
 	isMilestone,
 	kernelSendsFakeSignals,
+	learnRetryPhase,
 	maxMilestones,
 	recordEvent,
+	retryPhaseS,
 } from '../../source/model/history.js';
 import type {History, HistoryEvent, Snapshot} from '../../source/model/types.js';
-import {blocker, idle, klog, patch, patching, snap, t0, thread, unpatching} from './snapshots.js';
+import {blocker, bootTime, idle, klog, patch, patching, snap, t0, thread, unpatching} from './snapshots.js';
 
 function foldAll(snapshots: readonly Snapshot[], maxEvents?: number): History {
 	let h: History | null = null;
@@ -354,9 +357,86 @@ describe('fake-signal rounds', () => {
 			patching(46, 'p', 1, {kernelLog: [klog(115.04, 'signaling remaining tasks')]}),
 		]);
 		const rounds = kinds(h, 'fake-signal');
-		expect(rounds.map((e) => e.time)).toEqual([t0 + 15_000, t0 + 15_040, t0 + 30_000, t0 + 45_000]);
+		// The kernel's line (at x.04) also dates the retries' phase: the estimated rounds fall on x.04 too.
+		expect(rounds.map((e) => e.time)).toEqual([t0 + 15_040, t0 + 15_040, t0 + 30_040, t0 + 45_040]);
 		expect(rounds.filter((e) => /estimated/.test(e.text))).toHaveLength(3);
-		expect(rounds[1]!.text).toMatch(/kernel log/);
+		expect(rounds.filter((e) => /kernel log/.test(e.text))).toHaveLength(1);
+	});
+
+	describe("on the retries' whole seconds, learnt from the kernel log", () => {
+		// Retries at x.038 (a boot's jiffies seconds against the log clock); the start at 100.2 tries once at
+		// once (its line at 100.201 is no retry), then at 101.038: round 1 is 14 s after that, at 115.038.
+		const retries = [
+			klog(100.2, "'p': starting patching transition"),
+			klog(100.201, 'klp_try_switch_task: cat:182 is sleeping on function klp_sleeper_wait'),
+			klog(101.038, 'klp_try_switch_task: cat:182 is sleeping on function klp_sleeper_wait'),
+			klog(101.039, 'klp_try_switch_task: cat:539 is sleeping on function klp_sleeper_wait_killable'),
+			klog(102.039, 'klp_try_switch_task: cat:182 is sleeping on function klp_sleeper_wait'),
+			klog(103.037, 'klp_try_switch_task: cat:182 is sleeping on function klp_sleeper_wait'),
+		];
+
+		it("takes one sample per retry and none from the start's own attempt", () => {
+			const phase = learnRetryPhase(null, retries, bootTime);
+			expect(phase?.samples.map((x) => Math.round(x * 1000))).toEqual([38, 39, 37]);
+			expect(retryPhaseS(phase)).toBeCloseTo(0.038, 6);
+			expect(learnRetryPhase(null, retries.slice(0, 2), bootTime)?.samples).toEqual([]);
+		});
+
+		it('dates round 1 at 14 s after the first retry, which round_jiffies puts on the next whole second', () => {
+			const h = foldSnapshot(null, patching(4, 'p', 1, {kernelLog: retries}));
+			expect(h.transition?.nextSignalS).toBeCloseTo(115.038 - 104, 6);
+			// A start more than a quarter second past a whole second: its first retry is rounded up.
+			const late = [klog(100.5, "'p': starting patching transition"), ...retries.slice(2)];
+			expect(foldSnapshot(null, patching(4, 'p', 1, {kernelLog: late})).transition?.nextSignalS).toBeCloseTo(
+				116.038 - 104,
+				2,
+			);
+			// Later rounds every 15 s on the same phase.
+			expect(foldSnapshot(h, patching(20, 'p', 1)).transition?.nextSignalS).toBeCloseTo(130.038 - 120, 6);
+		});
+
+		it('dates round 1 of a reversal 15 s after the next whole second', () => {
+			const reversed = [
+				...retries,
+				klog(110.6, "'p': reversing transition from patching to unpatching"),
+				klog(110.601, "'p': starting unpatching transition"),
+			];
+			const h = foldSnapshot(null, unpatching(12, 'p', 52, {kernelLog: reversed}));
+			expect(h.transition?.reversals).toBe(1);
+			expect(h.transition?.nextSignalS).toBeCloseTo(126.038 - 112, 6);
+		});
+
+		it('learns from the first signaling line alone (no dynamic debug), and across polls', () => {
+			const h1 = foldSnapshot(
+				null,
+				patching(16, 'p', 1, {
+					kernelLog: [
+						klog(100.9, "'p': starting patching transition"),
+						klog(115.77, 'signaling remaining tasks'),
+					],
+				}),
+			);
+			expect(retryPhaseS(h1.retryPhase)).toBeCloseTo(0.77, 6);
+			expect(h1.transition?.nextSignalS).toBeCloseTo(130.77 - 116, 6);
+			const h2 = foldSnapshot(h1, patching(17, 'p', 1));
+			expect(h2.transition?.nextSignalS).toBeCloseTo(130.77 - 117, 6);
+		});
+
+		it('keeps the phase with most samples near it (one late retry does not move it), per boot', () => {
+			const noisy = [...retries, klog(104.5, 'klp_try_switch_task: cat:182 is sleeping on function x')];
+			expect(retryPhaseS(learnRetryPhase(null, noisy, bootTime))).toBeCloseTo(0.038, 6);
+			// Samples on both sides of a whole second are near each other: 0.99 is nearest to 0.98 and 0.01.
+			const wrap = [1.98, 3.01, 4.99].map((at) => klog(at, 'signaling remaining tasks'));
+			expect(retryPhaseS(learnRetryPhase(null, wrap, bootTime))).toBeCloseTo(0.99, 6);
+			const learnt = learnRetryPhase(null, retries, bootTime);
+			expect(learnRetryPhase(learnt, [], bootTime + 60_000)).toBeNull();
+		});
+
+		it('without any retry line, every 15 s from the start as before', () => {
+			const h = foldSnapshot(null, patching(4, 'p', 1, {kernelLog: retries.slice(0, 2)}));
+			expect(h.transition?.nextSignalS).toBeCloseTo(115.2 - 104, 6);
+			expect(fakeSignalRoundAt(t0, 2, null, false)).toBe(t0 + 30_000);
+		});
 	});
 
 	it('has no estimate on kernels before 5.1 or with the signal file', () => {
@@ -560,7 +640,8 @@ describe('any sequence of snapshots', () => {
 						expect(t.direction).toBe(s.kind);
 						expect(t.pending).toBe(blockers.length);
 						expect(t.elapsedS === null || t.elapsedS >= 0).toBe(true);
-						expect(t.nextSignalS === null || (t.nextSignalS > 0 && t.nextSignalS <= 15)).toBe(true);
+						// A round comes at most 15.75 s after a start, 16 s after a reversal (fakeSignalRoundAt).
+						expect(t.nextSignalS === null || (t.nextSignalS > 0 && t.nextSignalS <= 16)).toBe(true);
 						expect(t.startedAt === null || t.startedAt <= snapshot.time).toBe(true);
 					}
 				}

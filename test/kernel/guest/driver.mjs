@@ -17,6 +17,11 @@ const KLPTOP = '/klptop/dist/cli.js';
 const LP = '/sys/kernel/livepatch';
 const CTL = '/proc/klp_sleeper_ctl';
 const cmdline = fs.readFileSync('/proc/cmdline', 'utf8'); // read once: klp_vmlinux_patch changes it
+/** The running kernel as major*1000+minor (6.12 -> 6012). */
+const kernelVersion = (() => {
+	const m = /^(\d+)\.(\d+)/.exec(fs.readFileSync('/proc/sys/kernel/osrelease', 'utf8'));
+	return m ? Number(m[1]) * 1000 + Number(m[2]) : 0;
+})();
 const param = (key, dflt) => cmdline.match(new RegExp(`(?:^|\\s)klpt\\.${key}=(\\S+)`))?.[1] ?? dflt;
 
 const out = fs.openSync('/dev/ttyS1', 'w');
@@ -129,7 +134,15 @@ function readPatches() {
 						.filter((f) => f.includes(','))
 						.sort(),
 				}));
-			return {name, enabled: readTrim(`${dir}/enabled`), transition: readTrim(`${dir}/transition`), objects};
+			return {
+				name,
+				enabled: readTrim(`${dir}/enabled`),
+				transition: readTrim(`${dir}/transition`),
+				// 6.11+ and 6.14+ upstream; null where the kernel has no such file.
+				replace: readTrim(`${dir}/replace`),
+				stack_order: readTrim(`${dir}/stack_order`),
+				objects,
+			};
 		});
 }
 
@@ -168,6 +181,18 @@ function oracle() {
 					tp.objects.flatMap((o) => o.functions.map((f) => `${o.name}:${f.split(',')[0]}`)),
 				);
 				hit = fr.find((f) => olds.has(`${f.mod}:${f.fn}`)) ?? null;
+				// Or the new code of an older (enabled) patch changing one of these functions: a frame in that
+				// patch's module, named after the object the two share (issue 2 §3, atomic replace and stacking).
+				for (const f of hit ? [] : fr) {
+					const older = patches.find((p) => p !== tp && p.name === f.mod && p.enabled === '1');
+					const shared = older?.objects.filter((o) =>
+						o.functions.some((fn) => olds.has(`${o.name}:${fn.split(',')[0]}`)),
+					);
+					if (shared?.length) {
+						hit = {fn: f.fn, mod: shared.length === 1 ? shared[0].name : f.mod};
+						break;
+					}
+				}
 			} else {
 				// New code: frames in the patch module, named after the patch's sole object (issue 2 §3).
 				const own = fr.find((f) => f.mod === tp.name);
@@ -479,7 +504,7 @@ function checkAgreement() {
 
 async function insmod(name, params = []) {
 	const r = await run('/sbin/insmod', [`/modules/${name}.ko`, ...params]);
-	event('insmod', {module: name, rc: r.rc, stderr: r.stderr.trim(), t0: r.t0, t1: r.t1});
+	event('insmod', {module: name, params, rc: r.rc, stderr: r.stderr.trim(), t0: r.t0, t1: r.t1});
 	return r;
 }
 async function rmmod(name) {
@@ -541,7 +566,7 @@ const isApplied = (patch) =>
 async function unload(patch) {
 	if (!isGone(patch)) {
 		await writeSys(`${LP}/${patch}/enabled`, 0);
-		if (!(await waitFor(() => isGone(patch), 30))) return false;
+		if (!(await waitFor(() => isGone(patch), SETTLE_S))) return false;
 	}
 	const r = await rmmod(patch);
 	return r.rc === 0;
@@ -611,12 +636,18 @@ async function ensureSleeperPatch(applied) {
 	if (applied && isGone('klp_sleeper_patch')) {
 		if (/^klp_sleeper_patch /m.test(read('/proc/modules') ?? '')) await rmmod('klp_sleeper_patch');
 		await insmod('klp_sleeper_patch');
-		await waitFor(() => isApplied('klp_sleeper_patch'), 20);
+		await waitFor(() => isApplied('klp_sleeper_patch'), SETTLE_S);
 	}
 	if (!applied) {
 		if (!isGone('klp_sleeper_patch')) await unload('klp_sleeper_patch');
 		else if (/^klp_sleeper_patch /m.test(read('/proc/modules') ?? '')) await rmmod('klp_sleeper_patch');
 	}
+}
+
+/** Disable and unload a patch module if it is there (setup and cleanup). */
+async function unloadIfLoaded(name) {
+	if (!isGone(name)) await unload(name);
+	else if (new RegExp(`^${name} `, 'm').test(read('/proc/modules') ?? '')) await rmmod(name);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -635,6 +666,16 @@ async function stall(patch, direction, tids, timeout = 10) {
 		{patch, direction, tids: want},
 		e ? null : {transition: poll().raw.transition, tids: poll().tids},
 	);
+	return e;
+}
+
+/** No task holds the transition back any more (or it is over): the oracle's reading. */
+const noBlockers = (o) => !o.transition || o.blockers.length === 0;
+
+/** The stall is over (every task switched) before `by` (uptime): checked, and the reading returned. */
+async function settled(label, by) {
+	const e = await oracleUntil(noBlockers, Math.max(1, by + 1 - now()));
+	check(label, e !== null && e.t0 < by, `no task holds it before ${r2(by)}`, e ? r2(e.t0) : 'still held');
 	return e;
 }
 
@@ -720,6 +761,8 @@ function checkPatchesMatchSysfs(label, v) {
 			name: p.name,
 			enabled: truthy(p.enabled),
 			transition: truthy(p.transition),
+			replace: p.replace === null || p.replace === undefined ? null : truthy(p.replace),
+			stack_order: p.stack_order === null || p.stack_order === undefined ? null : Number(p.stack_order),
 			objects: (p.objects ?? []).map((o) => ({
 				name: o.name,
 				patched: o.patched === null || o.patched === undefined ? null : truthy(o.patched),
@@ -732,6 +775,8 @@ function checkPatchesMatchSysfs(label, v) {
 		sys.flatMap((p) => [
 			[`${p.name}/enabled`, p.enabled],
 			[`${p.name}/transition`, p.transition],
+			[`${p.name}/replace`, p.replace],
+			[`${p.name}/stack_order`, p.stack_order],
 			...p.objects.map((o) => [`${p.name}/${o.name}/patched`, o.patched]),
 		]),
 	);
@@ -744,12 +789,13 @@ function checkPatchesMatchSysfs(label, v) {
 	);
 }
 
+/** How close klptop's next-signal estimate must be to the kernel's round (s), once it learnt the retry phase. */
+const SIGNAL_TOLERANCE_S = 0.3;
+
 /** Each sample's next-signal estimate against the kernel's "signaling remaining tasks" line. */
 function checkNextSignal(sig, from, to) {
-	if (!haveKlptop)
-		return check("klptop's next-signal estimate is right within 2 s", true, 'n/a', 'klptop absent', {
-			awaits: 'klptop',
-		});
+	const name = `klptop's next-signal estimate is right within ${SIGNAL_TOLERANCE_S} s`;
+	if (!haveKlptop) return check(name, true, 'n/a', 'klptop absent', {awaits: 'klptop'});
 	const errs = samples
 		.filter(
 			(s) =>
@@ -760,13 +806,13 @@ function checkNextSignal(sig, from, to) {
 		)
 		.map((s) => {
 			const at = Math.min(Math.max(s.t_scan ?? s.t0, s.t0), s.t1);
-			return r2(at + s.json.transition.next_signal_s - sig.t);
+			return Math.round((at + s.json.transition.next_signal_s - sig.t) * 1000) / 1000;
 		});
 	event('next-signal', {signal_t: sig.t, errors: errs});
 	check(
-		"klptop's next-signal estimate is right within 2 s",
-		errs.length > 0 && errs.every((e) => Math.abs(e) <= 2),
-		'every |predicted - actual| <= 2 s',
+		name,
+		errs.length > 0 && errs.every((e) => Math.abs(e) <= SIGNAL_TOLERANCE_S),
+		`every |predicted - actual| <= ${SIGNAL_TOLERANCE_S} s`,
 		errs,
 	);
 }
@@ -775,6 +821,12 @@ function checkNextSignal(sig, from, to) {
 // Scenarios. Names follow the emulator's (issue 2 §5); the fixture of each is folded from its timeline.
 
 const HOLD_S = 2; // quick: how long klp_vmlinux_patch's post-patch callback keeps the transition open
+/**
+How long the end of a transition may take once no task holds it (s). On 6.4+ the kernel then rewrites the
+dynamic-preemption static calls (`sched_dynamic_klp_disable`: every cond_resched() call site, text_poke under
+QEMU TCG): 0.1-25 s here on a busy 2-core host, where 6.1 needs about one 1 s retry.
+*/
+const SETTLE_S = 60;
 
 const scenarios = {
 	quick: {
@@ -802,7 +854,7 @@ const scenarios = {
 				}
 				ins = await insmod('klp_vmlinux_patch', [`hold_ms=${HOLD_S * 1000}`]);
 				check(`insmod klp_vmlinux_patch (trial ${trial})`, ins.rc === 0, 0, `rc=${ins.rc} ${ins.stderr}`);
-				done = await oracleUntil(() => isApplied('klp_vmlinux_patch'), 15);
+				done = await oracleUntil(() => isApplied('klp_vmlinux_patch'), SETTLE_S);
 				if (batch) {
 					const after = done?.t1 ?? now();
 					await waitFor(() => samples.some((s) => s.batch && s.t_scan !== null && s.t_scan >= after), 10);
@@ -839,7 +891,7 @@ const scenarios = {
 			check(
 				'the kernel completed the transition',
 				done !== null,
-				'applied within 15 s',
+				`applied within ${SETTLE_S} s`,
 				done ? 'applied' : poll().raw.transition,
 			);
 			if (done) event('completed', {after_s: r2(done.t0 - ins.t0)});
@@ -875,7 +927,7 @@ const scenarios = {
 	'force-no-transition': {
 		async setup() {
 			if (isGone('klp_vmlinux_patch')) await insmod('klp_vmlinux_patch');
-			await waitFor(() => isApplied('klp_vmlinux_patch'), 20);
+			await waitFor(() => isApplied('klp_vmlinux_patch'), SETTLE_S);
 		},
 		async run() {
 			// Scenario 7: force with no transition: the kernel's EINVAL, in klptop's words.
@@ -944,14 +996,10 @@ const scenarios = {
 				`rc=${n.rc} ${n.stdout}${n.stderr}`.trim(),
 				awaits(n, 'klptop nudge'),
 			);
-			const done = await oracleUntil(() => isApplied('klp_sleeper_patch'), 5);
-			check(
-				'the transition completes after the nudge',
-				done !== null && done.t0 < ins.t0 + 14,
-				'applied before the 15 s round',
-				done ? r2(done.t0 - ins.t0) : 'not applied',
-			);
-			if (done) event('completed', {after_nudge_s: r2(done.t0 - n.t1)});
+			const free = await settled('the nudge switched the reader before the 15 s round', ins.t0 + 14);
+			const done = await oracleUntil(() => isApplied('klp_sleeper_patch'), SETTLE_S);
+			check('then the transition completes', done !== null, 'applied', done ? 'applied' : 'not applied');
+			if (done) event('completed', {after_nudge_s: r2(done.t0 - n.t1), end_s: free && r2(done.t0 - free.t0)});
 			await klptopSeesEnd(
 				'klptop shows it applied',
 				done?.t1 ?? now(),
@@ -1013,7 +1061,8 @@ const scenarios = {
 				p && {enabled: p.enabled, transition: p.transition},
 			);
 			checkPatchesMatchSysfs('unpatching', v);
-			const gone = await oracleUntil(() => isGone('klp_sleeper_patch'), Math.max(1, k0 + 25 - now()));
+			const free = await oracleUntil(noBlockers, Math.max(1, k0 + 25 - now()));
+			const gone = await oracleUntil(() => isGone('klp_sleeper_patch'), SETTLE_S);
 			const sig = await signalAfter(k0 - 0.5);
 			check(
 				'the kernel signalled near 15 s',
@@ -1022,11 +1071,12 @@ const scenarios = {
 				sig ? r2(sig.t - k0) : null,
 			);
 			check(
-				'the blocker cleared and the patch went away near 15 s',
-				gone && gone.t0 - k0 > 13.5 && gone.t0 - k0 < 20,
+				'the blocker cleared near 15 s',
+				free && free.t0 - k0 > 13.5 && free.t0 - k0 < 20,
 				'14-20 s',
-				gone ? r2(gone.t0 - k0) : 'not gone',
+				free ? r2(free.t0 - k0) : 'not cleared',
 			);
+			check('then the patch went away', gone !== null, 'gone', gone ? r2(gone.t0 - k0) : 'not gone');
 			if (sig) checkNextSignal(sig, d.t1, sig.t);
 			await klptopSeesEnd(
 				'klptop no longer lists the patch',
@@ -1106,7 +1156,8 @@ const scenarios = {
 				Math.max(0, Math.min(n.t1 + 1.5, ins.t0 + 13) - now()),
 			);
 			check('signals do not help a kthread', early === null, 'still stuck', 'completed');
-			const done = await oracleUntil(() => isApplied('klp_sleeper_patch'), Math.max(1, ins.t0 + 25 - now()));
+			const free = await oracleUntil(noBlockers, Math.max(1, ins.t0 + 25 - now()));
+			const done = await oracleUntil(() => isApplied('klp_sleeper_patch'), SETTLE_S);
 			const sig = await signalAfter(ins.t0 - 0.5);
 			check(
 				'the kernel woke the kthread at the 15 s round',
@@ -1115,9 +1166,15 @@ const scenarios = {
 				sig ? r2(sig.t - ins.t0) : null,
 			);
 			check(
-				'and the transition completed',
-				done && done.t0 - ins.t0 < 20,
+				'the kthread switched by 20 s',
+				free && free.t0 - ins.t0 < 20,
 				'< 20 s',
+				free ? r2(free.t0 - ins.t0) : 'not switched',
+			);
+			check(
+				'and the transition completed',
+				done !== null,
+				'applied',
 				done ? r2(done.t0 - ins.t0) : 'not done',
 			);
 			if (sig) checkNextSignal(sig, ins.t1, sig.t);
@@ -1191,7 +1248,7 @@ const scenarios = {
 			const flipped =
 				timeline.find((e) => e.t0 >= rv.t0 && e.state.transition?.direction === 'unpatching') ??
 				(await oracleUntil((o) => o.transition?.direction === 'unpatching', 3));
-			const gone = await oracleUntil(() => isGone('klp_sleeper_patch'), 10);
+			const gone = await oracleUntil(() => isGone('klp_sleeper_patch'), SETTLE_S);
 			check(
 				'the kernel flipped the direction to unpatching',
 				flipped !== null,
@@ -1255,14 +1312,11 @@ const scenarios = {
 				},
 			});
 			const c = await ctl('release');
-			const done = await oracleUntil(() => isApplied('klp_sleeper_patch'), 5);
-			check(
-				'a plain wakeup completes the transition',
-				done !== null && done.t0 < ins.t0 + 14,
-				'applied before the 15 s round',
-				done ? r2(done.t0 - c.t1) : 'not applied',
-			);
-			if (done) event('completed', {after_release_s: r2(done.t0 - c.t1)});
+			const free = await settled('a plain wakeup switched the reader before the 15 s round', ins.t0 + 14);
+			const done = await oracleUntil(() => isApplied('klp_sleeper_patch'), SETTLE_S);
+			check('then the transition completes', done !== null, 'applied', done ? 'applied' : 'not applied');
+			if (done)
+				event('completed', {after_release_s: r2(done.t0 - c.t1), end_s: free && r2(done.t0 - free.t0)});
 			await klptopSeesEnd(
 				'klptop shows it applied',
 				done?.t1 ?? now(),
@@ -1319,7 +1373,7 @@ const scenarios = {
 					'/forc/',
 					f.stdout + f.stderr,
 				);
-			const done = await oracleUntil(() => isApplied('klp_sleeper_patch'), 5);
+			const done = await oracleUntil(() => isApplied('klp_sleeper_patch'), SETTLE_S);
 			check(
 				'the forced transition completes',
 				done !== null,
@@ -1351,6 +1405,309 @@ const scenarios = {
 				'original klp_sleeper_wait_killable released',
 				out,
 			);
+		},
+	},
+
+	// ----- 6.11+ (issue 14): atomic replace, stacking, a module loaded after its patch. On 6.1 they are left
+	// out of the default list (`since`), though atomic replace exists there (5.1+); the tier runs them where
+	// the kernel has the `replace` attribute.
+
+	'stack-order': {
+		since: 6011,
+		async setup() {
+			await ensureSleeperPatch(false);
+			await unloadIfLoaded('klp_sleeper_patch_v2');
+		},
+		async run() {
+			// Two non-replace patches of the same functions: the newer one's code runs, and the kernel numbers
+			// them in load order (stack_order, where the kernel has it).
+			const a = await insmod('klp_sleeper_patch');
+			check('insmod klp_sleeper_patch', a.rc === 0, 0, `rc=${a.rc} ${a.stderr}`);
+			await oracleUntil(() => isApplied('klp_sleeper_patch'), SETTLE_S);
+			const b = await insmod('klp_sleeper_patch_v2', ['replace=0']);
+			check('insmod klp_sleeper_patch_v2 replace=0', b.rc === 0, 0, `rc=${b.rc} ${b.stderr}`);
+			const both = await oracleUntil(() => isApplied('klp_sleeper_patch_v2'), SETTLE_S);
+			check('both patches applied', both !== null, 'applied', poll().raw.patches);
+			const order = readPatches().map((p) => [p.name, p.stack_order, p.replace]);
+			event('stack-order', {order});
+			const hasOrder = order.every(([, so]) => so !== null);
+			check(
+				'stack_order is 1 and 2 in load order where the kernel has the attribute',
+				hasOrder
+					? sameJson(
+							order.map(([n, so]) => [n, so]),
+							[
+								['klp_sleeper_patch', '1'],
+								['klp_sleeper_patch_v2', '2'],
+							],
+						)
+					: order.every(([, so]) => so === null),
+				'1, 2 (or no stack_order file at all)',
+				order,
+			);
+			check(
+				'replace reads 0 on both where the kernel has the attribute',
+				order.every(([, , r]) => r === null || r === '0'),
+				'0',
+				order,
+			);
+			const v = await klptopSeesEnd(
+				'klptop lists both, applied',
+				both?.t1 ?? now(),
+				(x) =>
+					truthy(patchOf(x, 'klp_sleeper_patch')?.enabled) &&
+					truthy(patchOf(x, 'klp_sleeper_patch_v2')?.enabled) &&
+					!transitionOf(x),
+				'both enabled, no transition',
+			);
+			checkPatchesMatchSysfs('two stacked patches', v);
+			const r = await readerIn('/proc/klp_sleeper', 'patched_wait_v2');
+			await ctl('release');
+			const text = await released(r);
+			check(
+				'the newest patch on the stack runs',
+				text === 'patched-v2 klp_sleeper_wait released',
+				'patched-v2 klp_sleeper_wait released',
+				text,
+			);
+			// Disabling the lower one: allowed (5.1+), and the other moves down the stack.
+			const d = await disable('klp_sleeper_patch');
+			check('disable the lower patch', d.rc === 0, 0, `rc=${d.rc} ${d.stderr}`, awaits(d, 'klptop disable'));
+			const gone = await oracleUntil(() => isGone('klp_sleeper_patch'), SETTLE_S);
+			check('the lower patch goes away', gone !== null, 'gone', gone ? 'gone' : poll().raw.patches);
+			const left = readPatches().map((p) => [p.name, p.stack_order]);
+			event('stack-order', {order: left});
+			check(
+				'the remaining patch renumbers to stack_order 1',
+				sameJson(left, [['klp_sleeper_patch_v2', hasOrder ? '1' : null]]),
+				[['klp_sleeper_patch_v2', hasOrder ? '1' : null]],
+				left,
+			);
+			const after = await klptopSeesEnd(
+				'klptop lists the remaining patch only',
+				gone?.t1 ?? now(),
+				(x) => patchOf(x, 'klp_sleeper_patch') === null && patchOf(x, 'klp_sleeper_patch_v2') !== null,
+				'klp_sleeper_patch_v2 only',
+			);
+			checkPatchesMatchSysfs('after the lower patch went', after);
+			const r2 = await readerIn('/proc/klp_sleeper', 'patched_wait_v2');
+			await ctl('release');
+			await released(r2);
+		},
+		async cleanup() {
+			check('unload klp_sleeper_patch_v2', await unload('klp_sleeper_patch_v2'), true, false);
+			await unloadIfLoaded('klp_sleeper_patch');
+		},
+	},
+
+	replace: {
+		since: 6011,
+		async setup() {
+			await unloadIfLoaded('klp_sleeper_patch_v2');
+			await ensureSleeperPatch(true);
+		},
+		async run() {
+			// An atomic-replace patch over an older non-replace one, held open by a reader in the older patch's
+			// code until a plain wakeup; the older patch goes when the transition completes.
+			const r = await readerIn('/proc/klp_sleeper', 'patched_wait');
+			const ins = await insmod('klp_sleeper_patch_v2');
+			check('insmod klp_sleeper_patch_v2 (replace=1)', ins.rc === 0, 0, `rc=${ins.rc} ${ins.stderr}`);
+			const st = await stall('klp_sleeper_patch_v2', 'patching', [r.pid]);
+			const v = await klptopSeesStall('replacing', st?.t1 ?? now(), ins.t0 + 12, r.pid, {
+				patch: 'klp_sleeper_patch_v2',
+				direction: 'patching',
+				blocker: {
+					comm: 'cat',
+					class: 'interruptible',
+					function: 'patched_wait',
+					object: 'klp_sleeper',
+					kthread: false,
+				},
+			});
+			const old = patchOf(v, 'klp_sleeper_patch');
+			const neu = patchOf(v, 'klp_sleeper_patch_v2');
+			check(
+				'klptop shows both during the transition, replace = 1 on the new one',
+				old && truthy(old.enabled) && !truthy(old.transition) && neu && truthy(neu.transition) && neu.replace,
+				{klp_sleeper_patch: 'enabled', klp_sleeper_patch_v2: 'transition, replace'},
+				{
+					klp_sleeper_patch: old && [old.enabled, old.transition, old.replace],
+					klp_sleeper_patch_v2: neu && [neu.enabled, neu.transition, neu.replace],
+				},
+			);
+			checkPatchesMatchSysfs('replacing', v);
+			const c = await ctl('release');
+			const done = await oracleUntil(
+				() => isApplied('klp_sleeper_patch_v2') && isGone('klp_sleeper_patch'),
+				SETTLE_S,
+			);
+			check(
+				'the transition completes and the replaced patch disappears',
+				done !== null,
+				'klp_sleeper_patch_v2 applied, klp_sleeper_patch gone',
+				poll().raw.patches.map((p) => `${p.name} enabled=${p.enabled} transition=${p.transition}`),
+			);
+			if (done) event('completed', {after_release_s: r2(done.t0 - c.t1)});
+			const end = await klptopSeesEnd(
+				'klptop: only the replacement is left',
+				done?.t1 ?? now(),
+				(x) =>
+					patchOf(x, 'klp_sleeper_patch') === null &&
+					truthy(patchOf(x, 'klp_sleeper_patch_v2')?.enabled) &&
+					!transitionOf(x),
+				'klp_sleeper_patch_v2 only',
+			);
+			checkPatchesMatchSysfs('replaced', end);
+			const text = await released(r);
+			check(
+				"the reader returns from the older patch's code",
+				text === 'patched klp_sleeper_wait released',
+				'patched klp_sleeper_wait released',
+				text,
+			);
+			const rm = await rmmod('klp_sleeper_patch');
+			check('the replaced patch module unloads', rm.rc === 0, 0, `rc=${rm.rc} ${rm.stderr}`);
+		},
+		async cleanup() {
+			check('unload klp_sleeper_patch_v2', await unload('klp_sleeper_patch_v2'), true, false);
+		},
+	},
+
+	'replace-reverse': {
+		since: 6011,
+		async setup() {
+			await unloadIfLoaded('klp_sleeper_patch_v2');
+			await ensureSleeperPatch(true);
+		},
+		async run() {
+			// Reversing an atomic-replace patching: the replacement goes, the older patch stays applied.
+			const k = await readerIn('/proc/klp_sleeper_killable', 'patched_wait_killable');
+			const ins = await insmod('klp_sleeper_patch_v2');
+			check('insmod klp_sleeper_patch_v2 (replace=1)', ins.rc === 0, 0, `rc=${ins.rc} ${ins.stderr}`);
+			const st = await stall('klp_sleeper_patch_v2', 'patching', [k.pid]);
+			await klptopSeesStall(
+				'replacing',
+				st?.t1 ?? now(),
+				ins.t0 + 30,
+				k.pid,
+				{
+					patch: 'klp_sleeper_patch_v2',
+					direction: 'patching',
+					blocker: {
+						comm: 'cat',
+						class: 'uninterruptible',
+						function: 'patched_wait_killable',
+						object: 'klp_sleeper',
+						kthread: false,
+					},
+				},
+				{noNudge: true},
+			);
+			const rv = await action('reverse', ['klp_sleeper_patch_v2'], () =>
+				sh(`echo 0 > ${LP}/klp_sleeper_patch_v2/enabled`),
+			);
+			check(
+				'reverse',
+				rv.rc === 0,
+				0,
+				`rc=${rv.rc} ${rv.stdout}${rv.stderr}`.trim(),
+				awaits(rv, 'klptop reverse'),
+			);
+			const gone = await oracleUntil(() => isGone('klp_sleeper_patch_v2'), SETTLE_S);
+			check('the replacement goes away', gone !== null, 'gone', gone ? 'gone' : poll().raw.patches);
+			check(
+				'the older patch stays applied',
+				isApplied('klp_sleeper_patch'),
+				'klp_sleeper_patch enabled=1 transition=0',
+				readPatches().map((p) => `${p.name} enabled=${p.enabled} transition=${p.transition}`),
+			);
+			const end = await klptopSeesEnd(
+				'klptop: the older patch only, applied',
+				gone?.t1 ?? now(),
+				(x) =>
+					patchOf(x, 'klp_sleeper_patch_v2') === null &&
+					truthy(patchOf(x, 'klp_sleeper_patch')?.enabled) &&
+					!transitionOf(x),
+				'klp_sleeper_patch only',
+			);
+			checkPatchesMatchSysfs('reversed', end);
+			const rm = await rmmod('klp_sleeper_patch_v2');
+			check('rmmod the reversed replacement', rm.rc === 0, 0, `rc=${rm.rc} ${rm.stderr}`);
+			await ctl('release');
+			const out = await released(k);
+			check(
+				"the reader returns from the older patch's code",
+				out === 'patched klp_sleeper_wait_killable released',
+				'patched klp_sleeper_wait_killable released',
+				out,
+			);
+		},
+		async cleanup() {
+			check('unload klp_sleeper_patch', await unload('klp_sleeper_patch'), true, false);
+		},
+	},
+
+	'late-module': {
+		since: 6011,
+		async run() {
+			// A patch for a module that is not loaded: its object reads patched=0 until the module loads, 1
+			// while it is loaded, 0 again once it is gone.
+			const patchedOf = () => readTrim(`${LP}/klp_late_patch/klp_late/patched`);
+			const ins = await insmod('klp_late_patch');
+			check('insmod klp_late_patch', ins.rc === 0, 0, `rc=${ins.rc} ${ins.stderr}`);
+			const applied = await oracleUntil(() => isApplied('klp_late_patch'), SETTLE_S);
+			check('klp_late_patch applied', applied !== null, 'applied', poll().raw.patches);
+			check('klp_late/patched reads 0 before the module loads', patchedOf() === '0', '0', patchedOf());
+			const v0 = await klptopSeesEnd(
+				'klptop: applied, object not patched',
+				applied?.t1 ?? now(),
+				(x) => patchOf(x, 'klp_late_patch')?.objects?.[0]?.patched === false,
+				'klp_late patched=false',
+			);
+			checkPatchesMatchSysfs('before the module loads', v0);
+			const m = await insmod('klp_late');
+			check('insmod klp_late', m.rc === 0, 0, `rc=${m.rc} ${m.stderr}`);
+			check('klp_late/patched reads 1 once it loaded', patchedOf() === '1', '1', patchedOf());
+			const log = await klog();
+			check(
+				'dmesg: applying patch to loading module',
+				log.some(
+					(l) =>
+						l.t >= m.t0 - 0.5 && /applying patch 'klp_late_patch' to loading module 'klp_late'/.test(l.msg),
+				),
+				"livepatch: applying patch 'klp_late_patch' to loading module 'klp_late'",
+				log
+					.filter((l) => l.t >= m.t0 - 0.5)
+					.map((l) => l.msg)
+					.slice(0, 5),
+			);
+			const shown = readTrim('/proc/klp_late');
+			check(
+				'the module runs the patched code',
+				shown === 'patched klp_late_show',
+				'patched klp_late_show',
+				shown,
+			);
+			const v1 = await klptopSeesEnd(
+				'klptop: object patched',
+				m.t1,
+				(x) => patchOf(x, 'klp_late_patch')?.objects?.[0]?.patched === true,
+				'klp_late patched=true',
+			);
+			checkPatchesMatchSysfs('after the module loaded', v1);
+			const rm = await rmmod('klp_late');
+			check('rmmod klp_late', rm.rc === 0, 0, `rc=${rm.rc} ${rm.stderr}`);
+			check('klp_late/patched reads 0 after it is gone', patchedOf() === '0', '0', patchedOf());
+			const v2 = await klptopSeesEnd(
+				'klptop: object no longer patched',
+				rm.t1,
+				(x) => patchOf(x, 'klp_late_patch')?.objects?.[0]?.patched === false,
+				'klp_late patched=false',
+			);
+			checkPatchesMatchSysfs('after the module went', v2);
+		},
+		async cleanup() {
+			check('unload klp_late_patch', await unload('klp_late_patch'), true, false);
 		},
 	},
 
@@ -1420,7 +1777,7 @@ const scenarios = {
 					'/pin|reboot/',
 					f.stdout + f.stderr,
 				);
-			const gone = await oracleUntil(() => isGone('klp_sleeper_patch'), 8);
+			const gone = await oracleUntil(() => isGone('klp_sleeper_patch'), SETTLE_S);
 			check(
 				'the forced unpatch completes and the patch disappears',
 				gone !== null,
@@ -1453,6 +1810,151 @@ const scenarios = {
 				out === 'patched klp_sleeper_wait_killable released',
 				'patched klp_sleeper_wait_killable released',
 				out,
+			);
+		},
+	},
+	'replace-force': {
+		// After forced-unpatch (klp_sleeper_patch is pinned): the older patch here is klp_vmlinux_patch, and
+		// this scenario pins both of its patch modules, so it runs last.
+		since: 6011,
+		async setup() {
+			if (isGone('klp_vmlinux_patch')) await insmod('klp_vmlinux_patch');
+			await waitFor(() => isApplied('klp_vmlinux_patch'), SETTLE_S);
+			await unloadIfLoaded('klp_sleeper_patch_v2');
+		},
+		async run() {
+			// 1. Force an atomic-replace patching: the replaced patch is marked forced too (5.18+), so its module
+			// stays pinned although its patch is gone.
+			const k = await readerIn('/proc/klp_sleeper_killable', 'klp_sleeper_wait_killable');
+			const ins = await insmod('klp_sleeper_patch_v2');
+			check('insmod klp_sleeper_patch_v2 (replace=1)', ins.rc === 0, 0, `rc=${ins.rc} ${ins.stderr}`);
+			const st = await stall('klp_sleeper_patch_v2', 'patching', [k.pid]);
+			const v = await klptopSeesStall(
+				'replacing',
+				st?.t1 ?? now(),
+				ins.t0 + 30,
+				k.pid,
+				{
+					patch: 'klp_sleeper_patch_v2',
+					direction: 'patching',
+					blocker: {
+						comm: 'cat',
+						class: 'uninterruptible',
+						function: 'klp_sleeper_wait_killable',
+						object: 'klp_sleeper',
+						kthread: false,
+					},
+				},
+				{noNudge: true},
+			);
+			checkPatchesMatchSysfs('replacing', v);
+			const f = await action('force', ['klp_sleeper_patch_v2', '--confirm', 'klp_sleeper_patch_v2'], () =>
+				sh(`echo 1 > ${LP}/klp_sleeper_patch_v2/force`),
+			);
+			check(
+				'force the replacement',
+				f.rc === 0,
+				0,
+				`rc=${f.rc} ${f.stdout}${f.stderr}`.trim(),
+				awaits(f, 'klptop force'),
+			);
+			const done = await oracleUntil(
+				() => isApplied('klp_sleeper_patch_v2') && isGone('klp_vmlinux_patch'),
+				8,
+			);
+			check(
+				'the forced replacement completes and the replaced patch disappears',
+				done !== null,
+				'klp_sleeper_patch_v2 applied, klp_vmlinux_patch gone',
+				poll().raw.patches.map((p) => `${p.name} enabled=${p.enabled} transition=${p.transition}`),
+			);
+			if (done) event('completed', {after_force_s: r2(done.t0 - f.t1)});
+			const pinned = await rmmod('klp_vmlinux_patch');
+			check(
+				'the replaced patch module is pinned: rmmod fails with EAGAIN',
+				pinned.rc !== 0 && /temporarily unavailable/i.test(pinned.stderr),
+				'Resource temporarily unavailable',
+				`rc=${pinned.rc} ${pinned.stderr}`,
+			);
+			const end = await klptopSeesEnd(
+				'klptop: the replacement only, applied',
+				done?.t1 ?? now(),
+				(x) =>
+					patchOf(x, 'klp_vmlinux_patch') === null &&
+					truthy(patchOf(x, 'klp_sleeper_patch_v2')?.enabled) &&
+					!transitionOf(x),
+				'klp_sleeper_patch_v2 only',
+			);
+			checkPatchesMatchSysfs('replaced by force', end);
+			await ctl('release');
+			const out = await released(k);
+			check(
+				'the forced task returned through the old code',
+				out === 'original klp_sleeper_wait_killable released',
+				'original klp_sleeper_wait_killable released',
+				out,
+			);
+			// 2. Force the unpatching of the replacement: pinned as well.
+			const k2 = await readerIn('/proc/klp_sleeper_killable', 'patched_wait_killable_v2');
+			const d = await disable('klp_sleeper_patch_v2');
+			check('disable', d.rc === 0, 0, `rc=${d.rc} ${d.stderr}`, awaits(d, 'klptop disable'));
+			const st2 = await stall('klp_sleeper_patch_v2', 'unpatching', [k2.pid]);
+			const u = await klptopSeesStall(
+				'unpatching',
+				st2?.t1 ?? now(),
+				d.t0 + 60,
+				k2.pid,
+				{
+					patch: 'klp_sleeper_patch_v2',
+					direction: 'unpatching',
+					blocker: {
+						comm: 'cat',
+						class: 'uninterruptible',
+						function: 'patched_wait_killable_v2',
+						object: 'klp_sleeper',
+						kthread: false,
+					},
+				},
+				{noNudge: true},
+			);
+			checkPatchesMatchSysfs('unpatching', u);
+			const f2 = await action('force', ['klp_sleeper_patch_v2', '--confirm', 'klp_sleeper_patch_v2'], () =>
+				sh(`echo 1 > ${LP}/klp_sleeper_patch_v2/force`),
+			);
+			check(
+				'force the unpatching',
+				f2.rc === 0,
+				0,
+				`rc=${f2.rc} ${f2.stdout}${f2.stderr}`.trim(),
+				awaits(f2, 'klptop force'),
+			);
+			const gone = await oracleUntil(() => isGone('klp_sleeper_patch_v2'), SETTLE_S);
+			check(
+				'the forced unpatch completes',
+				gone !== null,
+				'gone',
+				gone ? r2(gone.t0 - f2.t1) : poll().raw.patches,
+			);
+			const rm = await rmmod('klp_sleeper_patch_v2');
+			check(
+				'the replacement module is pinned too: rmmod fails with EAGAIN',
+				rm.rc !== 0 && /temporarily unavailable/i.test(rm.stderr),
+				'Resource temporarily unavailable',
+				`rc=${rm.rc} ${rm.stderr}`,
+			);
+			await klptopSeesEnd(
+				'klptop: no patch left',
+				gone?.t1 ?? now(),
+				(x) => (x?.patches ?? []).length === 0 && !transitionOf(x),
+				[],
+			);
+			await ctl('release');
+			const out2 = await released(k2);
+			check(
+				'the forced task returned through the new code',
+				out2 === 'patched-v2 klp_sleeper_wait_killable released',
+				'patched-v2 klp_sleeper_wait_killable released',
+				out2,
 			);
 		},
 	},
@@ -1573,7 +2075,14 @@ async function main() {
 	startPolling();
 	startSampling();
 	const wanted = param('scenarios', 'all');
-	const names = wanted === 'all' ? Object.keys(scenarios) : wanted === 'none' ? [] : wanted.split(',');
+	// `all`: every scenario the running kernel supports (`since`: the lowest kernel, as major*1000+minor).
+	const names =
+		wanted === 'all'
+			? Object.keys(scenarios).filter((n) => (scenarios[n].since ?? 0) <= kernelVersion)
+			: wanted === 'none'
+				? []
+				: wanted.split(',');
+	say(`scenarios ${names.join(',')}`);
 	for (const name of names) {
 		const sc = scenarios[name];
 		if (!sc) {
