@@ -85,6 +85,12 @@ export type KernelOptions = {
 	goes, drawn from this range. [0, 0]: no directory. @default [5000, 30000] (~0.6-0.8 s under TCG)
 	*/
 	readonly refusedLoadUs?: readonly [number, number];
+	/**
+	µs the end of a transition takes on 6.4-6.15 once every task switched, before `completing`
+	(`sched_dynamic_klp_disable()` rewrites the dynamic-preemption static calls under klp_mutex), drawn
+	from this range. @default [0, 0] (a normal machine's few ms); QEMU TCG on a busy host saw seconds
+	*/
+	readonly condReschedDisableUs?: readonly [number, number];
 };
 
 export class EmulatedKernel {
@@ -100,6 +106,10 @@ export class EmulatedKernel {
 		const bootEpochMs = options.bootEpochMs ?? Date.UTC(2026, 0, 1) - uptimeUs / 1000;
 		const insmodInitUs = checkedRange(options.insmodInitUs ?? delays.insmodInit, 'insmodInitUs');
 		const refusedLoadUs = checkedRange(options.refusedLoadUs ?? delays.refusedLoad, 'refusedLoadUs');
+		const condReschedDisableUs = checkedRange(
+			options.condReschedDisableUs ?? delays.condReschedDisable,
+			'condReschedDisableUs',
+		);
 		const clock = new Clock(createPrng(options.seed ?? 1), uptimeUs, bootEpochMs);
 		this.k = {
 			features: this.features,
@@ -127,6 +137,7 @@ export class EmulatedKernel {
 			globalForced: false,
 			insmodInitUs,
 			refusedLoadUs,
+			condReschedDisableUs,
 		};
 		for (let index = 0; index < (options.cpus ?? 2); index++) {
 			this.k.cpus.push({index, idle: tasks.makeIdleTask(index), kickIgnoredUntilUs: 0});

@@ -60,6 +60,13 @@ function loadSleeperPatch(context: StageContext): void {
 	});
 }
 
+/** `insmod klp_sleeper_patch_v2.ko` (atomic replace) at a start position like the observed runs. */
+function loadReplacement(context: StageContext): void {
+	at(context, context.startAt(...observedStart), () => {
+		context.kernel.insmod(patchCatalog.klp_sleeper_patch_v2);
+	});
+}
+
 function reader(context: StageContext, pid: number, killable: boolean, atUs: number, uid = 0): void {
 	at(context, atUs, () => {
 		spawnReader(context.kernel, pid, killable, uid);
@@ -405,6 +412,61 @@ export const scenarios: readonly Scenario[] = [
 			at(context, context.startAt(...observedStart), () => {
 				context.kernel.insmod(patchCatalog.klp_sleeper_patch_v2);
 			});
+		},
+	},
+	// The 6.11+ scenarios of the real-kernel tier (issue 14): each stage ends with the action that starts
+	// the observed run; the rest (further loads, wakeups, reversals, forcing) is the operator's.
+	{
+		name: 'stack-order',
+		summary:
+			'klp_sleeper_patch loads; stack klp_sleeper_patch_v2 with replace=0 on it for stack_order 1 and 2 (6.14+)',
+		minGeneration: '5.1',
+		stage: loadSleeperPatch,
+	},
+	{
+		name: 'replace-release',
+		summary:
+			'atomic-replace klp_sleeper_patch_v2 over klp_sleeper_patch, held by cat 182 in patched_wait until a release',
+		minGeneration: '5.1',
+		stage(context) {
+			appliedSleeperPatch(context);
+			reader(context, cat.interruptible, false, context.t0Us - 4_000_000);
+			loadReplacement(context);
+		},
+	},
+	{
+		name: 'replace-reverse',
+		summary:
+			'atomic-replace klp_sleeper_patch_v2 held by cat 539 (D) in patched_wait_killable: reverse it, the old patch stays',
+		minGeneration: '5.1',
+		stage(context) {
+			appliedSleeperPatch(context);
+			reader(context, cat.killable, true, context.t0Us - 4_000_000);
+			loadReplacement(context);
+		},
+	},
+	{
+		name: 'late-module',
+		summary:
+			'klp_late_patch loads before its module klp_late: patched reads 0, 1 once klp_late loads, 0 after',
+		minGeneration: '6.1',
+		stage(context) {
+			at(context, context.startAt(...observedStart), () => {
+				context.kernel.insmod(patchCatalog.klp_late_patch);
+			});
+		},
+	},
+	{
+		name: 'replace-force',
+		summary:
+			'atomic-replace klp_sleeper_patch_v2 over klp_vmlinux_patch held by cat 539 (D): forcing pins the replaced module',
+		minGeneration: '5.1',
+		stage(context) {
+			context.kernel.at(context.t0Us - 9_400_000, () => {
+				context.kernel.insmod(patchCatalog.klp_vmlinux_patch);
+			});
+			reader(context, cat.killable, true, context.t0Us - 4_000_000);
+			loadReplacement(context);
 		},
 	},
 	{

@@ -158,6 +158,11 @@ export const patchCatalog = {
 			},
 		],
 	},
+	/** Patch of `klp_late`, a module loaded after it (its object reads patched=0 until then). */
+	klp_late_patch: {
+		name: 'klp_late_patch',
+		objects: [{name: 'klp_late', funcs: [{old: 'klp_late_show', new: 'livepatch_klp_late_show'}]}],
+	},
 	klp_many_patch: {
 		name: 'klp_many_patch',
 		uses: ['klp_sleeper'],

@@ -46,6 +46,7 @@ timeout_s=${KLP_TIMEOUT:-900}
 read -r -a kernels <<<"${KLP_KERNELS:-6.1 6.12}"
 parallel=${KLP_PARALLEL:-0}
 mkdir -p "$build"
+rm -f "$build/failed-kernels" # written once the verdicts are in: a run that dies earlier names none
 
 now() { date +%s.%N; }
 t_start=$(now)
@@ -203,7 +204,7 @@ for series in "${kernels[@]}"; do
 	rm -rf "$mdir" && mkdir -p "$mdir"
 	cp "$here"/modules/*.c "$here"/modules/*.h "$here"/modules/Kbuild "$mdir/"
 	log="$build/modules-$series.log"
-	make -s -C "$build/kernel/$abi/root/usr/src/linux-headers-$abi" M="$mdir" modules >"$log" 2>&1 ||
+	make -s -j"$(nproc)" -C "$build/kernel/$abi/root/usr/src/linux-headers-$abi" M="$mdir" modules >"$log" 2>&1 ||
 		{
 			cat "$log"
 			die "[$series] module build failed"

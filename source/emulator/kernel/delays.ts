@@ -31,9 +31,14 @@ export const delays = {
 	insmodInit: [5_000, 30_000],
 	/** A refused insmod's directory (the default of `KernelOptions.refusedLoadUs`). */
 	refusedLoad: [5_000, 30_000],
+	/**
+	6.4-6.15: sched_dynamic_klp_disable() at the end of a transition (the default of
+	`KernelOptions.condReschedDisableUs`): a normal machine's few ms are not modelled.
+	*/
+	condReschedDisable: [0, 0],
 } as const;
 
-/** A [lo, hi] range option, checked (`KernelOptions.insmodInitUs`, `refusedLoadUs`). */
+/** A [lo, hi] range option, checked (`KernelOptions.insmodInitUs`, `refusedLoadUs`, ...). */
 export function checkedRange(range: readonly [number, number], what: string): readonly [number, number] {
 	const [lo, hi] = range;
 	if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo >= 0 && hi >= lo)) {

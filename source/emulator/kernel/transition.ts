@@ -184,6 +184,19 @@ export function tryComplete(k: KernelState, callerCpu: number): boolean {
 		return false;
 	}
 
+	// The default [0, 0] draws nothing: a seed's run stays what it was before this delay existed.
+	const rewriteUs =
+		k.features.kthreadCondResched && k.condReschedDisableUs[1] > 0 ? k.clock.rand(k.condReschedDisableUs) : 0;
+	if (rewriteUs > 0) {
+		// 6.4-6.15: sched_dynamic_klp_disable() rewrites the preemption static calls first, under
+		// klp_mutex, before 'completing' (kernel-livepatch.md §8).
+		k.mutex.hold(k.clock.uptimeUs() + rewriteUs);
+		k.clock.after(rewriteUs, () => {
+			completeTransition(k);
+		});
+		return true;
+	}
+
 	completeTransition(k);
 	return true;
 }

@@ -609,6 +609,13 @@ async function action(kind, args, fallback) {
 const awaits = (r, what) => (r.via === 'shell' ? {awaits: what} : {});
 const disable = (patch) => action('disable', [patch], () => sh(`echo 0 > ${LP}/${patch}/enabled`));
 
+/** klptop force (or the shell's write while the subcommand is missing), checked to succeed. */
+async function forcePatch(patch, label) {
+	const f = await action('force', [patch, '--confirm', patch], () => sh(`echo 1 > ${LP}/${patch}/force`));
+	check(label, f.rc === 0, 0, `rc=${f.rc} ${f.stdout}${f.stderr}`.trim(), awaits(f, 'klptop force'));
+	return f;
+}
+
 /** Kernel log lines since boot: [{t, msg}]. */
 async function klog() {
 	const r = await run('/bin/dmesg');
@@ -1362,10 +1369,7 @@ const scenarios = {
 				},
 				{noNudge: true},
 			);
-			const f = await action('force', ['klp_sleeper_patch', '--confirm', 'klp_sleeper_patch'], () =>
-				sh(`echo 1 > ${LP}/klp_sleeper_patch/force`),
-			);
-			check('force', f.rc === 0, 0, `rc=${f.rc} ${f.stdout}${f.stderr}`.trim(), awaits(f, 'klptop force'));
+			const f = await forcePatch('klp_sleeper_patch', 'force');
 			if (f.via === 'klptop')
 				check(
 					'klptop reports the forced transition',
@@ -1500,7 +1504,7 @@ const scenarios = {
 		},
 	},
 
-	replace: {
+	'replace-release': {
 		since: 6011,
 		async setup() {
 			await unloadIfLoaded('klp_sleeper_patch_v2');
@@ -1760,16 +1764,7 @@ const scenarios = {
 				['klp_sleeper_patch'],
 				wrong.map((s) => names(s.json)),
 			);
-			const f = await action('force', ['klp_sleeper_patch', '--confirm', 'klp_sleeper_patch'], () =>
-				sh(`echo 1 > ${LP}/klp_sleeper_patch/force`),
-			);
-			check(
-				'force the unpatching',
-				f.rc === 0,
-				0,
-				`rc=${f.rc} ${f.stdout}${f.stderr}`.trim(),
-				awaits(f, 'klptop force'),
-			);
+			const f = await forcePatch('klp_sleeper_patch', 'force the unpatching');
 			if (f.via === 'klptop')
 				check(
 					'klptop warns that the module stays pinned',
@@ -1848,19 +1843,10 @@ const scenarios = {
 				{noNudge: true},
 			);
 			checkPatchesMatchSysfs('replacing', v);
-			const f = await action('force', ['klp_sleeper_patch_v2', '--confirm', 'klp_sleeper_patch_v2'], () =>
-				sh(`echo 1 > ${LP}/klp_sleeper_patch_v2/force`),
-			);
-			check(
-				'force the replacement',
-				f.rc === 0,
-				0,
-				`rc=${f.rc} ${f.stdout}${f.stderr}`.trim(),
-				awaits(f, 'klptop force'),
-			);
+			const f = await forcePatch('klp_sleeper_patch_v2', 'force the replacement');
 			const done = await oracleUntil(
 				() => isApplied('klp_sleeper_patch_v2') && isGone('klp_vmlinux_patch'),
-				8,
+				SETTLE_S,
 			);
 			check(
 				'the forced replacement completes and the replaced patch disappears',
@@ -1918,16 +1904,7 @@ const scenarios = {
 				{noNudge: true},
 			);
 			checkPatchesMatchSysfs('unpatching', u);
-			const f2 = await action('force', ['klp_sleeper_patch_v2', '--confirm', 'klp_sleeper_patch_v2'], () =>
-				sh(`echo 1 > ${LP}/klp_sleeper_patch_v2/force`),
-			);
-			check(
-				'force the unpatching',
-				f2.rc === 0,
-				0,
-				`rc=${f2.rc} ${f2.stdout}${f2.stderr}`.trim(),
-				awaits(f2, 'klptop force'),
-			);
+			const f2 = await forcePatch('klp_sleeper_patch_v2', 'force the unpatching');
 			const gone = await oracleUntil(() => isGone('klp_sleeper_patch_v2'), SETTLE_S);
 			check(
 				'the forced unpatch completes',
