@@ -116,18 +116,36 @@ export function learnRetryPhase(
 		}
 
 		const rec = parseLivepatchLine(line.text);
-		state ??= {bootTime, samples: [], lastSampleS: null, syncAttemptS: null, reversingS: null};
+		state ??= {
+			bootTime,
+			samples: [],
+			lastSampleS: null,
+			syncAttemptS: null,
+			reversingS: null,
+			firstRetryS: null,
+		};
 		if (rec.kind === 'reversing') {
-			state = {...state, reversingS: at, syncAttemptS: null};
+			state = {...state, reversingS: at, syncAttemptS: null, firstRetryS: null};
 		} else if (rec.kind === 'starting') {
 			const afterReversal = state.reversingS !== null && at - state.reversingS < syncWindowS;
-			state = {...state, syncAttemptS: afterReversal ? state.syncAttemptS : at};
+			state = afterReversal ? state : {...state, syncAttemptS: at, firstRetryS: null};
 		} else if (rec.kind === 'task' || rec.kind === 'signaling') {
 			const inSync =
 				state.syncAttemptS !== null && at >= state.syncAttemptS && at - state.syncAttemptS < syncWindowS;
 			const sameRetry = state.lastSampleS !== null && Math.abs(at - state.lastSampleS) < 0.5;
 			if (!inSync && !sameRetry) {
-				state = {...state, samples: [...state.samples, frac(at)].slice(-retrySamples), lastSampleS: at};
+				// The direction's first retry, once it lies on the phase learnt so far: it dates round 1 exactly.
+				const phase = retryPhaseS(state);
+				const first =
+					state.firstRetryS === null && (phase === null || circularGap(frac(at), phase) < 0.15)
+						? at
+						: state.firstRetryS;
+				state = {
+					...state,
+					samples: [...state.samples, frac(at)].slice(-retrySamples),
+					lastSampleS: at,
+					firstRetryS: first,
+				};
 			}
 		}
 	}
@@ -150,15 +168,24 @@ export function retryPhaseS(retry: RetryPhase | null | undefined): number | null
 	return best;
 }
 
-/** The retry phase and the boot time that maps the kernel log clock to wall time. */
-export type RetryClock = {readonly phaseS: number; readonly bootTime: number};
+/**
+The retry phase, the boot time that maps the kernel log clock to wall time, and the latest direction's
+first retry where the log showed it.
+*/
+export type RetryClock = {
+	readonly phaseS: number;
+	readonly bootTime: number;
+	readonly firstRetryS: number | null;
+};
 
 export function retryClockOf(
 	retry: RetryPhase | null | undefined,
 	bootTime: number | null,
 ): RetryClock | null {
 	const phaseS = retryPhaseS(retry);
-	return phaseS === null || bootTime === null ? null : {phaseS, bootTime};
+	return phaseS === null || bootTime === null
+		? null
+		: {phaseS, bootTime, firstRetryS: retry?.firstRetryS ?? null};
 }
 
 /**
@@ -169,6 +196,9 @@ a reversal when `reversal`). The kernel signals at every 15th failed attempt, co
   after it: round 1 is 14 s after that first retry;
 - a reversal tries nothing itself; the pending retry runs at the next whole second with the count
   reset: round 1 is 15 s after it.
+The first retry itself, where the log showed it, dates round 1 best: on 6.4+ the first attempt runs
+only after the preemption static calls are rewritten, which under emulation took up to a second after
+the `starting` line, moving the first retry a whole second on.
 Without the phase, every 15 s from `since` (the first round then comes up to about 0.75 s later).
 */
 export function fakeSignalRoundAt(
@@ -182,8 +212,13 @@ export function fakeSignalRoundAt(
 	}
 
 	const sinceS = (since - clock.bootTime) / 1000;
+	const retried = clock.firstRetryS;
 	let firstS: number;
-	if (reversal) {
+	if (retried !== null && retried > sinceS && retried < sinceS + 3) {
+		// On the phase's whole second nearest to it (a retry's line comes a little after its second).
+		const onPhase = retried - (frac(retried - clock.phaseS + 0.5) - 0.5);
+		firstS = onPhase + signalPeriodS - (reversal ? 0 : 1);
+	} else if (reversal) {
 		firstS = sinceS + frac(clock.phaseS - sinceS) + signalPeriodS;
 	} else {
 		const wanted = sinceS + 1;

@@ -437,6 +437,8 @@ export type RetryPhase = {
 	readonly syncAttemptS: number | null;
 	/** Kernel log time of the latest `reversing` line: the `starting` line after it has no such attempt. */
 	readonly reversingS: number | null;
+	/** Kernel log time of the first retry of the latest start or reversal, once seen. */
+	readonly firstRetryS: number | null;
 };
 
 export function blockerKey(thread: {readonly tid: number; readonly starttime: number}): string {

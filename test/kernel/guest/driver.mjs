@@ -503,7 +503,8 @@ function checkAgreement() {
 // Stage helpers.
 
 async function insmod(name, params = []) {
-	const r = await run('/sbin/insmod', [`/modules/${name}.ko`, ...params]);
+	// Generous: on 6.4+ the start rewrites the preemption static calls inside insmod (over 60 s once here).
+	const r = await run('/sbin/insmod', [`/modules/${name}.ko`, ...params], {timeout: 3 * SETTLE_S});
 	event('insmod', {module: name, params, rc: r.rc, stderr: r.stderr.trim(), t0: r.t0, t1: r.t1});
 	return r;
 }
@@ -578,7 +579,8 @@ async function action(kind, args, fallback) {
 	const targets =
 		kind === 'nudge' ? args.map((tid) => parseStat(read(`/proc/${tid}/stat`))?.comm ?? null) : undefined;
 	if (haveKlptop && subcommands[kind]) {
-		const r = await run('/usr/local/bin/node', [KLPTOP, kind, ...args.map(String)], {timeout: 60});
+		// Generous: a write to enabled starts the transition, which on 6.4+ rewrites static calls first.
+		const r = await run('/usr/local/bin/node', [KLPTOP, kind, ...args.map(String)], {timeout: 3 * SETTLE_S});
 		event('action', {
 			kind,
 			args,
