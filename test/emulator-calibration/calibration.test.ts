@@ -6,8 +6,8 @@ object, kthread) and the actions taken, with their results. Here the emulator's 
 is run through klptop's own reader, history and JSON document, the same actions are replayed at the same
 times (relative to the action that started the transition), and the normalised sequences must agree:
 every step must match in order, except steps shorter than a second, which a poller can miss on either side.
-Each kernel series is checked against the emulator's generation for it: 6.1 against 6.1, 6.12 against 6.11
-(the `replace` attribute, no `stack_order`, as Debian's 6.12 shows).
+Each kernel series is checked against the emulator's generation for it: 6.1 against 6.1, and 6.12 (once
+recorded) against 6.11 (the `replace` attribute, no `stack_order`, as Debian's 6.12.118 shows).
 */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -41,21 +41,13 @@ const observed61 = [
 	'release',
 	'forced-unpatch',
 ];
-/** Kernel series of the real tier, the emulator generation checked against it, and its scenarios. */
+/**
+Kernel series of the real tier, the emulator generation checked against it, and its scenarios. 6.12
+(against generation 6.11, with `stack-order`, `replace-release`, `replace-reverse`, `late-module` and
+`replace-force` on top) joins once the tier has recorded its fixtures: none passed yet (issue 14).
+*/
 const kernels: ReadonlyArray<{series: string; generation: KernelGeneration; observed: readonly string[]}> = [
 	{series: '6.1', generation: '6.1', observed: observed61},
-	{
-		series: '6.12',
-		generation: '6.11',
-		observed: [
-			...observed61,
-			'stack-order',
-			'replace-release',
-			'replace-reverse',
-			'late-module',
-			'replace-force',
-		],
-	},
 ];
 const samplePeriodS = 0.5;
 
