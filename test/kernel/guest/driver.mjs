@@ -659,6 +659,21 @@ async function unloadIfLoaded(name) {
 	else if (new RegExp(`^${name} `, 'm').test(read('/proc/modules') ?? '')) await rmmod(name);
 }
 
+/** Setup: klp_sleeper_patch applied, no klp_sleeper_patch_v2 loaded. */
+async function olderPatchApplied() {
+	await unloadIfLoaded('klp_sleeper_patch_v2');
+	await ensureSleeperPatch(true);
+}
+
+/** A reader asleep in `wchan`, then klp_sleeper_patch_v2 (atomic replace) loaded and held back by it. */
+async function replacementHeldBy(file, wchan) {
+	const reader = await readerIn(file, wchan);
+	const ins = await insmod('klp_sleeper_patch_v2');
+	check('insmod klp_sleeper_patch_v2 (replace=1)', ins.rc === 0, 0, `rc=${ins.rc} ${ins.stderr}`);
+	const st = await stall('klp_sleeper_patch_v2', 'patching', [reader.pid]);
+	return {reader, ins, st};
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Scenario building blocks.
 
@@ -1508,17 +1523,11 @@ const scenarios = {
 
 	'replace-release': {
 		since: 6011,
-		async setup() {
-			await unloadIfLoaded('klp_sleeper_patch_v2');
-			await ensureSleeperPatch(true);
-		},
+		setup: olderPatchApplied,
 		async run() {
 			// An atomic-replace patch over an older non-replace one, held open by a reader in the older patch's
 			// code until a plain wakeup; the older patch goes when the transition completes.
-			const r = await readerIn('/proc/klp_sleeper', 'patched_wait');
-			const ins = await insmod('klp_sleeper_patch_v2');
-			check('insmod klp_sleeper_patch_v2 (replace=1)', ins.rc === 0, 0, `rc=${ins.rc} ${ins.stderr}`);
-			const st = await stall('klp_sleeper_patch_v2', 'patching', [r.pid]);
+			const {reader: r, ins, st} = await replacementHeldBy('/proc/klp_sleeper', 'patched_wait');
 			const v = await klptopSeesStall('replacing', st?.t1 ?? now(), ins.t0 + 12, r.pid, {
 				patch: 'klp_sleeper_patch_v2',
 				direction: 'patching',
@@ -1581,16 +1590,14 @@ const scenarios = {
 
 	'replace-reverse': {
 		since: 6011,
-		async setup() {
-			await unloadIfLoaded('klp_sleeper_patch_v2');
-			await ensureSleeperPatch(true);
-		},
+		setup: olderPatchApplied,
 		async run() {
 			// Reversing an atomic-replace patching: the replacement goes, the older patch stays applied.
-			const k = await readerIn('/proc/klp_sleeper_killable', 'patched_wait_killable');
-			const ins = await insmod('klp_sleeper_patch_v2');
-			check('insmod klp_sleeper_patch_v2 (replace=1)', ins.rc === 0, 0, `rc=${ins.rc} ${ins.stderr}`);
-			const st = await stall('klp_sleeper_patch_v2', 'patching', [k.pid]);
+			const {
+				reader: k,
+				ins,
+				st,
+			} = await replacementHeldBy('/proc/klp_sleeper_killable', 'patched_wait_killable');
 			await klptopSeesStall(
 				'replacing',
 				st?.t1 ?? now(),
@@ -1822,10 +1829,11 @@ const scenarios = {
 		async run() {
 			// 1. Force an atomic-replace patching: the replaced patch is marked forced too (5.18+), so its module
 			// stays pinned although its patch is gone.
-			const k = await readerIn('/proc/klp_sleeper_killable', 'klp_sleeper_wait_killable');
-			const ins = await insmod('klp_sleeper_patch_v2');
-			check('insmod klp_sleeper_patch_v2 (replace=1)', ins.rc === 0, 0, `rc=${ins.rc} ${ins.stderr}`);
-			const st = await stall('klp_sleeper_patch_v2', 'patching', [k.pid]);
+			const {
+				reader: k,
+				ins,
+				st,
+			} = await replacementHeldBy('/proc/klp_sleeper_killable', 'klp_sleeper_wait_killable');
 			const v = await klptopSeesStall(
 				'replacing',
 				st?.t1 ?? now(),
