@@ -32,6 +32,11 @@ export type EmulationOptions = {
 	/** ms range a refused (EBUSY) insmod's directory stays, `enabled` 0 `transition` 0. @default [5, 30] */
 	refusedLoadMs?: readonly [number, number];
 	/**
+	ms range the start of a new transition takes on 6.4-6.15 after `starting` (the preemption static calls
+	are rewritten; `enabled` keeps its old value meanwhile). @default [0, 0]; 6.12 under TCG saw seconds
+	*/
+	condReschedEnableMs?: readonly [number, number];
+	/**
 	ms range the end of a transition takes on 6.4-6.15 once every task switched (the preemption static
 	calls are rewritten). @default [0, 0]; the real-kernel runs of 6.12 under TCG saw seconds
 	*/
@@ -97,6 +102,7 @@ export function createEmulation(name: string, options: EmulationOptions = {}): E
 		dynamicDebug: options.dynamicDebug ?? true,
 		...(options.insmodInitMs ? {insmodInitUs: toUs(options.insmodInitMs)} : {}),
 		...(options.refusedLoadMs ? {refusedLoadUs: toUs(options.refusedLoadMs)} : {}),
+		...(options.condReschedEnableMs ? {condReschedEnableUs: toUs(options.condReschedEnableMs)} : {}),
 		...(options.condReschedDisableMs ? {condReschedDisableUs: toUs(options.condReschedDisableMs)} : {}),
 	});
 	const prng = createPrng(seed).fork(0x5ce9a);

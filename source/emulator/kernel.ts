@@ -86,6 +86,12 @@ export type KernelOptions = {
 	*/
 	readonly refusedLoadUs?: readonly [number, number];
 	/**
+	µs the start of a new transition takes on 6.4-6.15 after `starting` (`sched_dynamic_klp_enable()`
+	rewrites the `cond_resched()` static call under klp_mutex) before `enabled` changes and the first try,
+	drawn from this range. @default [0, 0]; QEMU TCG on a busy host saw seconds
+	*/
+	readonly condReschedEnableUs?: readonly [number, number];
+	/**
 	µs the end of a transition takes on 6.4-6.15 once every task switched, before `completing`
 	(`sched_dynamic_klp_disable()` rewrites the dynamic-preemption static calls under klp_mutex), drawn
 	from this range. @default [0, 0] (a normal machine's few ms); QEMU TCG on a busy host saw seconds
@@ -106,6 +112,10 @@ export class EmulatedKernel {
 		const bootEpochMs = options.bootEpochMs ?? Date.UTC(2026, 0, 1) - uptimeUs / 1000;
 		const insmodInitUs = checkedRange(options.insmodInitUs ?? delays.insmodInit, 'insmodInitUs');
 		const refusedLoadUs = checkedRange(options.refusedLoadUs ?? delays.refusedLoad, 'refusedLoadUs');
+		const condReschedEnableUs = checkedRange(
+			options.condReschedEnableUs ?? delays.condReschedEnable,
+			'condReschedEnableUs',
+		);
 		const condReschedDisableUs = checkedRange(
 			options.condReschedDisableUs ?? delays.condReschedDisable,
 			'condReschedDisableUs',
@@ -137,6 +147,7 @@ export class EmulatedKernel {
 			globalForced: false,
 			insmodInitUs,
 			refusedLoadUs,
+			condReschedEnableUs,
 			condReschedDisableUs,
 		};
 		for (let index = 0; index < (options.cpus ?? 2); index++) {

@@ -854,7 +854,7 @@ than one snapshot, for when `patched` is absent:
 - the kernel log of this poll: the last lifecycle line for the patch is `enabling patch` or
   `initializing patching transition` (or `starting patching transition` after one of those);
 - the previous poll already saw it initialising (`enabled` cannot go back to 0 while `insmod` holds
-  klp_mutex, so it still is);
+  klp_mutex, so it still is), even where `patched` reads 1 (6.4-6.15, see below);
 - the patch was not there a poll earlier: an unpatching transition needs an enabled patch first.
 */
 export function effectiveTransition(history: History | null, snapshot: Snapshot): TransitionInfo | null {
@@ -887,14 +887,16 @@ export function effectiveTransition(history: History | null, snapshot: Snapshot)
 		return loading ? initializing : t;
 	}
 
-	if (patch.objects.some((object) => object.patched !== null)) {
-		// `patched` was there to read and the reader did not see a load: believe it.
-		return t;
-	}
-
+	// Before `patched`: on 6.4-6.15 the load reads `patched` 1 for seconds under a slow host while the start
+	// of the transition rewrites the preemption static calls, `enabled` still 0 (klp_mutex still held).
 	const before = history?.transition ?? null;
 	if (before?.patch === t.patch && before.initializing) {
 		return initializing;
+	}
+
+	if (patch.objects.some((object) => object.patched !== null)) {
+		// `patched` was there to read and the reader did not see a load: believe it.
+		return t;
 	}
 
 	const prev = history?.snapshot ?? null;

@@ -12,7 +12,7 @@ recorded) against 6.11 (the `replace` attribute, no `stack_order`, as Debian's 6
 import fs from 'node:fs';
 import path from 'node:path';
 import {describe, expect, it} from 'vitest';
-import {createEmulation, listScenarios, patchCatalog} from '../../source/emulator/index.js';
+import {createEmulation, featuresOf, listScenarios, patchCatalog} from '../../source/emulator/index.js';
 import type {Emulation, KernelGeneration} from '../../source/emulator/index.js';
 import type {PatchSpec} from '../../source/emulator/kernel.js';
 import {foldSnapshot} from '../../source/model/history.js';
@@ -233,6 +233,34 @@ function endRewrite(fixture: Fixture): {condReschedDisableMs?: [number, number]}
 	return {condReschedDisableMs: [lo, Math.max(lo, Math.round(Math.max(...long) * 1000))]};
 }
 
+/**
+The start of a new transition on 6.4-6.15: after `starting` the kernel rewrites the preemption static calls
+(`sched_dynamic_klp_enable`) before `enabled` changes, which under TCG on a busy host took seconds and is
+most of an insmod's window there (and of a disable's write). Measured from the fixture like the insmod
+windows: from the kernel's line to the end of the command, for the loads and disables that succeeded.
+*/
+function startRewrite(fixture: Fixture, generation: KernelGeneration): {condReschedEnableMs?: [number, number]} {
+	if (!featuresOf(generation).kthreadCondResched) {
+		return {};
+	}
+
+	const windows = fixture.actions
+		.filter(
+			(action) =>
+				action.result === 'ok' &&
+				action.kernel_s !== undefined &&
+				/^(insmod klp_\w+_patch|disable )/.test(action.action),
+		)
+		.map((action) => Math.max(0, action.end_s - action.kernel_s!));
+	if (windows.length === 0) {
+		return {};
+	}
+
+	return {
+		condReschedEnableMs: [Math.round(Math.min(...windows) * 1000), Math.round(Math.max(...windows) * 1000)],
+	};
+}
+
 /** Runs the emulator's scenario with the fixture's actions; returns its steps and the actions' results. */
 function emulate(fixture: Fixture, generation: KernelGeneration) {
 	const stage = fixture.actions.find((action) => action.t_s >= 0 && stagePattern.test(action.action));
@@ -240,10 +268,15 @@ function emulate(fixture: Fixture, generation: KernelGeneration) {
 		throw new Error(`fixture ${fixture.scenario} has no action that starts a transition`);
 	}
 
+	// On 6.4-6.15 the start's rewrite is most of an insmod's window: the init part keeps its default.
+	const start = startRewrite(fixture, generation);
+	const {insmodInitMs, ...loads} = insmodWindows(fixture);
 	const emulation = createEmulation(fixture.scenario, {
 		seed: 1,
 		kernel: generation,
-		...insmodWindows(fixture),
+		...loads,
+		...(start.condReschedEnableMs || !insmodInitMs ? {} : {insmodInitMs}),
+		...start,
 		...endRewrite(fixture),
 	});
 	const reader = createReader(emulation.port, {kind: 'emulator', root: null, scenario: fixture.scenario});

@@ -731,6 +731,38 @@ describe('a patch being loaded (enabled 0, transition 1 inside insmod)', () => {
 		expect(kinds(h3, 'transition-started')).toHaveLength(1);
 	});
 
+	it('6.4-6.15: patched reads 1 while the start rewrites the static calls; still the load, not a reversal', () => {
+		// insmod: klp_patch_object() set `patched` 1, klp_start_transition() is rewriting cond_resched(),
+		// `enabled` still 0 (seconds under TCG on 6.12); the kernel log spoke only on the first poll.
+		const rewriting = (at: number, kernelLog: ReturnType<typeof klog>[] = []) =>
+			snap({
+				at,
+				release: '6.12.118+deb12-cloud-amd64',
+				patches: [
+					patch('p', {
+						enabled: false,
+						transition: true,
+						objects: [{name: 'vmlinux', patched: true, functions: []}],
+					}),
+				],
+				transition: {patch: 'p', direction: 'unpatching', target: 0},
+				byPatchState: {'-1': 0, '0': 60, '1': 10},
+				kernelLog,
+			});
+		const h = foldAll([
+			idle(0),
+			rewriting(1, [klog(100.5, "enabling patch 'p'"), klog(100.6, "'p': starting patching transition")]),
+			rewriting(2),
+			rewriting(3),
+		]);
+		expect(h.transition).toMatchObject({patch: 'p', direction: 'patching', initializing: true});
+		const h2 = foldSnapshot(h, patching(4, 'p', 1));
+		expect(kinds(h2, 'transition-reversed')).toEqual([]);
+		expect(kinds(h2, 'transition-started')).toHaveLength(1);
+		// Without the first poll's log line nothing tells it from an unpatching transition: sysfs is believed.
+		expect(foldAll([idle(0), rewriting(2), rewriting(3)]).transition).toMatchObject({direction: 'unpatching'});
+	});
+
 	it('no patched file: a patch already there a poll earlier is a real unpatching transition', () => {
 		const before = snap({
 			at: 0,

@@ -9,6 +9,7 @@ import {delays} from './delays.js';
 import {addNops, newPatch, visiblePatches} from './patches.js';
 import type {KernelState} from './state.js';
 import {
+	afterStartRewrite,
 	forceTransition,
 	initTransition,
 	reverseTransition,
@@ -40,7 +41,8 @@ export function refuseLoad(k: KernelState, name: string, spec: PatchSpec): never
 /**
 __klp_enable_patch(). With an init window (`KernelOptions.insmodInitUs`) the load holds klp_mutex
 from klp_init_transition() (transition 1, every task 0, `enabled` still 0) until ftrace is registered
-(`patched` 1), the transition started and `enabled` set; then the first try runs.
+(`patched` 1), the transition started and `enabled` set; then the first try runs. On 6.4-6.15 the start
+rewrites the preemption static calls first (`afterStartRewrite`): `patched` 1 while `enabled` is still 0.
 */
 export function enablePatch(k: KernelState, patch: KPatch, cpu: number, windowUs: number): void {
 	k.printk.lp(5, `enabling patch '${patch.name}'`);
@@ -62,8 +64,10 @@ export function enablePatch(k: KernelState, patch: KPatch, cpu: number, windowUs
 		}
 
 		startTransition(k);
-		patch.enabled = true;
-		tryComplete(k, cpu);
+		afterStartRewrite(k, () => {
+			patch.enabled = true;
+			tryComplete(k, cpu);
+		});
 	};
 
 	if (windowUs === 0) {
@@ -72,15 +76,7 @@ export function enablePatch(k: KernelState, patch: KPatch, cpu: number, windowUs
 		return;
 	}
 
-	k.mutex.hold(k.clock.uptimeUs() + windowUs);
-	k.clock.after(windowUs, () => {
-		// The first try may complete the transition, whose completion takes klp_mutex again.
-		k.mutex.drop();
-		finish();
-		if (!k.mutex.busy) {
-			k.mutex.release();
-		}
-	});
+	k.mutex.holdFor(k.clock, windowUs, finish);
 }
 
 function objectLoaded(k: KernelState, name: string): boolean {
@@ -103,8 +99,10 @@ function disablePatch(k: KernelState, patch: KPatch, cpu: number): void {
 
 	initTransition(k, patch, 0);
 	startTransition(k);
-	patch.enabled = false;
-	tryComplete(k, cpu);
+	afterStartRewrite(k, () => {
+		patch.enabled = false;
+		tryComplete(k, cpu);
+	});
 }
 
 /** enabled_store(). */

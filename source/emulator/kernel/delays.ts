@@ -32,9 +32,11 @@ export const delays = {
 	/** A refused insmod's directory (the default of `KernelOptions.refusedLoadUs`). */
 	refusedLoad: [5_000, 30_000],
 	/**
-	6.4-6.15: sched_dynamic_klp_disable() at the end of a transition (the default of
-	`KernelOptions.condReschedDisableUs`): a normal machine's few ms are not modelled.
+	6.4-6.15: sched_dynamic_klp_enable() at a transition's start and sched_dynamic_klp_disable() at its end
+	(the defaults of `KernelOptions.condReschedEnableUs`, `condReschedDisableUs`): a normal machine's few
+	ms are not modelled.
 	*/
+	condReschedEnable: [0, 0],
 	condReschedDisable: [0, 0],
 } as const;
 

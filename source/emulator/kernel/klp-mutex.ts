@@ -47,6 +47,25 @@ export class KlpMutex {
 		return 'queued';
 	}
 
+	/**
+	Held for `us` on `clock`; then `then` runs with the mutex free to take again (a first try may complete
+	the transition, whose completion takes it), and the waiters run unless it did.
+	*/
+	holdFor(
+		clock: {uptimeUs(): number; after(us: number, fn: () => void): void},
+		us: number,
+		then: () => void,
+	): void {
+		this.hold(clock.uptimeUs() + us);
+		clock.after(us, () => {
+			this.drop();
+			then();
+			if (!this.busy) {
+				this.release();
+			}
+		});
+	}
+
 	/** Released: the operations that queued behind it run, in order, until one takes it again. */
 	release(): void {
 		this.untilUs = null;

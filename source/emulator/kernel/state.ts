@@ -52,6 +52,8 @@ export type KernelState = {
 	readonly insmodInitUs: readonly [number, number];
 	/** µs range a refused load's directory stays (`KernelOptions.refusedLoadUs`). */
 	readonly refusedLoadUs: readonly [number, number];
+	/** µs range of the static-call rewrite at a transition's start on 6.4-6.15 (`KernelOptions.condReschedEnableUs`). */
+	readonly condReschedEnableUs: readonly [number, number];
 	/** µs range of the static-call rewrite at the end of a transition on 6.4-6.15 (`KernelOptions.condReschedDisableUs`). */
 	readonly condReschedDisableUs: readonly [number, number];
 };

@@ -75,6 +75,24 @@ export function startTransition(k: KernelState): void {
 	k.signalsCnt = 0;
 }
 
+/**
+The end of klp_start_transition() on 6.4-6.15: sched_dynamic_klp_enable() points cond_resched() at the
+livepatch hook (a static call rewritten at every call site), still under klp_mutex, before the caller
+sets `enabled` and makes the first try; `then` is that. Tasks already pending may switch meanwhile.
+Seconds under QEMU TCG on a busy host (`KernelOptions.condReschedEnableUs`); a reversal rewrites
+nothing (the hook is already in place).
+*/
+export function afterStartRewrite(k: KernelState, then: () => void): void {
+	const rewriteUs =
+		k.features.kthreadCondResched && k.condReschedEnableUs[1] > 0 ? k.clock.rand(k.condReschedEnableUs) : 0;
+	if (rewriteUs === 0) {
+		then();
+		return;
+	}
+
+	k.mutex.holdFor(k.clock, rewriteUs, then);
+}
+
 /** Functions whose presence on a stack refuses the switch, with the name the log prints. */
 function checkedFunctions(k: KernelState): Map<string, string> {
 	const checked = new Map<string, string>();
