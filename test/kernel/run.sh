@@ -298,9 +298,17 @@ kvm | tcg) ;;
 esac
 cpu=max
 clock=""
+accel_opts=$accel
 if [[ $accel == kvm ]]; then
 	cpu=host
 else
+	# One host thread per vCPU (KLP_TCG_THREAD=single: one for both). Single was tried against 6.12's
+	# rewrites of the preemption static calls at each transition's start and end (text_poke_bp, up to 25 s
+	# here, and one oops on a stale int3 in irqentry_exit): it made them slower (99 s for force-no-transition
+	# against 37 s) and node in the guest too slow for the 15 s round.
+	tcg_thread=${KLP_TCG_THREAD:-multi}
+	[[ $tcg_thread == single || $tcg_thread == multi ]] || die "KLP_TCG_THREAD must be single or multi"
+	accel_opts="tcg,thread=$tcg_thread"
 	# Under TCG the guest's TSC is the host's: tell the kernel its rate rather than let it calibrate against
 	# the emulated PIT, which a busy host gets wrong (6.12 once took 112 MHz for 2.1 GHz and its clock ran
 	# many times too fast), and trust it (it is the host's constant TSC), so that dmesg, uptime and the
@@ -313,13 +321,13 @@ boot() { # boot SERIES: one kernel's whole guest run; writes build/out/<series>/
 	t0=$(now)
 	rm -rf "$out" && mkdir -p "$out"
 	append="console=ttyS0 panic=-1 quiet $clock klpt.scenarios=${KLP_SCENARIOS:-all} klpt.klptop=$klptop_state"
-	echo "KLPT [$series] boot accel=$accel kernel=$abi"
+	echo "KLPT [$series] boot accel=$accel_opts kernel=$abi"
 	read -r load1 _ </proc/loadavg
 	if awk -v l="$load1" -v n="$(nproc)" 'BEGIN{exit !(l > n)}'; then
 		echo "KLPT [$series] note host load average $load1 on $(nproc) cores: the guest runs slower than the kernel's 1 s/15 s clocks assume; timing checks may fail"
 	fi
 	set +e
-	timeout "$timeout_s" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m 1G -smp 2 \
+	timeout "$timeout_s" qemu-system-x86_64 -accel "$accel_opts" -cpu "$cpu" -m 1G -smp 2 \
 		-nographic -no-reboot -nodefaults \
 		-chardev stdio,id=con,signal=off -serial chardev:con \
 		-serial "file:$out/results.jsonl" \

@@ -9,7 +9,7 @@
 // A second, independent reader (`oracle()`, a few lines over the same files) is sampled next to klptop, so
 // that klptop's view can be cross-checked and the rig still runs before klptop is built.
 import fs from 'node:fs';
-import {execFile, spawn} from 'node:child_process';
+import {execFile, execFileSync, spawn} from 'node:child_process';
 import {setTimeout as delay} from 'node:timers/promises';
 import {normaliseView} from './normalise.mjs';
 
@@ -29,8 +29,28 @@ const emit = (obj) => fs.writeSync(out, JSON.stringify(obj) + '\n');
 const say = (msg) => console.log(`KLPT ${msg}`);
 
 const hr0 = process.hrtime.bigint();
-const up0 = Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
-/** Seconds since boot (the dmesg time base), to the millisecond. */
+/**
+The dmesg time at hr0. dmesg stamps with the scheduler clock, /proc/uptime is CLOCK_BOOTTIME: under TCG on a
+busy host they differ by tenths of a second (early-boot ticks lost), so the clock is set on a line of our
+own written to /dev/kmsg; /proc/uptime only where that fails.
+*/
+const up0 = (() => {
+	const tag = `klpt-clock-anchor ${process.pid}`;
+	try {
+		const before = process.hrtime.bigint();
+		fs.writeFileSync('/dev/kmsg', `<6>${tag}\n`);
+		const after = process.hrtime.bigint();
+		const line = execFileSync('/bin/dmesg', {encoding: 'utf8'})
+			.split('\n')
+			.find((l) => l.endsWith(tag));
+		const stamp = Number(/^\[\s*(\d+\.\d+)\]/.exec(line ?? '')?.[1]);
+		if (Number.isFinite(stamp)) return stamp - Number((before + after) / 2n - hr0) / 1e9;
+	} catch {
+		// No /dev/kmsg or dmesg: /proc/uptime below.
+	}
+	return Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+})();
+/** Seconds since boot on the dmesg time base, to the millisecond. */
 const now = () => Math.round((up0 + Number(process.hrtime.bigint() - hr0) / 1e9) * 1000) / 1000;
 const sleep = (s) => delay(s * 1000);
 
@@ -150,6 +170,9 @@ function readPatches() {
  * The rig's own reader: every patch's values as the kernel prints them, every task's patch_state and the
  * blockers of the running transition, with the function found on the stack the way issue 2 §3 says.
  */
+/** Patch modules our own insmod is loading right now. */
+const loading = new Set();
+
 function oracle() {
 	const t0 = now();
 	const patches = readPatches();
@@ -158,8 +181,12 @@ function oracle() {
 	// transition reads 1, and a loaded object still reads patched=0 (in a real unpatching it stays 1
 	// until completion). That is a patching transition being set up, with no blocker yet.
 	const loaded = (o) => o.name === 'vmlinux' || isDir(`/sys/module/${o.name}`);
+	// On 6.4-6.15 the start then rewrites the preemption static calls (seconds under TCG) with `patched` 1
+	// and `enabled` still 0: still our own insmod of that patch, still initialising.
 	const initializing = Boolean(
-		tp && tp.enabled === '0' && tp.objects.some((o) => o.patched === '0' && loaded(o)),
+		tp &&
+		tp.enabled === '0' &&
+		(tp.objects.some((o) => o.patched === '0' && loaded(o)) || loading.has(tp.name)),
 	);
 	const target = tp ? (initializing ? 1 : Number(tp.enabled)) : null;
 	const hist = {'-1': 0, 0: 0, 1: 0};
@@ -504,9 +531,23 @@ function checkAgreement() {
 
 async function insmod(name, params = []) {
 	// Generous: on 6.4+ the start rewrites the preemption static calls inside insmod (over 60 s once here).
-	const r = await run('/sbin/insmod', [`/modules/${name}.ko`, ...params], {timeout: 3 * SETTLE_S});
+	loading.add(name);
+	const r = await run('/sbin/insmod', [`/modules/${name}.ko`, ...params], {timeout: 3 * SETTLE_S}).finally(
+		() => loading.delete(name),
+	);
 	event('insmod', {module: name, params, rc: r.rc, stderr: r.stderr.trim(), t0: r.t0, t1: r.t1});
 	return r;
+}
+/** A forced patch's module stays pinned until reboot: rmmod fails with EAGAIN. Checked; the rmmod returned. */
+async function checkPinned(name, label) {
+	const rm = await rmmod(name);
+	check(
+		label,
+		rm.rc !== 0 && /temporarily unavailable/i.test(rm.stderr),
+		'Resource temporarily unavailable',
+		`rc=${rm.rc} ${rm.stderr}`,
+	);
+	return rm;
 }
 async function rmmod(name) {
 	const r = await run('/sbin/rmmod', [name]);
@@ -631,6 +672,17 @@ async function klog() {
 async function kernelStart(patch, direction, t) {
 	const re = new RegExp(`'${patch}': starting ${direction} transition`);
 	return (await klog()).find((l) => l.t >= t - 0.5 && re.test(l.msg))?.t ?? null;
+}
+/**
+Uptime of a transition's first try after t: its first "is sleeping on function" (or "is running") debug line.
+The 15 s round counts the 1 s retries from there; on 6.4-6.15 it comes only after `starting` has rewritten the
+preemption static calls, seconds under TCG on a busy host.
+*/
+async function firstTryAfter(t) {
+	return (
+		(await klog()).find((l) => l.t >= t && /: \S+:\d+ is (sleeping on function|running)/.test(l.msg))?.t ??
+		null
+	);
 }
 async function signalAfter(t) {
 	return (await klog()).find((l) => l.t >= t && /signaling remaining tasks/.test(l.msg)) ?? null;
@@ -1180,20 +1232,23 @@ const scenarios = {
 				Math.max(0, Math.min(n.t1 + 1.5, ins.t0 + 13) - now()),
 			);
 			check('signals do not help a kthread', early === null, 'still stuck', 'completed');
-			const free = await oracleUntil(noBlockers, Math.max(1, ins.t0 + 25 - now()));
+			const k0 = (await firstTryAfter(ins.t0)) ?? ins.t0;
+			await oracleUntil(noBlockers, Math.max(1, k0 + 25 - now()));
 			const done = await oracleUntil(() => isApplied('klp_sleeper_patch'), SETTLE_S);
 			const sig = await signalAfter(ins.t0 - 0.5);
 			check(
 				'the kernel woke the kthread at the 15 s round',
-				sig && sig.t - ins.t0 > 13.5 && sig.t - ins.t0 < 17.5,
-				'14-17 s after insmod',
-				sig ? r2(sig.t - ins.t0) : null,
+				sig && sig.t - k0 > 13.5 && sig.t - k0 < 17.5,
+				"14-17 s after the transition's first try",
+				sig ? r2(sig.t - k0) : null,
 			);
+			// From the oracle's timeline: the nudge above may have kept the driver busy past the switch.
+			const free = timeline.find((e) => e.t0 >= (sig?.t ?? k0) && noBlockers(e.raw));
 			check(
 				'the kthread switched by 20 s',
-				free && free.t0 - ins.t0 < 20,
-				'< 20 s',
-				free ? r2(free.t0 - ins.t0) : 'not switched',
+				free && free.t0 - k0 < 20,
+				"< 20 s after the transition's first try",
+				free ? r2(free.t0 - k0) : 'not switched',
 			);
 			check(
 				'and the transition completed',
@@ -1788,13 +1843,7 @@ const scenarios = {
 				'gone',
 				gone ? r2(gone.t0 - f.t1) : poll().raw.patches,
 			);
-			const rm = await rmmod('klp_sleeper_patch');
-			check(
-				'the module is pinned: rmmod fails with EAGAIN',
-				rm.rc !== 0 && /temporarily unavailable/i.test(rm.stderr),
-				'Resource temporarily unavailable',
-				`rc=${rm.rc} ${rm.stderr}`,
-			);
+			await checkPinned('klp_sleeper_patch', 'the module is pinned: rmmod fails with EAGAIN');
 			check(
 				'refcnt stays 1',
 				readTrim('/sys/module/klp_sleeper_patch/refcnt') === '1',
@@ -1865,13 +1914,7 @@ const scenarios = {
 				poll().raw.patches.map((p) => `${p.name} enabled=${p.enabled} transition=${p.transition}`),
 			);
 			if (done) event('completed', {after_force_s: r2(done.t0 - f.t1)});
-			const pinned = await rmmod('klp_vmlinux_patch');
-			check(
-				'the replaced patch module is pinned: rmmod fails with EAGAIN',
-				pinned.rc !== 0 && /temporarily unavailable/i.test(pinned.stderr),
-				'Resource temporarily unavailable',
-				`rc=${pinned.rc} ${pinned.stderr}`,
-			);
+			await checkPinned('klp_vmlinux_patch', 'the replaced patch module is pinned: rmmod fails with EAGAIN');
 			const end = await klptopSeesEnd(
 				'klptop: the replacement only, applied',
 				done?.t1 ?? now(),
@@ -1922,12 +1965,9 @@ const scenarios = {
 				'gone',
 				gone ? r2(gone.t0 - f2.t1) : poll().raw.patches,
 			);
-			const rm = await rmmod('klp_sleeper_patch_v2');
-			check(
+			await checkPinned(
+				'klp_sleeper_patch_v2',
 				'the replacement module is pinned too: rmmod fails with EAGAIN',
-				rm.rc !== 0 && /temporarily unavailable/i.test(rm.stderr),
-				'Resource temporarily unavailable',
-				`rc=${rm.rc} ${rm.stderr}`,
 			);
 			await klptopSeesEnd(
 				'klptop: no patch left',
@@ -2032,7 +2072,10 @@ async function phase(tag, fn, ...args) {
 }
 
 async function main() {
-	say(`driver up t=${now()} klptop=${haveKlptop ? 'built' : klptopState} node=${process.version}`);
+	const lead = now() - Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+	say(
+		`driver up t=${now()} dmesg-ahead-of-uptime=${lead.toFixed(2)}s klptop=${haveKlptop ? 'built' : klptopState} node=${process.version}`,
+	);
 	emit({
 		type: 'hello',
 		t: now(),
