@@ -798,6 +798,16 @@ export function foldSnapshot(
 
 	const logged = followKernelLog(carriedTrack(previous), poll);
 	const current = effectiveTransition(history, snapshot);
+	// A load still initialising holds nobody back (the kernel has not tried a task yet): where only the
+	// history knows it is one, the reader's blockers for the unpatching it saw go.
+	const seen =
+		current === snapshot.transition
+			? snapshot
+			: {
+					...snapshot,
+					transition: current,
+					...(current?.initializing && !snapshot.transition?.initializing ? {blockers: []} : {}),
+				};
 	const {track: live, ended, events: transitionEvents} = reconcileWithSysfs(logged, current, poll);
 	// Step 3: the transitions that ended, each with its outcome.
 	const finished = ended.map((e) => finishTransition(e, prev));
@@ -814,8 +824,8 @@ export function foldSnapshot(
 		retryClockOf(retryPhase, snapshot.kernel.bootTime),
 	);
 	// Step 6: blockers' stuck time, and the threads that stopped blocking.
-	const blockers = foldBlockers(history, snapshot, progress, live?.freshDirection ?? false);
-	const threadDrafts = threadEvents(prev, snapshot, {
+	const blockers = foldBlockers(history, seen, progress, live?.freshDirection ?? false);
+	const threadDrafts = threadEvents(prev, seen, {
 		endedThisPoll: ended.length > 0,
 		reversed: (live?.freshDirection ?? false) && (live?.reversals ?? 0) > 0 && (live?.carried ?? false),
 		forced: ended.some((e) => e.track.forcedAt !== null) || (live?.forcedAt ?? null) !== null,
@@ -833,7 +843,7 @@ export function foldSnapshot(
 	return {
 		// The stored snapshot carries the transition as the history understands it (initialising, see
 		// `effectiveTransition`), so that every consumer reads the same direction.
-		snapshot: current === snapshot.transition ? snapshot : {...snapshot, transition: current},
+		snapshot: seen,
 		previous: prev,
 		transition: progress,
 		lastTransition: finished.at(-1)?.last ?? history?.lastTransition ?? null,

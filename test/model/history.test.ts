@@ -756,11 +756,15 @@ describe('a patch being loaded (enabled 0, transition 1 inside insmod)', () => {
 			rewriting(3),
 		]);
 		expect(h.transition).toMatchObject({patch: 'p', direction: 'patching', initializing: true});
+		// The reader's blockers of the unpatching it saw are not the load's.
+		expect(foldSnapshot(h, {...rewriting(3.5), blockers: [blocker(77)]}).snapshot.blockers).toEqual([]);
 		const h2 = foldSnapshot(h, patching(4, 'p', 1));
 		expect(kinds(h2, 'transition-reversed')).toEqual([]);
 		expect(kinds(h2, 'transition-started')).toHaveLength(1);
 		// Without the first poll's log line nothing tells it from an unpatching transition: sysfs is believed.
-		expect(foldAll([idle(0), rewriting(2), rewriting(3)]).transition).toMatchObject({direction: 'unpatching'});
+		expect(foldAll([idle(0), rewriting(2), rewriting(3)]).transition).toMatchObject({
+			direction: 'unpatching',
+		});
 	});
 
 	it('no patched file: a patch already there a poll earlier is a real unpatching transition', () => {
