@@ -302,10 +302,9 @@ accel_opts=$accel
 if [[ $accel == kvm ]]; then
 	cpu=host
 else
-	# One host thread per vCPU (KLP_TCG_THREAD=single: one for both). Single was tried against 6.12's
-	# rewrites of the preemption static calls at each transition's start and end (text_poke_bp, up to 25 s
-	# here, and one oops on a stale int3 in irqentry_exit): it made them slower (99 s for force-no-transition
-	# against 37 s) and node in the guest too slow for the 15 s round.
+	# One host thread per vCPU (KLP_TCG_THREAD=single: one for both). Under it 6.12 oopsed in 3 of 4 runs
+	# here on a stale int3 while rewriting the preemption static calls (text_poke_bp); single did not oops
+	# in 500 s but was too slow (force-no-transition 74 s against 23-37 s, the 15 s round 21 s late).
 	tcg_thread=${KLP_TCG_THREAD:-multi}
 	[[ $tcg_thread == single || $tcg_thread == multi ]] || die "KLP_TCG_THREAD must be single or multi"
 	accel_opts="tcg,thread=$tcg_thread"
