@@ -22,11 +22,21 @@ describe('a replay', () => {
 			const at = replay.historyAt(i);
 			const want = live[i]!;
 			expect(at.snapshot.time).toBe(want.snapshot.time);
-			expect(at.transition).toEqual(want.transition);
+			// The fake-signal estimate is dated on the retries' times, learnt from the per-task kernel log lines
+			// a recording does not keep (learnRetryPhase): without them the replay counts 15 s from the start,
+			// up to about a second off the live estimate (0.46 s here), and its estimated rounds are not compared.
+			const {nextSignalS, ...rest} = at.transition!;
+			const {nextSignalS: wantNext, ...wantRest} = want.transition!;
+			expect(rest).toEqual(wantRest);
+			expect(nextSignalS === null).toBe(wantNext === null);
+			expect(Math.abs((nextSignalS ?? 0) - (wantNext ?? 0))).toBeLessThan(1);
 			expect(at.lastTransition).toEqual(want.lastTransition);
 			expect([...at.blockers]).toEqual([...want.blockers]);
-			expect(at.events.map((e) => [e.time, e.kind])).toEqual(
-				want.events.filter((e) => !e.text.includes('klp_try_switch_task')).map((e) => [e.time, e.kind]),
+			const estimated = (e: {text: string}) => e.text.includes('(estimated');
+			expect(at.events.filter((e) => !estimated(e)).map((e) => [e.time, e.kind])).toEqual(
+				want.events
+					.filter((e) => !e.text.includes('klp_try_switch_task') && !estimated(e))
+					.map((e) => [e.time, e.kind]),
 			);
 		}
 	});
