@@ -11,10 +11,18 @@ neither pending nor switched), `blockers[].new_code` (the function is a patch's 
 original), `kill` among a blocker's `remedies` (SIGKILL, for a user task in a sleep known to be killable),
 `source.captured` (a capture's own time, present only for a klptop capture) and `filter` (with
 `--pid`/`--tid` only: which, and how many blockers there are in all).
+
+Added for the fleet (issue 11), so that a host's full dashboard can be drawn from its stream
+(`json-snapshot.ts` turns a document back into a `Snapshot`): `kernel.boot_time`,
+`patches[].has_force` / `has_signal`, `transition.started_at` / `direction_since`, per blocker
+`ppid`, `flags`, `starttime`, `uid`, `matched_by`, `matched_frame` and `stack` (an index into the
+top-level `stacks`, where blockers sleeping in one place share one entry), and `kernel_log`: the
+livepatch kernel log lines new since the previous document of the run (the first one carries what
+the log still holds). Readers of schema_version 1 documents must treat all of them as optional.
 */
 import {blockerKey} from '../model/types.js';
 import {stuckSeconds} from '../model/history.js';
-import type {Direction, History, Remedy, TaskClass} from '../model/types.js';
+import type {Blocker, Direction, History, Remedy, TaskClass} from '../model/types.js';
 import {clean} from '../model/sanitize.js';
 import {isFiltering, selectBlockers, type IdFilter} from './only.js';
 
@@ -29,6 +37,8 @@ export type JsonPatch = {
 	replace: boolean | null;
 	stack_order: number | null;
 	objects: JsonObject[];
+	has_force?: boolean;
+	has_signal?: boolean;
 };
 export type JsonTransition = {
 	patch: string;
@@ -45,6 +55,10 @@ export type JsonTransition = {
 	initializing: boolean;
 	/** Threads whose patch_state is unreadable (not root): neither in `pending` nor switched. */
 	unknown: number;
+	/** When it started (ISO 8601), null when unknown; `started_from` says how it is known. */
+	started_at?: string | null;
+	/** Start of the current direction (the last reversal, else the start): fake signals count from it. */
+	direction_since?: string | null;
 };
 export type JsonBlocker = {
 	tgid: number;
@@ -61,7 +75,18 @@ export type JsonBlocker = {
 	remedies: Remedy[];
 	/** The function is a patch's replacement code (its module, and the original it replaces), else null. */
 	new_code: {patch: string; module: string; replaces: string | null} | null;
+	ppid?: number;
+	flags?: number;
+	/** `stat` field 22: with `tid` it names the thread across PID reuse. */
+	starttime?: number;
+	uid?: number | null;
+	matched_by?: 'stack' | 'wchan' | null;
+	/** Index into the stack's frames of the patched function's frame. */
+	matched_frame?: number | null;
+	/** Index into the document's `stacks`, null when the stack was unreadable. */
+	stack?: number | null;
 };
+export type JsonKernelLogLine = {boot_s: number | null; text: string};
 export type JsonLastTransition = {
 	patch: string;
 	direction: Direction;
@@ -79,7 +104,7 @@ export type JsonDocument = {
 		scenario: string | null;
 		captured?: string;
 	};
-	kernel: {release: string | null; livepatch: boolean};
+	kernel: {release: string | null; livepatch: boolean; boot_time?: string | null};
 	privileges: {root: boolean; stacks_readable: boolean};
 	patches: JsonPatch[];
 	transition: JsonTransition | null;
@@ -91,6 +116,9 @@ export type JsonDocument = {
 	last_transition: JsonLastTransition | null;
 	/** Present only with `--pid`/`--tid`: `blockers` lists the selected ones of `blockers_total`. */
 	filter?: {pids: number[] | null; tids: number[] | null; blockers_total: number};
+	/** Kernel stacks of the blockers, one entry per distinct stack: its raw lines, innermost first. */
+	stacks?: string[][];
+	kernel_log?: JsonKernelLogLine[];
 };
 
 export type JsonOptions = {
@@ -112,12 +140,30 @@ function isoTime(ms: number): string {
 	return Number.isNaN(date.getTime()) ? new Date(0).toISOString() : date.toISOString();
 }
 
+function isoOrNull(ms: number | null): string | null {
+	return ms === null || !Number.isFinite(ms) ? null : isoTime(ms);
+}
+
 /** The schema_version 1 document for the history's latest snapshot. */
 export function toJsonDocument(history: History, options: JsonOptions = {}): JsonDocument {
 	const s = history.snapshot;
 	const {only} = options;
 	const t = history.transition;
 	const last = history.lastTransition;
+	// Blockers sleeping in one place share one parsed stack (the reader's cache): one entry each.
+	const stacks: string[][] = [];
+	const stackIndex = new Map<object, number>();
+	const stackOf = (stack: Blocker['stack']): number | null => {
+		if (stack === null) return null;
+		let index = stackIndex.get(stack);
+		if (index === undefined) {
+			index = stacks.push(stack.map((frame) => clean(frame.raw))) - 1;
+			stackIndex.set(stack, index);
+		}
+
+		return index;
+	};
+
 	return {
 		schema_version: schemaVersion,
 		time: isoTime(s.time),
@@ -127,7 +173,11 @@ export function toJsonDocument(history: History, options: JsonOptions = {}): Jso
 			scenario: cleanOrNull(s.source.scenario),
 			...(s.source.capturedAt === undefined ? {} : {captured: isoTime(s.source.capturedAt)}),
 		},
-		kernel: {release: cleanOrNull(s.kernel.release), livepatch: s.kernel.livepatch},
+		kernel: {
+			release: cleanOrNull(s.kernel.release),
+			livepatch: s.kernel.livepatch,
+			boot_time: isoOrNull(s.kernel.bootTime),
+		},
 		privileges: {root: s.privileges.root, stacks_readable: s.privileges.stacksReadable},
 		patches: s.patches.map((p) => ({
 			name: clean(p.name),
@@ -140,6 +190,8 @@ export function toJsonDocument(history: History, options: JsonOptions = {}): Jso
 				patched: o.patched,
 				functions: o.functions.map((f) => ({name: clean(f.name), sympos: f.sympos})),
 			})),
+			has_force: p.hasForce,
+			has_signal: p.hasSignal,
 		})),
 		transition: t
 			? {
@@ -155,6 +207,8 @@ export function toJsonDocument(history: History, options: JsonOptions = {}): Jso
 					reversals: t.reversals,
 					initializing: t.initializing ?? false,
 					unknown: t.unknown ?? 0,
+					started_at: isoOrNull(t.startedAt),
+					direction_since: isoOrNull(t.directionSince),
 				}
 			: null,
 		tasks: {
@@ -188,6 +242,13 @@ export function toJsonDocument(history: History, options: JsonOptions = {}): Jso
 							replaces: cleanOrNull(b.newCode.replaces),
 						}
 					: null,
+				ppid: b.ppid,
+				flags: b.flags,
+				starttime: b.starttime,
+				uid: b.uid,
+				matched_by: b.matchedBy,
+				matched_frame: b.matchedFrame,
+				stack: stackOf(b.stack),
 			};
 		}),
 		hidden_blocker: history.hiddenBlocker,
@@ -210,6 +271,8 @@ export function toJsonDocument(history: History, options: JsonOptions = {}): Jso
 					},
 				}
 			: {}),
+		stacks,
+		kernel_log: s.kernelLog.map((line) => ({boot_s: line.bootSeconds, text: clean(line.text)})),
 	};
 }
 

@@ -45,10 +45,30 @@ const blockerKeys = [
 	'stuck_s',
 	'remedies',
 ];
-// Additions beyond the issue (allowed: "later issues add to it, never rename").
-const topAdded = ['last_transition'];
-const transitionAdded = ['started_from', 'rate_per_s', 'reversals', 'initializing', 'unknown'];
-const blockerAdded = ['new_code'];
+// Additions beyond the issue (allowed: "later issues add to it, never rename"); the second line of
+// each list is issue 11's (what a fleet host's full dashboard is drawn from).
+const topAdded = ['last_transition', 'stacks', 'kernel_log'];
+const kernelAdded = ['boot_time'];
+const patchAdded = ['has_force', 'has_signal'];
+const transitionAdded = [
+	'started_from',
+	'rate_per_s',
+	'reversals',
+	'initializing',
+	'unknown',
+	'started_at',
+	'direction_since',
+];
+const blockerAdded = [
+	'new_code',
+	'ppid',
+	'flags',
+	'starttime',
+	'uid',
+	'matched_by',
+	'matched_frame',
+	'stack',
+];
 
 function keys(value: unknown): string[] {
 	return Object.keys(value as object).sort();
@@ -92,11 +112,11 @@ describe('toJsonDocument', () => {
 		const doc = toJsonDocument(stuckHistory()) as unknown as Record<string, Record<string, unknown>>;
 		expect(keys(doc)).toEqual(sorted([...topKeys, ...topAdded]));
 		expect(keys(doc['source'])).toEqual(sorted(sourceKeys));
-		expect(keys(doc['kernel'])).toEqual(sorted(kernelKeys));
+		expect(keys(doc['kernel'])).toEqual(sorted([...kernelKeys, ...kernelAdded]));
 		expect(keys(doc['privileges'])).toEqual(sorted(privilegeKeys));
 		const patches = doc['patches'] as unknown as Array<Record<string, unknown>>;
 		expect(patches).toHaveLength(1);
-		expect(keys(patches[0])).toEqual(sorted(patchKeys));
+		expect(keys(patches[0])).toEqual(sorted([...patchKeys, ...patchAdded]));
 		const objects = patches[0]!['objects'] as Array<Record<string, unknown>>;
 		expect(keys(objects[0])).toEqual(sorted(objectKeys));
 		const functions = objects[0]!['functions'] as unknown[];
@@ -115,7 +135,12 @@ describe('toJsonDocument', () => {
 		expect(doc.schema_version).toBe(1);
 		expect(doc.time).toBe('2026-01-01T00:00:14.500Z');
 		expect(doc.source).toEqual({kind: 'emulator', root: null, scenario: 'stuck-interruptible'});
-		expect(doc.kernel).toEqual({release: '6.1.0-56-amd64', livepatch: true});
+		// Boot time: t0 - 100 s (test/model/snapshots.ts).
+		expect(doc.kernel).toEqual({
+			release: '6.1.0-56-amd64',
+			livepatch: true,
+			boot_time: '2025-12-31T23:58:20.000Z',
+		});
 		expect(doc.privileges).toEqual({root: true, stacks_readable: true});
 		expect(doc.patches[0]).toEqual({
 			name: 'klp_sleeper_patch',
@@ -133,6 +158,8 @@ describe('toJsonDocument', () => {
 					],
 				},
 			],
+			has_force: true,
+			has_signal: false,
 		});
 		// Started at boot second 101 = t0 + 1 s; now t0 + 14.5 s.
 		expect(doc.transition).toEqual({
@@ -148,6 +175,8 @@ describe('toJsonDocument', () => {
 			reversals: 0,
 			initializing: false,
 			unknown: 0,
+			started_at: '2026-01-01T00:00:01.000Z',
+			direction_since: '2026-01-01T00:00:01.000Z',
 		});
 		expect(doc.tasks).toEqual({total: 54, unknown: 0, by_patch_state: {'-1': 0, '0': 1, '1': 53}});
 		expect(doc.blockers[0]).toEqual({
@@ -165,10 +194,20 @@ describe('toJsonDocument', () => {
 			stuck_s: 13.5,
 			remedies: ['nudge', 'wait', 'reverse', 'force'],
 			new_code: null,
+			ppid: 1,
+			flags: 0x400000,
+			starttime: 5000,
+			uid: 0,
+			matched_by: 'wchan',
+			matched_frame: null,
+			stack: null,
 		});
 		expect(doc.hidden_blocker).toBe(false);
 		expect(doc.warnings).toEqual([]);
 		expect(doc.last_transition).toBeNull();
+		expect(doc.stacks).toEqual([]);
+		// The kernel log lines of this scan only (the start line was read by the scan before).
+		expect(doc.kernel_log).toEqual([]);
 	});
 
 	it('writes null transition and blockers [] when idle, and the last transition', () => {

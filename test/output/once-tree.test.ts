@@ -58,7 +58,11 @@ describe('--once on a tree', () => {
 		const history = foldSnapshot(null, reader.scan({threads: 'blockers', clock: () => now}));
 		const doc = toJsonDocument(history);
 		expect(doc.source).toEqual({kind: 'tree', root: tree.root, scenario: null});
-		expect(doc.kernel).toEqual({release: '6.1.0-56-cloud-amd64', livepatch: true});
+		expect(doc.kernel).toEqual({
+			release: '6.1.0-56-cloud-amd64',
+			livepatch: true,
+			boot_time: new Date(btime * 1000).toISOString(),
+		});
 		expect(doc.transition).toEqual({
 			patch: 'klp_sleeper_patch',
 			direction: 'patching',
@@ -72,6 +76,9 @@ describe('--once on a tree', () => {
 			reversals: 0,
 			initializing: false,
 			unknown: 0,
+			// The start line's boot second 3.399578.
+			started_at: new Date(btime * 1000 + 3_399.578).toISOString(),
+			direction_since: new Date(btime * 1000 + 3_399.578).toISOString(),
 		});
 		expect(doc.blockers).toHaveLength(1);
 		expect(doc.blockers[0]).toMatchObject({
