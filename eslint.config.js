@@ -69,11 +69,13 @@ const viewImports = {
 		'Views import only types and pure formatting; the dashboard hands them data as props (ARCHITECTURE.md).',
 };
 
-function restrictedImports(folder) {
+/** `alsoAllowed`: modules one file of the folder may use besides the folder's own allowances. */
+function restrictedImports(folder, alsoAllowed = []) {
 	const paths = boundaries
 		.filter((rule) => !rule.allowed.includes(folder))
 		.flatMap((rule) =>
 			rule.modules
+				.filter((name) => !alsoAllowed.includes(name))
 				.flatMap((name) => [name, `node:${name}`])
 				.map((name) => ({name, message: `${rule.why} (ARCHITECTURE.md).`})),
 		);
@@ -133,6 +135,13 @@ export default tseslint.config(
 			'no-restricted-syntax': restrictedSyntax(folder),
 		},
 	})),
+	{
+		// The fleet's host list file, its ssh layer (private control directory) and --push's copies.
+		files: ['source/fleet/inventory.ts', 'source/fleet/ssh.ts', 'source/fleet/push.ts'],
+		rules: {
+			'@typescript-eslint/no-restricted-imports': restrictedImports('fleet', ['fs', 'fs/promises']),
+		},
+	},
 	{
 		files: ['**/*.{js,mjs}'],
 		languageOptions: {
