@@ -27,6 +27,15 @@ export type Flags = {
 	readonly replay?: string | undefined;
 	readonly maxSize?: number | undefined;
 	readonly svg?: string | undefined;
+	/** `fleet`: the host list or Ansible INI inventory (`-`: stdin). */
+	readonly hosts?: string | undefined;
+	readonly jobs?: number | undefined;
+	readonly sshOption?: readonly string[] | undefined;
+	readonly sshConfig?: string | undefined;
+	readonly remoteCmd?: string | undefined;
+	readonly sudo: boolean;
+	readonly push: boolean;
+	readonly allowActions: boolean;
 };
 
 /**

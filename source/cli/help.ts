@@ -23,6 +23,11 @@ export const helpText = `
     $ klptop force PATCH --confirm PATCH    force the transition: breaks the consistency guarantee
     $ klptop disable PATCH                  start unpatching an applied patch
     $ klptop enable PATCH                   re-enable a disabled patch (kernels before 5.1 only)
+    $ klptop fleet HOST... | --hosts FILE   one live view of many hosts, over your own ssh
+    $ klptop fleet --once [--json] ...      one picture of the fleet, then exit
+    $ klptop fleet wait [PATCH] --hosts FILE [--timeout SECONDS]
+                                            block until no host is in transition (exit 0 done,
+                                            1 timed out, 2 some hosts unreachable or failed)
 
   Sources (default: this host, /sys/kernel/livepatch and /proc)
     --root DIR|FILE       read DIR/sys/kernel/livepatch and DIR/proc (an emulated tree, a capture
@@ -54,6 +59,18 @@ export const helpText = `
                           with record: the recording (rotated to FILE.1 ... FILE.3)
     --max-size MB         with record: rotate FILE at this size (default 64)
     --svg FILE            with report: also write the timeline chart as a self-contained SVG
+
+  Fleet (the system's ssh: your ssh_config, keys and agent; nothing installed or left behind)
+    --hosts FILE          one host or ssh alias per line (# comments), or an Ansible INI
+                          inventory (groups, ansible_host/port/user); - reads stdin
+    -j, --jobs N          connections set up at once (default 32)
+    --ssh-option OPT      given to ssh as -o OPT, e.g. --ssh-option ProxyJump=bastion (repeatable)
+    --ssh-config FILE     ssh -F FILE instead of ~/.ssh/config
+    --remote-cmd CMD      how the hosts run klptop (default klptop)
+    --sudo                run it with sudo -n (never a password prompt)
+    --push                where klptop is missing, copy it for this run (bundle where the host
+                          has node >= 20, else the executable) and remove it afterwards
+    --allow-actions       let the fleet view nudge, reverse or force, one host at a time
     --no-color            no colours (NO_COLOR is honoured too)
     --ascii               no Unicode line drawing
     -h, --help            this text
@@ -65,4 +82,5 @@ export const helpText = `
     $ klptop --once --json --emulate stuck-killable --at 20
     $ sudo klptop record -o /var/log/klptop/transitions.rec
     $ klptop --replay /var/log/klptop/transitions.rec --at 03:00
+    $ klptop fleet --hosts inventory.ini --sudo
 `;

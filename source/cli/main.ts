@@ -113,6 +113,11 @@ async function run(input: readonly string[], flags: Flags, io: Io): Promise<numb
 		return runRecording(command, rest, flags, io);
 	}
 
+	if (command === 'fleet') {
+		const {runFleet} = await import('../fleet/run.js');
+		return runFleet(rest, flags, io, withAbort);
+	}
+
 	if (command !== undefined) {
 		const {isActionCommand} = await actionsApi();
 		if (isActionCommand(command)) {

@@ -15,6 +15,7 @@ or that holds blanks or control characters is refused here, with its line number
 */
 import {readFileSync} from 'node:fs';
 import {UsageError} from '../cli/flags.js';
+import {isClean} from '../model/sanitize.js';
 
 export type FleetHost = {
 	/** The name the fleet shows: the inventory name or the ssh_config alias as written. */
@@ -34,7 +35,8 @@ export type FleetHost = {
 const safeName = /^[^\s\-\u0000-\u001F\u007F][^\s\u0000-\u001F\u007F]*$/;
 
 function checkName(text: string, what: string, where: string): string {
-	if (!safeName.test(text)) {
+	// isClean: no bidi override or zero-width character either, so a name shows as what it is.
+	if (!safeName.test(text) || !isClean(text)) {
 		throw new UsageError(
 			`${where}: ${what} '${text.replaceAll(/[^\x20-\x7E]/g, '?')}' is not a usable host name`,
 		);

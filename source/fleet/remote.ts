@@ -1,0 +1,33 @@
+/**
+What runs on a fleet host, as the shell command line ssh hands to the remote shell: `klptop -b --json
+-d S` for the stream, `klptop nudge|reverse|force ...` for an action. The command is `klptop` on the
+remote PATH, `--remote-cmd` when given (a path, or a wrapper: it is a shell word list as typed), or
+the copy `--push` made; `--sudo` puts `sudo -n` (never a prompt) in front of it.
+*/
+
+/** One shell word, quoted so the remote shell reads it back as it is. */
+export function shellQuote(word: string): string {
+	return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+export type RemoteSpec = {
+	/** `--remote-cmd`, as typed (shell words), or null for `klptop`. */
+	readonly command: string | null;
+	readonly sudo: boolean;
+};
+
+/** The command that starts klptop on a host: its own, or the one pushed there (`push.ts`). */
+export function klptopCommand(spec: RemoteSpec, pushed: string | null): string {
+	const base = pushed ?? spec.command ?? 'klptop';
+	return spec.sudo ? `sudo -n ${base}` : base;
+}
+
+/** The stream: `klptop -b --json -d S`. */
+export function streamCommand(spec: RemoteSpec, pushed: string | null, delayS: number): string {
+	return `${klptopCommand(spec, pushed)} -b --json -d ${delayS}`;
+}
+
+/** An action subcommand with its arguments (each quoted). */
+export function actionCommand(spec: RemoteSpec, pushed: string | null, args: readonly string[]): string {
+	return [klptopCommand(spec, pushed), ...args.map((arg) => shellQuote(arg))].join(' ');
+}

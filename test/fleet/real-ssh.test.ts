@@ -1,0 +1,240 @@
+/*
+The fleet over real OpenSSH, as an operator and a script use it: this file's own sshd on loopback
+addresses (ssh-world.ts), 22 aliases behind it (live emulated trees of many scenarios and kernels, a
+non-root user, a kernel without livepatch, a host that stalls, one that prints garbage, one whose
+klptop fails, one without klptop, an unreachable port, an unknown host key, a refused key), and the
+built CLI run as a child process: `fleet --once --json` parsed as a script would, `fleet wait` judged
+by its exit code and stderr, `--push` checked on the host afterwards, and the screen in tmux.
+*/
+import {execFile} from 'node:child_process';
+import {existsSync, readdirSync, readFileSync} from 'node:fs';
+import path from 'node:path';
+import {promisify} from 'node:util';
+import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest';
+import type {FleetDocument} from '../../source/fleet/document.js';
+import {repoRoot} from '../e2e/tmux.js';
+import {startFleetWorld} from './ssh-world.js';
+import type {FleetWorld, HostKind} from './ssh-world.js';
+
+const run = promisify(execFile);
+// Each command connects to every host of its list and starts a klptop on each: seconds on a loaded machine.
+vi.setConfig({testTimeout: 90_000});
+const cli = path.join(repoRoot, 'dist/cli.js');
+
+const hosts: ReadonlyArray<readonly [string, HostKind]> = [
+	['stuck-d', {kind: 'tree', scenario: 'stuck-killable'}],
+	['stuck-s', {kind: 'tree', scenario: 'stuck-interruptible'}],
+	['stuck-kthread', {kind: 'tree', scenario: 'stuck-kthread'}],
+	['demo', {kind: 'tree', scenario: 'demo'}],
+	['quick-1', {kind: 'tree', scenario: 'quick'}],
+	['quick-2', {kind: 'tree', scenario: 'quick', kernel: '5.1'}],
+	['quick-3', {kind: 'tree', scenario: 'quick', kernel: '4.12'}],
+	['replace', {kind: 'tree', scenario: 'replace'}],
+	['unpatch', {kind: 'tree', scenario: 'unpatch-fake-signal'}],
+	['forced-unpatch', {kind: 'tree', scenario: 'forced-unpatch', kernel: '6.16'}],
+	['churn', {kind: 'tree', scenario: 'churn'}],
+	['hidden', {kind: 'tree', scenario: 'hidden-blocker'}],
+	['nonroot', {kind: 'tree', scenario: 'stuck-killable', user: 'fleet'}],
+	['act', {kind: 'tree', scenario: 'stuck-killable'}],
+	['nolp', {kind: 'no-livepatch'}],
+	['stalls', {kind: 'stall', scenario: 'stuck-killable'}],
+	['garbage', {kind: 'garbage'}],
+	['exits', {kind: 'exits'}],
+	['bare', {kind: 'no-klptop'}],
+	['down', {kind: 'unreachable'}],
+	['newkey', {kind: 'unknown-key'}],
+	['stranger', {kind: 'auth-fail'}],
+];
+
+let world: FleetWorld;
+
+beforeAll(async () => {
+	world = await startFleetWorld(hosts);
+	// --push copies the single-file bundle: build it where a packaged klptop has it (dist/klptop.mjs).
+	if (!existsSync(path.join(repoRoot, 'dist/klptop.mjs'))) {
+		await run(process.execPath, [path.join(repoRoot, 'scripts/bundle.mjs')], {cwd: repoRoot});
+	}
+}, 120_000);
+
+afterAll(async () => {
+	await world?.stop();
+}, 60_000);
+
+type Result = {code: number; stdout: string; stderr: string};
+
+async function klptop(args: readonly string[]): Promise<Result> {
+	try {
+		const {stdout, stderr} = await run(process.execPath, [cli, ...args], {
+			cwd: repoRoot,
+			maxBuffer: 64 << 20,
+		});
+		return {code: 0, stdout, stderr};
+	} catch (error) {
+		const failed = error as {code: number; stdout: string; stderr: string};
+		return {code: failed.code, stdout: failed.stdout, stderr: failed.stderr};
+	}
+}
+
+function hostOf(doc: FleetDocument, name: string) {
+	const host = doc.hosts.find((candidate) => candidate.name === name);
+	if (host === undefined) throw new Error(`no host ${name} in ${doc.hosts.map((h) => h.name).join(' ')}`);
+	return host;
+}
+
+describe('klptop fleet --once --json', () => {
+	it('reports every host with its status, its own document and the aggregate', async () => {
+		const file = world.hostsFile('all.txt', world.aliases);
+		const known = readFileSync(path.join(world.dir, 'known_hosts'), 'utf8');
+		const {code, stdout, stderr} = await klptop([
+			'fleet',
+			'--once',
+			'--json',
+			'--hosts',
+			file,
+			...world.flags,
+		]);
+		expect(stderr).toBe('');
+		expect(code).toBe(0);
+		const doc = JSON.parse(stdout) as FleetDocument;
+		expect(doc.schema_version).toBe(1);
+		expect(doc.hosts.map((host) => host.name)).toEqual(world.aliases);
+
+		// Live trees: their own documents, as `klptop -b --json` wrote them on the host.
+		const stuck = hostOf(doc, 'stuck-d');
+		expect(stuck).toMatchObject({status: 'ok', condition: 'transition', error: null, pushed: null});
+		expect(stuck.document!.transition).toMatchObject({patch: 'klp_sleeper_patch', direction: 'patching'});
+		expect(stuck.document!.blockers[0]).toMatchObject({
+			comm: 'cat',
+			class: 'uninterruptible',
+			function: 'klp_sleeper_wait_killable',
+			remedies: ['reverse', 'force'],
+		});
+		expect(stuck.document!.source.root).toBe(world.trees.get('stuck-d'));
+		for (const name of ['quick-1', 'quick-2', 'quick-3']) {
+			expect(hostOf(doc, name)).toMatchObject({status: 'ok', condition: 'applied'});
+		}
+
+		expect(hostOf(doc, 'quick-3').document!.kernel.release).toMatch(/^4\.12/);
+		// A real unprivileged user: the transition is seen, the view is partial.
+		const nonroot = hostOf(doc, 'nonroot');
+		expect(nonroot).toMatchObject({status: 'ok', condition: 'transition'});
+		expect(nonroot.document!.privileges.root).toBe(false);
+		expect(hostOf(doc, 'nolp')).toMatchObject({status: 'ok', condition: 'no-livepatch'});
+
+		// Every failure is a state of its host, with a reason, never a gap.
+		expect(hostOf(doc, 'garbage')).toMatchObject({status: 'garbage', condition: 'failing'});
+		expect(hostOf(doc, 'garbage').error).toMatch(
+			/^garbage on the stream \(not JSON\): 'Welcome to build-7 \?\]0;owned\? /,
+		);
+		expect(hostOf(doc, 'exits')).toMatchObject({
+			status: 'exited',
+			error: 'remote klptop exited (status 3): klptop: cannot read /proc: Input/output error',
+		});
+		expect(hostOf(doc, 'bare')).toMatchObject({status: 'no-klptop', condition: 'failing'});
+		expect(hostOf(doc, 'bare').error).toMatch(/^no klptop on the host: .*klptop.*not found/);
+		expect(hostOf(doc, 'down')).toMatchObject({status: 'unreachable', document: null});
+		expect(hostOf(doc, 'down').error).toMatch(/Connection refused/);
+		expect(hostOf(doc, 'newkey')).toMatchObject({status: 'host-key-unknown', document: null});
+		expect(hostOf(doc, 'stranger')).toMatchObject({status: 'auth-failed', document: null});
+		expect(hostOf(doc, 'stranger').error).toMatch(/Permission denied \(publickey\)/);
+		// The unknown key was not accepted on the side.
+		expect(readFileSync(path.join(world.dir, 'known_hosts'), 'utf8')).toBe(known);
+		// Nothing from a host reaches the output raw.
+		// eslint-disable-next-line no-control-regex
+		expect(stdout).not.toMatch(/[\u0000-\u0008\u000B-\u001F\u007F]/);
+
+		expect(doc.fleet).toMatchObject({hosts: 22, unreachable: 1, failing: 6, no_livepatch: 1, not_root: 1});
+		expect(doc.fleet.reporting).toBe(15);
+		expect(doc.fleet.in_transition).toBeGreaterThanOrEqual(3);
+		const sleeper = doc.patches.find((p) => p.name === 'klp_sleeper_patch')!;
+		expect(sleeper.in_transition).toBeGreaterThanOrEqual(3);
+		expect(sleeper.applied + sleeper.in_transition + sleeper.missing).toBe(
+			doc.fleet.reporting - doc.fleet.no_livepatch,
+		);
+	});
+});
+
+describe('klptop fleet wait', () => {
+	it('exits 0 when no reachable host is in transition', async () => {
+		const file = world.hostsFile('quick.txt', ['quick-1', 'quick-2', 'quick-3']);
+		const result = await klptop(['fleet', '--hosts', file, 'wait', '--timeout', '20', ...world.flags]);
+		expect(result.stderr).toBe('klptop fleet wait: 3 hosts: no transition\n');
+		expect(result.code).toBe(0);
+	});
+
+	it('exits 1 on timeout, naming the hosts still in transition', async () => {
+		const file = world.hostsFile('stuck.txt', ['quick-1', 'stuck-d', 'act']);
+		const result = await klptop([
+			'fleet',
+			'wait',
+			'klp_sleeper_patch',
+			'--hosts',
+			file,
+			'--timeout',
+			'2',
+			...world.flags,
+		]);
+		expect(result.stderr).toMatch(
+			/^klptop fleet wait: timed out after [\d.]+s: 2 hosts still in transition: (stuck-d|act) \(klp_sleeper_patch patching, \S+, 1\/\d+ pending\), (stuck-d|act) /,
+		);
+		expect(result.code).toBe(1);
+		// The quick host's patch is not the one waited for.
+		const other = await klptop([
+			'fleet',
+			'wait',
+			'klp_vmlinux_patch',
+			'--hosts',
+			file,
+			'--timeout',
+			'2',
+			...world.flags,
+		]);
+		expect(other.code).toBe(0);
+	});
+
+	it('exits 2 when hosts are unreachable or failed (a stalled stream among them), naming each', async () => {
+		const file = world.hostsFile('failing.txt', ['quick-1', 'down', 'bare', 'stalls']);
+		const result = await klptop([
+			'fleet',
+			'--hosts',
+			file,
+			'wait',
+			'--timeout',
+			'8',
+			'--json',
+			...world.flags,
+		]);
+		expect(result.code).toBe(2);
+		expect(result.stderr).toMatch(/3 hosts unreachable or failed: /);
+		expect(result.stderr).toMatch(
+			/down \(unreachable: ssh: connect to host 127\.0\.0\.\d+ port 1: Connection refused\)/,
+		);
+		expect(result.stderr).toMatch(/bare \(no-klptop: no klptop on the host/);
+		expect(result.stderr).toMatch(/stalls \(stalled: stream stalled: no document for \d+s\)/);
+		const doc = JSON.parse(result.stdout) as FleetDocument;
+		expect(hostOf(doc, 'quick-1').condition).toBe('applied');
+	});
+});
+
+describe('klptop fleet --push', () => {
+	it('copies the bundle to a host without klptop, runs it, says so, and removes it afterwards', async () => {
+		const copies = () => readdirSync('/tmp').filter((name) => name.startsWith('klptop-fleet.'));
+		const before = copies();
+		const file = world.hostsFile('bare.txt', ['bare']);
+		const {code, stdout} = await klptop([
+			'fleet',
+			'--once',
+			'--json',
+			'--push',
+			'--hosts',
+			file,
+			...world.flags,
+		]);
+		expect(code).toBe(0);
+		const bare = hostOf(JSON.parse(stdout) as FleetDocument, 'bare');
+		expect(bare).toMatchObject({status: 'ok', pushed: 'bundle', error: null});
+		// The copy ran on the host itself (this machine: no --root, so its real /proc).
+		expect(bare.document!.source).toEqual({kind: 'host', root: '/', scenario: null});
+		expect(copies()).toEqual(before);
+	});
+});
