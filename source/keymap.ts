@@ -118,28 +118,32 @@ export const categoryTitles: Readonly<Record<Category, string>> = {
 	dialog: 'In a confirmation dialog',
 };
 
-export type Binding = {
-	readonly id: CommandId;
+/**
+A key binding. Generic so that another screen (the fleet's, `source/fleet/keymap.ts`) keeps its own
+table, context and commands, and still gets the same matching, footer and help.
+*/
+export type Binding<C = KeyContext, I extends string = CommandId> = {
+	readonly id: I;
 	/** Key names (see `keyName`). The first one is the one shown in the footer. */
 	readonly keys: readonly string[];
 	/** One line for the help screen. */
 	readonly description: string;
 	readonly category: Category;
 	/** Whether the key applies in this context; when false it is not matched at all. */
-	readonly when: (ctx: KeyContext) => boolean;
+	readonly when: (ctx: C) => boolean;
 	/** Why the key does nothing right now although it applies (shown instead of acting), else null. */
-	readonly disabled?: (ctx: KeyContext) => string | null;
+	readonly disabled?: (ctx: C) => string | null;
 	/** Short label for the footer; bindings without one appear only in the help screen. */
 	readonly footer?: string;
 	/** Narrower than `when` for the footer only (a key that works everywhere but matters in some places). */
-	readonly footerWhen?: (ctx: KeyContext) => boolean;
+	readonly footerWhen?: (ctx: C) => boolean;
 	/**
 	An action: the key yields a request that the action runner (`ui/act.ts`) carries out through
 	`source/actions` (it reads the world and acts on it); the reducer never sees it.
 	*/
 	readonly request?: true;
 	/** Whether the help screen (opened from `ctx`) lists the key: only where it does something. @default always */
-	readonly helpWhen?: (ctx: KeyContext) => boolean;
+	readonly helpWhen?: (ctx: C) => boolean;
 };
 
 /** Status text of an action key while another action is still running. */
@@ -615,7 +619,11 @@ export function isPrintable(name: string): boolean {
 }
 
 /** The binding a key runs in this context, or null when the key does nothing here. First match wins. */
-export function matchKey(name: string, ctx: KeyContext, map: readonly Binding[] = keymap): Binding | null {
+export function matchKey<C = KeyContext, I extends string = CommandId>(
+	name: string,
+	ctx: C,
+	map: ReadonlyArray<Binding<C, I>> = keymap as unknown as ReadonlyArray<Binding<C, I>>,
+): Binding<C, I> | null {
 	for (const binding of map) {
 		if (binding.keys.includes(name) && binding.when(ctx)) {
 			return binding;
@@ -626,7 +634,10 @@ export function matchKey(name: string, ctx: KeyContext, map: readonly Binding[] 
 }
 
 /** Bindings with a footer label that apply now, in map order. */
-export function footerBindings(ctx: KeyContext, map: readonly Binding[] = keymap): Binding[] {
+export function footerBindings<C = KeyContext, I extends string = CommandId>(
+	ctx: C,
+	map: ReadonlyArray<Binding<C, I>> = keymap as unknown as ReadonlyArray<Binding<C, I>>,
+): Array<Binding<C, I>> {
 	return map.filter(
 		(binding) =>
 			binding.footer !== undefined &&

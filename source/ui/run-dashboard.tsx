@@ -6,6 +6,7 @@ terminal modes. Components below it stay pure functions of props.
 */
 import {render} from 'ink';
 import type {Instance} from 'ink';
+import type {ReactElement} from 'react';
 import {useTerminalSize} from '../hooks/use-terminal-size.js';
 import {foldSnapshot} from '../model/history.js';
 import {setTimeout as sleep} from 'node:timers/promises';
@@ -140,14 +141,37 @@ function Root(props: {
 	);
 }
 
-export async function runDashboard(options: DashboardOptions): Promise<number> {
+/** How a full-screen program meets the terminal (the dashboard's and the fleet's). */
+export type TerminalOptions = {
+	stdout?: NodeJS.WriteStream;
+	stdin?: NodeJS.ReadStream;
+	/** See `DashboardOptions.narrowLayout`. @default true */
+	narrowLayout?: boolean;
+	/** See `DashboardOptions.exitProcess`. @default process.exit */
+	exitProcess?: (code: number) => void;
+	/**
+	How long after a signal or an uncaught error the process is ended if something still holds it
+	open (the fleet ends its ssh connections and removes pushed copies meanwhile). @default 1000
+	*/
+	graceMs?: number;
+};
+
+/** What the screen's root element gets from the terminal: a way to repaint everything. */
+export type TerminalControls = {readonly onRedraw: () => void};
+
+/**
+Run a full-screen Ink program on the terminal and give the terminal back intact, whatever ends it:
+raw mode at once, the alternate screen, the partial renderer, every signal and uncaught error.
+`root` is called once raw mode is on (a first scan may run there) and returns the element to draw.
+*/
+export async function runTerminal(
+	options: TerminalOptions,
+	root: (controls: TerminalControls) => ReactElement | Promise<ReactElement>,
+): Promise<number> {
 	const stdout = options.stdout ?? process.stdout;
 	const stdin = options.stdin ?? process.stdin;
 	const exitProcess = options.exitProcess ?? ((code: number) => process.exit(code));
-	const theme: Theme = {color: options.color, ascii: options.ascii};
-	const readonlyReason =
-		options.readonly === true ? (options.readonlyReason ?? 'started with --readonly') : null;
-	let feed = options.feed;
+	const graceMs = options.graceMs ?? 1000;
 	let exitCode = 0;
 	let failure: unknown = null;
 	let instance: Instance | null = null;
@@ -178,7 +202,7 @@ export async function runDashboard(options: DashboardOptions): Promise<number> {
 		restore();
 	};
 
-	/** Every way out ends here: unmount Ink, give the terminal back, let `runDashboard` return. */
+	/** Every way out ends here: unmount Ink, give the terminal back, let `runTerminal` return. */
 	const finish = (code: number, error: unknown = null) => {
 		if (exitCode === 0) exitCode = code;
 		if (error !== null && failure === null) failure = error;
@@ -198,7 +222,7 @@ export async function runDashboard(options: DashboardOptions): Promise<number> {
 		const handler = () => {
 			finish(signalCodes[signal]);
 			// Whatever else might hold the event loop open, the process ends soon after a signal.
-			setTimeout(() => exitProcess(signalCodes[signal]), 1000).unref();
+			setTimeout(() => exitProcess(signalCodes[signal]), graceMs).unref();
 		};
 
 		handlers.push([signal, handler]);
@@ -206,7 +230,7 @@ export async function runDashboard(options: DashboardOptions): Promise<number> {
 
 	const onCrash = (error: unknown) => {
 		finish(1, error);
-		setTimeout(() => exitProcess(1), 1000).unref();
+		setTimeout(() => exitProcess(1), graceMs).unref();
 	};
 
 	handlers.push(['uncaughtException', onCrash], ['unhandledRejection', onCrash]);
@@ -216,46 +240,17 @@ export async function runDashboard(options: DashboardOptions): Promise<number> {
 		// Raw mode at once, before the first scan: keys typed while we start are neither echoed onto
 		// the screen nor turned from CR into LF by the tty (Ink switches only when its input hook mounts).
 		if (stdin.isTTY && typeof stdin.setRawMode === 'function') stdin.setRawMode(true);
-
-		// The first scan starts now. A quick one (a small host, the emulator) is in the first frame; a
-		// long one (a large /proc) is not waited for: the first frame says it is scanning, keys work,
-		// and the poller folds the scan when it is in (`firstScan`).
-		let initialHistory: History | null = null;
-		let firstScan: Promise<Snapshot> | null = null;
-		if (feed !== null) {
-			const started = startFirstScan(feed);
-			const quick = await Promise.race([started, sleep(firstFrameWaitMs).then(() => null)]);
-			if (quick?.ok === true) {
-				initialHistory = foldSnapshot(null, quick.snapshot);
-			} else if (quick === null) {
-				firstScan = started.then((result) => {
-					if (result.ok) return result.snapshot;
-					throw result.error;
-				});
-				// The poller reports its failure; one nobody awaits (a quick exit) is no crash.
-				firstScan.catch(() => undefined);
-			}
-			// A failed quick scan: the poller scans again and reports its error on screen.
-		}
-
+		const element = await root({
+			onRedraw() {
+				writer.invalidate();
+			},
+		});
 		stdout.write(enterAlternateScreen);
 		stdout.on('resize', onResize);
 		instance = render(
 			<RawLinesContext.Provider value={rawLines}>
 				<InkLayoutContext.Provider value={options.narrowLayout === false ? null : inkLayout}>
-					<Root
-						options={options}
-						theme={theme}
-						readonlyReason={readonlyReason}
-						initialHistory={initialHistory}
-						firstScan={firstScan}
-						onFeedChange={(next) => {
-							feed = next;
-						}}
-						onRedraw={() => {
-							writer.invalidate();
-						}}
-					/>
+					{element}
 				</InkLayoutContext.Provider>
 			</RawLinesContext.Provider>,
 			{
@@ -275,11 +270,6 @@ export async function runDashboard(options: DashboardOptions): Promise<number> {
 	} finally {
 		restoreAll();
 		for (const [event, handler] of handlers) process.off(event, handler);
-		try {
-			feed?.close?.();
-		} catch {
-			// Closing the source must not hide the exit code.
-		}
 	}
 
 	if (failure !== null) {
@@ -288,4 +278,55 @@ export async function runDashboard(options: DashboardOptions): Promise<number> {
 	}
 
 	return exitCode;
+}
+
+export async function runDashboard(options: DashboardOptions): Promise<number> {
+	const theme: Theme = {color: options.color, ascii: options.ascii};
+	const readonlyReason =
+		options.readonly === true ? (options.readonlyReason ?? 'started with --readonly') : null;
+	let feed = options.feed;
+	try {
+		return await runTerminal(options, async ({onRedraw}) => {
+			// The first scan starts now. A quick one (a small host, the emulator) is in the first frame;
+			// a long one (a large /proc) is not waited for: the first frame says it is scanning, keys
+			// work, and the poller folds the scan when it is in (`firstScan`).
+			let initialHistory: History | null = null;
+			let firstScan: Promise<Snapshot> | null = null;
+			if (feed !== null) {
+				const started = startFirstScan(feed);
+				const quick = await Promise.race([started, sleep(firstFrameWaitMs).then(() => null)]);
+				if (quick?.ok === true) {
+					initialHistory = foldSnapshot(null, quick.snapshot);
+				} else if (quick === null) {
+					firstScan = started.then((result) => {
+						if (result.ok) return result.snapshot;
+						throw result.error;
+					});
+					// The poller reports its failure; one nobody awaits (a quick exit) is no crash.
+					firstScan.catch(() => undefined);
+				}
+				// A failed quick scan: the poller scans again and reports its error on screen.
+			}
+
+			return (
+				<Root
+					options={options}
+					theme={theme}
+					readonlyReason={readonlyReason}
+					initialHistory={initialHistory}
+					firstScan={firstScan}
+					onFeedChange={(next) => {
+						feed = next;
+					}}
+					onRedraw={onRedraw}
+				/>
+			);
+		});
+	} finally {
+		try {
+			feed?.close?.();
+		} catch {
+			// Closing the source must not hide the exit code.
+		}
+	}
 }

@@ -77,9 +77,9 @@ export function StatusLine({prompt, status, summary, width, theme}: StatusLinePr
 	return <Line width={width} theme={theme} segments={segments} />;
 }
 
-export type FooterProps = {
-	readonly bindings: readonly Binding[];
-	readonly context: KeyContext;
+export type FooterProps<C extends {readonly readonlyReason: string | null} = KeyContext> = {
+	readonly bindings: ReadonlyArray<Binding<C, string>>;
+	readonly context: C;
 	readonly width: number;
 	readonly theme: Theme;
 };
@@ -88,7 +88,12 @@ export type FooterProps = {
 The footer's text, as segments: `key label` pairs that fit whole (an item is never cut in half),
 then, when actions are off, why. Disabled keys are left out while read-only: the reason says it all.
 */
-export function footerSegments({bindings, context, theme, width}: FooterProps): Segment[] {
+export function footerSegments<C extends {readonly readonlyReason: string | null}>({
+	bindings,
+	context,
+	theme,
+	width,
+}: FooterProps<C>): Segment[] {
 	const readonly = context.readonlyReason === null ? '' : `read-only: ${clean(context.readonlyReason)}`;
 	const room = width - (readonly === '' ? 0 : Math.min(readonly.length, Math.floor(width / 2)) + 1);
 	const segments: Segment[] = [];
@@ -119,6 +124,6 @@ export function footerSegments({bindings, context, theme, width}: FooterProps): 
 	return segments;
 }
 
-export function Footer(props: FooterProps) {
+export function Footer<C extends {readonly readonlyReason: string | null}>(props: FooterProps<C>) {
 	return <Line width={props.width} theme={props.theme} segments={footerSegments(props)} />;
 }

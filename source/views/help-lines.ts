@@ -6,7 +6,7 @@ import {fit} from './format.js';
 import type {Segment} from './segment.js';
 import type {Theme} from './theme.js';
 
-const legend: readonly string[] = [
+const taskLegend: readonly string[] = [
 	'TID/TGID thread and process id; USER owner; S state letter (R running, S sleeping, D uninterruptible,',
 	'T stopped, Z zombie); K kernel thread; PATCH patch_state -> what the transition needs (-1 idle,',
 	'0 old code, 1 new code); STUCK how long it has blocked; CLASS running / intr(erruptible) /',
@@ -14,8 +14,16 @@ const legend: readonly string[] = [
 	'COMM the thread name. Enter on a thread explains in plain words why it is stuck and what helps.',
 ];
 
-/** The help text as lines of segments; `context` is the screen help was opened from. */
-export function helpLines(context: KeyContext, theme: Theme, map: readonly Binding[] = keymap): Segment[][] {
+/**
+The help text as lines of segments; `context` is the screen help was opened from. Another screen
+(the fleet's) passes its own key map and the legend of its own columns.
+*/
+export function helpLines<C = KeyContext>(
+	context: C,
+	theme: Theme,
+	map: ReadonlyArray<Binding<C, string>> = keymap as unknown as ReadonlyArray<Binding<C, string>>,
+	legend: readonly string[] = taskLegend,
+): Segment[][] {
 	const lines: Segment[][] = [];
 	const order: Category[] = [
 		'general',
