@@ -88,8 +88,9 @@ export function hostCells(state: HostState, condition: Condition, now: number, a
 
 	let note = '';
 	if (condition === 'failing' || state.status === 'pushing') note = state.error ?? '';
-	else if (doc !== null && !doc.privileges.root) note = 'not root: partial view';
 	else if (state.pushed !== null) note = `pushed ${state.pushed}`;
+	// Said first in FUNCTION, where it matters: without root, functions come from wchan only.
+	const partial = doc !== null && !doc.privileges.root ? '[not root] ' : '';
 	return {
 		host: clean(state.host.name),
 		state: stateWord(state, condition),
@@ -109,7 +110,7 @@ export function hostCells(state: HostState, condition: Condition, now: number, a
 						.map((r) => remedyLetter[r])
 						.join(''),
 		age: age === null ? '-' : formatDuration(age),
-		function: doc === null ? '' : clean(topFunction(doc.blockers) ?? ''),
+		function: doc === null ? '' : partial + clean(topFunction(doc.blockers) ?? ''),
 		note: clean(note),
 	};
 }

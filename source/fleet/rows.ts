@@ -118,8 +118,12 @@ function sortValue(state: HostState, column: FleetColumnId, now: number): number
 		case 'host':
 			return state.host.name;
 		case 'state':
-			// Worst first; within stuck and in-transition hosts, the longest transition first.
-			return (rank.get(conditionOf(state, now)) ?? 9) * 1e9 - Math.min(elapsedNow(state, now) ?? 0, 9e8);
+			// Worst first; within stuck and in-transition hosts, the longest transition first (whole
+			// seconds: hosts as old keep their order by name from refresh to refresh).
+			return (
+				(rank.get(conditionOf(state, now)) ?? 9) * 1e9 -
+				Math.min(Math.floor(elapsedNow(state, now) ?? 0), 9e8)
+			);
 		case 'kernel':
 			return state.doc?.kernel.release ?? '';
 		case 'patches':

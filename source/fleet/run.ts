@@ -95,7 +95,7 @@ export async function runFleet(
 		);
 	}
 
-	{
+	if (flags.once || !io.stdout.isTTY) {
 		return withAbort(async (signal) =>
 			runFleetOnce(
 				{
@@ -110,4 +110,8 @@ export async function runFleet(
 			),
 		);
 	}
+
+	process.env['NODE_ENV'] ??= 'production';
+	const {runFleetDashboard} = await import('./run-screen.js');
+	return runFleetDashboard(context, {color: flags.color && !process.env['NO_COLOR'], ascii: flags.ascii});
 }

@@ -64,7 +64,23 @@ export type AppProps = {
 	readonly onFeedChange?: (feed: Feed | null) => void;
 	/** Repaint the whole terminal (Ctrl-L, resizes); the root's frame writer does it. */
 	readonly onRedraw?: () => void;
+	/**
+	Where Esc leads from the main screen when it has nothing left to close or clear: the fleet screen
+	that opened this host's dashboard. Absent: Esc stops there.
+	*/
+	readonly onBack?: () => void;
 };
+
+/** Esc on this state would do nothing (main screen, no prompt, dialog, filter or search). */
+function escapeIsIdle(state: UiState): boolean {
+	return (
+		state.screen.kind === 'main' &&
+		state.prompt === null &&
+		state.dialog === null &&
+		state.view.filter === '' &&
+		state.search === ''
+	);
+}
 
 function emptyText(state: UiState): string {
 	const {history, view} = state;
@@ -240,6 +256,11 @@ export function App(props: AppProps) {
 	}, [state.redraws, onRedraw]);
 
 	const onKey = (name: string) => {
+		if (name === 'escape' && props.onBack !== undefined && escapeIsIdle(stateRef.current)) {
+			props.onBack();
+			return;
+		}
+
 		const effect = keyEffect(name, stateRef.current);
 		if (effect === null) return;
 		if (effect.type === 'open-emulator') {
