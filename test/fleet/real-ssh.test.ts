@@ -1,6 +1,6 @@
 /*
 The fleet over real OpenSSH, as an operator and a script use it: this file's own sshd on loopback
-addresses (ssh-world.ts), 22 aliases behind it (live emulated trees of many scenarios and kernels, a
+addresses (ssh-world.ts), 20 aliases behind it (live emulated trees of many scenarios and kernels, a
 non-root user, a kernel without livepatch, a host that stalls, one that prints garbage, one whose
 klptop fails, one without klptop, an unreachable port, an unknown host key, a refused key), and the
 built CLI run as a child process: `fleet --once --json` parsed as a script would, `fleet wait` judged
@@ -12,7 +12,7 @@ import path from 'node:path';
 import {promisify} from 'node:util';
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest';
 import type {FleetDocument} from '../../source/fleet/document.js';
-import {repoRoot} from '../e2e/tmux.js';
+import {repoRoot, Tmux} from '../e2e/tmux.js';
 import {startFleetWorld} from './ssh-world.js';
 import type {FleetWorld, HostKind} from './ssh-world.js';
 
@@ -32,8 +32,6 @@ const hosts: ReadonlyArray<readonly [string, HostKind]> = [
 	['replace', {kind: 'tree', scenario: 'replace'}],
 	['unpatch', {kind: 'tree', scenario: 'unpatch-fake-signal'}],
 	['forced-unpatch', {kind: 'tree', scenario: 'forced-unpatch', kernel: '6.16'}],
-	['churn', {kind: 'tree', scenario: 'churn'}],
-	['hidden', {kind: 'tree', scenario: 'hidden-blocker'}],
 	['nonroot', {kind: 'tree', scenario: 'stuck-killable', user: 'fleet'}],
 	['act', {kind: 'tree', scenario: 'stuck-killable'}],
 	['nolp', {kind: 'no-livepatch'}],
@@ -143,8 +141,8 @@ describe('klptop fleet --once --json', () => {
 		// eslint-disable-next-line no-control-regex
 		expect(stdout).not.toMatch(/[\u0000-\u0008\u000B-\u001F\u007F]/);
 
-		expect(doc.fleet).toMatchObject({hosts: 22, unreachable: 1, failing: 6, no_livepatch: 1, not_root: 1});
-		expect(doc.fleet.reporting).toBe(15);
+		expect(doc.fleet).toMatchObject({hosts: 20, unreachable: 1, failing: 6, no_livepatch: 1, not_root: 1});
+		expect(doc.fleet.reporting).toBe(13);
 		expect(doc.fleet.in_transition).toBeGreaterThanOrEqual(3);
 		const sleeper = doc.patches.find((p) => p.name === 'klp_sleeper_patch')!;
 		expect(sleeper.in_transition).toBeGreaterThanOrEqual(3);
@@ -236,5 +234,109 @@ describe('klptop fleet --push', () => {
 		// The copy ran on the host itself (this machine: no --root, so its real /proc).
 		expect(bare.document!.source).toEqual({kind: 'host', root: '/', scenario: null});
 		expect(copies()).toEqual(before);
+	});
+});
+
+describe('klptop fleet on a terminal (tmux)', () => {
+	it('shows the fleet, groups a stuck function, opens a host and comes back, reverses on one host, quits cleanly', async () => {
+		const tmux = new Tmux('fleet');
+		try {
+			tmux.start(100, 30);
+			const copies = () => readdirSync('/tmp').filter((name) => name.startsWith('klptop-fleet.'));
+			const before = copies();
+			const file = world.hostsFile('screen.txt', world.aliases);
+			tmux.type(
+				`node dist/cli.js fleet --hosts ${file} --ssh-config ${world.sshConfig} --allow-actions --push; echo "EXIT=$?"`,
+			);
+			// Every failure shows as the state of its row (the stalled one 3 s after its document).
+			let screen = await tmux.waitFor(
+				(s) =>
+					['stalled', 'garbage', 'unreach', 'host-key', 'auth-fail', 'exited'].every((word) =>
+						s.includes(word),
+					),
+				'every failing host',
+				60_000,
+			);
+			expect(tmux.alternateOn()).toBe(true);
+			expect(screen).toMatch(/^klptop fleet · 20 hosts over ssh · every 1s/);
+			const rows = screen
+				.split('\n')
+				.filter((line) =>
+					/^\S+ +(stalled|garbage|unreach|host-key|auth-fail|exited|no-klptop|pushing|STUCK|transit|applied|idle|no-lp|connect) /.test(
+						line,
+					),
+				);
+			const firstOk = rows.findIndex((line) => /^\S+ +(STUCK|transit|applied|idle|no-lp)/.test(line));
+			// Failing hosts first.
+			expect(
+				rows
+					.slice(0, firstOk)
+					.every((line) =>
+						/^\S+ +(stalled|garbage|unreach|host-key|auth-fail|exited|no-klptop|pushing|connect) /.test(line),
+					),
+			).toBe(true);
+			expect(screen).toMatch(
+				/stranger +auth-fail +authentication failed: root@127\.0\.0\.\d+: Permission denied/,
+			);
+			// --push: the host without klptop runs the copy, and says which.
+			screen = await tmux.waitForText(/bare +no-lp .*\(pushed bundle\)/, 60_000);
+
+			// Group by blocking function: the hosts stuck in klp_sleeper_wait_killable are one line.
+			tmux.keys('g', 'g', 'g');
+			screen = await tmux.waitForText(/▸ klp_sleeper_wait_killable +\d+ hosts: /);
+			expect(screen).toContain('grouped by blocking function');
+			tmux.keys('g');
+			await tmux.waitForText('one row per host');
+
+			// Enter on a host: its full dashboard, from its stream; Esc comes back.
+			tmux.literal('\\act');
+			tmux.keys('Enter');
+			await tmux.waitForText("filter 'act'");
+			tmux.keys('Enter');
+			screen = await tmux.waitForText(
+				/ D +0->1 +\S+ +unintr +klp_sleeper_wait_killable( \[klp_sleeper\])? +cat/,
+			);
+			// The host's own elapsed time (a lower bound, ≥, when its klptop did not see the start).
+			expect(screen).toMatch(/patching klp_sleeper_patch +≥?\d/);
+			expect(screen).toContain('read-only: a fleet host: act from the fleet screen');
+			tmux.keys('Escape');
+			await tmux.waitForText('klptop fleet · 20 hosts');
+
+			// Reverse on that one host, after a confirmation naming it.
+			tmux.keys('R');
+			screen = await tmux.waitForText('Confirm: reverse on act');
+			expect(screen).toContain('Runs on act: klptop reverse klp_sleeper_patch');
+			tmux.keys('y');
+			await tmux.waitForText(
+				"act: klptop reverse: reversed the patching transition of 'klp_sleeper_patch'",
+				30_000,
+			);
+			// The other stuck hosts were not touched.
+			expect(
+				readFileSync(
+					path.join(world.trees.get('stuck-d')!, 'sys/kernel/livepatch/klp_sleeper_patch/enabled'),
+					'utf8',
+				).trim(),
+			).toBe('1');
+
+			// 80x24 stays usable: every line within the width, the footer on the last row.
+			tmux.keys('Escape');
+			tmux.resize(80, 24);
+			await tmux.waitFor(
+				(s) => s.split('\n')[23]?.startsWith('q Quit') === true && !s.includes("filter 'act'"),
+				'80x24 frame',
+			);
+			const lines = tmux.lines();
+			expect(Math.max(...lines.map((line) => [...line].length))).toBeLessThanOrEqual(80);
+			expect(lines[1]).toMatch(/^\d+ applied · \d+ in trans \(\d+ stuck>60s\) · 1 unreach · \d+ failing/);
+
+			tmux.keys('q');
+			await tmux.waitForText('EXIT=0', 30_000);
+			expect(tmux.alternateOn()).toBe(false);
+			// The pushed copy is gone from the host.
+			expect(copies()).toEqual(before);
+		} finally {
+			tmux.kill();
+		}
 	});
 });
