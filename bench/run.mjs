@@ -22,6 +22,8 @@ issue 3 "Speed", and the recorder's (issue 15, set here: the issue gives no figu
      to screen p99); start to the first and to the first full frame from dist/ and from the
      single-file bundle; CPU over 60 s at -d 1 side by side with `top -d 1` (10,000 threads in
      transition, and 10,000 threads with no transition).
+  6. The fleet (issue 11): 1,000 simulated host streams into the fleet's model and screen: CPU, RSS,
+     time from a document to its frame, bytes per refresh next to top (bench/fleet.mjs).
 
 Times: `wall` is elapsed time, `cpu` is user+system time of the measured process (from wait4 or
 process.cpuUsage). On a loaded machine wall times stretch while CPU times stay comparable, so both
@@ -30,7 +32,7 @@ klptop run next to a C run) so slow load swings hit both sides.
 
 Environment: KLPTOP_DIST (default ./dist), KLPTOP_BENCH_DIR (default /tmp/klptop-bench: trees are
 cached there between runs), BENCH_RUNS (default 5), BENCH_SHELL_SAMPLE (default 2000), BENCH_ONLY
-(comma-separated parts to run: once, polls, record, render, terminal, cost; default all),
+(comma-separated parts to run: once, polls, record, render, terminal, cost, fleet; default all),
 BENCH_RECORD_POLLS (default 900: seconds of the emulated 10,000-thread transition recorded).
 */
 import {performance} from 'node:perf_hooks';
@@ -40,6 +42,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {median, min} from './stats.mjs';
+import {runFleetBench} from './fleet.mjs';
 import * as terminal from './terminal.mjs';
 import {ensureTree, removeLater} from './tree.mjs';
 
@@ -740,6 +743,13 @@ await part('terminal', async () => {
 	} finally {
 		terminal.stopServer();
 	}
+});
+
+section(
+	'Issue 11: 1,000 simulated fleet hosts into the fleet model and screen (120x40 tmux, next to top -d 1)',
+);
+await part('fleet', async () => {
+	results.fleet = await runFleetBench({dist, work, out: {say, row, target, fmtMs, fmtInt}});
 });
 
 // ---------------------------------------------------------------------------------------------
