@@ -1,7 +1,7 @@
 /**
 The fleet screen: wiring only (the host dashboard's `App` shape). The fleet (`fleet.ts`) runs the
-streams; this component takes a picture of its hosts when they change (at most every
-`minRefreshMs`, and once a second for the ages), folds keys through the reducer (`screen-state.ts`)
+streams; this component takes a picture of its hosts when they change (at once, or at most every
+`minRefreshMs` in a flood, and once a second for the ages), folds keys through the reducer (`screen-state.ts`)
 and the key map (`keymap.ts`), and draws the views. Enter on a host puts the host dashboard's own
 `App` on screen, fed by that host's stream (`host-feed.ts`); Esc there comes back.
 */
@@ -35,7 +35,10 @@ import {
 import type {FleetUiAction, FleetUiState} from './screen-state.js';
 import {FleetDialogView, FleetHeader, FleetStatusLine, HostTable, PatchTable} from './views.js';
 
-/** Redraws are at most this often however many hosts report (a thousand hosts: one document a ms). */
+/**
+Redraws caused by documents are at most this often, however many hosts report (a thousand hosts:
+one document a millisecond); a lone document is drawn at once.
+*/
 export const minRefreshMs = 250;
 
 export type FleetAppProps = {
@@ -95,24 +98,34 @@ export function FleetApp(props: FleetAppProps) {
 		dispatch({type: 'resize', width, height});
 	}, [dispatch, width, height]);
 
-	// A picture of the hosts when they change, never more often than minRefreshMs; and every second
-	// for the ages and elapsed times.
+	// A picture of the hosts when they change: at once when the last one a change caused is
+	// minRefreshMs old, else then (a flood of documents is one frame per minRefreshMs); and when
+	// nothing has been drawn for a second, for the ages and elapsed times.
 	useEffect(() => {
-		let last = 0;
+		let lastDraw = performance.now();
+		let lastChangeDraw = Number.NEGATIVE_INFINITY;
 		let timer: ReturnType<typeof setTimeout> | null = null;
 		const refresh = () => {
-			timer = null;
-			last = performance.now();
+			lastDraw = performance.now();
 			dispatch({type: 'refresh', states: fleet.states(), now: now()});
 		};
 
 		const onChange = () => {
 			if (timer !== null) return;
-			timer = setTimeout(refresh, Math.max(0, last + minRefreshMs - performance.now()));
+			timer = setTimeout(
+				() => {
+					timer = null;
+					lastChangeDraw = performance.now();
+					refresh();
+				},
+				Math.max(0, lastChangeDraw + minRefreshMs - performance.now()),
+			);
 		};
 
 		const unsubscribe = fleet.subscribe(onChange);
-		const ticker = setInterval(onChange, 1000);
+		const ticker = setInterval(() => {
+			if (timer === null && performance.now() - lastDraw >= 1000) refresh();
+		}, 100);
 		return () => {
 			unsubscribe();
 			clearInterval(ticker);

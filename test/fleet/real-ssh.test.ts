@@ -1,6 +1,6 @@
 /*
 The fleet over real OpenSSH, as an operator and a script use it: this file's own sshd on loopback
-addresses (ssh-world.ts), 20 aliases behind it (live emulated trees of many scenarios and kernels, a
+addresses (ssh-world.mjs), 20 aliases behind it (live emulated trees of many scenarios and kernels, a
 non-root user, a kernel without livepatch, a host that stalls, one that prints garbage, one whose
 klptop fails, one without klptop, an unreachable port, an unknown host key, a refused key), and the
 built CLI run as a child process: `fleet --once --json` parsed as a script would, `fleet wait` judged
@@ -13,8 +13,8 @@ import {promisify} from 'node:util';
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest';
 import type {FleetDocument} from '../../source/fleet/document.js';
 import {repoRoot, Tmux} from '../e2e/tmux.js';
-import {startFleetWorld} from './ssh-world.js';
-import type {FleetWorld, HostKind} from './ssh-world.js';
+import {startFleetWorld} from './ssh-world.mjs';
+import type {FleetWorld, HostKind} from './ssh-world.mjs';
 
 const run = promisify(execFile);
 // Each command connects to every host of its list and starts a klptop on each: seconds on a loaded machine.

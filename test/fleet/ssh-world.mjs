@@ -8,66 +8,38 @@ fail. How an alias maps to its tree is this file's business only: the product se
 
 Needs root (sshd binds, switches users and reads keys as root; CI runs as root), openssh-server and
 openssh-client, and creates the unprivileged user `klptop-fleet` for the non-root host if missing.
+Plain JavaScript (types in ssh-world.d.mts): scripts/readme-screenshot.mjs draws the README's fleet
+picture on the same loopback fleet, without a build step.
 */
 import {execFileSync, spawn} from 'node:child_process';
-import type {ChildProcess} from 'node:child_process';
 import {chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import net from 'node:net';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
-import {repoRoot} from '../e2e/tmux.js';
+import {fileURLToPath} from 'node:url';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 export const fleetUser = 'klptop-fleet';
 const cli = path.join(repoRoot, 'dist/cli.js');
 const node = process.execPath;
 
-/** What a "host" is, behind its alias. */
-export type HostKind =
-	| {
-			readonly kind: 'tree';
-			readonly scenario: string;
-			readonly kernel?: string;
-			readonly user?: 'root' | 'fleet';
-	  }
-	| {readonly kind: 'no-livepatch'}
-	| {readonly kind: 'stall'; readonly scenario: string}
-	| {readonly kind: 'garbage'}
-	| {readonly kind: 'exits'}
-	| {readonly kind: 'no-klptop'}
-	| {readonly kind: 'unreachable'}
-	| {readonly kind: 'unknown-key'}
-	| {readonly kind: 'auth-fail'};
-
-export type FleetWorld = {
-	readonly dir: string;
-	readonly sshConfig: string;
-	/** Aliases in the order given. */
-	readonly aliases: readonly string[];
-	/** The emulated tree behind an alias, when it has one. */
-	readonly trees: ReadonlyMap<string, string>;
-	/** A host list file with the given aliases. */
-	hostsFile(name: string, aliases: readonly string[]): string;
-	/** Flags every fleet command of the tests takes. */
-	readonly flags: readonly string[];
-	stop(): Promise<void>;
-};
-
-function sh(text: string): string {
+function sh(text) {
 	return `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
-async function freePort(): Promise<number> {
+async function freePort() {
 	return new Promise((resolve, reject) => {
 		const server = net.createServer();
 		server.once('error', reject);
 		server.listen(0, '127.0.0.1', () => {
-			const {port} = server.address() as net.AddressInfo;
+			const {port} = server.address();
 			server.close(() => resolve(port));
 		});
 	});
 }
 
-function ensureFleetUser(): void {
+function ensureFleetUser() {
 	try {
 		execFileSync('id', ['-u', fleetUser], {stdio: 'ignore'});
 	} catch {
@@ -81,17 +53,11 @@ function ensureFleetUser(): void {
 			fleetUser,
 		]);
 	}
-
 	// A locked account ('!' in shadow) may not log in even with a key when sshd runs without PAM.
 	execFileSync('usermod', ['-p', '*', fleetUser]);
 }
 
-async function waitFor(
-	check: () => boolean,
-	what: string,
-	timeoutMs: number,
-	log: () => string,
-): Promise<void> {
+async function waitFor(check, what, timeoutMs, log) {
 	const deadline = Date.now() + timeoutMs;
 	while (!check()) {
 		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${log()}`);
@@ -99,21 +65,18 @@ async function waitFor(
 	}
 }
 
-export async function startFleetWorld(
-	hosts: ReadonlyArray<readonly [string, HostKind]>,
-): Promise<FleetWorld> {
+export async function startFleetWorld(hosts) {
 	if (process.getuid?.() !== 0) {
 		throw new Error(
 			'the fleet tests start their own sshd on loopback addresses and switch users: run them as root (CI does)',
 		);
 	}
-
 	ensureFleetUser();
 	mkdirSync('/run/sshd', {recursive: true, mode: 0o755});
 	const dir = mkdtempSync(path.join(tmpdir(), 'klptop-fleet-world-'));
 	// The non-root host's user reads the wrapper, its shims and its tree from here.
 	chmodSync(dir, 0o755);
-	const keygen = (file: string) =>
+	const keygen = (file) =>
 		execFileSync('ssh-keygen', [
 			'-q',
 			'-t',
@@ -131,15 +94,15 @@ export async function startFleetWorld(
 	writeFileSync(path.join(dir, 'authorized_keys'), readFileSync(path.join(dir, 'client_key.pub')));
 	chmodSync(path.join(dir, 'authorized_keys'), 0o644);
 	const port = await freePort();
-	const emulators: ChildProcess[] = [];
-	const trees = new Map<string, string>();
-	const listen: string[] = [];
-	const matches: string[] = [];
-	const known: string[] = [];
-	const config: string[] = [];
+	const emulators = [];
+	const trees = new Map();
+	const listen = [];
+	const matches = [];
+	const known = [];
+	const config = [];
 	const hostKey = readFileSync(path.join(dir, 'host_key.pub'), 'utf8').trim();
-	const emulatorLogs: string[] = [];
-	const startEmulator = (alias: string, scenario: string, kernel?: string) => {
+	const emulatorLogs = [];
+	const startEmulator = (alias, scenario, kernel) => {
 		const tree = path.join(dir, 'trees', alias);
 		trees.set(alias, tree);
 		const args = [
@@ -152,7 +115,7 @@ export async function startFleetWorld(
 		];
 		const child = spawn(node, args, {stdio: ['ignore', 'ignore', 'pipe']});
 		let said = '';
-		child.stderr!.on('data', (chunk: Buffer) => {
+		child.stderr.on('data', (chunk) => {
 			said += chunk.toString();
 		});
 		emulators.push(child);
@@ -163,17 +126,15 @@ export async function startFleetWorld(
 			return said.includes('emulating');
 		};
 	};
-
-	const ready: Array<() => boolean> = [];
+	const ready = [];
 	for (const [i, [alias, host]] of hosts.entries()) {
 		const address = `127.0.0.${i + 2}`;
 		const bin = path.join(dir, 'bin', alias);
 		mkdirSync(bin, {recursive: true});
-		const shim = (body: string) => {
+		const shim = (body) => {
 			writeFileSync(path.join(bin, 'klptop'), `#!/bin/sh\n${body}\n`);
 			chmodSync(path.join(bin, 'klptop'), 0o755);
 		};
-
 		let user = 'root';
 		let identity = 'client_key';
 		let hostPort = port;
@@ -181,23 +142,20 @@ export async function startFleetWorld(
 		switch (host.kind) {
 			case 'tree': {
 				ready.push(startEmulator(alias, host.scenario, host.kernel));
-				shim(`exec ${sh(node)} ${sh(cli)} "$@" --root ${sh(trees.get(alias)!)}`);
+				shim(`exec ${sh(node)} ${sh(cli)} "$@" --root ${sh(trees.get(alias))}`);
 				if (host.user === 'fleet') user = fleetUser;
 				break;
 			}
-
 			case 'unknown-key': {
 				// Its address is missing from known_hosts: ssh must refuse it (BatchMode), not add it.
 				knownKey = false;
 				break;
 			}
-
 			case 'auth-fail': {
 				// A key the server does not know.
 				identity = 'stranger_key';
 				break;
 			}
-
 			case 'no-livepatch': {
 				// A kernel without CONFIG_LIVEPATCH: /proc, no /sys/kernel/livepatch.
 				const tree = path.join(dir, 'trees', alias);
@@ -208,41 +166,35 @@ export async function startFleetWorld(
 				shim(`exec ${sh(node)} ${sh(cli)} "$@" --root ${sh(tree)}`);
 				break;
 			}
-
 			case 'stall': {
 				// One document, then silence on stdout while the connection stays up (a dot a second on
 				// stderr, so the shim ends by SIGPIPE once the session is gone).
 				ready.push(startEmulator(alias, host.scenario));
 				shim(
-					`${sh(node)} ${sh(cli)} "$@" -n 1 --root ${sh(trees.get(alias)!)}\nwhile sleep 1; do printf . >&2 || exit 0; done`,
+					`${sh(node)} ${sh(cli)} "$@" -n 1 --root ${sh(trees.get(alias))}\nwhile sleep 1; do printf . >&2 || exit 0; done`,
 				);
 				break;
 			}
-
 			case 'garbage': {
 				shim(
 					`while :; do printf 'Welcome to build-7 \\033]0;owned\\007 %s\\n' "$*" || exit 0; sleep 0.5; done`,
 				);
 				break;
 			}
-
 			case 'exits': {
 				shim(`echo "klptop: cannot read /proc: Input/output error" >&2\nexit 3`);
 				break;
 			}
-
 			case 'no-klptop': {
 				// No shim: the remote shell does not find klptop.
 				break;
 			}
-
 			case 'unreachable': {
 				// Nothing listens on port 1 of this address: connection refused.
 				hostPort = 1;
 				break;
 			}
 		}
-
 		listen.push(`ListenAddress ${address}:${port}`);
 		matches.push(`Match LocalAddress ${address}`, `\tForceCommand ${path.join(dir, 'wrap.sh')} ${alias}`);
 		if (knownKey) known.push(`[${address}]:${port} ${hostKey}`);
@@ -254,7 +206,6 @@ export async function startFleetWorld(
 			`\tIdentityFile ${path.join(dir, identity)}`,
 		);
 	}
-
 	writeFileSync(
 		path.join(dir, 'wrap.sh'),
 		[
@@ -269,7 +220,7 @@ export async function startFleetWorld(
 	chmodSync(path.join(dir, 'wrap.sh'), 0o755);
 	// OpenSSH listens on at most 16 sockets (MAX_LISTEN_SOCKS): one sshd per 15 addresses.
 	const perSshd = 15;
-	const configs: string[] = [];
+	const configs = [];
 	for (let first = 0; first < listen.length; first += perSshd) {
 		const n = configs.length;
 		const file = path.join(dir, `sshd_config.${n}`);
@@ -298,7 +249,6 @@ export async function startFleetWorld(
 		);
 		configs.push(file);
 	}
-
 	writeFileSync(path.join(dir, 'known_hosts'), known.join('\n') + '\n');
 	writeFileSync(
 		path.join(dir, 'ssh_config'),
@@ -328,7 +278,7 @@ export async function startFleetWorld(
 			...emulatorLogs.map((text, i) => `emulator ${i}: ${text}`),
 		].join('\n');
 	// sshd listens once it has written its pid file; the emulators once they said where they emulate.
-	const started = (n: number) => {
+	const started = (n) => {
 		try {
 			readFileSync(path.join(dir, `sshd.${n}.pid`));
 			return true;
@@ -336,17 +286,15 @@ export async function startFleetWorld(
 			return false;
 		}
 	};
-
 	await waitFor(() => sshds.every((sshd, n) => started(n) || sshd.exitCode !== null), 'sshd', 20_000, logs);
 	const stopAll = async () => {
 		for (const child of [...sshds, ...emulators]) {
 			if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
 		}
-
 		await Promise.all(
 			[...sshds, ...emulators].map(
 				async (child) =>
-					new Promise<void>((resolve) => {
+					new Promise((resolve) => {
 						if (child.exitCode !== null || child.signalCode !== null) resolve();
 						else child.once('exit', () => resolve());
 					}),
@@ -354,7 +302,6 @@ export async function startFleetWorld(
 		);
 		rmSync(dir, {recursive: true, force: true});
 	};
-
 	try {
 		if (sshds.some((sshd) => sshd.exitCode !== null)) throw new Error(`sshd did not start\n${logs()}`);
 		await waitFor(() => ready.every((check) => check()), 'the emulated trees', 60_000, logs);
@@ -362,7 +309,6 @@ export async function startFleetWorld(
 		await stopAll();
 		throw error;
 	}
-
 	const sshConfig = path.join(dir, 'ssh_config');
 	return {
 		dir,
