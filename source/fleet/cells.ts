@@ -5,8 +5,8 @@ Every string is sanitised here: host names and everything a host sent.
 
 Columns (80 columns usable; KERNEL widens and FUNCTION takes what is left):
 HOST  STATE  KERNEL  PATCHES (enabled/loaded)  TRANSITION (direction, elapsed, pending/total)
-BLOCKERS (by class, top's state letters)  HELPS (N nudge, W wait, R reverse, F force)  AGE (of the
-last document)  FUNCTION (the patched function most blockers sleep in). A failing host's error runs
+BLOCKERS (by class, top's state letters)  HELPS (N nudge, W wait, R reverse, K kill, F force)
+AGE (of the last document)  FUNCTION (the patched function most blockers sleep in). A failing host's error runs
 from TRANSITION to the end of its line.
 */
 import {clean} from '../model/sanitize.js';
@@ -59,7 +59,13 @@ export function stateWord(state: HostState, condition: Condition): string {
 	return conditionWords[condition];
 }
 
-const remedyLetter: Readonly<Record<Remedy, string>> = {nudge: 'N', wait: 'W', reverse: 'R', force: 'F'};
+const remedyLetter: Readonly<Record<Remedy, string>> = {
+	nudge: 'N',
+	wait: 'W',
+	reverse: 'R',
+	kill: 'K',
+	force: 'F',
+};
 
 export type HostCells = {
 	readonly host: string;
@@ -130,7 +136,7 @@ export function fleetColumns(width: number, longestHost: number): ColumnLayout {
 		{id: 'patches', width: 5, right: true},
 		{id: 'transition', width: 14},
 		{id: 'blockers', width: 6},
-		{id: 'helps', width: 4},
+		{id: 'helps', width: 5},
 		{id: 'age', width: 4, right: true},
 	];
 	const used = fixed.reduce((sum, column) => sum + column.width + 1, 0);

@@ -56,6 +56,13 @@ export type Fleet = {
 	stop(): Promise<void>;
 };
 
+/** A fleet ready for a front end, with what the command line said about it. */
+export type FleetContext = {
+	readonly fleet: Fleet;
+	readonly delayS: number;
+	readonly allowActions: boolean;
+};
+
 type Entry = {
 	state: HostState;
 	handle: StreamHandle | null;

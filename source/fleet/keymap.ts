@@ -281,6 +281,6 @@ export const fleetLegend: readonly string[] = [
 	'never accepted silently), no-klptop, sudo-fail, stalled (no document for 3 intervals), garbage, exited;',
 	'KERNEL release; PATCH enabled/loaded patches; TRANSITION direction (▲ patching ▼ unpatching), elapsed,',
 	'pending/total threads; BLOCK blockers by state letter (S sleeping, D uninterruptible, R running, T',
-	'stopped, Z zombie); HELP what can still help (N nudge, W wait, R reverse, F force); AGE of the last',
-	'document; FUNCTION the patched function most blockers sleep in. Stuck and failing hosts come first.',
+	'stopped, Z zombie); HELP what can still help (N nudge, W wait, R reverse, K kill, F force); AGE of',
+	'the last document; FUNCTION the patched function most blockers sleep in. Stuck and failing hosts come first.',
 ];

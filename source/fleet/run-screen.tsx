@@ -8,7 +8,7 @@ import {useTerminalSize} from '../hooks/use-terminal-size.js';
 import {runTerminal} from '../ui/run-dashboard.js';
 import type {Theme} from '../views/theme.js';
 import {FleetApp} from './app.js';
-import type {FleetContext} from './run.js';
+import type {FleetContext} from './fleet.js';
 
 function Root(props: {readonly context: FleetContext; readonly theme: Theme; readonly onRedraw: () => void}) {
 	const size = useTerminalSize();

@@ -7,7 +7,7 @@ import {UsageError} from '../cli/flags.js';
 import type {Flags} from '../cli/flags.js';
 import type {ScriptIo} from '../script/common.js';
 import {createFleet} from './fleet.js';
-import type {Fleet} from './fleet.js';
+import type {FleetContext} from './fleet.js';
 import {readInventory} from './inventory.js';
 import {locateArtifacts} from './push.js';
 import {runFleetOnce, runFleetWait} from './script.js';
@@ -29,12 +29,6 @@ function checkSshOption(option: string): string {
 
 	return option;
 }
-
-export type FleetContext = {
-	readonly fleet: Fleet;
-	readonly delayS: number;
-	readonly allowActions: boolean;
-};
 
 /** Everything but the front end: validated flags, the transport and the fleet (not started). */
 export function openFleet(names: readonly string[], flags: Flags, transport?: Transport): FleetContext {

@@ -10,6 +10,7 @@ after the first release (`json.ts` lists them) are optional: an older klptop's d
 with what it lacks unknown (no stack, starttime 0).
 */
 import {parseStackLine} from '../sources/parse.js';
+import {killableSleep} from '../model/analysis.js';
 import {clean} from '../model/sanitize.js';
 import type {
 	Blocker,
@@ -30,7 +31,7 @@ export class DocumentError extends Error {}
 
 type Json = Record<string, unknown>;
 
-const remedies: readonly Remedy[] = ['nudge', 'wait', 'reverse', 'force'];
+const remedies: readonly Remedy[] = ['nudge', 'wait', 'reverse', 'kill', 'force'];
 
 function fail(path: string, what: string): never {
 	throw new DocumentError(`${path}: ${what}`);
@@ -128,6 +129,7 @@ export function readJsonDocument(value: unknown): JsonDocument {
 			kind: oneOf(source['kind'], ['host', 'tree', 'emulator'] as const, 'source.kind'),
 			root: stringOrNull(source['root'], 'source.root'),
 			scenario: stringOrNull(source['scenario'], 'source.scenario'),
+			...(source['captured'] === undefined ? {} : {captured: time(source['captured'], 'source.captured')}),
 		},
 		kernel: {
 			release: stringOrNull(kernel['release'], 'kernel.release'),
@@ -141,6 +143,7 @@ export function readJsonDocument(value: unknown): JsonDocument {
 		transition: doc['transition'] === null ? null : readTransition(doc['transition']),
 		tasks: {
 			total: integer(tasks['total'], 'tasks.total'),
+			unknown: tasks['unknown'] === undefined ? 0 : integer(tasks['unknown'], 'tasks.unknown'),
 			by_patch_state: {
 				'-1': integer(byState['-1'], 'tasks.by_patch_state.-1'),
 				'0': integer(byState['0'], 'tasks.by_patch_state.0'),
@@ -220,6 +223,7 @@ function readTransition(value: unknown): NonNullable<JsonDocument['transition']>
 		reversals: t['reversals'] === undefined ? 0 : integer(t['reversals'], 'transition.reversals'),
 		initializing:
 			t['initializing'] === undefined ? false : bool(t['initializing'], 'transition.initializing'),
+		unknown: t['unknown'] === undefined ? 0 : integer(t['unknown'], 'transition.unknown'),
 	};
 	const startedAt = optional(t, 'started_at', 'transition', timeOrNull);
 	const directionSince = optional(t, 'direction_since', 'transition', timeOrNull);
@@ -245,6 +249,10 @@ function readBlocker(value: unknown, path: string, stackCount: number): JsonBloc
 		remedies: array(b['remedies'], `${path}.remedies`).map((r, i) =>
 			oneOf(r, remedies, `${path}.remedies[${i}]`),
 		),
+		new_code:
+			b['new_code'] === undefined || b['new_code'] === null
+				? null
+				: readNewCode(b['new_code'], `${path}.new_code`),
 	};
 	const ppid = optional(b, 'ppid', path, integer);
 	const flags = optional(b, 'flags', path, integer);
@@ -268,6 +276,15 @@ function readBlocker(value: unknown, path: string, stackCount: number): JsonBloc
 	if (matchedFrame !== undefined) blocker.matched_frame = matchedFrame;
 	if (stack !== undefined) blocker.stack = stack;
 	return blocker;
+}
+
+function readNewCode(value: unknown, path: string): NonNullable<JsonBlocker['new_code']> {
+	const code = object(value, path);
+	return {
+		patch: string(code['patch'], `${path}.patch`),
+		module: string(code['module'], `${path}.module`),
+		replaces: stringOrNull(code['replaces'], `${path}.replaces`),
+	};
 }
 
 function readLastTransition(value: unknown): NonNullable<JsonDocument['last_transition']> {
@@ -341,6 +358,9 @@ function blockerOf(b: JsonBlocker, stacks: ReadonlyArray<readonly StackFrame[]>)
 		matchedFrame: b.matched_frame ?? null,
 		matchedBy: b.matched_by ?? null,
 		remedies: b.remedies,
+		newCode: b.new_code === null ? null : {...b.new_code},
+		// Not in the document: told again from the state, stack and wchan, as the producer did.
+		killable: killableSleep(b.state, stack, b.wchan),
 	};
 }
 
@@ -355,7 +375,12 @@ export function snapshotFromJson(doc: JsonDocument): Snapshot {
 	const t = doc.transition;
 	return {
 		time: ms(doc.time) ?? 0,
-		source: {kind: doc.source.kind, root: doc.source.root, scenario: doc.source.scenario},
+		source: {
+			kind: doc.source.kind,
+			root: doc.source.root,
+			scenario: doc.source.scenario,
+			...(doc.source.captured === undefined ? {} : {capturedAt: ms(doc.source.captured) ?? 0}),
+		},
 		kernel: {
 			release: doc.kernel.release,
 			livepatch: doc.kernel.livepatch,
@@ -374,6 +399,7 @@ export function snapshotFromJson(doc: JsonDocument): Snapshot {
 		tasks: {
 			total: doc.tasks.total,
 			byPatchState: {...doc.tasks.by_patch_state},
+			...(doc.tasks.unknown > 0 ? {unknown: doc.tasks.unknown} : {}),
 		},
 		threads: null,
 		blockers: doc.blockers.map((b) => blockerOf(b, stacks)),
@@ -410,6 +436,7 @@ export function historyFromJson(doc: JsonDocument): History {
 			ratePerS: t.rate_per_s,
 			nextSignalS: t.next_signal_s,
 			reversals: t.reversals,
+			...(t.unknown > 0 ? {unknown: t.unknown} : {}),
 		};
 	}
 
