@@ -22,9 +22,25 @@ export function klptopCommand(spec: RemoteSpec, pushed: string | null): string {
 	return spec.sudo ? `sudo -n ${base}` : base;
 }
 
-/** The stream: `klptop -b --json -d S`. */
+/**
+The stream: `klptop -b --json -d S`, ended with its ssh channel. Without a tty sshd signals nothing
+when the connection goes (the fleet quit or was killed, the network dropped), so a klptop that
+writes rarely or hangs would outlive its viewer until a write met EPIPE. It runs in the background
+of a POSIX shell whose watcher reads the channel's stdin, which the fleet's ssh holds open and never
+writes: at EOF it sends klptop SIGTERM. The shell's status and stderr are klptop's; when klptop
+ends by itself the watcher (a builtin loop, no process of its own) is ended with it.
+*/
 export function streamCommand(spec: RemoteSpec, pushed: string | null, delayS: number): string {
-	return `${klptopCommand(spec, pushed)} -b --json -d ${delayS}`;
+	const script = [
+		'exec 3<&0',
+		`${klptopCommand(spec, pushed)} -b --json -d ${delayS} </dev/null 3<&- & k=$!`,
+		'{ while read -r _ <&3; do :; done; kill -TERM $k; } </dev/null >/dev/null 2>&1 & w=$!',
+		'exec 3<&-',
+		'wait $k; s=$?',
+		'kill $w 2>/dev/null',
+		'exit $s',
+	].join('\n');
+	return `exec sh -c ${shellQuote(script)}`;
 }
 
 /** An action subcommand with its arguments (each quoted). */

@@ -58,7 +58,7 @@ export type StreamHandlers = {
 };
 
 export type StreamHandle = {
-	/** End the stream (the remote command ends when it next writes to the closed channel). */
+	/** End the stream: its stdin closes (the remote command's watcher ends it) and ssh is ended. */
 	stop(): void;
 };
 
@@ -142,7 +142,10 @@ export function createSshTransport(settings: SshSettings = defaultSshSettings): 
 	return {
 		stream(host, command, handlers) {
 			if (closed) throw new Error('the ssh transport is closed');
-			const child = start(host, command, 'ignore');
+			// stdin stays open, unwritten, for the stream's life: its EOF on the host ends the remote
+			// command (remote.ts), also when this process dies without a word.
+			const child = start(host, command, 'pipe');
+			child.stdin!.on('error', () => {});
 			let stderr = '';
 			let ended = false;
 			const end = (code: number | null, signal: string | null) => {
@@ -162,6 +165,7 @@ export function createSshTransport(settings: SshSettings = defaultSshSettings): 
 			child.once('close', (code, signal) => end(code, signal));
 			return {
 				stop() {
+					child.stdin!.end();
 					if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
 				},
 			};

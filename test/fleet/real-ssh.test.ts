@@ -7,6 +7,7 @@ built CLI run as a child process: `fleet --once --json` parsed as a script would
 by its exit code and stderr, `--push` checked on the host afterwards, and the screen in tmux.
 */
 import {execFile} from 'node:child_process';
+import {randomUUID} from 'node:crypto';
 import {existsSync, readdirSync, readFileSync} from 'node:fs';
 import path from 'node:path';
 import {promisify} from 'node:util';
@@ -60,10 +61,11 @@ afterAll(async () => {
 
 type Result = {code: number; stdout: string; stderr: string};
 
-async function klptop(args: readonly string[]): Promise<Result> {
+async function klptop(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<Result> {
 	try {
 		const {stdout, stderr} = await run(process.execPath, [cli, ...args], {
 			cwd: repoRoot,
+			env,
 			maxBuffer: 64 << 20,
 		});
 		return {code: 0, stdout, stderr};
@@ -71,6 +73,41 @@ async function klptop(args: readonly string[]): Promise<Result> {
 		const failed = error as {code: number; stdout: string; stderr: string};
 		return {code: failed.code, stdout: failed.stdout, stderr: failed.stderr};
 	}
+}
+
+/**
+Processes whose environment holds `entry` (KEY=VALUE), with their command lines: found however they
+were reparented, and not by name (meow titles every klptop process 'klptop'). A fleet run's own
+processes (ssh clients, ControlMaster masters) carry the marker the test gives it; what runs on the
+test's hosts carries the HOME its sshd sets (ssh-world.mjs).
+*/
+function processesWith(entry: string): string[] {
+	const found: string[] = [];
+	for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+		try {
+			if (!readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(entry)) continue;
+			const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' ').trim();
+			// A zombie has no command line and holds nothing: its parent has yet to reap it.
+			if (cmdline !== '') found.push(`${pid} ${cmdline}`);
+		} catch {
+			// Gone meanwhile.
+		}
+	}
+
+	return found;
+}
+
+/** A marker for one fleet run's environment (see processesWith). */
+function runMarker(): string {
+	return `KLPTOP_FLEET_TEST_RUN=${randomUUID()}`;
+}
+
+/** Waits until neither the run's processes nor any process on the test's hosts is left; lists them if some stay. */
+async function expectNothingLeft(marker: string, withinMs: number): Promise<void> {
+	const left = () => [...processesWith(marker), ...processesWith(`HOME=${world.dir}`)];
+	const deadline = Date.now() + withinMs;
+	while (left().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+	expect(left()).toEqual([]);
 }
 
 function hostOf(doc: FleetDocument, name: string) {
@@ -105,7 +142,7 @@ describe('klptop fleet --once --json', () => {
 			comm: 'cat',
 			class: 'uninterruptible',
 			function: 'klp_sleeper_wait_killable',
-			remedies: ['reverse', 'force'],
+			remedies: ['reverse', 'kill', 'force'],
 		});
 		expect(stuck.document!.source.root).toBe(world.trees.get('stuck-d'));
 		for (const name of ['quick-1', 'quick-2', 'quick-3']) {
@@ -214,6 +251,21 @@ describe('klptop fleet wait', () => {
 	});
 });
 
+describe('what a fleet run leaves behind', () => {
+	it('is nothing: after --once no klptop runs on the hosts, however rarely it writes, and no ssh master is left', async () => {
+		const marker = runMarker();
+		const [key, value] = marker.split('=') as [string, string];
+		const file = world.hostsFile('leak.txt', ['stuck-d', 'demo', 'nonroot', 'stalls', 'garbage', 'quick-1']);
+		// Every 30 s: a remote klptop that outlived its channel would write (and meet EPIPE) only then.
+		const {code} = await klptop(['fleet', '--once', '--json', '-d', '30', '--hosts', file, ...world.flags], {
+			...process.env,
+			[key]: value,
+		});
+		expect(code).toBe(0);
+		await expectNothingLeft(marker, 5000);
+	});
+});
+
 describe('klptop fleet --push', () => {
 	it('copies the bundle to a host without klptop, runs it, says so, and removes it afterwards', async () => {
 		const copies = () => readdirSync('/tmp').filter((name) => name.startsWith('klptop-fleet.'));
@@ -245,8 +297,9 @@ describe('klptop fleet on a terminal (tmux)', () => {
 			const copies = () => readdirSync('/tmp').filter((name) => name.startsWith('klptop-fleet.'));
 			const before = copies();
 			const file = world.hostsFile('screen.txt', world.aliases);
+			const marker = runMarker();
 			tmux.type(
-				`node dist/cli.js fleet --hosts ${file} --ssh-config ${world.sshConfig} --allow-actions --push; echo "EXIT=$?"`,
+				`${marker} node dist/cli.js fleet --hosts ${file} --ssh-config ${world.sshConfig} --allow-actions --push; echo "EXIT=$?"`,
 			);
 			// Every failure shows as the state of its row (the stalled one 3 s after its document).
 			let screen = await tmux.waitFor(
@@ -333,10 +386,28 @@ describe('klptop fleet on a terminal (tmux)', () => {
 			tmux.keys('q');
 			await tmux.waitForText('EXIT=0', 30_000);
 			expect(tmux.alternateOn()).toBe(false);
-			// The pushed copy is gone from the host.
+			// The pushed copy is gone from the host, and so are the streams and the ssh masters.
 			expect(copies()).toEqual(before);
+			await expectNothingLeft(marker, 5000);
 		} finally {
 			tmux.kill();
 		}
+	});
+
+	it('ends every stream and ssh master when its terminal goes away', async () => {
+		const tmux = new Tmux('fleet-hangup');
+		const marker = runMarker();
+		try {
+			tmux.start(100, 30);
+			const file = world.hostsFile('hangup.txt', ['stuck-d', 'demo', 'quick-1', 'stalls']);
+			tmux.type(`${marker} node dist/cli.js fleet -d 30 --hosts ${file} --ssh-config ${world.sshConfig}`);
+			await tmux.waitFor((s) => /stuck-d +STUCK|stuck-d +transit/.test(s), 'the stuck host', 60_000);
+			expect(processesWith(marker).length).toBeGreaterThan(0);
+		} finally {
+			// The pane's shell and the fleet get SIGHUP, as when an ssh session to the operator's host drops.
+			tmux.kill();
+		}
+
+		await expectNothingLeft(marker, 20_000);
 	});
 });
