@@ -1,13 +1,7 @@
 /**
-What each column of the fleet table says for a host, and how wide the columns are for a terminal
-width: shared by the screen (which styles the cells) and `fleet --once` text (which does not).
-Every string is sanitised here: host names and everything a host sent.
-
-Columns (80 columns usable; KERNEL widens and FUNCTION takes what is left):
-HOST  STATE  KERNEL  PATCHES (enabled/loaded)  TRANSITION (direction, elapsed, pending/total)
-BLOCKERS (by class, top's state letters)  HELPS (N nudge, W wait, R reverse, K kill, F force)
-AGE (of the last document)  FUNCTION (the patched function most blockers sleep in). A failing host's error runs
-from TRANSITION to the end of its line.
+What each column of the fleet table says for a host, and the column widths for a terminal width:
+shared by the screen (which styles the cells) and `fleet --once` text. Every string is sanitised
+here, host names and everything a host sent. Columns: `help` in `keymap.ts`.
 */
 import {clean} from '../model/sanitize.js';
 import type {Remedy} from '../model/types.js';

@@ -1,14 +1,8 @@
 /**
-The running fleet: one stream per host (`klptop -b --json -d S` over the transport), each folded
-into its host's state (`host.ts`), reconnected with backoff when it ends, pushed to when klptop is
-missing and `--push` was given, and all of it stopped and cleaned up by `stop()`.
-
-`jobs` (`-j`, default 32) bounds the connection set-ups under way at once (a connection counts from
-its start to its first document, its failure, or the end of a push): a thousand hosts are not asked
-for a thousand handshakes, agent signatures and `MaxStartups` slots in the same second. Established
-streams do not count against it: the view is live for every host.
-
-Listeners hear of every change (`subscribe`); the views decide how often to draw.
+The running fleet: one stream per host (`remote.ts` over the transport) folded into its host's
+state (`host.ts`), reconnected with backoff, pushed to when klptop is missing and `--push` was
+given, all of it ended and cleaned up by `stop()`. `-j` bounds connection set-ups under way, not
+live streams (ARCHITECTURE.md, "The fleet").
 */
 import type {JsonDocument} from '../output/json.js';
 import {initialHostState, reduceHost} from './host.js';

@@ -1,22 +1,7 @@
 /**
 One fleet host's state: a pure reducer of what its ssh connection and stream report. Every way a
-host can fail is a status of its own row (never a crash of the view, never a silent gap), with a
+host fails is a status of its row (the list and its words: ARCHITECTURE.md, "The fleet"), with a
 sanitised one-line error and, when the connection ended, the time of the next attempt.
-
-Connection statuses (what ssh and the stream say):
-- `connecting` ssh started, no document yet; `pushing` copying klptop to the host (`--push`);
-- `ok` documents arrive; `stalled` none for 3 intervals while the connection stays open;
-- `garbage` the last line was not a klptop document;
-- `exited` the remote command ended (status, last stderr line); reconnects;
-- `unreachable` ssh could not connect (refused, timed out, no route, name unknown, connection lost);
-- `auth-failed` the server refused every key; `host-key-unknown` the host key is unknown or changed
-  (never accepted here: BatchMode refuses, and the row says how to check and add it);
-- `no-klptop` the remote shell found no klptop (and no `--push`, or the push failed);
-- `sudo-failed` `sudo -n` wants a password or refuses;
-- `failed` anything else ssh reported.
-
-What the host's documents say (no livepatch support, not root) is read from the last document by
-the aggregate model (`model.ts`), not kept here.
 */
 import type {JsonDocument} from '../output/json.js';
 import {clean} from '../model/sanitize.js';

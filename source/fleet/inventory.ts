@@ -1,17 +1,9 @@
 /**
-Which hosts make the fleet: the names on the command line, and `--hosts FILE` (`-` for stdin) in
-either of the two forms fleets are listed in:
-
-- a host list: one host or ssh_config alias per line (`[user@]host`), `#` starts a comment;
-- Ansible's INI inventory: `[group]` sections of host lines (`name key=value ...`, ranges like
-  `web[01:20].example.com`, `name:port`), `[group:vars]` and `[group:children]`, with the connection
-  variables ssh needs: `ansible_host`, `ansible_port`, `ansible_user` (and their old `ansible_ssh_*`
-  names). Variables follow Ansible's precedence: a host's own over its groups', a child group's over
-  its parent's. Other variables are ignored.
-
-A file is read as an INI inventory when it has a `[section]` line or a host line with `key=value`.
-Every name ends up on ssh's command line, so a name that ssh could read as an option (a leading `-`)
-or that holds blanks or control characters is refused here, with its line number.
+Which hosts make the fleet: names on the command line and `--hosts FILE` (`-` for stdin), as a host
+list (`[user@]host` per line, `#` comments) or Ansible's INI inventory (groups, children, vars,
+ranges, `ansible_host/port/user` with Ansible's precedence). Every name reaches ssh's command line,
+so one ssh could read as an option (leading `-`) or holding blanks or control characters is refused
+with its line number.
 */
 import {readFileSync} from 'node:fs';
 import {UsageError} from '../cli/flags.js';

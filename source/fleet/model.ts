@@ -1,19 +1,8 @@
 /**
-The fleet as numbers and words, a pure function of the hosts' states and the time: what each host
-is (its condition), the header's counts, and per patch how many hosts have it applied, in
-transition, or missing. The screen, `fleet --once --json` and `fleet wait` all read it.
-
-A host's condition, worst first:
-- `failing`: its connection or stream fails (`host.ts`'s failing statuses): its last document, if
-  any, is out of date and counts for nothing below;
-- `stuck`: a transition running longer than `stuckAfterS` (60 s);
-- `transition`: a transition running;
-- `connecting`: no document yet;
-- `no-livepatch`: the kernel has no /sys/kernel/livepatch;
-- `applied`: at least one patch enabled, none in transition;
-- `idle`: livepatch support, no patch enabled.
-`not root` is no condition of its own: the host reports (a partial view: stacks unreadable) and the
-row says so.
+The fleet as numbers and words, a pure function of the hosts' states and the time: each host's
+condition (failing, stuck > 60 s, transition, connecting, no-livepatch, applied, idle: worst first),
+the header's counts, and per patch how many hosts have it applied, in transition or missing. The
+screen, `fleet --once --json` and `fleet wait` all read it.
 */
 import type {JsonBlocker, JsonDocument} from '../output/json.js';
 import type {Remedy, TaskClass} from '../model/types.js';

@@ -1,13 +1,8 @@
 /**
-`--push`: a host without klptop gets a copy for this run, over the connection the fleet already
-has. Which copy depends on the host: the single-file bundle (`npm run bundle`, about 0.8 MB) where
-it has Node.js >= 20, else the standalone executable (`npm run sea`, linux-x64 only). The copy goes
-to a private directory (`mktemp -d`, mode 0700) under the host's TMPDIR, is checked by its size,
-runs from there, and is removed when the fleet ends (`cleanupCommand`), on Ctrl-C too.
-
-Where the copies come from: a standalone executable pushes itself, and the bundle it embeds where
-the host has Node; the bundle pushes itself, and the executable beside it in `sea/` if built; the
-npm package (dist/) pushes dist/klptop.mjs and dist/sea/klptop-linux-x64 if built.
+`--push`: a host without klptop gets a copy for this run over the fleet's connection: the
+single-file bundle where it has Node.js >= 20, else the standalone executable, in a private
+`mktemp -d` directory, checked by its size, removed when the fleet ends. Where the copies come
+from: ARCHITECTURE.md, "The fleet".
 */
 import {existsSync, statSync} from 'node:fs';
 import {createRequire} from 'node:module';

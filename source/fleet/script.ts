@@ -1,14 +1,8 @@
 /**
-The fleet for scripts: `klptop fleet --once [--json]` (one picture of every host, then exit) and
-`klptop fleet wait [PATCH] [--timeout S]`, the fleet form of `klptop wait`:
-
-    klptop fleet --hosts inventory.ini wait klp_cve_2026_1234 --timeout 600 || page-oncall
-
-Exit codes of `fleet wait`: 0 every reachable host has no transition (of PATCH, when named); 1 the
-timeout came with hosts still in transition; 2 some hosts were unreachable or failed (they are named
-on stderr; this wins over 1: a host nobody could see may be the stuck one); 130 interrupted.
-A host without livepatch support has no transition: it counts as done, and stderr says how many.
-Diagnostics go to stderr; with `--json` the last fleet document goes to stdout.
+The fleet for scripts: `klptop fleet --once [--json]` (one picture, then exit) and `klptop fleet
+wait [PATCH] [--timeout S]`: 0 no reachable host in transition, 1 timed out with some still in
+transition, 2 some unreachable or failed (named on stderr; wins over 1: a host nobody could see may
+be the stuck one), 130 interrupted. A host without livepatch has no transition: it counts as done.
 */
 import {clean} from '../model/sanitize.js';
 import {patchNameOf} from '../script/wait.js';

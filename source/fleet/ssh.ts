@@ -1,19 +1,9 @@
 /**
-The fleet's only way to a host, and the only module of the fleet that starts processes: the system's
-own OpenSSH client, with the operator's ssh_config, keys and agent. No agent of ours runs anywhere,
-nothing listens, klptop stores no credential.
-
-Every connection to a host goes through one multiplexed master (`ControlMaster=auto`, a socket in a
-private 0700 directory made for this run, `ControlPersist` so the stream, a push and an action share
-one TCP connection and one authentication). `BatchMode=yes`: ssh never prompts (a password or
-passphrase prompt would hang a fleet, and an unknown host key would be accepted by nobody: it fails,
-and the row says so). Host key checking is left as the operator's configuration has it; klptop never
-weakens it. `--ssh-option` values come first on ssh's command line: for each option ssh keeps the
-first value it reads, so the operator's win over these defaults.
-
-`close()` ends every master of this run (`ssh -O exit` on each socket of the directory) and removes
-the directory; a master left behind by a crash ends by itself `ControlPersist` seconds after its
-last session.
+The fleet's only way to a host and its only module that starts processes: the system's OpenSSH
+client with the operator's ssh_config, keys and agent; one ControlMaster per host in a private
+directory of this run, BatchMode (nothing prompts, no host key is accepted), the operator's
+`--ssh-option` first so they win. `close()` ends every master (`ssh -O exit`) and removes the
+directory. Why each option: ARCHITECTURE.md, "The fleet".
 */
 import {spawn} from 'node:child_process';
 import type {ChildProcess} from 'node:child_process';

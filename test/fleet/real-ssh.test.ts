@@ -251,6 +251,56 @@ describe('klptop fleet wait', () => {
 	});
 });
 
+describe("klptop fleet's ssh and remote command options", () => {
+	it('-j 1 still reaches every host; --ssh-option wins over the ssh_config', async () => {
+		const file = world.hostsFile('options.txt', ['stuck-d', 'quick-1', 'demo']);
+		// The ssh_config logs in as root; the operator's User= comes first on ssh's command line and wins.
+		const {code, stdout} = await klptop([
+			'fleet',
+			'--once',
+			'--json',
+			'-j',
+			'1',
+			'--ssh-option',
+			'User=klptop-fleet',
+			'--hosts',
+			file,
+			...world.flags,
+		]);
+		expect(code).toBe(0);
+		const doc = JSON.parse(stdout) as FleetDocument;
+		for (const name of ['stuck-d', 'quick-1', 'demo']) {
+			expect(hostOf(doc, name).status).toBe('ok');
+			expect(hostOf(doc, name).document!.privileges.root).toBe(false);
+		}
+	});
+
+	it('--remote-cmd names the command, --sudo runs it through sudo -n (refused: a row state)', async () => {
+		const file = world.hostsFile('sudo.txt', ['bare', 'nonroot']);
+		// bare has no klptop on its PATH; the quick host's shim is a klptop at a path of its own.
+		const shim = path.join(world.dir, 'bin', 'quick-1', 'klptop');
+		const {code, stdout} = await klptop([
+			'fleet',
+			'--once',
+			'--json',
+			'--sudo',
+			'--remote-cmd',
+			shim,
+			'--hosts',
+			file,
+			...world.flags,
+		]);
+		expect(code).toBe(0);
+		const doc = JSON.parse(stdout) as FleetDocument;
+		// root may sudo without a password.
+		expect(hostOf(doc, 'bare')).toMatchObject({status: 'ok', condition: 'applied'});
+		expect(hostOf(doc, 'bare').document!.source.root).toBe(world.trees.get('quick-1'));
+		// The unprivileged user is in no sudoers file: sudo -n refuses, the row says so.
+		expect(hostOf(doc, 'nonroot')).toMatchObject({status: 'sudo-failed', condition: 'failing'});
+		expect(hostOf(doc, 'nonroot').error).toMatch(/^sudo -n refused: /);
+	});
+});
+
 describe('what a fleet run leaves behind', () => {
 	it('is nothing: after --once no klptop runs on the hosts, however rarely it writes, and no ssh master is left', async () => {
 		const marker = runMarker();
