@@ -173,6 +173,51 @@ own (`ctx.disabledReason`), for the CLI.
 export const actionGuard = (ctx: KeyContext): string | null =>
 	ctx.readonlyReason !== null ? `read-only: ${ctx.readonlyReason}` : ctx.busy === true ? actionBusy : null;
 
+/** The list moves, the same on every screen with a list (the fleet's too); `onList` says where. */
+export function moveBindings<C>(
+	onList: (ctx: C) => boolean,
+): Array<Binding<C, 'up' | 'down' | 'page-up' | 'page-down' | 'home' | 'end'>> {
+	return [
+		{id: 'up', keys: ['up'], description: 'move up (or scroll)', category: 'move', when: onList},
+		{id: 'down', keys: ['down'], description: 'move down (or scroll)', category: 'move', when: onList},
+		{id: 'page-up', keys: ['pageup'], description: 'one page up', category: 'move', when: onList},
+		{id: 'page-down', keys: ['pagedown'], description: 'one page down', category: 'move', when: onList},
+		{id: 'home', keys: ['home'], description: 'to the first row', category: 'move', when: onList},
+		{id: 'end', keys: ['end'], description: 'to the last row', category: 'move', when: onList},
+	];
+}
+
+/** The keys of a text prompt (search, filter), for any screen whose context has one. */
+export function promptBindings<C extends {readonly prompt: unknown}>(): Array<
+	Binding<C, 'prompt-confirm' | 'prompt-cancel' | 'prompt-backspace'>
+> {
+	return [
+		{
+			id: 'prompt-confirm',
+			keys: ['enter'],
+			description: 'keep the text (search: stay on the match; filter: apply)',
+			category: 'prompt',
+			when: (ctx) => ctx.prompt !== null,
+			footer: 'Done',
+		},
+		{
+			id: 'prompt-cancel',
+			keys: ['escape'],
+			description: 'cancel (search: back where you were; filter: clear it)',
+			category: 'prompt',
+			when: (ctx) => ctx.prompt !== null,
+			footer: 'Cancel',
+		},
+		{
+			id: 'prompt-backspace',
+			keys: ['backspace'],
+			description: 'delete the last character',
+			category: 'prompt',
+			when: (ctx) => ctx.prompt !== null,
+		},
+	];
+}
+
 export const keymap: readonly Binding[] = [
 	// General
 	// While a prompt is open, printable keys are text (the App routes them before matching), so `q`
@@ -298,12 +343,7 @@ export const keymap: readonly Binding[] = [
 	},
 
 	// Moving around
-	{id: 'up', keys: ['up'], description: 'move up (or scroll)', category: 'move', when: onList},
-	{id: 'down', keys: ['down'], description: 'move down (or scroll)', category: 'move', when: onList},
-	{id: 'page-up', keys: ['pageup'], description: 'one page up', category: 'move', when: onList},
-	{id: 'page-down', keys: ['pagedown'], description: 'one page down', category: 'move', when: onList},
-	{id: 'home', keys: ['home'], description: 'to the first row', category: 'move', when: onList},
-	{id: 'end', keys: ['end'], description: 'to the last row', category: 'move', when: onList},
+	...moveBindings(onList),
 	{
 		id: 'next-pane',
 		keys: ['tab'],
@@ -498,29 +538,7 @@ export const keymap: readonly Binding[] = [
 	},
 
 	// Prompt
-	{
-		id: 'prompt-confirm',
-		keys: ['enter'],
-		description: 'keep the text (search: stay on the match; filter: apply)',
-		category: 'prompt',
-		when: (ctx) => ctx.prompt !== null,
-		footer: 'Done',
-	},
-	{
-		id: 'prompt-cancel',
-		keys: ['escape'],
-		description: 'cancel (search: back where you were; filter: clear it)',
-		category: 'prompt',
-		when: (ctx) => ctx.prompt !== null,
-		footer: 'Cancel',
-	},
-	{
-		id: 'prompt-backspace',
-		keys: ['backspace'],
-		description: 'delete the last character',
-		category: 'prompt',
-		when: (ctx) => ctx.prompt !== null,
-	},
+	...promptBindings(),
 
 	{
 		id: 'dialog-confirm',

@@ -4,6 +4,7 @@ footer, the help screen and the input handler read this one table. Keys mean wha
 host dashboard (`/` search, `\` filter, `<` `>` sort, `g` group, Enter open, Esc back, `k` nudge,
 `R` reverse, `F` force), and nothing acts on many hosts with one key: every action names one host.
 */
+import {actionBusy, moveBindings, promptBindings} from '../keymap.js';
 import type {Binding} from '../keymap.js';
 
 export type FleetKeyContext = {
@@ -68,11 +69,7 @@ const onHost = (ctx: FleetKeyContext) => onMain(ctx) && ctx.row === 'host';
 
 /** Actions: off without --allow-actions, and one at a time. */
 export const fleetActionGuard = (ctx: FleetKeyContext): string | null =>
-	ctx.readonlyReason !== null
-		? `read-only: ${ctx.readonlyReason}`
-		: ctx.busy
-			? 'an action is running: wait for its result'
-			: null;
+	ctx.readonlyReason !== null ? `read-only: ${ctx.readonlyReason}` : ctx.busy ? actionBusy : null;
 
 export const fleetKeymap: readonly FleetBinding[] = [
 	{
@@ -111,12 +108,7 @@ export const fleetKeymap: readonly FleetBinding[] = [
 		footer: 'Pause',
 	},
 
-	{id: 'up', keys: ['up'], description: 'move up (or scroll)', category: 'move', when: onList},
-	{id: 'down', keys: ['down'], description: 'move down (or scroll)', category: 'move', when: onList},
-	{id: 'page-up', keys: ['pageup'], description: 'one page up', category: 'move', when: onList},
-	{id: 'page-down', keys: ['pagedown'], description: 'one page down', category: 'move', when: onList},
-	{id: 'home', keys: ['home'], description: 'to the first row', category: 'move', when: onList},
-	{id: 'end', keys: ['end'], description: 'to the last row', category: 'move', when: onList},
+	...moveBindings(onList),
 	{
 		id: 'open-host',
 		keys: ['enter'],
@@ -217,29 +209,7 @@ export const fleetKeymap: readonly FleetBinding[] = [
 		disabled: fleetActionGuard,
 	},
 
-	{
-		id: 'prompt-confirm',
-		keys: ['enter'],
-		description: 'keep the text (search: stay on the match; filter: apply)',
-		category: 'prompt',
-		when: (ctx) => ctx.prompt !== null,
-		footer: 'Done',
-	},
-	{
-		id: 'prompt-cancel',
-		keys: ['escape'],
-		description: 'cancel (search: back where you were; filter: clear it)',
-		category: 'prompt',
-		when: (ctx) => ctx.prompt !== null,
-		footer: 'Cancel',
-	},
-	{
-		id: 'prompt-backspace',
-		keys: ['backspace'],
-		description: 'delete the last character',
-		category: 'prompt',
-		when: (ctx) => ctx.prompt !== null,
-	},
+	...promptBindings(),
 
 	{
 		id: 'dialog-confirm',

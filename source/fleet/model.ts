@@ -5,6 +5,7 @@ the header's counts, and per patch how many hosts have it applied, in transition
 screen, `fleet --once --json` and `fleet wait` all read it.
 */
 import type {JsonBlocker, JsonDocument} from '../output/json.js';
+import {remedies} from '../model/types.js';
 import type {Remedy, TaskClass} from '../model/types.js';
 import {failingStatuses} from './host.js';
 import type {HostState} from './host.js';
@@ -174,9 +175,8 @@ export function topFunction(blockers: readonly JsonBlocker[]): string | null {
 
 /** What can still move the host's transition, most useful first (the union over its blockers). */
 export function hostRemedies(doc: JsonDocument): Remedy[] {
-	const order: readonly Remedy[] = ['nudge', 'wait', 'reverse', 'force'];
 	const seen = new Set<Remedy>();
 	for (const b of doc.blockers) for (const r of b.remedies) seen.add(r);
 	if (doc.transition !== null && doc.blockers.length === 0) seen.add('wait');
-	return order.filter((r) => seen.has(r));
+	return remedies.filter((r) => seen.has(r));
 }

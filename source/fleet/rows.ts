@@ -4,7 +4,8 @@ filtered, and optionally grouped by kernel release, patch or blocking function, 
 stuck on 300 hosts is one line (Enter opens it). Pure: the screen and `fleet --once` text read it.
 */
 import {clean} from '../model/sanitize.js';
-import type {Remedy, TaskClass} from '../model/types.js';
+import {remedies} from '../model/types.js';
+import type {TaskClass} from '../model/types.js';
 import type {HostState} from './host.js';
 import {
 	conditionOf,
@@ -77,7 +78,6 @@ export type GroupRow = {
 export type FleetRow = HostRow | GroupRow;
 
 const rank = new Map(conditionOrder.map((condition, i) => [condition, i]));
-const remedyRank: readonly Remedy[] = ['nudge', 'wait', 'reverse', 'force'];
 
 /** The text a filter searches in. */
 export function hostText(state: HostState): string {
@@ -135,7 +135,7 @@ function sortValue(state: HostState, column: FleetColumnId, now: number): number
 		case 'helps': {
 			// The most useful remedy first: nudge, wait, reverse, force, nothing.
 			const best = doc === null ? undefined : hostRemedies(doc)[0];
-			return best === undefined ? remedyRank.length : remedyRank.indexOf(best);
+			return best === undefined ? remedies.length : remedies.indexOf(best);
 		}
 		case 'age':
 			return documentAge(state, now) ?? Number.POSITIVE_INFINITY;

@@ -99,6 +99,9 @@ What can still move a blocker, most useful first:
 */
 export type Remedy = 'nudge' | 'wait' | 'reverse' | 'kill' | 'force';
 
+/** Every remedy, most useful first (the order above). */
+export const remedies: readonly Remedy[] = ['nudge', 'wait', 'reverse', 'kill', 'force'];
+
 export type ThreadInfo = {
 	readonly tid: number;
 	readonly tgid: number;

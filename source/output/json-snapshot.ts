@@ -17,21 +17,18 @@ import type {
 	BlockerMemory,
 	History,
 	PatchInfo,
-	Remedy,
 	Snapshot,
 	StackFrame,
 	TaskClass,
 	TransitionProgress,
 } from '../model/types.js';
-import {blockerKey, taskClasses} from '../model/types.js';
+import {blockerKey, remedies, taskClasses} from '../model/types.js';
 import type {JsonBlocker, JsonDocument} from './json.js';
 
 /** What is wrong with a document, with the path of the first bad field (`blockers[3].tid`). */
 export class DocumentError extends Error {}
 
 type Json = Record<string, unknown>;
-
-const remedies: readonly Remedy[] = ['nudge', 'wait', 'reverse', 'kill', 'force'];
 
 function fail(path: string, what: string): never {
 	throw new DocumentError(`${path}: ${what}`);
