@@ -6,6 +6,7 @@ by row key (`h:<host>`, `g:...`), so it stays on its host while rows move; when 
 */
 import {clean} from '../model/sanitize.js';
 import {isPrintable, matchKey} from '../keymap.js';
+import {columnTitles} from './cells.js';
 import type {HostState} from './host.js';
 import {fleetKeymap} from './keymap.js';
 import type {FleetCommandId, FleetKeyContext} from './keymap.js';
@@ -239,18 +240,6 @@ function promptText(state: FleetUiState, text: string): FleetUiState {
 	return withView({...state, prompt: {...prompt, text: bounded}}, {filter: bounded});
 }
 
-const sortTitles: Readonly<Record<(typeof fleetColumnIds)[number], string>> = {
-	host: 'HOST',
-	state: 'STATE',
-	kernel: 'KERNEL',
-	patches: 'PATCH',
-	transition: 'TRANSITION',
-	blockers: 'BLOCK',
-	helps: 'HELP',
-	age: 'AGE',
-	function: 'FUNCTION',
-};
-
 function runCommand(state: FleetUiState, id: FleetCommandId): FleetUiState {
 	const layout = layoutOfFleet(state);
 	const page = state.screen.kind === 'help' ? layout.pageRows : layout.tableRows;
@@ -358,7 +347,7 @@ function runCommand(state: FleetUiState, id: FleetCommandId): FleetUiState {
 			// Names read best A to Z; figures and the state worst first.
 			const descending =
 				column !== 'host' && column !== 'kernel' && column !== 'function' && column !== 'state';
-			return withView(state, {sort: {column, descending}}, `sorted by ${sortTitles[column]}`);
+			return withView(state, {sort: {column, descending}}, `sorted by ${columnTitles[column]}`);
 		}
 
 		case 'sort-invert':

@@ -12,6 +12,7 @@ import {Line, Lines, Title} from '../views/line.js';
 import type {Segment} from '../views/line.js';
 import type {Theme} from '../views/theme.js';
 import {glyphs} from '../views/theme.js';
+import {promptOrStatus} from '../views/footer.js';
 import {dialogLines} from './act.js';
 import {columnTitles, fleetColumns, hostCells} from './cells.js';
 import type {Condition, FleetSummary} from './model.js';
@@ -236,18 +237,8 @@ export type FleetStatusProps = {
 
 export function FleetStatusLine({prompt, status, view, search, rows, width, theme}: FleetStatusProps) {
 	const g = glyphs(theme);
-	let segments: Segment[];
-	if (prompt !== null) {
-		segments = [
-			{text: prompt.kind === 'search' ? 'Search: ' : 'Filter: ', bold: true, color: 'cyan'},
-			{text: clean(prompt.text)},
-			{text: g.cursor},
-			{text: '   Enter keeps it, Esc cancels', dim: true},
-		];
-	} else if (status !== null) {
-		const color = status.tone === 'error' ? 'red' : status.tone === 'warn' ? 'yellow' : 'cyan';
-		segments = [{text: clean(status.text), color, bold: status.tone !== 'info'}];
-	} else {
+	let segments = promptOrStatus(prompt, status, g.cursor);
+	if (segments === null) {
 		const parts = [
 			`${rows} row${rows === 1 ? '' : 's'}`,
 			`sort ${columnTitles[view.sort.column]} ${view.sort.descending ? g.sortDown : g.sortUp}`,

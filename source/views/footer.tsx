@@ -46,20 +46,30 @@ const sortTitles: Readonly<Record<ColumnId, string>> = {
 	comm: 'COMM',
 };
 
-export function StatusLine({prompt, status, summary, width, theme}: StatusLineProps) {
-	const g = glyphs(theme);
-	let segments: Segment[];
+/** The status line while a prompt is open or a message is shown (the fleet screen's too), else null. */
+export function promptOrStatus(
+	prompt: StatusLineProps['prompt'],
+	status: StatusLineProps['status'],
+	cursor: string,
+): Segment[] | null {
 	if (prompt !== null) {
-		segments = [
+		return [
 			{text: prompt.kind === 'search' ? 'Search: ' : 'Filter: ', bold: true, color: 'cyan'},
 			{text: clean(prompt.text)},
-			{text: g.cursor},
+			{text: cursor},
 			{text: '   Enter keeps it, Esc cancels', dim: true},
 		];
-	} else if (status !== null) {
-		const color = status.tone === 'error' ? 'red' : status.tone === 'warn' ? 'yellow' : 'cyan';
-		segments = [{text: clean(status.text), color, bold: status.tone !== 'info'}];
-	} else {
+	}
+
+	if (status === null) return null;
+	const color = status.tone === 'error' ? 'red' : status.tone === 'warn' ? 'yellow' : 'cyan';
+	return [{text: clean(status.text), color, bold: status.tone !== 'info'}];
+}
+
+export function StatusLine({prompt, status, summary, width, theme}: StatusLineProps) {
+	const g = glyphs(theme);
+	let segments = promptOrStatus(prompt, status, g.cursor);
+	if (segments === null) {
 		const parts = [
 			`${summary.rows} ${summary.processes ? 'process' : 'thread'} row${summary.rows === 1 ? '' : 's'}`,
 			summary.showAll ? 'all threads' : 'blockers only',

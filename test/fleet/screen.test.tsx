@@ -103,7 +103,7 @@ describe('the fleet screen', () => {
 		expect(plain(frame)).toMatch(/^db02 +unreach +ssh: connect to host db02 port 22: Connectio$/m);
 		expect(plain(frame)).toMatch(/^db01 +garbage +garbage on the stream \(not JSON\): 'Welcome t$/m);
 		expect(plain(frame)).toMatch(
-			/^web01 +STUCK +6\.1\.0-56-a +1\/1 ▲1m1\ds 1\/5\d +1D +RF +0s klp_sleeper$/m,
+			/^web01 +STUCK +6\.1\.0-56-a +1\/1 ▲1m1\ds 1\/5\d +1D +RKF +0s klp_sleeper$/m,
 		);
 		expect(all.at(-1)).toContain('read-only: started without --allow-actions');
 		expect(frame).not.toContain('\u001B]');
