@@ -260,6 +260,12 @@ export function reduceHost(state: HostState, event: HostEvent): HostState {
 		}
 
 		case 'exit': {
+			// klptop -b on a kernel without livepatch writes its document and exits 2 (its convention):
+			// the host has reported all there is. Asked again once a minute (a reboot may change it).
+			if (event.code === 2 && state.status === 'ok' && state.doc?.kernel.livepatch === false) {
+				return {...state, error: null, failures: 0, retryAt: event.at + maxBackoffMs};
+			}
+
 			const {status, error} = classifyExit(event.code, event.signal, event.stderr);
 			// The stream said what was wrong before it ended: keep that, it is the better reason.
 			if (state.status === 'garbage' && status === 'exited') {
@@ -275,7 +281,8 @@ export function reduceHost(state: HostState, event: HostEvent): HostState {
 
 		case 'tick': {
 			// Garbage that goes on says more than "stalled": it stays.
-			if (state.status === 'ok') {
+			// Only a stream still connected (no retry due) can stall.
+			if (state.status === 'ok' && state.retryAt === null) {
 				const last = state.lastFrameAt ?? state.since;
 				const silentMs = event.at - last;
 				if (silentMs > stallIntervals * event.intervalMs) {
@@ -288,11 +295,8 @@ export function reduceHost(state: HostState, event: HostEvent): HostState {
 				}
 			}
 
-			if (state.status === 'stalled' && state.lastFrameAt !== null) {
-				const silentS = Math.round((event.at - state.lastFrameAt) / 1000);
-				return {...state, error: `stream stalled: no document for ${silentS}s`};
-			}
-
+			// A stalled host stays as it is (the row's AGE counts on): a thousand quiet hosts must not
+			// change, and redraw the screen, every second.
 			if (state.status === 'connecting') {
 				const waitedMs = event.at - state.since;
 				if (waitedMs > event.connectTimeoutMs + stallIntervals * event.intervalMs) {

@@ -104,13 +104,15 @@ export function choosePush(facts: HostFacts, artifacts: PushArtifacts): PushChoi
 	}
 
 	const nodeText = facts.nodeMajor === null ? 'no node' : `node ${facts.nodeMajor}`;
-	const have = [artifacts.bundle ? 'the bundle' : null, artifacts.executable ? 'the executable' : null]
-		.filter(Boolean)
-		.join(' and ');
-	return {
-		kind: 'none',
-		why: `cannot push: the host is ${facts.arch} with ${nodeText}; this klptop has ${have === '' ? 'neither the bundle (npm run bundle) nor the executable (npm run sea)' : `only ${have}`}`,
-	};
+	const have =
+		artifacts.bundle !== null && artifacts.executable !== null
+			? 'the bundle needs node >= 20, the executable x86_64'
+			: artifacts.bundle !== null
+				? 'this klptop has only the bundle (node >= 20)'
+				: artifacts.executable !== null
+					? 'this klptop has only the executable (x86_64)'
+					: 'this klptop has neither the bundle (npm run bundle) nor the executable (npm run sea)';
+	return {kind: 'none', why: `cannot push: the host is ${facts.arch} with ${nodeText}; ${have}`};
 }
 
 /** The upload: a private directory, the file from stdin, its size and the directory back. */

@@ -26,14 +26,22 @@ function Root(props: {readonly context: FleetContext; readonly theme: Theme; rea
 	);
 }
 
+/** Signals that would end the process while the hosts are cleaned up. */
+const cleanupSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 export async function runFleetDashboard(context: FleetContext, theme: Theme): Promise<number> {
+	// runTerminal's handlers end the screen on the first signal and are gone when it returns; a second
+	// one (a closing terminal's SIGHUP after SIGTERM, another Ctrl-C) must not kill the process before
+	// the stop below: pushed copies and ssh masters would be left. Its grace timer (15 s) bounds it.
+	const hold = () => {};
+	for (const signal of cleanupSignals) process.on(signal, hold);
 	context.fleet.start();
 	try {
-		// A signal leaves time to clean up the hosts (the fleet's stop below) before the process ends.
 		return await runTerminal({graceMs: 15_000}, ({onRedraw}) => (
 			<Root context={context} theme={theme} onRedraw={onRedraw} />
 		));
 	} finally {
 		await context.fleet.stop();
+		for (const signal of cleanupSignals) process.off(signal, hold);
 	}
 }

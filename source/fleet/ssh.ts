@@ -1,9 +1,9 @@
 /**
 The fleet's only way to a host and its only module that starts processes: the system's OpenSSH
 client with the operator's ssh_config, keys and agent; one ControlMaster per host in a private
-directory of this run, BatchMode (nothing prompts, no host key is accepted), the operator's
-`--ssh-option` first so they win. `close()` ends every master (`ssh -O exit`) and removes the
-directory. Why each option: ARCHITECTURE.md, "The fleet".
+directory of this run, BatchMode and StrictHostKeyChecking=yes (nothing prompts, no new host key is
+accepted), the operator's `--ssh-option` first so they win. `close()` ends every master
+(`ssh -O exit`) and removes the directory. Why each option: ARCHITECTURE.md, "The fleet".
 */
 import {spawn} from 'node:child_process';
 import type {ChildProcess} from 'node:child_process';
@@ -85,6 +85,10 @@ export function sshArgs(
 	args.push(
 		'-o',
 		'BatchMode=yes',
+		'-o',
+		// Never a new host key accepted silently, even where the ssh_config says accept-new or no
+		// (an explicit --ssh-option, first on the line, still wins).
+		'StrictHostKeyChecking=yes',
 		'-o',
 		`ConnectTimeout=${settings.connectTimeoutS}`,
 		'-o',

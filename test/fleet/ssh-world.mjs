@@ -257,6 +257,8 @@ export async function startFleetWorld(hosts) {
 			'Host *',
 			`\tUserKnownHostsFile ${path.join(dir, 'known_hosts')}`,
 			'\tGlobalKnownHostsFile /dev/null',
+			// As many operators' configs say: the fleet must still not take an unknown key.
+			'\tStrictHostKeyChecking accept-new',
 			'\tIdentitiesOnly yes',
 			'\tLogLevel ERROR',
 			'',

@@ -142,10 +142,28 @@ describe('the host state machine', () => {
 		expect(state.status).toBe('ok');
 		state = reduceHost(state, tick(3600));
 		expect(state).toMatchObject({status: 'stalled', error: 'stream stalled: no document for 3s'});
-		state = reduceHost(state, tick(9600));
-		expect(state.error).toBe('stream stalled: no document for 9s');
+		// Further ticks change nothing (the same state: no redraw); the document's age says how long.
+		const stalled = state;
+		expect(reduceHost(state, tick(9600))).toBe(stalled);
 		state = reduceHost(state, {type: 'frame', at: 9700, doc});
 		expect(state).toMatchObject({status: 'ok', error: null, frames: 2});
+	});
+
+	it("takes a kernel without livepatch's document and status 2 as its whole report, not a failure", () => {
+		const noLivepatch = {...(doc as object), kernel: {release: '5.14.0', livepatch: false}, patches: []} as never;
+		const tick = (at: number) => ({type: 'tick', at, intervalMs: 1000, connectTimeoutMs: 10_000}) as const;
+		const exit = (code: number) =>
+			({type: 'exit', at: 700, code, signal: null, stderr: 'klptop: no livepatch\n', random: 0}) as const;
+		let state = run([{type: 'connect', at: 0}, {type: 'frame', at: 600, doc: noLivepatch}, exit(2)]);
+		expect(state).toMatchObject({status: 'ok', error: null, failures: 0, retryAt: 60_700});
+		// Not connected: never called stalled while it waits for the next attempt.
+		state = reduceHost(state, tick(30_000));
+		expect(state.status).toBe('ok');
+		// Any other end, or a kernel with livepatch that ends, is a failure of its row.
+		expect(run([{type: 'connect', at: 0}, {type: 'frame', at: 600, doc: noLivepatch}, exit(3)]).status).toBe(
+			'exited',
+		);
+		expect(run([{type: 'connect', at: 0}, {type: 'frame', at: 600, doc}, exit(2)]).status).toBe('exited');
 	});
 
 	it('waits the connect timeout before calling a silent new connection stalled', () => {
