@@ -9,7 +9,7 @@ import {createRequire} from 'node:module';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import type {FleetHost} from './inventory.js';
-import {shellQuote} from './remote.js';
+import {posixShell, shellQuote} from './remote.js';
 import type {Transport} from './ssh.js';
 
 declare const __KLPTOP_WALK_HELPER_SOURCE__: string | undefined;
@@ -71,12 +71,7 @@ export type HostFacts = {
 	readonly nodeMajor: number | null;
 };
 
-/** One POSIX sh script whatever the login shell (csh, fish): `sh -c '...'`. */
-function sh(script: string): string {
-	return `sh -c ${shellQuote(script)}`;
-}
-
-export const probeCommand = sh(
+export const probeCommand = posixShell(
 	'uname -m; command -v node || echo -; node -e "process.stdout.write(process.versions.node)" 2>/dev/null || printf -; echo',
 );
 
@@ -117,7 +112,7 @@ export function choosePush(facts: HostFacts, artifacts: PushArtifacts): PushChoi
 
 /** The upload: a private directory, the file from stdin, its size and the directory back. */
 export function uploadCommand(name: string): string {
-	return sh(
+	return posixShell(
 		`umask 077; d=$(mktemp -d "\${TMPDIR:-/tmp}/klptop-fleet.XXXXXXXX") || exit 1; cat > "$d/${name}" || exit 1; chmod 700 "$d/${name}"; wc -c < "$d/${name}"; echo "$d"`,
 	);
 }

@@ -10,6 +10,11 @@ export function shellQuote(word: string): string {
 	return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
+/** One POSIX sh script whatever the login shell (csh, fish): `sh -c '...'`. */
+export function posixShell(script: string): string {
+	return `sh -c ${shellQuote(script)}`;
+}
+
 export type RemoteSpec = {
 	/** `--remote-cmd`, as typed (shell words), or null for `klptop`. */
 	readonly command: string | null;
@@ -40,7 +45,7 @@ export function streamCommand(spec: RemoteSpec, pushed: string | null, delayS: n
 		'kill $w 2>/dev/null',
 		'exit $s',
 	].join('\n');
-	return `exec sh -c ${shellQuote(script)}`;
+	return `exec ${posixShell(script)}`;
 }
 
 /** An action subcommand with its arguments (each quoted). */
