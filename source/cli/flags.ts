@@ -33,9 +33,9 @@ export type Flags = {
 	readonly sshOption?: readonly string[] | undefined;
 	readonly sshConfig?: string | undefined;
 	readonly remoteCmd?: string | undefined;
-	readonly sudo: boolean;
-	readonly push: boolean;
-	readonly allowActions: boolean;
+	readonly sudo?: boolean | undefined;
+	readonly push?: boolean | undefined;
+	readonly allowActions?: boolean | undefined;
 };
 
 /**

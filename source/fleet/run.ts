@@ -50,13 +50,13 @@ export function openFleet(names: readonly string[], flags: Flags, transport?: Tr
 	const fleet = createFleet({
 		hosts,
 		transport: transport ?? createSshTransport(settings),
-		remote: {command: flags.remoteCmd ?? null, sudo: flags.sudo},
+		remote: {command: flags.remoteCmd ?? null, sudo: flags.sudo ?? false},
 		delayS,
 		jobs,
 		push,
 		connectTimeoutS: settings.connectTimeoutS,
 	});
-	return {fleet, delayS, allowActions: flags.allowActions};
+	return {fleet, delayS, allowActions: flags.allowActions ?? false};
 }
 
 /** `klptop fleet [wait [PATCH]] [HOST...]`. */

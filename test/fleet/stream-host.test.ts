@@ -150,7 +150,11 @@ describe('the host state machine', () => {
 	});
 
 	it("takes a kernel without livepatch's document and status 2 as its whole report, not a failure", () => {
-		const noLivepatch = {...(doc as object), kernel: {release: '5.14.0', livepatch: false}, patches: []} as never;
+		const noLivepatch = {
+			...(doc as object),
+			kernel: {release: '5.14.0', livepatch: false},
+			patches: [],
+		} as never;
 		const tick = (at: number) => ({type: 'tick', at, intervalMs: 1000, connectTimeoutMs: 10_000}) as const;
 		const exit = (code: number) =>
 			({type: 'exit', at: 700, code, signal: null, stderr: 'klptop: no livepatch\n', random: 0}) as const;
