@@ -481,14 +481,18 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 		const now = text === null ? null : parseInteger(text);
 		const before = lastPid;
 		lastPid = now;
-		if (now === null || before === null || now === before) return;
+		if (now === null || before === null) return;
 		const forget = (from: number, to: number) => {
 			marks.slots.fill(0, Math.min(from, marks.slots.length), Math.min(to, marks.slots.length));
 			const {processes} = marks;
 			processes.fill(0, Math.min(4 * from, processes.length), Math.min(4 * to, processes.length));
 		};
 
-		if (now > before) {
+		if (now === before) {
+			// Nothing handed out, or the last TID itself again (it exited and was asked for: clone3's
+			// set_tid, a checkpoint restore): one read tells.
+			forget(now, now + 1);
+		} else if (now > before) {
 			forget(before + 1, now + 1);
 		} else {
 			// Wrapped around pid_max.
