@@ -6,7 +6,7 @@ Cost model (issue 2 §7): with a transition running, one readdir of /proc, one r
 task dir and one open/read/close of `patch_state` per thread; `stat`, `wchan`, `stack` and the owner
 only for blockers. Without a transition the kernel has reset every task to -1, so patch_state is not
 read at all: threads are only counted. `threads: 'all'`/`'columns'` adds `stat` for every thread.
-A reader kept from poll to poll reads incrementally during a transition (issue 12, `planWalk`).
+A reader kept from poll to poll reads incrementally during a transition (issue 12, `walk-plan.ts`).
 
 No read may throw out of a scan: a task exiting between readdir and read (ENOENT/ESRCH), a patch
 directory vanishing after unpatching, EACCES for non-root, garbage or empty values all end up as
@@ -30,8 +30,7 @@ import type {
 	TransitionInfo,
 } from '../model/types.js';
 import {threadAt} from '../model/types.js';
-import {parseLivepatchLine} from '../model/kernel-log.js';
-import {errorCode, type FsPort, type TaskFiles, type TaskWalk, type WalkMarks} from './fs-port.js';
+import {errorCode, type FsPort, type TaskFiles, type TaskWalk} from './fs-port.js';
 import {
 	isKthreadFlags,
 	parseBool01,
@@ -47,6 +46,7 @@ import {
 } from './parse.js';
 import {createThreadTableBuilder} from './thread-table.js';
 import {portWalkIo, readTaskFiles, walkTasks} from './walk.js';
+import {createWalkPlanner} from './walk-plan.js';
 
 export const LIVEPATCH_DIR = '/sys/kernel/livepatch';
 
@@ -56,7 +56,7 @@ export type ReaderOptions = {
 	/** Read `/dev/kmsg` (default true). */
 	readonly kernelLog?: boolean;
 	/**
-	During a transition, read only the threads not yet known at the target (see `planWalk`).
+	During a transition, read only the threads not yet known at the target (see `walk-plan.ts`).
 	@default true
 	*/
 	readonly incremental?: boolean;
@@ -389,188 +389,27 @@ type Candidate = {
 	files: TaskFiles | null;
 };
 
-/**
-What the reader keeps of the transition it reads incrementally: which one it is (a thread at the
-target stays there only while the same transition runs in the same direction) and when it last read
-every thread.
-*/
-type Epoch = {
-	readonly patch: string;
-	readonly target: 0 | 1;
-	/** The patch directory's identity (`FsPort.identity`), null where the port cannot tell. */
-	readonly identity: string | null;
-	/** Scan time of its last full scan. */
-	fullAt: number;
-};
-
-/** The lines of the kernel's transition life cycle (not the per-task ones, not force or signals). */
-const lifecycleKinds = new Set([
-	'enabling',
-	'initializing',
-	'starting',
-	'reversing',
-	'canceling',
-	'completing',
-	'complete',
-]);
-
-/** Whether the log names a start, end or reversal of a transition of `patch`. */
-function lifecycleOf(log: readonly KernelLogLine[], patch: string): boolean {
-	for (const line of log) {
-		const record = parseLivepatchLine(line.text);
-		if (lifecycleKinds.has(record.kind) && 'patch' in record && record.patch === patch) {
-			return true;
-		}
-	}
-
-	return false;
-}
-
-/** Initial room in the marks: TIDs up to this, or a quarter above the highest /proc entry. */
-const MIN_MARK_SLOTS = 1 << 15;
-
 /** Create a reader over a world. It remembers what outlives one scan (boot time, stack readability, patch names). */
 export function createReader(port: FsPort, source: SourceInfo, readerOptions: ReaderOptions = {}): Reader {
 	const clock = readerOptions.clock ?? Date.now;
 	const readKernelLog = readerOptions.kernelLog ?? true;
 	const incremental = readerOptions.incremental ?? true;
 	const fullScanEveryMs = readerOptions.fullScanEveryMs ?? 10_000;
+	const planner = createWalkPlanner(port, {
+		incremental,
+		fullScanEveryMs,
+		readLastPid() {
+			const text = readText(port, '/proc/sys/kernel/ns_last_pid');
+			return text === null ? null : parseInteger(text);
+		},
+	});
 	let bootTime: number | null = null;
 	let stacksProbe: boolean | null = null;
 	const patchNames = new Set<string>();
 	const read = (path: string) => port.readFile(path);
 	const ownerUid = (path: string) => port.ownerUid(path);
-	// Incremental transition scans (issue 12).
-	let epoch: Epoch | null = null;
-	let slots: Int32Array | null = null;
-	let processSlots: Int32Array | null = null;
-	let markPoll = 0;
-	/** A marked walk is under way: a scan meanwhile (another caller) reads every thread, unmarked. */
-	let marking = false;
-	/** `/proc/sys/kernel/ns_last_pid` at the last marked walk, null when unknown. */
-	let lastPid: number | null = null;
 	/** The last all-threads table, and when its owners were last all read. */
 	let lastTable: {table: ThreadTable; at: number} | null = null;
-
-	/** `marks`, or new ones with room for `size` slots and what `marks` held. */
-	function roomy(marks: Int32Array | null, size: number): Int32Array {
-		if (marks !== null && size <= marks.length) return marks;
-		const length = Math.max(MIN_MARK_SLOTS, Math.ceil(size * 1.25));
-		// Shared: the walk helper thread reads and writes them too.
-		const grown = new Int32Array(new SharedArrayBuffer(length * 4));
-		if (marks !== null) grown.set(marks);
-		return grown;
-	}
-
-	/** The marks, with room for TIDs up to `maxTid` and PIDs up to `maxPid`. */
-	function marksFor(maxTid: number, maxPid: number): {slots: Int32Array; processes: Int32Array} {
-		slots = roomy(slots, maxTid + 1);
-		processSlots = roomy(processSlots, 4 * (maxPid + 1));
-		return {slots, processes: processSlots};
-	}
-
-	/**
-	Forget what the marks say of TIDs the kernel handed out since the last marked walk: a TID that
-	exited and was given to a new thread between two polls looks the same in a listing, and the new
-	thread may be at the initial state (it inherits its creator's). The kernel hands out PIDs in
-	order and wraps at pid_max, so the new ones lie after the last one it handed out
-	(`ns_last_pid`, read at each marked walk). Without that file, only the safety net sees them.
-	*/
-	function forgetAllocated(marks: {slots: Int32Array; processes: Int32Array}): void {
-		const text = readText(port, '/proc/sys/kernel/ns_last_pid');
-		const now = text === null ? null : parseInteger(text);
-		const before = lastPid;
-		lastPid = now;
-		if (now === null || before === null) return;
-		const forget = (from: number, to: number) => {
-			marks.slots.fill(0, Math.min(from, marks.slots.length), Math.min(to, marks.slots.length));
-			const {processes} = marks;
-			processes.fill(0, Math.min(4 * from, processes.length), Math.min(4 * to, processes.length));
-		};
-
-		if (now === before) {
-			// Nothing handed out, or the last TID itself again (it exited and was asked for: clone3's
-			// set_tid, a checkpoint restore): one read tells.
-			forget(now, now + 1);
-		} else if (now > before) {
-			forget(before + 1, now + 1);
-		} else {
-			// Wrapped around pid_max.
-			forget(before + 1, Number.MAX_SAFE_INTEGER);
-			forget(0, now + 1);
-		}
-	}
-
-	/**
-	How this scan reads the threads. With a transition this reader has read before, only the threads
-	not yet at the target: within one transition a thread only ever moves from the initial state to
-	the target, and a new one inherits its creator's state (kernel-livepatch.md §3, §4.3, §4.6). All
-	of them again (a new epoch) when that no longer holds:
-	- a new transition: another patch is in transition;
-	- a reversal: the same patch, the other target (`enabled` flipped; switched threads go back);
-	- a replaced patch: the same name and target, but a new patch (unloaded and loaded again, or on
-	  kernels before 5.1 disabled and enabled again): its directory is another one, or the kernel log
-	  of this poll starts, reverses or ends a transition of it;
-	- a change of `transition`: a poll that sees no transition (or a patch still loading) ends the
-	  epoch, so a later transition of the same patch starts afresh.
-	And every `fullScanEveryMs` the safety net: every thread read, and any thread the marks put at the
-	target that reads otherwise is counted in the warnings.
-	*/
-	function planWalk(
-		transition: TransitionInfo | null,
-		log: readonly KernelLogLine[],
-		time: number,
-		pids: readonly string[],
-		full: boolean,
-	): {marks: WalkMarks | undefined; reason: string | null} {
-		if (transition === null || transition.initializing === true) {
-			epoch = null;
-			return {marks: undefined, reason: null};
-		}
-
-		if (!incremental || marking) {
-			return {marks: undefined, reason: incremental ? 'another scan was reading' : 'incremental scans off'};
-		}
-
-		const identity = port.identity?.(`${LIVEPATCH_DIR}/${transition.patch}`) ?? null;
-		let reason: string | null = null;
-		let mode: WalkMarks['mode'] = 'incremental';
-		if (epoch === null) {
-			reason = 'first poll of this transition';
-		} else if (epoch.patch !== transition.patch) {
-			reason = 'new transition';
-		} else if (epoch.target !== transition.target) {
-			reason = 'reversal';
-		} else if (epoch.identity !== identity || lifecycleOf(log, transition.patch)) {
-			reason = 'replaced patch';
-		} else if (full) {
-			reason = 'asked for';
-		}
-
-		if (reason !== null) {
-			mode = 'full';
-		} else if (!(time - epoch!.fullAt < fullScanEveryMs)) {
-			mode = 'check';
-			reason = 'safety net';
-		}
-
-		let maxPid = 0;
-		for (const pid of pids) {
-			const n = Number(pid);
-			if (n > maxPid) maxPid = n;
-		}
-
-		const marks = marksFor(maxPid, maxPid);
-		if (mode === 'full') {
-			// Only to track the TIDs handed out from here on.
-			lastPid = null;
-		}
-
-		forgetAllocated(marks);
-		markPoll++;
-		marking = true;
-		return {marks: {...marks, poll: markPoll, mode}, reason};
-	}
 
 	/** A scan up to its thread walk, which the caller makes (on this thread or off it) before `complete`. */
 	function begin(options: ReaderScanOptions) {
@@ -630,9 +469,9 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 		}
 
 		const plan = readStates
-			? planWalk(transition, kernelLog, time, pids, options.full === true)
+			? planner.plan(transition, kernelLog, time, pids, options.full === true)
 			: {marks: undefined, reason: null};
-		if (!readStates) epoch = null;
+		if (!readStates) planner.noTransition();
 		// The all-threads view reads every thread's stat each poll, and its owner once per thread (the
 		// previous table knows the rest), all of them again every `fullScanEveryMs`.
 		let owners: ThreadTable | undefined;
@@ -675,31 +514,11 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			: walkTasks(portWalkIo(port, parsePatchState), pids, walkOptions);
 	}
 
-	/** Keep what the walk taught the marks, or let it go when the walk failed. */
-	function settle(begun: Begun, walk: TaskWalk | null): void {
-		const marks = begun.walkOptions.marks;
-		if (marks === undefined) return;
-		marking = false;
-		if (walk === null) return;
-		marksFor(walk.maxTid ?? 0, 0);
-		const transition = begun.transition!;
-		if (marks.mode === 'full') {
-			epoch = {
-				patch: transition.patch,
-				target: transition.target,
-				identity: port.identity?.(`${LIVEPATCH_DIR}/${transition.patch}`) ?? null,
-				fullAt: begun.time,
-			};
-		} else if (marks.mode === 'check' && epoch !== null) {
-			epoch.fullAt = begun.time;
-		}
-	}
-
 	/** The rest of a scan once its walk is in. */
 	function complete(begun: Begun, walk: TaskWalk): Snapshot {
 		const {time, all, warnings, release, livepatch, patches, transition, root, blockTarget, readStates} =
 			begun;
-		settle(begun, walk);
+		planner.settle(begun.walkOptions.marks, walk, begun.transition, begun.time);
 		let {total, minus, zero, one} = walk;
 		for (const [key, count] of Object.entries(walk.errors)) {
 			const colon = key.indexOf(':');
@@ -854,7 +673,7 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			try {
 				walk = walkNow(begun);
 			} finally {
-				if (walk === null) settle(begun, null);
+				if (walk === null) planner.settle(begun.walkOptions.marks, null, begun.transition, begun.time);
 			}
 
 			return complete(begun, walk);
@@ -866,7 +685,7 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 				const background = port.walkTasksInBackground?.(begun.pids, begun.walkOptions) ?? null;
 				walk = background === null ? walkNow(begun) : await background;
 			} finally {
-				if (walk === null) settle(begun, null);
+				if (walk === null) planner.settle(begun.walkOptions.marks, null, begun.transition, begun.time);
 			}
 
 			return complete(begun, walk);
