@@ -199,3 +199,6 @@ export type ControlPort = {
 };
 
 export type KillSignal = 'SIGSTOP' | 'SIGCONT' | 'SIGKILL' | 'SIGTERM' | 0;
+
+/** Where the kernel lists its livepatches, inside any world. */
+export const LIVEPATCH_DIR = '/sys/kernel/livepatch';

@@ -30,7 +30,7 @@ import type {
 	TransitionInfo,
 } from '../model/types.js';
 import {threadAt} from '../model/types.js';
-import {errorCode, type FsPort, type TaskFiles, type TaskWalk} from './fs-port.js';
+import {errorCode, LIVEPATCH_DIR, type FsPort, type TaskFiles, type TaskWalk} from './fs-port.js';
 import {
 	isKthreadFlags,
 	parseBool01,
@@ -48,7 +48,7 @@ import {createThreadTableBuilder} from './thread-table.js';
 import {portWalkIo, readTaskFiles, walkTasks} from './walk.js';
 import {createWalkPlanner} from './walk-plan.js';
 
-export const LIVEPATCH_DIR = '/sys/kernel/livepatch';
+export {LIVEPATCH_DIR} from './fs-port.js';
 
 export type ReaderOptions = {
 	/** Wall clock in ms since the epoch (tests inject a fixed one). */

@@ -6,9 +6,7 @@ reads everything again.
 */
 import type {KernelLogLine, TransitionInfo} from '../model/types.js';
 import {parseLivepatchLine} from '../model/kernel-log.js';
-import type {FsPort, TaskWalk, WalkMarks} from './fs-port.js';
-
-const LIVEPATCH_DIR = '/sys/kernel/livepatch';
+import {LIVEPATCH_DIR, type FsPort, type TaskWalk, type WalkMarks} from './fs-port.js';
 
 /**
 What the reader keeps of the transition it reads incrementally: which one it is (a thread at the
