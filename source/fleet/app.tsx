@@ -9,6 +9,7 @@ import {Box, useApp, useInput} from 'ink';
 import {useCallback, useEffect, useMemo, useRef, useState} from 'react';
 import type {ReactNode} from 'react';
 import {useFunctionKeys} from '../hooks/use-function-keys.js';
+import {useScreenRequests} from '../hooks/use-screen-requests.js';
 import {footerBindings} from '../keymap.js';
 import {keyNames} from '../dashboard/input.js';
 import {App} from '../ui/app.js';
@@ -133,17 +134,7 @@ export function FleetApp(props: FleetAppProps) {
 		};
 	}, [fleet, dispatch, now]);
 
-	useEffect(() => {
-		if (state.quit) exit();
-	}, [state.quit, exit]);
-
-	const redraws = useRef(state.redraws);
-	useEffect(() => {
-		if (state.redraws !== redraws.current) {
-			redraws.current = state.redraws;
-			onRedraw?.();
-		}
-	}, [state.redraws, onRedraw]);
+	useScreenRequests(state, exit, onRedraw);
 
 	// The host dashboard's feed, while one is open.
 	const hostName = state.screen.kind === 'host' ? state.screen.name : null;

@@ -8,6 +8,7 @@ import {useCallback, useContext, useEffect, useMemo, useRef, useState} from 'rea
 import type {ReactNode} from 'react';
 import type {ActionContext} from '../actions/index.js';
 import {useFunctionKeys} from '../hooks/use-function-keys.js';
+import {useScreenRequests} from '../hooks/use-screen-requests.js';
 import {usePoller} from '../hooks/use-poller.js';
 import type {PollTiming} from '../hooks/use-poller.js';
 import {footerBindings, keymap} from '../keymap.js';
@@ -242,18 +243,8 @@ export function App(props: AppProps) {
 		onTiming,
 	});
 
-	useEffect(() => {
-		if (state.quit) exit();
-	}, [state.quit, exit]);
-
-	// Ctrl-L and resizes: the frame writer clears the terminal and repaints every line.
-	const redraws = useRef(state.redraws);
-	useEffect(() => {
-		if (state.redraws !== redraws.current) {
-			redraws.current = state.redraws;
-			onRedraw?.();
-		}
-	}, [state.redraws, onRedraw]);
+	// q, and Ctrl-L and resizes: the frame writer clears the terminal and repaints every line.
+	useScreenRequests(state, exit, onRedraw);
 
 	const onKey = (name: string) => {
 		if (name === 'escape' && props.onBack !== undefined && escapeIsIdle(stateRef.current)) {
