@@ -14,6 +14,7 @@ import type {
 	HistoryEventKind,
 	KernelLogLine,
 	LastTransition,
+	RetryCount,
 	RetryPhase,
 	Snapshot,
 	ThreadInfo,
@@ -92,6 +93,16 @@ const retrySamples = 9;
 /** Within this much of a start line, a task line is the start's own synchronous attempt (s). */
 const syncWindowS = 0.75;
 
+/** Lines this close together (s) belong to one attempt: the kernel prints them in one walk of the tasks. */
+const sameAttemptS = 0.5;
+
+/**
+The number of the retry that sends fake-signal round `k`: the kernel signals at every 15th failed attempt
+of a direction, counted from the start's own attempt (0), so at retry 15k; a reversal resets the count
+and its first retry is attempt 0, so round k comes at its retry 15k + 1.
+*/
+const roundRetry = (k: number, reversal: boolean): number => k * signalPeriodS + (reversal ? 1 : 0);
+
 const frac = (x: number): number => x - Math.floor(x);
 const circularGap = (a: number, b: number): number => Math.min(frac(a - b), frac(b - a));
 
@@ -124,15 +135,52 @@ export function learnRetryPhase(
 			reversingS: null,
 			firstRetryS: null,
 		};
+		const fresh = (reversal: boolean): RetryCount => ({
+			sinceS: at,
+			reversal,
+			retries: 0,
+			lastS: null,
+			dense: false,
+			roundsS: [],
+		});
 		if (rec.kind === 'reversing') {
-			state = {...state, reversingS: at, syncAttemptS: null, firstRetryS: null};
+			state = {
+				...state,
+				reversingS: at,
+				syncAttemptS: null,
+				syncLineS: null,
+				awaitingSync: false,
+				firstRetryS: null,
+				count: fresh(true),
+			};
 		} else if (rec.kind === 'starting') {
 			const afterReversal = state.reversingS !== null && at - state.reversingS < syncWindowS;
-			state = afterReversal ? state : {...state, syncAttemptS: at, firstRetryS: null};
+			state = afterReversal
+				? state
+				: {
+						...state,
+						syncAttemptS: at,
+						syncLineS: null,
+						awaitingSync: true,
+						firstRetryS: null,
+						count: fresh(false),
+					};
 		} else if (rec.kind === 'task' || rec.kind === 'signaling') {
+			// A start's own first attempt: its first task lines (on 6.4+ they can come a second after the
+			// `starting` line, once the static calls are rewritten), else lines just after the start.
+			let count = state.count ?? null;
+			const syncNow = rec.kind === 'task' && state.awaitingSync === true;
+			if (syncNow) {
+				// Its task lines show that every attempt prints them (dynamic debug): the count is the kernel's.
+				count = count ? {...count, dense: true} : null;
+				state = {...state, awaitingSync: false, syncLineS: at, count};
+			}
+
+			const syncLine = state.syncLineS ?? null;
 			const inSync =
-				state.syncAttemptS !== null && at >= state.syncAttemptS && at - state.syncAttemptS < syncWindowS;
-			const sameRetry = state.lastSampleS !== null && Math.abs(at - state.lastSampleS) < 0.5;
+				(syncLine !== null && at >= syncLine && at - syncLine < sameAttemptS) ||
+				(state.syncAttemptS !== null && at >= state.syncAttemptS && at - state.syncAttemptS < syncWindowS);
+			const sameRetry = state.lastSampleS !== null && Math.abs(at - state.lastSampleS) < sameAttemptS;
 			if (!inSync && !sameRetry) {
 				// The direction's first retry, once it lies on the phase learnt so far: it dates round 1 exactly.
 				const phase = retryPhaseS(state);
@@ -140,11 +188,34 @@ export function learnRetryPhase(
 					state.firstRetryS === null && (phase === null || circularGap(frac(at), phase) < 0.15)
 						? at
 						: state.firstRetryS;
+				if (count) {
+					// A reversal's first retry printing task lines: dynamic debug, every retry counted.
+					const dense = count.dense || (count.reversal && count.retries === 0 && rec.kind === 'task');
+					const retries = count.retries + 1;
+					const round = retries % signalPeriodS === (count.reversal ? 1 : 0) && retries > 1;
+					count = {
+						...count,
+						dense,
+						retries,
+						lastS: at,
+						roundsS: dense && round ? [...count.roundsS, at] : count.roundsS,
+					};
+				}
+
 				state = {
 					...state,
 					samples: [...state.samples, frac(at)].slice(-retrySamples),
 					lastSampleS: at,
 					firstRetryS: first,
+					count,
+				};
+			}
+
+			if (rec.kind === 'signaling' && state.count) {
+				// Printed at round 1 only, by the retry that sends it: that retry's number is known.
+				state = {
+					...state,
+					count: {...state.count, retries: roundRetry(1, state.count.reversal), lastS: at, roundsS: [at]},
 				};
 			}
 		}
@@ -176,6 +247,8 @@ export type RetryClock = {
 	readonly phaseS: number;
 	readonly bootTime: number;
 	readonly firstRetryS: number | null;
+	/** The latest direction's retries counted from the log, where it showed them. */
+	readonly count?: RetryCount | null;
 };
 
 export function retryClockOf(
@@ -185,7 +258,7 @@ export function retryClockOf(
 	const phaseS = retryPhaseS(retry);
 	return phaseS === null || bootTime === null
 		? null
-		: {phaseS, bootTime, firstRetryS: retry?.firstRetryS ?? null};
+		: {phaseS, bootTime, firstRetryS: retry?.firstRetryS ?? null, count: retry?.count ?? null};
 }
 
 /**
@@ -212,12 +285,31 @@ export function fakeSignalRoundAt(
 	}
 
 	const sinceS = (since - clock.bootTime) / 1000;
+	// On the phase's whole second nearest to a retry's line (it comes a little after its second).
+	const onPhase = (atS: number): number => atS - (frac(atS - clock.phaseS + 0.5) - 0.5);
+	const counted = clock.count;
+	if (counted && counted.reversal === reversal && Math.abs(counted.sinceS - sinceS) < 3) {
+		const seenS = counted.roundsS[k - 1];
+		const lastRoundS = counted.roundsS.at(-1);
+		const ahead = roundRetry(k, reversal) - counted.retries;
+		if (seenS !== undefined) {
+			return clock.bootTime + seenS * 1000;
+		}
+
+		if (counted.dense && counted.lastS !== null && ahead > 0) {
+			// One retry a second from the latest: a retry that ran late slips the rest by whole seconds.
+			return clock.bootTime + (onPhase(counted.lastS) + ahead) * 1000;
+		}
+
+		if (!counted.dense && lastRoundS !== undefined) {
+			return clock.bootTime + (lastRoundS + (k - counted.roundsS.length) * signalPeriodS) * 1000;
+		}
+	}
+
 	const retried = clock.firstRetryS;
 	let firstS: number;
 	if (retried !== null && retried > sinceS && retried < sinceS + 3) {
-		// On the phase's whole second nearest to it (a retry's line comes a little after its second).
-		const onPhase = retried - (frac(retried - clock.phaseS + 0.5) - 0.5);
-		firstS = onPhase + signalPeriodS - (reversal ? 0 : 1);
+		firstS = onPhase(retried) + signalPeriodS - (reversal ? 0 : 1);
 	} else if (reversal) {
 		firstS = sinceS + frac(clock.phaseS - sinceS) + signalPeriodS;
 	} else {
@@ -241,7 +333,15 @@ export function nextSignalIn(
 		return (first - now) / 1000;
 	}
 
-	return signalPeriodS - (((now - first) / 1000) % signalPeriodS);
+	// The first round after now: about every 15 s, later where the counted retries slipped.
+	let k = Math.max(1, Math.floor((now - first) / 1000 / signalPeriodS));
+	let at = fakeSignalRoundAt(directionSince, k, clock, reversal);
+	while (at <= now) {
+		k++;
+		at = fakeSignalRoundAt(directionSince, k, clock, reversal);
+	}
+
+	return (at - now) / 1000;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -869,6 +969,10 @@ than one snapshot, for when `patched` is absent:
 */
 export function effectiveTransition(history: History | null, snapshot: Snapshot): TransitionInfo | null {
 	const t = snapshot.transition;
+	if (t && !t.initializing && t.direction === 'patching') {
+		return unpatchingStart(history, snapshot, t);
+	}
+
 	if (!t || t.initializing || t.direction !== 'unpatching') {
 		return t;
 	}
@@ -900,7 +1004,7 @@ export function effectiveTransition(history: History | null, snapshot: Snapshot)
 	// Before `patched`: on 6.4-6.15 the load reads `patched` 1 for seconds under a slow host while the start
 	// of the transition rewrites the preemption static calls, `enabled` still 0 (klp_mutex still held).
 	const before = history?.transition ?? null;
-	if (before?.patch === t.patch && before.initializing) {
+	if (before?.patch === t.patch && before.initializing && before.direction === 'patching') {
 		return initializing;
 	}
 
@@ -915,6 +1019,27 @@ export function effectiveTransition(history: History | null, snapshot: Snapshot)
 	}
 
 	return t;
+}
+
+/**
+A disable being set up on 6.4-6.15: `starting unpatching transition` is logged, then the preemption static
+calls are rewritten (seconds under QEMU TCG) while `enabled` still reads 1 and every task is at 1, which
+reads like a patching transition nobody holds back. Observed on Debian's 6.12: 0.5 s under TCG. The last
+lifecycle line of the patch in this poll's log says so, or the previous poll already saw it.
+*/
+function unpatchingStart(history: History | null, snapshot: Snapshot, t: TransitionInfo): TransitionInfo {
+	let unpatching: boolean | null = null;
+	for (const line of snapshot.kernelLog) {
+		const rec = parseLivepatchLine(line.text);
+		if ('patch' in rec && rec.patch === t.patch && rec.kind !== 'other') {
+			unpatching = (rec.kind === 'starting' || rec.kind === 'initializing') && rec.direction === 'unpatching';
+		}
+	}
+
+	const before = history?.snapshot?.transition ?? null;
+	const still =
+		unpatching ?? (before?.patch === t.patch && before.direction === 'unpatching' && before.initializing);
+	return still ? {patch: t.patch, direction: 'unpatching', target: 0, initializing: true} : t;
 }
 
 /**

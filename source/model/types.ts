@@ -442,6 +442,30 @@ export type RetryPhase = {
 	readonly reversingS: number | null;
 	/** Kernel log time of the first retry of the latest start or reversal, once seen. */
 	readonly firstRetryS: number | null;
+	/** The latest start is waiting for its first (synchronous) attempt's task lines (dynamic debug). */
+	readonly awaitingSync?: boolean;
+	/** Kernel log time of the first task line of the latest start's own attempt. */
+	readonly syncLineS?: number | null;
+	/** The retries of the latest start or reversal, counted from the log (see `RetryCount`). */
+	readonly count?: RetryCount | null;
+};
+
+/**
+The retries of one direction (a start or a reversal) as the kernel log shows them. With dynamic debug every
+failed attempt prints its tasks' lines, so each retry is counted; without it only the first round's
+`signaling` line shows, which still dates that round exactly.
+*/
+export type RetryCount = {
+	/** Kernel log time of the `starting` (or `reversing`) line of the direction. */
+	readonly sinceS: number;
+	readonly reversal: boolean;
+	/** Retries counted so far (the number of the latest one), and its log time. */
+	readonly retries: number;
+	readonly lastS: number | null;
+	/** Every retry printed its tasks' lines (dynamic debug): `retries` is the kernel's own count. */
+	readonly dense: boolean;
+	/** Log times of the fake-signal rounds seen so far (round k at index k-1). */
+	readonly roundsS: readonly number[];
 };
 
 export function blockerKey(thread: {readonly tid: number; readonly starttime: number}): string {

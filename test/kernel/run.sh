@@ -351,7 +351,7 @@ else
 	clock="tsc_early_khz=$("$build/tsc-khz") tsc=reliable"
 fi
 smp=${KLP_SMP:-2}
-guest_nice=${KLP_GUEST_NICE:--10}
+guest_nice=${KLP_GUEST_NICE:--19}
 boot() { # boot SERIES: one kernel's whole guest run; writes build/out/<series>/{console.log,results.jsonl,rc}
 	local series=$1 abi=${abi_of[$1]} out="$build/out/$1" t0 rc append load1
 	t0=$(now)

@@ -170,8 +170,9 @@ function readPatches() {
  * The rig's own reader: every patch's values as the kernel prints them, every task's patch_state and the
  * blockers of the running transition, with the function found on the stack the way issue 2 §3 says.
  */
-/** Patch modules our own insmod is loading right now. */
+/** Patch modules our own insmod is loading right now, and patches our own disable is disabling. */
 const loading = new Set();
+const disabling = new Set();
 
 function oracle() {
 	const t0 = now();
@@ -188,7 +189,10 @@ function oracle() {
 		tp.enabled === '0' &&
 		(tp.objects.some((o) => o.patched === '0' && loaded(o)) || loading.has(tp.name)),
 	);
-	const target = tp ? (initializing ? 1 : Number(tp.enabled)) : null;
+	// A disable of ours on 6.4-6.15: `starting unpatching` is logged, then the same rewrite runs with `enabled`
+	// still 1 and every task at 1: an unpatching transition being set up, with no blocker yet.
+	const unpatchingStart = Boolean(tp && tp.enabled === '1' && disabling.has(tp.name));
+	const target = tp ? (unpatchingStart ? 0 : initializing ? 1 : Number(tp.enabled)) : null;
 	const hist = {'-1': 0, 0: 0, 1: 0};
 	const blockers = [];
 	let total = 0;
@@ -197,7 +201,7 @@ function oracle() {
 		if (ps === null) continue; // exited
 		total++;
 		hist[ps] = (hist[ps] ?? 0) + 1;
-		if (tp && !initializing && (ps === '0' || ps === '1') && Number(ps) !== target) {
+		if (tp && !initializing && !unpatchingStart && (ps === '0' || ps === '1') && Number(ps) !== target) {
 			const st = parseStat(read(`/proc/${tgid}/task/${tid}/stat`));
 			if (!st) continue;
 			const wchan = readTrim(`/proc/${tgid}/task/${tid}/wchan`);
@@ -650,7 +654,12 @@ async function action(kind, args, fallback) {
 	return {...r, via: 'shell'};
 }
 const awaits = (r, what) => (r.via === 'shell' ? {awaits: what} : {});
-const disable = (patch) => action('disable', [patch], () => sh(`echo 0 > ${LP}/${patch}/enabled`));
+const disable = (patch) => {
+	disabling.add(patch);
+	return action('disable', [patch], () => sh(`echo 0 > ${LP}/${patch}/enabled`)).finally(() =>
+		disabling.delete(patch),
+	);
+};
 
 /** klptop force (or the shell's write while the subcommand is missing), checked to succeed. */
 async function forcePatch(patch, label) {
