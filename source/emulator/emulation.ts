@@ -41,6 +41,8 @@ export type EmulationOptions = {
 	calls are rewritten). @default [0, 0]; the real-kernel runs of 6.12 under TCG saw seconds
 	*/
 	condReschedDisableMs?: readonly [number, number];
+	/** ms range a patching transition's completion synchronises for. @default [0.6, 4]; TCG saw ~150 ms */
+	patchCompleteMs?: readonly [number, number];
 };
 
 export type Emulation = {
@@ -104,6 +106,7 @@ export function createEmulation(name: string, options: EmulationOptions = {}): E
 		...(options.refusedLoadMs ? {refusedLoadUs: toUs(options.refusedLoadMs)} : {}),
 		...(options.condReschedEnableMs ? {condReschedEnableUs: toUs(options.condReschedEnableMs)} : {}),
 		...(options.condReschedDisableMs ? {condReschedDisableUs: toUs(options.condReschedDisableMs)} : {}),
+		...(options.patchCompleteMs ? {patchCompleteUs: toUs(options.patchCompleteMs)} : {}),
 	});
 	const prng = createPrng(seed).fork(0x5ce9a);
 	buildBaseWorld(kernel);

@@ -97,6 +97,11 @@ export type KernelOptions = {
 	from this range. @default [0, 0] (a normal machine's few ms); QEMU TCG on a busy host saw seconds
 	*/
 	readonly condReschedDisableUs?: readonly [number, number];
+	/**
+	µs the completion of a patching transition synchronises for (`klp_synchronize_transition()`), after an
+	atomic replace dropped the patches it replaced. @default [600, 4000]; QEMU TCG saw ~0.15 s
+	*/
+	readonly patchCompleteUs?: readonly [number, number];
 };
 
 export class EmulatedKernel {
@@ -120,6 +125,7 @@ export class EmulatedKernel {
 			options.condReschedDisableUs ?? delays.condReschedDisable,
 			'condReschedDisableUs',
 		);
+		const patchCompleteUs = checkedRange(options.patchCompleteUs ?? delays.patchComplete, 'patchCompleteUs');
 		const clock = new Clock(createPrng(options.seed ?? 1), uptimeUs, bootEpochMs);
 		this.k = {
 			features: this.features,
@@ -149,6 +155,7 @@ export class EmulatedKernel {
 			refusedLoadUs,
 			condReschedEnableUs,
 			condReschedDisableUs,
+			patchCompleteUs,
 		};
 		for (let index = 0; index < (options.cpus ?? 2); index++) {
 			this.k.cpus.push({index, idle: tasks.makeIdleTask(index), kickIgnoredUntilUs: 0});

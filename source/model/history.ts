@@ -973,6 +973,18 @@ export function effectiveTransition(history: History | null, snapshot: Snapshot)
 		return unpatchingStart(history, snapshot, t);
 	}
 
+	const before = history?.snapshot?.transition ?? null;
+	if (
+		t?.initializing &&
+		before?.patch === t.patch &&
+		before.direction === 'unpatching' &&
+		!before.initializing
+	) {
+		// Not a load but the end of that unpatching: `patched` drops to 0 before the kernel synchronises and
+		// clears `transition` (tenths of a second under QEMU TCG).
+		return {patch: t.patch, direction: 'unpatching', target: 0};
+	}
+
 	if (!t || t.initializing || t.direction !== 'unpatching') {
 		return t;
 	}
@@ -1003,8 +1015,8 @@ export function effectiveTransition(history: History | null, snapshot: Snapshot)
 
 	// Before `patched`: on 6.4-6.15 the load reads `patched` 1 for seconds under a slow host while the start
 	// of the transition rewrites the preemption static calls, `enabled` still 0 (klp_mutex still held).
-	const before = history?.transition ?? null;
-	if (before?.patch === t.patch && before.initializing && before.direction === 'patching') {
+	const tracked = history?.transition ?? null;
+	if (tracked?.patch === t.patch && tracked.initializing && tracked.direction === 'patching') {
 		return initializing;
 	}
 

@@ -42,12 +42,27 @@ const observed61 = [
 	'forced-unpatch',
 ];
 /**
-The 6.12 scenarios whose recorded fixtures the emulator's 6.11 generation reproduces so far (issue 14). The
-others recorded in test/fixtures/kernel/6.12 differ in the seconds-long windows TCG gave the static-call
-rewrites at a transition's start and end on a busy host: the recording's reader called a load's window
-`unpatching` where klptop now says patching, and the emulator's own stage transitions get the same windows.
+The 6.12 scenarios whose recorded fixtures (one full run of 2026-12-06 under QEMU 10.0, all 238 checks passed)
+the emulator's 6.11 generation reproduces. Not yet: `stack-order`, whose first patch's transition ends in 0.67 s
+there and 2.5 s in the emulator (the start and end rewrites are drawn from one range per fixture, not per
+transition, so the 0.26 s between the two loads is missed), and `replace-force`, where the rig starts a
+second reader between the release and the disable, which the fixture does not record as an action (the real
+unpatching is held by it in `patched_wait_killable_v2`, the emulated one by nobody). `force-no-transition`
+has no transition to replay (as on 6.1).
 */
-const observed612 = ['force', 'replace-reverse'];
+const observed612 = [
+	'quick',
+	'stuck-interruptible',
+	'unpatch-fake-signal',
+	'stuck-kthread',
+	'stuck-killable',
+	'release',
+	'force',
+	'replace-release',
+	'replace-reverse',
+	'late-module',
+	'forced-unpatch',
+];
 /** Kernel series of the real tier, the emulator generation checked against it, and its scenarios. */
 const kernels: ReadonlyArray<{series: string; generation: KernelGeneration; observed: readonly string[]}> = [
 	{series: '6.1', generation: '6.1', observed: observed61},
@@ -68,10 +83,11 @@ function stageStampS(emulation: Emulation, stage: string): number {
 	const wanted = stage.startsWith('insmod')
 		? `livepatch: enabling patch '${patch}'`
 		: `livepatch: '${patch}': initializing unpatching transition`;
-	for (const line of emulation.port.readKmsg() ?? []) {
-		const match = /^\d+,\d+,(\d+),[^;]*;(.*)$/.exec(line);
-		if (match && match[2] === wanted) {
-			return Number(match[1]) / 1e6;
+	// The kernel's own record, not the port's /dev/kmsg stream: reading that would take these lines from
+	// the reader's first scan, and with them the `enabling patch` that tells it a load is initialising.
+	for (const record of emulation.kernel.logSince(0)) {
+		if (record.text === wanted) {
+			return record.us / 1e6;
 		}
 	}
 
@@ -233,8 +249,11 @@ function endRewrite(fixture: Fixture): {condReschedDisableMs?: [number, number]}
 		return {};
 	}
 
-	const lo = Math.round(Math.max(1.1, Math.min(...long)) * 1000);
-	return {condReschedDisableMs: [lo, Math.max(lo, Math.round(Math.max(...long) * 1000))]};
+	// A tail begins when the last task switched and includes the wait for the retry that sees it (up to a
+	// second), which the emulator waits as well: the rewrite is the rest.
+	const rewrites = long.map((tail) => Math.max(0.1, tail - 1));
+	const lo = Math.round(Math.min(...rewrites) * 1000);
+	return {condReschedDisableMs: [lo, Math.max(lo, Math.round(Math.max(...rewrites) * 1000))]};
 }
 
 /**
@@ -251,6 +270,8 @@ function startRewrite(
 		return {};
 	}
 
+	// Until `enabled` shows the new value (or the patch is gone), at most until the command returned: a load
+	// whose first attempt switches every task also completes the transition before insmod returns.
 	const windows = fixture.actions
 		.filter(
 			(action) =>
@@ -258,7 +279,16 @@ function startRewrite(
 				action.kernel_s !== undefined &&
 				/^(insmod klp_\w+_patch|disable )/.test(action.action),
 		)
-		.map((action) => Math.max(0, action.end_s - action.kernel_s!));
+		.map((action) => {
+			const [verb, name] = action.action.split(' ');
+			const enabled = verb === 'insmod';
+			const flipped = fixture.sequence.find(
+				(step) =>
+					step.first_s >= action.kernel_s! &&
+					step.state.patches.every((patch) => patch.name !== name || patch.enabled === enabled),
+			);
+			return Math.max(0, Math.min(flipped?.first_s ?? action.end_s, action.end_s) - action.kernel_s!);
+		});
 	if (windows.length === 0) {
 		return {};
 	}
@@ -268,8 +298,27 @@ function startRewrite(
 	};
 }
 
+/**
+The completion of an atomic replace: the patches it replaced read `enabled` 0 while `transition` still reads 1
+on the new one, until the kernel has synchronised (0.14 s on 6.12 under TCG, microseconds on a normal
+machine). Measured from the fixture's steps that show it, like the windows above.
+*/
+function replaceCompletion(fixture: Fixture): {patchCompleteMs?: [number, number]} {
+	const spans = fixture.sequence
+		.filter(
+			(step) =>
+				step.state.transition?.direction === 'patching' &&
+				step.state.patches.some(
+					(patch) => patch.name !== step.state.transition?.patch && !patch.enabled && !patch.transition,
+				) &&
+				step.state.patches.find((patch) => patch.name === step.state.transition?.patch)?.enabled === true,
+		)
+		.map((step) => Math.round((step.until_s - step.first_s) * 1000));
+	return spans.length === 0 ? {} : {patchCompleteMs: [Math.min(...spans), Math.max(...spans)]};
+}
+
 /** Runs the emulator's scenario with the fixture's actions; returns its steps and the actions' results. */
-function emulate(fixture: Fixture, generation: KernelGeneration) {
+function emulate(fixture: Fixture, generation: KernelGeneration, periodS = samplePeriodS) {
 	const stage = fixture.actions.find((action) => action.t_s >= 0 && stagePattern.test(action.action));
 	if (!stage) {
 		throw new Error(`fixture ${fixture.scenario} has no action that starts a transition`);
@@ -285,6 +334,7 @@ function emulate(fixture: Fixture, generation: KernelGeneration) {
 		...(start.condReschedEnableMs || !insmodInitMs ? {} : {insmodInitMs}),
 		...start,
 		...endRewrite(fixture),
+		...replaceCompletion(fixture),
 	});
 	const reader = createReader(emulation.port, {kind: 'emulator', root: null, scenario: fixture.scenario});
 	const zeroS = emulation.kernel.uptimeUs() / 1e6;
@@ -307,7 +357,7 @@ function emulate(fixture: Fixture, generation: KernelGeneration) {
 		}
 	};
 
-	for (let sampleS = offsetS; sampleS <= endS; sampleS += samplePeriodS) {
+	for (let sampleS = offsetS; sampleS <= endS; sampleS += periodS) {
 		while (pending.length > 0 && pending[0]!.atS <= sampleS) {
 			const next = pending.shift()!;
 			advanceTo(next.atS);
@@ -322,7 +372,7 @@ function emulate(fixture: Fixture, generation: KernelGeneration) {
 		observations.push({t: sampleS, view: toJsonDocument(history)});
 	}
 
-	return {steps: foldObservations(observations, endS), results, stageS, history: history!};
+	return {steps: foldObservations(observations, endS), results, stageS, fromS: offsetS, history: history!};
 }
 
 /**
@@ -385,11 +435,11 @@ describe.each(kernels)(
 				const refused = fixture.actions
 					.filter((action) => action.result === 'EBUSY' && action.action.startsWith('insmod '))
 					.map((action) => action.action.split(' ')[1]);
+				// Its directory lasts as long as the insmod (0.16 s on 6.12 under TCG): a poll may miss it, but
+				// what a poll sees of it is a patch that comes and goes, never a transition.
 				for (const patch of refused) {
-					expect(history.events.filter((event) => event.patch === patch).map((event) => event.kind)).toEqual([
-						'patch-appeared',
-						'patch-disappeared',
-					]);
+					const kinds = history.events.filter((event) => event.patch === patch).map((event) => event.kind);
+					expect(kinds.length === 0 ? [] : ['patch-appeared', 'patch-disappeared']).toEqual(kinds);
 				}
 			});
 
@@ -397,11 +447,14 @@ describe.each(kernels)(
 				// Brief steps may be missed in the comparison above; the patch directories (enabled, transition)
 				// must still exist in the model: an insmod's init window, a refused insmod's directory.
 				const fixture = loadFixtureOf(name);
-				const {steps, stageS} = emulate(fixture, generation);
+				// Sampled densely: the model must have the state, however briefly (0.14 s of a replace's end).
+				// The emulation is first read at its t0, a little after its stage action: what ended before is unseen.
+				const {steps, stageS, fromS} = emulate(fixture, generation, 0.05);
 				const states = (list: readonly Step[]) =>
 					new Set(list.map((step) => JSON.stringify(step.state.patches)));
 				const emulated = states(steps);
-				expect([...states(realSteps(fixture, stageS))].filter((state) => !emulated.has(state))).toEqual([]);
+				const real = realSteps(fixture, stageS).filter((step) => step.until_s > fromS);
+				expect([...states(real)].filter((state) => !emulated.has(state))).toEqual([]);
 			});
 		}
 	},

@@ -735,6 +735,16 @@ describe('a patch being disabled on 6.4-6.15 (enabled still 1 while the static c
 		const h3 = foldSnapshot(h2, unpatching(3, 'p', 1));
 		expect(h3.transition).toMatchObject({direction: 'unpatching', pending: 1});
 		expect(h3.events.filter((e) => e.kind === 'transition-reversed')).toEqual([]);
+		// Its end: `patched` drops to 0 before `transition` does, which alone reads like a load initialising.
+		const ending = snap({
+			at: 4,
+			patches: [patch('p', {enabled: false, transition: true})],
+			transition: {patch: 'p', direction: 'patching', target: 1, initializing: true},
+			byPatchState: {'-1': 0, '0': 54, '1': 0},
+		});
+		const h4 = foldSnapshot(h3, ending);
+		expect(h4.transition).toMatchObject({direction: 'unpatching', pending: 0});
+		expect(h4.events.filter((e) => e.kind === 'transition-reversed')).toEqual([]);
 		// Without the line, enabled 1 and transition 1 stay a patching transition.
 		expect(foldSnapshot(before, patching(2, 'p', 0)).transition?.direction).toBe('patching');
 	});

@@ -56,4 +56,6 @@ export type KernelState = {
 	readonly condReschedEnableUs: readonly [number, number];
 	/** µs range of the static-call rewrite at the end of a transition on 6.4-6.15 (`KernelOptions.condReschedDisableUs`). */
 	readonly condReschedDisableUs: readonly [number, number];
+	/** µs range of a patching transition's completion (`KernelOptions.patchCompleteUs`). */
+	readonly patchCompleteUs: readonly [number, number];
 };

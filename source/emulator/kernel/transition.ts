@@ -300,6 +300,9 @@ function completeTransition(k: KernelState): void {
 		k.printk.lp(7, `'${patch.name}': completing ${direction(k)} transition`);
 	}
 
+	// An atomic replace drops the patches it replaced first (`enabled` 0 on them while `transition` still
+	// reads 1 on the new one: 0.14 s on Debian's 6.12 under QEMU TCG), then synchronises.
+	const replaced = patch.replace && target === 1 ? unpatchReplaced(k, patch) : [];
 	if (target === 0) {
 		for (const object of patch.objects) {
 			if (object.patched) {
@@ -308,10 +311,10 @@ function completeTransition(k: KernelState): void {
 		}
 	}
 
-	const wait = k.clock.rand(target === 0 ? delays.unpatchComplete : delays.patchComplete);
+	const wait = k.clock.rand(target === 0 ? delays.unpatchComplete : k.patchCompleteUs);
 	k.mutex.hold(k.clock.uptimeUs() + wait);
 	k.clock.after(wait, () => {
-		finishTransition(k, patch, target);
+		finishTransition(k, patch, target, replaced);
 	});
 }
 
@@ -319,8 +322,12 @@ function completeTransition(k: KernelState): void {
 klp_complete_transition(), second half, once the synchronisation is done: an atomic replace drops
 the patches it replaced, every task goes back to -1, and the patches done with are freed.
 */
-function finishTransition(k: KernelState, patch: KPatch, target: PatchState): void {
-	const replaced = patch.replace && target === 1 ? unpatchReplaced(k, patch) : [];
+function finishTransition(
+	k: KernelState,
+	patch: KPatch,
+	target: PatchState,
+	replaced: readonly KPatch[],
+): void {
 	for (const object of patch.objects) {
 		for (const func of object.funcs) {
 			func.transition = false;
