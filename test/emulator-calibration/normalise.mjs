@@ -112,7 +112,7 @@ function kernelMark(verb, target) {
  */
 export function actionsFromEvents(events, start, klog = []) {
 	return events
-		.filter((e) => ['insmod', 'rmmod', 'action', 'write', 'ctl'].includes(e.name))
+		.filter((e) => ['insmod', 'rmmod', 'action', 'write', 'ctl', 'reader'].includes(e.name))
 		.map((e) => {
 			let what;
 			let mark = null;
@@ -128,6 +128,9 @@ export function actionsFromEvents(events, start, klog = []) {
 				what = `${rel}=${e.value}`;
 				const [patch, file] = rel.split('/');
 				mark = kernelMark(`${file}=${e.value}`, patch);
+			} else if (e.name === 'reader') {
+				// A `cat` of a klp_sleeper file, once it sleeps in the kernel (the event comes then).
+				what = `reader ${e.file}`;
 			} else what = `ctl ${e.cmd}`;
 			const t0 = e.t0 ?? e.t;
 			const t1 = e.t1 ?? t0;
@@ -140,7 +143,10 @@ export function actionsFromEvents(events, start, klog = []) {
 				action: what,
 				...(e.name === 'action' ? {via: e.via} : {}),
 				...(e.targets ? {targets: e.targets} : {}),
-				result: e.rc === 0 ? 'ok' : (errnoOf(`${e.stderr ?? ''} ${e.stdout ?? ''}`) ?? `rc=${e.rc}`),
+				result:
+					e.rc === 0 || e.name === 'reader'
+						? 'ok'
+						: (errnoOf(`${e.stderr ?? ''} ${e.stdout ?? ''}`) ?? `rc=${e.rc}`),
 			};
 		});
 }

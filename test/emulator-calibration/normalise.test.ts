@@ -100,7 +100,8 @@ describe('actions and errors', () => {
 				{name: 'action', kind: 'nudge', args: [182], targets: ['cat'], via: 'shell', rc: 0, t0: 14, t1: 14.3},
 				{name: 'write', path: '/sys/kernel/livepatch/p/enabled', value: 0, rc: 0, t0: 15, t1: 15.1},
 				{name: 'action', kind: 'force', args: ['p', '--confirm', 'p'], via: 'klptop', rc: 0, t0: 16, t1: 18},
-				{name: 'reader', t: 11},
+				{name: 'reader', file: '/proc/klp_sleeper_killable', pid: 7, wchan: 'x', t: 11},
+				{name: 'sample', t: 11.5},
 			],
 			10,
 			[
@@ -114,6 +115,8 @@ describe('actions and errors', () => {
 			{t_s: 4, end_s: 4.3, action: 'nudge 182', via: 'shell', targets: ['cat'], result: 'ok'},
 			{t_s: 5, end_s: 5.1, kernel_s: 5.05, action: 'p/enabled=0', result: 'ok'},
 			{t_s: 6, end_s: 8, kernel_s: 7.5, action: 'force p --confirm p', via: 'klptop', result: 'ok'},
+			// A reader the rig started (replayed by the calibration), dated when it slept in the kernel.
+			{t_s: 1, end_s: 1, action: 'reader /proc/klp_sleeper_killable', result: 'ok'},
 		]);
 	});
 });
