@@ -11,6 +11,10 @@
 #   KLP_PARALLEL=0|1                       boot the kernels one after the other (default) or together
 #   KLP_BACKPORTS=1                        take 6.12 from bookworm-backports even when bookworm has it
 #   KLP_ACCEL=tcg|kvm                      tcg (default, what CI uses); kvm where nested KVM works
+#   KLP_QEMU=backports|system              bookworm-backports' QEMU, extracted under build/qemu (default), or the
+#                                          installed one (bookworm's 7.2 oopses 6.12 under multi-threaded TCG)
+#   KLP_SMP=2                              guest vCPUs
+#   KLP_GUEST_NICE=-19                     the guest's own session (autogroup) niceness
 #   KLP_SCENARIOS=quick,force              only these scenarios (default: all the kernel supports)
 #   KLP_NO_APT=1                           skip apt (iterations; the ABIs of the last run are reused)
 #   KLP_TIMEOUT=900                        QEMU wall-clock limit per kernel, seconds
@@ -30,7 +34,7 @@ for arg in "$@"; do
 	--update-fixtures) update_fixtures=1 ;;
 	--verdict-only) verdict_only=1 ;;
 	-h | --help)
-		sed -n '2,21p' "$0"
+		sed -n '2,24p' "$0"
 		exit 0
 		;;
 	*)
