@@ -33,7 +33,9 @@ klptop run next to a C run) so slow load swings hit both sides.
 Environment: KLPTOP_DIST (default ./dist), KLPTOP_BENCH_DIR (default /tmp/klptop-bench: trees are
 cached there between runs), BENCH_RUNS (default 5), BENCH_SHELL_SAMPLE (default 2000), BENCH_ONLY
 (comma-separated parts to run: once, polls, record, render, terminal, cost, fleet; default all),
-BENCH_RECORD_POLLS (default 900: seconds of the emulated 10,000-thread transition recorded).
+BENCH_RECORD_POLLS (default 900: seconds of the emulated 10,000-thread transition recorded),
+BENCH_COST_BLOCKS (comma-separated blocks of the 'cost' part's terminal runs: all (the all-threads
+view, 60 s), start (start to first frame), cpu (steady-state CPU next to top); default all three).
 */
 import {performance} from 'node:perf_hooks';
 import {spawnSync} from 'node:child_process';
@@ -97,6 +99,7 @@ const extraCaCerts = process.env.NODE_EXTRA_CA_CERTS;
 delete process.env.NODE_EXTRA_CA_CERTS;
 
 const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null;
+const costBlocks = new Set((process.env.BENCH_COST_BLOCKS ?? 'all,start,cpu').split(','));
 
 async function part(name, fn) {
 	if (only !== null && !only.has(name) && name !== 'compile C' && name !== 'trees') {
@@ -814,96 +817,105 @@ await part('cost', async () => {
 	terminal.startServer();
 	try {
 		// §2: 60 s of polling in the all-threads view, keys pressed meanwhile.
-		const all = await terminal.dashboardRun({
-			name: 'all',
-			command: `${process.execPath} --import ${probe} ${cli} --root ${trees.big} -d 1`,
-			env: {KLPTOP_BENCH_PROBE: probeFile},
-			marker: /FUNCTION \[object\]/,
-			setup: {key: 'a', shown: /all threads/},
-			key: 'h',
-			open: /Help: every key/,
-			back: 'Escape',
-			closed: /FUNCTION \[object\]/,
-			durationS: 60,
-			probeFile,
-		});
-		results.allThreads = all;
-		if (all.error) throw new Error(`all-threads view: ${all.error}`);
-		say(
-			`  all-threads view, 100,000 threads, -d 1, 60 s (keys h/Esc at random moments, ${all.presses} presses):`,
-		);
-		row('', ['median', 'p90', 'p99', 'max', '']);
-		row('  key to screen (ms)', [
-			fmtMs(all.medianMs),
-			fmtMs(all.p90Ms),
-			fmtMs(all.p99Ms),
-			fmtMs(all.maxMs),
-			'',
-		]);
-		row('  longest main-thread stall a second', [
-			fmtMs(all.stallMedianMs),
-			'',
-			'',
-			fmtMs(all.stallMaxMs),
-			`${all.stallSeconds} s`,
-		]);
-		say(
-			`  peak RSS (VmHWM) ${all.peakMb.toFixed(1)} MB, RSS at the end ${all.rssMb.toFixed(1)} MB, cpu ${fmtMs(all.cpuMsPerSecond)} ms/s`,
-		);
-		target('all-threads view: peak RSS <= 150 MB', all.peakMb <= 150, `${all.peakMb.toFixed(1)} MB`);
-		target(
-			'all-threads view: longest main-thread stall per poll <= 50 ms',
-			all.stallMaxMs <= 50,
-			`${fmtMs(all.stallMaxMs)} ms (median second ${fmtMs(all.stallMedianMs)} ms)`,
-		);
-		target(
-			'all-threads view: key to screen <= 50 ms p99',
-			all.p99Ms <= 50,
-			`${fmtMs(all.p99Ms)} ms (median ${fmtMs(all.medianMs)})`,
-		);
+		if (costBlocks.has('all')) {
+			const all = await terminal.dashboardRun({
+				name: 'all',
+				command: `${process.execPath} --import ${probe} ${cli} --root ${trees.big} -d 1`,
+				env: {KLPTOP_BENCH_PROBE: probeFile},
+				marker: /FUNCTION \[object\]/,
+				setup: {key: 'a', shown: /all threads/},
+				key: 'h',
+				open: /Help: every key/,
+				back: 'Escape',
+				closed: /FUNCTION \[object\]/,
+				durationS: 60,
+				probeFile,
+			});
+			results.allThreads = all;
+			if (all.error) throw new Error(`all-threads view: ${all.error}`);
+			say(
+				`  all-threads view, 100,000 threads, -d 1, 60 s (keys h/Esc at random moments, ${all.presses} presses):`,
+			);
+			row('', ['median', 'p90', 'p99', 'max', '']);
+			row('  key to screen (ms)', [
+				fmtMs(all.medianMs),
+				fmtMs(all.p90Ms),
+				fmtMs(all.p99Ms),
+				fmtMs(all.maxMs),
+				'',
+			]);
+			row('  longest main-thread stall a second', [
+				fmtMs(all.stallMedianMs),
+				'',
+				'',
+				fmtMs(all.stallMaxMs),
+				`${all.stallSeconds} s`,
+			]);
+			say(
+				`  peak RSS (VmHWM) ${all.peakMb.toFixed(1)} MB, RSS at the end ${all.rssMb.toFixed(1)} MB, cpu ${fmtMs(all.cpuMsPerSecond)} ms/s`,
+			);
+			target('all-threads view: peak RSS <= 150 MB', all.peakMb <= 150, `${all.peakMb.toFixed(1)} MB`);
+			target(
+				'all-threads view: longest main-thread stall per poll <= 50 ms',
+				all.stallMaxMs <= 50,
+				`${fmtMs(all.stallMaxMs)} ms (median second ${fmtMs(all.stallMedianMs)} ms)`,
+			);
+			target(
+				'all-threads view: key to screen <= 50 ms p99',
+				all.p99Ms <= 50,
+				`${fmtMs(all.p99Ms)} ms (median ${fmtMs(all.medianMs)})`,
+			);
+		} else say('  all-threads view: skipped (BENCH_COST_BLOCKS)');
 
 		// §3: start to the first frame and to the first full frame, from dist/ and from the bundle.
 		const scanMs = results.poll?.firstScanMs ?? Number.NaN;
-		row('start on 100,000 threads', ['first frame', 'min', 'full frame', 'min', 'full-first']);
-		results.start = {};
-		for (const [label, command] of [
-			['from dist/', `${process.execPath} ${cli} --root ${trees.big}`],
-			['from the bundle', `${process.execPath} ${bundle} --root ${trees.big}`],
-		]) {
-			const r = await terminal.firstFrames({
-				name: 'start',
-				command,
-				first: /^klptop /m,
-				full: /threads \d+.*blockers \d+/,
-				runs: 5,
-			});
-			results.start[label] = r;
-			if (r.error) {
-				say(`  ${label}: ${r.error}`);
-				continue;
-			}
+		if (costBlocks.has('start')) {
+			row('start on 100,000 threads', ['first frame', 'min', 'full frame', 'min', 'full-first']);
+			results.start = {};
+			for (const [label, command] of [
+				['from dist/', `${process.execPath} ${cli} --root ${trees.big}`],
+				['from the bundle', `${process.execPath} ${bundle} --root ${trees.big}`],
+			]) {
+				const r = await terminal.firstFrames({
+					name: 'start',
+					command,
+					first: /^klptop /m,
+					full: /threads \d+.*blockers \d+/,
+					runs: 5,
+				});
+				results.start[label] = r;
+				if (r.error) {
+					say(`  ${label}: ${r.error}`);
+					continue;
+				}
 
-			const gaps = r.fulls.map((f, i) => f - r.firsts[i]);
-			row(`  ${label}`, [
-				fmtMs(r.firstMedianMs),
-				fmtMs(r.firstMinMs),
-				fmtMs(r.fullMedianMs),
-				fmtMs(r.fullMinMs),
-				fmtMs(median(gaps)),
-			]);
-			target(
-				`start to first frame <= 300 ms (${label})`,
-				r.firstMedianMs <= 300,
-				`${fmtMs(r.firstMedianMs)} ms`,
-			);
-			target(
-				`first full frame within scan time + 50 ms of the first (${label})`,
-				median(gaps) <= scanMs + 50,
-				`${fmtMs(median(gaps))} ms after the first frame; the scan alone ${fmtMs(scanMs)} ms (in-process, first scanAsync)`,
-			);
-		}
+				const gaps = r.fulls.map((f, i) => f - r.firsts[i]);
+				row(`  ${label}`, [
+					fmtMs(r.firstMedianMs),
+					fmtMs(r.firstMinMs),
+					fmtMs(r.fullMedianMs),
+					fmtMs(r.fullMinMs),
+					fmtMs(median(gaps)),
+				]);
+				target(
+					`start to first frame <= 300 ms (${label})`,
+					r.firstMedianMs <= 300,
+					`${fmtMs(r.firstMedianMs)} ms`,
+				);
+				target(
+					`first full frame within scan time + 50 ms of the first (${label})`,
+					median(gaps) <= scanMs + 50,
+					`${fmtMs(median(gaps))} ms after the first frame; the scan alone ${fmtMs(scanMs)} ms (in-process, first scanAsync)`,
+				);
+			}
+		} else say('  start to first frame: skipped (BENCH_COST_BLOCKS)');
 
 		// §3: steady-state CPU over 60 s, side by side with top in the same pane size.
+		if (!costBlocks.has('cpu')) {
+			say('  steady-state cpu: skipped (BENCH_COST_BLOCKS)');
+			return;
+		}
+
 		const cpu = await terminal.steadyBytes(
 			[
 				{name: 'transition', command: `${process.execPath} ${cli} --root ${trees.medium} -d 1`},

@@ -57,22 +57,47 @@ function decode(line: string, at: number): {slot: number; index: number} | null 
 Slots are handed out round-robin, skipping held ones: a freed slot is used again only after every
 other slot has been, so a marker left over from an old frame finds its slot empty (a blank line)
 rather than another element's lines.
+
+Lines equal to a block still held get that block's slot again (and count as registered now): a pane
+whose lines did not change hands Ink the same markers, so Ink sees no text change, re-measures
+nothing and lays nothing out again (an idle dashboard re-renders every poll; without this each
+render gave every line a new marker and Ink measured the whole frame again). Two elements with
+equal lines share a slot: their markers resolve to the same lines.
 */
 export function createRawLines(): RawLines {
-	const held = new Map<number, {readonly order: number; readonly lines: readonly string[]}>();
+	const held = new Map<number, {order: number; readonly key: string; readonly lines: readonly string[]}>();
+	/** The slot holding each block's lines, by their text (lines never hold a newline). */
+	const byLines = new Map<string, number>();
 	let next = 0;
 	let order = 0;
+	const forget = (slot: number): void => {
+		const entry = held.get(slot);
+		if (entry === undefined) return;
+		held.delete(slot);
+		if (byLines.get(entry.key) === slot) byLines.delete(entry.key);
+	};
+
 	return {
 		register(lines) {
+			const key = lines.join('\n');
+			const same = byLines.get(key);
+			const entry = same === undefined ? undefined : held.get(same);
+			if (same !== undefined && entry !== undefined && entry.lines.length === lines.length) {
+				entry.order = order++;
+				return lines.map((_, index) => marker(same, index));
+			}
+
 			if (held.size >= slots) {
 				// Nothing has been resolved for thousands of registrations (no frames?): start over.
 				held.clear();
+				byLines.clear();
 			}
 
 			while (held.has(next)) next = (next + 1) % slots;
 			const slot = next;
 			next = (next + 1) % slots;
-			held.set(slot, {order: order++, lines: [...lines]});
+			held.set(slot, {order: order++, key, lines: [...lines]});
+			byLines.set(key, slot);
 			return lines.map((_, index) => marker(slot, index));
 		},
 		lookup(slot, index) {
@@ -83,7 +108,7 @@ export function createRawLines(): RawLines {
 			for (const slot of referenced) newest = Math.max(newest, held.get(slot)?.order ?? -1);
 			for (const [slot, entry] of held) {
 				// A frame without markers shows that no registered line is waiting to be shown.
-				if (newest === -1 || (entry.order < newest && !referenced.has(slot))) held.delete(slot);
+				if (newest === -1 || (entry.order < newest && !referenced.has(slot))) forget(slot);
 			}
 		},
 		get size() {

@@ -321,6 +321,64 @@ describe('resolveRawLines', () => {
 		expect(registry.size).toBeLessThanOrEqual(0xf900 - 0xe000);
 	});
 
+	it('hands the same lines the same markers, and other lines others', () => {
+		const registry = createRawLines();
+		const first = registry.register(['a', 'b']);
+		expect(registry.register(['a', 'b'])).toEqual(first);
+		expect(registry.register(['a', 'c'])).not.toEqual(first);
+		expect(registry.register(['a'])).not.toEqual(first.slice(0, 1));
+		// No lines and one empty line are different blocks.
+		expect(registry.register([''])).toHaveLength(1);
+		expect(registry.register([])).toEqual([]);
+		expect(registry.size).toBe(5);
+	});
+
+	it('keeps a block registered again as new: a frame showing it again does not lose it', () => {
+		const registry = createRawLines();
+		const [kept] = registry.register(['unchanged pane']);
+		const [other] = registry.register(['other pane']);
+		resolveRawLines(`${kept!}\n${other!}`, registry);
+		// The next render: the unchanged pane registers the same lines after the other pane's new ones.
+		const [changed] = registry.register(['other pane, new']);
+		const [again] = registry.register(['unchanged pane']);
+		expect(again).toBe(kept);
+		expect(resolveRawLines(`${again!}\n${changed!}`, registry)).toBe('unchanged pane\nother pane, new');
+		// What no frame shows any more is forgotten, and its lines get a fresh slot when they come back.
+		expect(registry.size).toBe(2);
+		expect(registry.register(['other pane'])).not.toEqual([other]);
+	});
+
+	it('gives an idle dashboard the same markers from one poll to the next (Ink has nothing to lay out again)', () => {
+		const registry = createRawLines();
+		const idle = (time: number) => snapshot({transition: false, time});
+		const before = historyOf(idle(t0), idle(t0 + 1000));
+		const after = historyOf(idle(t0), idle(t0 + 1000), idle(t0 + 2000));
+		const feed = new FakeFeed([idle(t0)]);
+		const app = (history: typeof before) => (
+			<RawLinesContext.Provider value={registry}>
+				<App
+					feed={feed}
+					makeEmulatorFeed={() => feed}
+					delayS={3600}
+					readonlyReason={null}
+					theme={{color: true, ascii: false}}
+					pids={null}
+					tids={null}
+					hostname="testbox"
+					width={120}
+					height={40}
+					initialHistory={history}
+				/>
+			</RawLinesContext.Provider>
+		);
+		const one = renderToString(app(before), {columns: markerLength});
+		resolveRawLines(one, registry);
+		const two = renderToString(app(after), {columns: markerLength});
+		expect(two).toMatch(privateUse);
+		expect(two).toBe(one);
+		expect(resolveRawLines(two, registry)).toContain('no transition');
+	});
+
 	it('keeps lines registered after the newest one a frame shows (their frame is still to come)', () => {
 		const registry = createRawLines();
 		const [shown] = registry.register(['shown']);
