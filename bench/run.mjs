@@ -38,8 +38,8 @@ BENCH_COST_BLOCKS (comma-separated blocks of the 'cost' part's terminal runs: al
 view, 60 s), start (start to first frame), cpu (steady-state CPU next to top); default all three).
 */
 import {performance} from 'node:perf_hooks';
-import {spawnSync} from 'node:child_process';
-import {existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {spawn, spawnSync} from 'node:child_process';
+import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -180,8 +180,8 @@ if (!existsSync(cli)) {
 
 mkdirSync(bin, {recursive: true});
 await part('compile C', () => {
-	for (const name of ['lower-bound', 'spawn-stat']) {
-		run('gcc', ['-O2', '-Wall', '-o', path.join(bin, name), path.join(benchDir, `${name}.c`)]);
+	for (const name of ['lower-bound', 'spawn-stat', 'thread-host']) {
+		run('gcc', ['-O2', '-Wall', '-pthread', '-o', path.join(bin, name), path.join(benchDir, `${name}.c`)]);
 	}
 });
 if (crashes.length > 0) {
@@ -805,6 +805,53 @@ await part('cost', async () => {
 	);
 });
 
+/** Thread counts of the processes of a tree (its /proc/<pid>/task dirs). */
+function threadShape(tree) {
+	const proc = path.join(tree, 'proc');
+	return readdirSync(proc)
+		.filter((name) => /^\d+$/.test(name))
+		.map((pid) => readdirSync(path.join(proc, pid, 'task')).filter((name) => /^\d+$/.test(name)).length);
+}
+
+/** Threads the whole machine has now (/proc/loadavg's fourth field: running/total). */
+function machineThreads() {
+	return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[3]?.split('/')[1]);
+}
+
+/**
+Start bench/thread-host with one process per count of `shape`; resolves once every thread exists.
+`stop()` ends it (and it ends by itself when this process goes: its stdin closes).
+*/
+function startThreadHost(shape) {
+	const child = spawn(path.join(bin, 'thread-host'), shape.map(String), {stdio: ['pipe', 'pipe', 'inherit']});
+	const exited = new Promise((resolve) => {
+		child.once('exit', resolve);
+	});
+	const stop = async () => {
+		child.kill('SIGTERM');
+		await exited;
+	};
+
+	return new Promise((resolve, reject) => {
+		let out = '';
+		child.stdout.on('data', (chunk) => {
+			out += chunk;
+			const ready = /^ready (\d+) (\d+)$/m.exec(out);
+			if (ready) {
+				resolve({
+					processes: Number(ready[1]),
+					threads: Number(ready[2]),
+					hostThreads: machineThreads(),
+					stop,
+				});
+			}
+		});
+		child.once('exit', (code) => {
+			reject(new Error(`thread-host exited ${code} before it was ready: ${out}`));
+		});
+	});
+}
+
 section('Issue 12 §2, §3: the dashboard in a real terminal (tmux, 120x40)');
 await part('cost', async () => {
 	if (!terminal.haveTmux()) throw new Error('tmux is not installed');
@@ -916,19 +963,37 @@ await part('cost', async () => {
 			return;
 		}
 
-		const cpu = await terminal.steadyBytes(
-			[
-				{name: 'transition', command: `${process.execPath} ${cli} --root ${trees.medium} -d 1`},
-				{name: 'top', command: 'top -d 1'},
-				{name: 'quiet', command: `${process.execPath} ${cli} --root ${trees.idle} -d 1`},
-			],
-			{dir: path.join(work, 'cpu'), warmS: 5, measureS: 60},
+		// top reads the real host: it gets as many real threads as the tree has, shaped like the tree's
+		// processes (bench/thread-host.c), so that both sides read 10,000 threads.
+		const shape = threadShape(trees.medium);
+		const host = await startThreadHost(shape);
+		let cpu;
+		try {
+			cpu = await terminal.steadyBytes(
+				[
+					{name: 'transition', command: `${process.execPath} ${cli} --root ${trees.medium} -d 1`},
+					{name: 'top', command: 'top -d 1'},
+					{name: 'topH', command: 'top -H -d 1'},
+					{name: 'quiet', command: `${process.execPath} ${cli} --root ${trees.idle} -d 1`},
+				],
+				{dir: path.join(work, 'cpu'), warmS: 5, measureS: 60},
+			);
+		} finally {
+			await host.stop();
+		}
+
+		results.cpu = {...cpu, hostThreads: host.threads, hostProcesses: host.processes};
+		say(
+			`  top runs on this machine with ${fmtInt(host.threads)} real sleeping threads added in ${fmtInt(host.processes)} processes shaped like the tree's`,
 		);
-		results.cpu = cpu;
+		say(
+			`  (bench/thread-host.c; ${fmtInt(host.hostThreads)} threads on the machine in all); klptop reads the tree.`,
+		);
 		row('cpu over 60 s after 5 s, -d 1', ['cpu ms/s', '% of a core', 'refreshes', 'B/refresh', '']);
 		for (const [name, label] of [
 			['transition', 'klptop, 10,000 threads in transition'],
-			['top', 'top -d 1'],
+			['top', 'top -d 1 (a line per process)'],
+			['topH', 'top -H -d 1 (a line per thread)'],
 			['quiet', 'klptop, 10,000 threads, no transition'],
 		]) {
 			const r = cpu[name];
@@ -946,12 +1011,15 @@ await part('cost', async () => {
 			]);
 		}
 
+		say(
+			`  klptop / top -H: ${fmtX(cpu.transition.cpuMsPerSecond / cpu.topH.cpuMsPerSecond)} (top -H reads every thread's files, as klptop reads every pending one)`,
+		);
 		const k = cpu.transition.cpuMsPerSecond;
 		const t = cpu.top.cpuMsPerSecond;
 		target(
-			'steady-state cpu at -d 1, 10,000 threads in transition: klptop <= top',
+			'steady-state cpu at -d 1, 10,000 threads in transition: klptop <= top -d 1 (top on 10,000 real threads)',
 			k <= t,
-			`${fmtMs(k)} vs top ${fmtMs(t)} ms/s (${fmtX(k / t)})`,
+			`${fmtMs(k)} vs top ${fmtMs(t)} ms/s (${fmtX(k / t)}); top -H ${fmtMs(cpu.topH.cpuMsPerSecond)} ms/s`,
 		);
 		const idle = cpu.quiet.cpuMsPerSecond;
 		target(
