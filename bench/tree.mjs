@@ -150,6 +150,13 @@ function fingerprint(port, threads, state) {
 	};
 
 	walk('/sys/kernel/livepatch');
+	// Which files /proc has besides the PIDs (a tree from before /proc/loadavg is written again).
+	hash.update(
+		`/proc: ${[...port.readdir('/proc')]
+			.filter((name) => !/^\d+$/.test(name))
+			.sort()
+			.join(',')}\n`,
+	);
 	let index = 0;
 	for (const pid of port.readdir('/proc')) {
 		if (!/^\d+$/.test(pid)) continue;

@@ -140,6 +140,7 @@ export class EmulatedKernel {
 			tasks: new Map(),
 			nextPid: 1,
 			lastPid: 0,
+			forks: 0,
 			cpus: [],
 			modules: new Map(),
 			patches: [],
@@ -191,6 +192,11 @@ export class EmulatedKernel {
 	/** `ns_last_pid`: the last PID handed out. */
 	get lastPid(): number {
 		return this.k.lastPid;
+	}
+
+	/** Tasks created since boot (`/proc/stat`'s `processes`). */
+	get forks(): number {
+		return this.k.forks;
 	}
 
 	get target(): PatchState {

@@ -21,6 +21,7 @@ import {
 	renderStack,
 	renderStat,
 	renderStatus,
+	renderLoadavg,
 	renderUptime,
 } from './procfs.js';
 import {handleRequest, type Request} from './protocol.js';
@@ -329,6 +330,7 @@ class TreeWriter {
 		files.set('proc/sys/kernel/tainted', `${kernel.taintedMask}\n`);
 		files.set('proc/sys/kernel/ns_last_pid', `${kernel.lastPid}\n`);
 		files.set('proc/stat', renderProcStat(kernel));
+		files.set('proc/loadavg', renderLoadavg(kernel));
 		files.set('proc/uptime', renderUptime(kernel));
 		files.set('proc/modules', renderModules(kernel));
 		files.set('proc/cmdline', renderCmdlineFile(kernel));

@@ -16,6 +16,7 @@ import {
 	renderStack,
 	renderStat,
 	renderStatus,
+	renderLoadavg,
 	renderUptime,
 } from './procfs.js';
 
@@ -203,6 +204,7 @@ function procStaticFiles(kernel: EmulatedKernel): Record<string, Node> {
 	return {
 		stat: file(() => renderProcStat(kernel)),
 		uptime: file(() => renderUptime(kernel)),
+		loadavg: file(() => renderLoadavg(kernel)),
 		modules: file(() => renderModules(kernel)),
 		cmdline: file(() => renderCmdlineFile(kernel)),
 		klp_sleeper: file(() => ''),

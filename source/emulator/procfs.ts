@@ -131,6 +131,16 @@ export function renderUptime(kernel: EmulatedKernel): string {
 	return `${uptime.toFixed(2)} ${(uptime * kernel.cpus.length * 0.93).toFixed(2)}\n`;
 }
 
+/**
+`/proc/loadavg`: the load and running count (made up), running/total threads (the kernel's `nr_threads`, every task
+but the idle ones) and the last PID handed out.
+*/
+export function renderLoadavg(kernel: EmulatedKernel): string {
+	let threads = 0;
+	for (const process of kernel.processes.values()) threads += process.threads.length;
+	return `0.52 0.58 0.59 1/${threads} ${kernel.lastPid}\n`;
+}
+
 export function renderProcStat(kernel: EmulatedKernel): string {
 	const btime = Math.floor(kernel.bootEpochMs / 1000);
 	const ticks = Math.floor(kernel.uptimeUs() / 10_000);
@@ -154,7 +164,7 @@ export function renderProcStat(kernel: EmulatedKernel): string {
 		'intr 0',
 		`ctxt ${ticks * 37}`,
 		`btime ${btime}`,
-		`processes ${kernel.tasks.size + 400}`,
+		`processes ${kernel.forks + 400}`,
 		`procs_running ${Math.max(1, running)}`,
 		`procs_blocked ${blocked}`,
 		'softirq 0 0 0 0 0 0 0 0 0 0 0',

@@ -242,6 +242,11 @@ export type ScanCost = {
 	readonly statesRead: number;
 	/** Threads counted at the target without a read (known there from an earlier poll). */
 	readonly statesKnown: number;
+	/**
+	No task was created or ended since the previous poll (`/proc/loadavg`, `/proc/stat`): the counts
+	it took were used again, with no stat of a task dir (`count`: the whole count).
+	*/
+	readonly sameTasks?: boolean;
 };
 
 /** What a scan should collect beyond the minimum. */

@@ -96,10 +96,11 @@ thread and whether it was at the target then; 0 never listed. TIDs beyond its le
 export type WalkMarks = {
 	readonly slots: Int32Array;
 	/**
-	Per /proc entry (PID), four slots: `[4 * pid]` the last walk that counted it, `[4 * pid + 1]` 1
-	if every thread of it was at the target then, else 0, `[4 * pid + 2]` the last walk that listed
-	it (and wrote its threads' marks), `[4 * pid + 3]` its thread's TID if it had one thread then,
-	else 0 (a walk reads that thread without a listing while the link count says one). An incremental walk counts such a process from its task
+	Per /proc entry (PID), `PROCESS_SLOTS` slots from `PROCESS_SLOTS * pid`: `[0]` the last walk that
+	counted it, `[1]` 1 if every thread of it was at the target then, else 0, `[2]` the last walk that
+	listed it (and wrote its threads' marks), `[3]` its thread's TID if it had one thread then, else 0
+	(a walk reads that thread without a listing while the link count says one), `[4]` how many
+	threads it had then. An incremental walk counts such a process from its task
 	dir's link count instead of listing it: a thread that appeared since was made by one of its
 	threads (CLONE_THREAD), all at the target, and inherits the target (kernel-livepatch.md §4.3), so
 	the counts and the blockers are those a listing would give; its threads' marks stay those of its
@@ -115,7 +116,16 @@ export type WalkMarks = {
 	All three write the marks of every thread listed.
 	*/
 	readonly mode: 'incremental' | 'check' | 'full';
+	/**
+	No task was created or ended anywhere since the previous walk (`createTaskSetProbe`): a process
+	counted then has as many threads now, so an incremental walk takes its count from the marks
+	instead of a stat of its task dir.
+	*/
+	readonly sameTasks?: boolean;
 };
+
+/** Slots per PID in `WalkMarks.processes`. */
+export const PROCESS_SLOTS = 5;
 
 /**
 A thread's files, as read by the walk: texts, or the error code that stopped a read. `wchan` and

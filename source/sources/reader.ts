@@ -46,7 +46,7 @@ import {
 } from './parse.js';
 import {createThreadTableBuilder} from './thread-table.js';
 import {portWalkIo, readTaskFiles, walkTasks} from './walk.js';
-import {createWalkPlanner} from './walk-plan.js';
+import {createTaskSetProbe, createWalkPlanner} from './walk-plan.js';
 
 export {LIVEPATCH_DIR} from './fs-port.js';
 
@@ -402,6 +402,7 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			const text = readText(port, '/proc/sys/kernel/ns_last_pid');
 			return text === null ? null : parseInteger(text);
 		},
+		...(incremental ? {taskSet: createTaskSetProbe((path) => readText(port, path))} : {}),
 	});
 	let bootTime: number | null = null;
 	let stacksProbe: boolean | null = null;
@@ -487,11 +488,16 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			...(readStates ? {} : {unreadState: livepatch ? (-1 as const) : (2 as const)}),
 			...(owners === undefined ? {} : {owners}),
 		} as const;
+		// No transition, the threads only counted: the last count still holds when no task came or went.
+		const countKind = !readStates && !all ? `count ${walkOptions.unreadState ?? ''}` : null;
+		const reuse = countKind === null ? null : planner.countWalk(countKind);
 		return {
 			time,
 			all,
 			warnings,
 			release,
+			countKind,
+			reuse,
 			livepatch,
 			patches,
 			transition,
@@ -519,6 +525,7 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 		const {time, all, warnings, release, livepatch, patches, transition, root, blockTarget, readStates} =
 			begun;
 		planner.settle(begun.walkOptions.marks, walk, begun.transition, begun.time);
+		if (begun.countKind !== null) planner.settleCount(walk);
 		let {total, minus, zero, one} = walk;
 		for (const [key, count] of Object.entries(walk.errors)) {
 			const colon = key.indexOf(':');
@@ -644,6 +651,7 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			reason: begun.reason,
 			statesRead: readStates ? walk.total - known : 0,
 			statesKnown: known,
+			...(begun.reuse !== null || begun.walkOptions.marks?.sameTasks === true ? {sameTasks: true} : {}),
 		};
 		return {
 			time,
@@ -665,15 +673,21 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 
 	type Begun = ReturnType<typeof begin>;
 
+	/** A walk that threw: the planner keeps nothing of it. */
+	function settleFailed(begun: Begun): void {
+		planner.settle(begun.walkOptions.marks, null, begun.transition, begun.time);
+		if (begun.countKind !== null) planner.settleCount(null);
+	}
+
 	return {
 		source,
 		scan(options = {}) {
 			const begun = begin(options);
 			let walk: TaskWalk | null = null;
 			try {
-				walk = walkNow(begun);
+				walk = begun.reuse ?? walkNow(begun);
 			} finally {
-				if (walk === null) planner.settle(begun.walkOptions.marks, null, begun.transition, begun.time);
+				if (walk === null) settleFailed(begun);
 			}
 
 			return complete(begun, walk);
@@ -682,10 +696,11 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			const begun = begin(options);
 			let walk: TaskWalk | null = null;
 			try {
-				const background = port.walkTasksInBackground?.(begun.pids, begun.walkOptions) ?? null;
-				walk = background === null ? walkNow(begun) : await background;
+				const background =
+					begun.reuse === null ? (port.walkTasksInBackground?.(begun.pids, begun.walkOptions) ?? null) : null;
+				walk = begun.reuse ?? (background === null ? walkNow(begun) : await background);
 			} finally {
-				if (walk === null) planner.settle(begun.walkOptions.marks, null, begun.transition, begun.time);
+				if (walk === null) settleFailed(begun);
 			}
 
 			return complete(begun, walk);

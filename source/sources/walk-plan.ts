@@ -6,7 +6,7 @@ reads everything again.
 */
 import type {KernelLogLine, TransitionInfo} from '../model/types.js';
 import {parseLivepatchLine} from '../model/kernel-log.js';
-import {LIVEPATCH_DIR, type FsPort, type TaskWalk, type WalkMarks} from './fs-port.js';
+import {LIVEPATCH_DIR, PROCESS_SLOTS, type FsPort, type TaskWalk, type WalkMarks} from './fs-port.js';
 
 /**
 What the reader keeps of the transition it reads incrementally: which one it is (a thread at the
@@ -45,6 +45,51 @@ function lifecycleOf(log: readonly KernelLogLine[], patch: string): boolean {
 	return false;
 }
 
+/**
+Whether any task was created or ended on the machine between two readings, from two counters the
+kernel keeps for the whole machine: `/proc/loadavg`'s thread count (`nr_threads`, with its last PID)
+and `/proc/stat`'s `processes` (tasks created since boot: every fork and thread, a PID asked for with
+clone3's set_tid included). No task created and as many as before: none ended either, so every
+process has the threads it had. Both are global, so a reader in a PID namespace sees the machine's
+changes too (it may only take them for its own). `/proc/stat` is longer (a line per CPU): it is read
+only when loadavg has not moved. A directory's mtime would not do: procfs never updates that of
+`/proc/<pid>/task` when threads come and go (checked on 6.1), disk trees do.
+*/
+export function createTaskSetProbe(read: (path: string) => string | null): {
+	/** A reading to compare with the next one, null where the files are missing or garbled. */
+	read(): string | null;
+	/** Whether `after` (a reading) says nothing changed since `before`. */
+	same(before: string | null, after: string | null): boolean;
+} {
+	const loadavg = (): string | null => {
+		const text = read('/proc/loadavg');
+		// `0.52 0.58 0.59 2/10144 71234`: the total after the slash, then the last PID.
+		const fields = text?.trim().split(/\s+/) ?? [];
+		const threads = fields[3]?.split('/')[1];
+		const last = fields[4];
+		return threads !== undefined && last !== undefined && /^\d+$/.test(threads) && /^\d+$/.test(last)
+			? `${threads} ${last}`
+			: null;
+	};
+
+	let previousLoad: string | null = null;
+	return {
+		read() {
+			const load = loadavg();
+			if (load === null) return (previousLoad = null);
+			const moved = load !== previousLoad;
+			previousLoad = load;
+			// Loadavg moved: the reading cannot equal the last one, whatever /proc/stat says.
+			if (moved) return `${load} ?`;
+			const forks = /^processes (\d+)$/m.exec(read('/proc/stat') ?? '')?.[1];
+			return forks === undefined ? null : `${load} ${forks}`;
+		},
+		same(before, after) {
+			return before !== null && after !== null && !before.endsWith(' ?') && before === after;
+		},
+	};
+}
+
 /** Initial room in the marks: TIDs up to this, or a quarter above the highest /proc entry. */
 const MIN_MARK_SLOTS = 1 << 15;
 
@@ -59,6 +104,14 @@ export type WalkPlanner = {
 	): {marks: WalkMarks | undefined; reason: string | null};
 	/** A poll without a transition (or with a patch still loading) ends the epoch. */
 	noTransition(): void;
+	/**
+	A walk that only counts threads (no transition): the last such walk of the same `kind` when no
+	task was created or ended since it (it is that walk's answer again), else null. Every call is
+	followed by `settleCount` once its walk is in.
+	*/
+	countWalk(kind: string): TaskWalk | null;
+	/** Keep the count walk made after `countWalk` (null: it failed, keep nothing). */
+	settleCount(walk: TaskWalk | null): void;
 	/** Keep what the walk taught the marks, or let them go when the walk failed (`walk` null). */
 	settle(
 		marks: WalkMarks | undefined,
@@ -74,11 +127,14 @@ export function createWalkPlanner(
 		incremental,
 		fullScanEveryMs,
 		readLastPid,
+		taskSet,
 	}: {
 		incremental: boolean;
 		fullScanEveryMs: number;
 		/** `/proc/sys/kernel/ns_last_pid`, null where it cannot be read. */
 		readLastPid: () => number | null;
+		/** Tells whether tasks came or went between two walks (`createTaskSetProbe`); absent: always. */
+		taskSet?: ReturnType<typeof createTaskSetProbe>;
 	},
 ): WalkPlanner {
 	let epoch: Epoch | null = null;
@@ -89,6 +145,12 @@ export function createWalkPlanner(
 	let marking = false;
 	/** `/proc/sys/kernel/ns_last_pid` at the last marked walk, null when unknown. */
 	let lastPid: number | null = null;
+	/** The task set's reading before the last marked walk, and before the one under way. */
+	let marksReading: string | null = null;
+	let pendingMarksReading: string | null = null;
+	/** The last count walk, its kind and the reading before it; the reading before the one under way. */
+	let counted: {kind: string; reading: string | null; walk: TaskWalk} | null = null;
+	let pendingCount: {kind: string; reading: string | null} | null = null;
 
 	/** `marks`, or new ones with room for `size` slots and what `marks` held. */
 	function roomy(marks: Int32Array | null, size: number): Int32Array {
@@ -103,7 +165,7 @@ export function createWalkPlanner(
 	/** The marks, with room for TIDs up to `maxTid` and PIDs up to `maxPid`. */
 	function marksFor(maxTid: number, maxPid: number): {slots: Int32Array; processes: Int32Array} {
 		slots = roomy(slots, maxTid + 1);
-		processSlots = roomy(processSlots, 4 * (maxPid + 1));
+		processSlots = roomy(processSlots, PROCESS_SLOTS * (maxPid + 1));
 		return {slots, processes: processSlots};
 	}
 
@@ -122,7 +184,11 @@ export function createWalkPlanner(
 		const forget = (from: number, to: number) => {
 			marks.slots.fill(0, Math.min(from, marks.slots.length), Math.min(to, marks.slots.length));
 			const {processes} = marks;
-			processes.fill(0, Math.min(4 * from, processes.length), Math.min(4 * to, processes.length));
+			processes.fill(
+				0,
+				Math.min(PROCESS_SLOTS * from, processes.length),
+				Math.min(PROCESS_SLOTS * to, processes.length),
+			);
 		};
 
 		if (now === before) {
@@ -204,9 +270,13 @@ export function createWalkPlanner(
 		}
 
 		forgetAllocated(marks);
+		// Read before the walk: whatever changes while it runs shows in the next reading.
+		const reading = taskSet?.read() ?? null;
+		const sameTasks = mode === 'incremental' && taskSet !== undefined && taskSet.same(marksReading, reading);
+		pendingMarksReading = reading;
 		markPoll++;
 		marking = true;
-		return {marks: {...marks, poll: markPoll, mode}, reason};
+		return {marks: {...marks, poll: markPoll, mode, ...(sameTasks ? {sameTasks} : {})}, reason};
 	}
 
 	return {
@@ -214,9 +284,20 @@ export function createWalkPlanner(
 		noTransition() {
 			epoch = null;
 		},
+		countWalk(kind) {
+			const reading = taskSet?.read() ?? null;
+			pendingCount = {kind, reading};
+			const last = counted;
+			return last !== null && last.kind === kind && taskSet!.same(last.reading, reading) ? last.walk : null;
+		},
+		settleCount(walk) {
+			counted = walk === null || pendingCount === null ? null : {...pendingCount, walk};
+			pendingCount = null;
+		},
 		settle(marks, walk, transition, time) {
 			if (marks === undefined) return;
 			marking = false;
+			marksReading = walk === null ? null : pendingMarksReading;
 			if (walk === null || transition === null) return;
 			marksFor(walk.maxTid ?? 0, 0);
 			if (marks.mode === 'full') {

@@ -7,7 +7,7 @@ During a transition the walk also reads each blocker's `stat`, `wchan` and `stac
 all-threads view every thread's `stat` (`details`), so that those reads, too, are shared between
 the threads or made off the main thread.
 */
-import type {FsPort, TaskFiles, TaskWalk, TaskWalkOptions} from './fs-port.js';
+import {PROCESS_SLOTS, type FsPort, type TaskFiles, type TaskWalk, type TaskWalkOptions} from './fs-port.js';
 import {isNumericName} from './parse.js';
 import type {ThreadTable} from '../model/types.js';
 import {createThreadTableBuilder, knownOwner, mergeTables, type ThreadTableBuilder} from './thread-table.js';
@@ -89,6 +89,8 @@ export function walkTasks(
 	// A process all at the target at the previous walk, with as many threads now, is counted unlisted.
 	const countClean = marks?.mode === 'incremental' && collect === 'blocking' && io.countTasks !== undefined;
 	const skipKnown = marks?.mode === 'incremental';
+	// No task created or ended since the previous walk: a count it took still holds.
+	const sameTasks = countClean && marks?.sameTasks === true;
 	const check = marks?.mode === 'check';
 
 	const threads: number[] = [];
@@ -136,11 +138,12 @@ export function walkTasks(
 		}
 
 		const tgid = Number(pid);
-		const at = processes !== null && 4 * tgid + 3 < processes.length ? 4 * tgid : -1;
+		const at =
+			processes !== null && PROCESS_SLOTS * (tgid + 1) <= processes.length ? PROCESS_SLOTS * tgid : -1;
 		// All at the target at the previous walk, and at every walk since its last listing.
 		const clean = at >= 0 && processes![at] === poll - 1 && processes![at + 1] === 1;
 		if (countClean && clean) {
-			const count = countOf(taskDir);
+			const count = sameTasks && processes![at + 4]! > 0 ? processes![at + 4]! : countOf(taskDir);
 			if (count === undefined) return;
 			if (count !== null) {
 				total += count;
@@ -150,6 +153,7 @@ export function walkTasks(
 				firstTask ??= taskDir + '/' + pid;
 				if (tgid > maxTid) maxTid = tgid;
 				processes![at] = poll;
+				processes![at + 4] = count;
 				return;
 			}
 		}
@@ -159,7 +163,7 @@ export function walkTasks(
 		let tids: readonly string[] | null = null;
 		const sole = countClean && at >= 0 && processes![at] === poll - 1 ? processes![at + 3]! : 0;
 		if (sole > 0) {
-			const count = countOf(taskDir);
+			const count = sameTasks ? 1 : countOf(taskDir);
 			if (count === undefined) return;
 			if (count === 1) tids = [String(sole)];
 		}
@@ -190,6 +194,7 @@ export function walkTasks(
 			processes![at + 1] = allAtTarget && counted > 0 ? 1 : 0;
 			processes![at + 2] = poll;
 			processes![at + 3] = counted === 1 ? only : 0;
+			processes![at + 4] = counted;
 		}
 
 		/** The threads `tids` of this process; false when `sole` and that thread is gone (nothing counted). */

@@ -26,6 +26,8 @@ export type KernelState = {
 	nextPid: number;
 	/** The last PID handed out (`ns_last_pid`; a PID asked for, as after a wrap, included). */
 	lastPid: number;
+	/** Tasks created since boot (`/proc/stat`'s `processes`: every fork and thread). */
+	forks: number;
 	readonly cpus: Cpu[];
 	readonly modules: Map<string, Module>;
 

@@ -89,6 +89,7 @@ export function allocPid(k: KernelState, requested?: number): number {
 
 		k.nextPid = Math.max(k.nextPid, requested + 1);
 		k.lastPid = requested;
+		k.forks++;
 		return requested;
 	}
 
@@ -97,6 +98,7 @@ export function allocPid(k: KernelState, requested?: number): number {
 	}
 
 	k.lastPid = k.nextPid;
+	k.forks++;
 	return k.nextPid++;
 }
 
