@@ -34,11 +34,11 @@ const {createHostPort} = await load('source/sources/host-port.js');
 const {foldSnapshot} = await load('source/model/history.js');
 
 const ports = [];
-function reader(root, portOptions = {}) {
+function reader(root, portOptions = {}, readerOptions = {}) {
 	// kernelLog stays on: the dashboard reads the log every poll too (the tree's dev/kmsg is a file).
 	const port = createHostPort(root, portOptions);
 	ports.push(port);
-	return createReader(port, {kind: 'tree', root, scenario: null});
+	return createReader(port, {kind: 'tree', root, scenario: null}, readerOptions);
 }
 
 /** Helper-thread runs of a host port (walk.ts/host-port.ts), when the port reports them. */
@@ -144,7 +144,9 @@ const out = {};
 	// Issue 12 §1: a steady-state poll of a kept reader next to a full scan of the same tree, in
 	// pairs (full, then steady), on this thread (the helper off: its CPU is the process's anyway).
 	// A reader without incremental scans reads every thread both times (`full` means nothing to it).
-	const r = reader(transitionTree, {parallelMinPids: Number.POSITIVE_INFINITY});
+	// The safety net (a full read every 10 s) is not a steady-state poll: on a loaded machine a full
+	// scan alone can take more than 10 s of wall time, and every poll after one would be the net's.
+	const r = reader(transitionTree, {parallelMinPids: Number.POSITIVE_INFINITY}, {fullScanEveryMs: 600_000});
 	r.scan({threads: 'blockers'});
 	r.scan({threads: 'blockers'});
 	const full = [];

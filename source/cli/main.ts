@@ -165,15 +165,52 @@ async function run(input: readonly string[], flags: Flags, io: Io): Promise<numb
 	// React's production build unless told otherwise (read when React loads, just below): the
 	// development build checks and warns on every render, about twice the CPU per frame.
 	process.env['NODE_ENV'] ??= 'production';
-	const {runDashboard} = await import('../ui/run-dashboard.js');
-	const {createActionContext, realClock} = await actionsApi();
-	// Opened now so that the no-livepatch screen's emulator key needs no await.
-	const emulator = await emulatorApi();
-	// The dashboard's emulator runs on the real clock (startRealtime), so its actions wait in real time.
-	// Its action context decides whether the action keys act (root, --readonly, a tree without an emulator).
-	const actions = await openActionContext(opened, flags, {realTime: true});
+	// The first frame before the dashboard's modules load (they take longer than 300 ms on a busy host).
+	const hostname = opened.emulation ? 'emulated' : os.hostname();
+	const {showSplash} = await import('../ui/splash.js');
+	const splash =
+		io.stdout === process.stdout && process.stdin.isTTY
+			? showSplash(process.stdout, process.stdin, {
+					source: opened.source,
+					hostname,
+					delayS,
+					ascii: flags.ascii,
+				})
+			: null;
+	// The first scan starts now, its walk on the helper thread while the modules load on this one.
+	let feed;
+	let firstScan;
+	try {
+		feed = makeFeed(opened, opened.emulation ? await emulatorApi() : null);
+		firstScan = feed.pollAsync({threads: 'blockers'});
+		// Handled by the dashboard; a failure before it looks is no unhandled rejection.
+		firstScan.catch(() => undefined);
+	} catch (error) {
+		splash?.restore();
+		throw error;
+	}
+
+	let loaded;
+	try {
+		loaded = await Promise.all([
+			import('../ui/run-dashboard.js'),
+			actionsApi(),
+			// Opened now so that the no-livepatch screen's emulator key needs no await.
+			emulatorApi(),
+			// The dashboard's emulator runs on the real clock (startRealtime), so its actions wait in real time.
+			// Its action context decides whether the action keys act (root, --readonly, a tree without an emulator).
+			openActionContext(opened, flags, {realTime: true}),
+		]);
+	} catch (error) {
+		splash?.restore();
+		throw error;
+	}
+
+	const [{runDashboard}, {createActionContext, realClock}, emulator, actions] = loaded;
+	splash?.handOver();
 	return runDashboard({
-		feed: {...makeFeed(opened, emulator), actions},
+		feed: {...feed, actions},
+		firstScan,
 		makeEmulatorFeed(scenario) {
 			const emulated = openEmulation(emulator, scenario, flags, Date.now());
 			return {
@@ -192,7 +229,7 @@ async function run(input: readonly string[], flags: Flags, io: Io): Promise<numb
 		ascii: flags.ascii,
 		pids,
 		tids,
-		hostname: opened.emulation ? 'emulated' : os.hostname(),
+		hostname,
 	});
 }
 
@@ -262,9 +299,9 @@ function openEmulation(
 }
 
 /** The dashboard's feed: one scan per poll; the emulator runs on the real clock meanwhile. */
-function makeFeed(opened: OpenedSource, {startRealtime}: EmulatorApi) {
+function makeFeed(opened: OpenedSource, emulator: Pick<EmulatorApi, 'startRealtime'> | null) {
 	const reader = createReader(opened.port, opened.source);
-	const driver = opened.emulation ? startRealtime(opened.emulation) : null;
+	const driver = opened.emulation && emulator ? emulator.startRealtime(opened.emulation) : null;
 	const withClock = (options: ScanOptions) => ({
 		...options,
 		...(opened.emulation ? {clock: opened.emulation.now} : {}),

@@ -23,10 +23,13 @@ import type {Theme} from '../views/theme.js';
 import {codePointWidth} from '../views/format.js';
 import {App} from './app.js';
 import type {Feed} from './feed.js';
+import {enterAlternateScreen, leaveAlternateScreen} from './splash.js';
 
 export type DashboardOptions = {
 	/** Null: the host has no /sys/kernel/livepatch; the screen says so and offers the emulator. */
 	feed: Feed | null;
+	/** The feed's first scan, started before the dashboard's modules loaded; absent: it starts here. */
+	firstScan?: Promise<Snapshot>;
 	/** Used by the no-livepatch screen's one key (scenario 'stuck-interruptible'). */
 	makeEmulatorFeed: (scenario: string) => Feed;
 	delayS: number;
@@ -64,20 +67,20 @@ const firstFrameWaitMs = 40;
 type ScanResult =
 	{readonly ok: true; readonly snapshot: Snapshot} | {readonly ok: false; readonly error: unknown};
 
-/** The feed's first scan (off this thread where it can), as a result that never rejects. */
-function startFirstScan(feed: Feed): Promise<ScanResult> {
+/**
+The feed's first scan (off this thread where it can), or the one already started, as a result that
+never rejects.
+*/
+function startFirstScan(feed: Feed, started?: Promise<Snapshot>): Promise<ScanResult> {
 	const scan = async (): Promise<Snapshot> =>
 		feed.pollAsync === undefined ? feed.poll({threads: 'blockers'}) : feed.pollAsync({threads: 'blockers'});
-	return scan().then(
+	return (started ?? scan()).then(
 		(snapshot) => ({ok: true, snapshot}) as const,
 		(error: unknown) => ({ok: false, error}) as const,
 	);
 }
 
-/** Enter the alternate screen (like vim, htop), hide the cursor, put it home. */
-export const enterAlternateScreen = '\u001B[?1049h\u001B[?25l\u001B[H';
-/** Leave it (the shell's screen comes back as it was) and show the cursor. */
-export const leaveAlternateScreen = '\u001B[?1049l\u001B[?25h';
+export {enterAlternateScreen, leaveAlternateScreen} from './splash.js';
 
 const signalCodes = {SIGINT: 130, SIGTERM: 143, SIGHUP: 129} as const;
 
@@ -293,7 +296,7 @@ export async function runDashboard(options: DashboardOptions): Promise<number> {
 			let initialHistory: History | null = null;
 			let firstScan: Promise<Snapshot> | null = null;
 			if (feed !== null) {
-				const started = startFirstScan(feed);
+				const started = startFirstScan(feed, options.firstScan);
 				const quick = await Promise.race([started, sleep(firstFrameWaitMs).then(() => null)]);
 				if (quick?.ok === true) {
 					initialHistory = foldSnapshot(null, quick.snapshot);

@@ -13,6 +13,9 @@ import {Line} from './line.js';
 import type {Segment} from './line.js';
 import type {Theme} from './theme.js';
 import {glyphs} from './theme.js';
+import {sourceWords} from './source-words.js';
+
+export {sourceWords} from './source-words.js';
 
 export type HeaderProps = {
 	readonly history: History | null;
@@ -72,24 +75,6 @@ function replayLine(props: HeaderProps, replay: ReplayHeader): Segment[] {
 		{text: `host ${clean(replay.host)}`, bold: true, color: 'cyan'},
 		{text: ` ${g.dot} kernel ${release === null || release === undefined ? '?' : clean(release)}`},
 	];
-}
-
-/** How the header names a source: `host NAME`, `tree DIR`, `capture FILE taken TIME`, `emulator SCENARIO` (never mistaken for this host). */
-export function sourceWords(source: SourceInfo | null, hostname: string): string {
-	if (source === null) return 'no source';
-	switch (source.kind) {
-		case 'host':
-			return `host ${clean(hostname)}`;
-		case 'tree':
-			return source.capturedAt === undefined
-				? `tree ${clean(source.root ?? '?')}`
-				: `capture ${clean(source.root ?? '?')} taken ${new Date(source.capturedAt)
-						.toISOString()
-						.replace('T', ' ')
-						.replace(/\.\d+Z$/, 'Z')}`;
-		case 'emulator':
-			return `emulator ${clean(source.scenario ?? '?')}`;
-	}
 }
 
 function sourceLine(props: HeaderProps): Segment[] {
