@@ -14,7 +14,8 @@ import {flagSpec} from './source/cli/flag-spec.js';
 quietOnBrokenPipe();
 const args = process.argv.slice(2);
 startEarly(args);
-// `klptop --once [--json] [--root DIR]` needs no meow (argv.ts); everything else does.
+// `klptop --once [--json] [--root DIR]` and the dashboard's `klptop [--root DIR] [-d S]` need no meow
+// (argv.ts); everything else does.
 const fast = fastFlags(args);
 if (fast === null) {
 	const [{default: meow}, {helpText}, {main}, {description, version}] = await Promise.all([

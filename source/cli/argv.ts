@@ -119,18 +119,22 @@ export function scanArgv(args: readonly string[]): (Parsed & {readonly given: Re
 
 /** Flags of the invocation automation repeats most: `klptop --once [--json] [--root DIR]`. */
 const fastPathFlags = new Set(['once', 'json', 'root']);
+/** Flags of the dashboard's usual start: `klptop [--root DIR] [-d SECONDS]`. */
+const dashboardFlags = new Set(['root', 'delay']);
 
 /**
-The fast path: that invocation (e.g. a monitoring check every few seconds) parsed without loading
-meow. Anything else goes to meow, whose errors and help the user then sees.
+The fast path: those invocations (a monitoring check every few seconds; the dashboard, whose first
+frame must come quickly) parsed without loading meow. Anything else goes to meow, whose errors and
+help the user then sees.
 */
 export function fastFlags(args: readonly string[]): Parsed | null {
 	const parsed = scanArgv(args);
-	if (parsed === null || parsed.input.length > 0 || !parsed.given.has('once')) {
+	if (parsed === null || parsed.input.length > 0) {
 		return null;
 	}
 
-	return [...parsed.given].every((name) => fastPathFlags.has(name))
+	const allowed = parsed.given.has('once') ? fastPathFlags : dashboardFlags;
+	return [...parsed.given].every((name) => allowed.has(name))
 		? {input: parsed.input, flags: parsed.flags}
 		: null;
 }

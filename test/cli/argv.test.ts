@@ -91,7 +91,7 @@ describe('the one argument scanner', () => {
 	});
 });
 
-describe('the fast path for `--once [--json] [--root DIR]`', () => {
+describe('the fast path for `--once [--json] [--root DIR]` and the dashboard `[--root DIR] [-d S]`', () => {
 	it('gives exactly what meow gives whenever it accepts an argument list (fuzz)', () => {
 		let accepted = 0;
 		fc.assert(
@@ -114,15 +114,21 @@ describe('the fast path for `--once [--json] [--root DIR]`', () => {
 			['--once', '--json'],
 			['--json', '--once', '--root', '/tmp/x'],
 			['--root=/tmp/x', '--once'],
+			[],
+			['--root', '/tmp/x'],
+			['-d', '2', '--root=/tmp/x'],
+			['--delay', '0.5'],
 		]) {
+			expect(fastFlags(argv)).not.toBeNull();
 			expect(fastFlags(argv)).toEqual(viaMeow(argv));
 		}
 	});
 
 	it('leaves everything else to meow', () => {
 		for (const argv of [
-			[],
 			['--json'],
+			['--root', '/tmp/x', '--no-color'],
+			['-d', '1', '--readonly'],
 			['--once', '--once'],
 			['--once', '--root'],
 			['--once', '--root', '--json'],
