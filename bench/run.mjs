@@ -32,7 +32,8 @@ klptop run next to a C run) so slow load swings hit both sides.
 
 Environment: KLPTOP_DIST (default ./dist), KLPTOP_BENCH_DIR (default /tmp/klptop-bench: trees are
 cached there between runs), BENCH_RUNS (default 5), BENCH_SHELL_SAMPLE (default 2000), BENCH_ONLY
-(comma-separated parts to run: once, polls, record, render, terminal, cost, fleet; default all),
+(comma-separated parts to run: once, polls, record, render, terminal, cost, fleet; default all;
+`all-threads` alone runs bench/all-threads.mjs instead),
 BENCH_RECORD_POLLS (default 900: seconds of the emulated 10,000-thread transition recorded),
 BENCH_COST_BLOCKS (comma-separated blocks of the 'cost' part's terminal runs: all (the all-threads
 view, 60 s), start (start to first frame), cpu (steady-state CPU next to top); default all three).
@@ -100,6 +101,11 @@ delete process.env.NODE_EXTRA_CA_CERTS;
 
 const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null;
 const costBlocks = new Set((process.env.BENCH_COST_BLOCKS ?? 'all,start,cpu').split(','));
+// `BENCH_ONLY=all-threads npm run bench`: only issue 12 §2's run, several times (bench/all-threads.mjs).
+if (only?.has('all-threads')) {
+	await import('./all-threads.mjs');
+	process.exit(0);
+}
 
 async function part(name, fn) {
 	if (only !== null && !only.has(name) && name !== 'compile C' && name !== 'trees') {

@@ -75,6 +75,8 @@ because one entry can hold hundreds of threads (a JVM) and the last chunk decide
 const CHUNK = 32;
 /** Safety net: a helper that claimed work but has not finished after this long is given up on. */
 const HELPER_FINISH_MS = 120_000;
+/** The helper's young generation (two semi-spaces and the new large objects), MB. */
+const HELPER_YOUNG_MB = 6;
 
 /** Set by scripts/bundle.mjs to the helper's bundled source; undeclared everywhere else. */
 declare const __KLPTOP_WALK_HELPER_SOURCE__: string | undefined;
@@ -147,6 +149,9 @@ function spawnHelper(): IdleHelper | null {
 			// Not the process's flags: `node --input-type=module -e ...` would make the bundled
 			// CommonJS source an ES module (no `require`), and the helper would die at once.
 			execArgv: [],
+			// Its garbage (a string per file read) dies at once: a small young generation holds it as
+			// well as V8's default 16 MB semi-spaces, which a dashboard's helper grew to and kept (issue 12).
+			resourceLimits: {maxYoungGenerationSizeMb: HELPER_YOUNG_MB},
 		});
 	} catch {
 		port1.close();

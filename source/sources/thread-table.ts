@@ -20,8 +20,14 @@ export type ThreadTableBuilder = {
 	readonly lastStarttime: number;
 	/** Set the owner of the thread last added. */
 	setLastUid(uid: number | null): void;
-	/** The table, sorted by TID then start time; the builder is spent. */
+	/** The table (arrays of its own), sorted by TID then start time. */
 	finish(): ThreadTable;
+	/**
+	Empty the builder for the next walk, keeping its columns: a helper that walks every poll fills the
+	same scratch columns each time instead of growing new ones (issue 12: their garbage was most of
+	the helper's memory).
+	*/
+	reset(): void;
 };
 
 type Columns = {
@@ -36,19 +42,34 @@ type Columns = {
 	comm: Int32Array;
 };
 
+/**
+Every column of `size` rows in one buffer (one allocation, one transfer): the 8-byte columns first,
+then the 4-, 2- and 1-byte ones, so each is aligned.
+*/
 function allocate(size: number): Columns {
+	const buffer = new ArrayBuffer(size * BYTES_PER_ROW);
+	let at = 0;
+	const take = <T>(make: (buffer: ArrayBuffer, offset: number, length: number) => T, bytes: number): T => {
+		const column = make(buffer, at, size);
+		at += bytes * size;
+		return column;
+	};
+
 	return {
-		tid: new Int32Array(size),
-		tgid: new Int32Array(size),
-		ppid: new Int32Array(size),
-		flags: new Uint32Array(size),
-		starttime: new Float64Array(size),
-		uid: new Float64Array(size),
-		patchState: new Int8Array(size),
-		state: new Uint16Array(size),
-		comm: new Int32Array(size),
+		starttime: take((b, o, n) => new Float64Array(b, o, n), 8),
+		uid: take((b, o, n) => new Float64Array(b, o, n), 8),
+		tid: take((b, o, n) => new Int32Array(b, o, n), 4),
+		tgid: take((b, o, n) => new Int32Array(b, o, n), 4),
+		ppid: take((b, o, n) => new Int32Array(b, o, n), 4),
+		flags: take((b, o, n) => new Uint32Array(b, o, n), 4),
+		comm: take((b, o, n) => new Int32Array(b, o, n), 4),
+		state: take((b, o, n) => new Uint16Array(b, o, n), 2),
+		patchState: take((b, o, n) => new Int8Array(b, o, n), 1),
 	};
 }
+
+/** Bytes a row takes in `allocate`'s buffer. */
+const BYTES_PER_ROW = 8 + 8 + 4 * 5 + 2 + 1;
 
 const columnNames = [
 	'tid',
@@ -109,6 +130,12 @@ export function createThreadTableBuilder(): ThreadTableBuilder {
 		},
 		finish() {
 			return sortByTid(columns, count, comms);
+		},
+		reset() {
+			count = 0;
+			lastStarttime = 0;
+			comms.length = 0;
+			commIndex.clear();
 		},
 	};
 }
@@ -202,7 +229,8 @@ export function mergeTables(a: ThreadTable, b: ThreadTable): ThreadTable {
 
 /** The buffers of a table, to transfer it to another thread without a copy. */
 export function tableBuffers(table: ThreadTable): ArrayBuffer[] {
-	return columnNames.map((name) => table[name].buffer as ArrayBuffer);
+	// One buffer for every column of a table this file made: a transfer list names each once.
+	return [...new Set(columnNames.map((name) => table[name].buffer as ArrayBuffer))];
 }
 
 /**

@@ -10,7 +10,7 @@ process.
 */
 import * as fs from 'node:fs';
 import {receiveMessageOnPort, workerData} from 'node:worker_threads';
-import {createThreadTableBuilder, tableBuffers} from './thread-table.js';
+import {createThreadTableBuilder, tableBuffers, type ThreadTableBuilder} from './thread-table.js';
 import {addWalk, emptyWalk, makeFsWalkIo, packTaskFiles, readTaskFiles, walkTasks} from './walk.js';
 import {
 	DONE,
@@ -22,6 +22,9 @@ import {
 	type HelperResult,
 } from './walk-protocol.js';
 
+/** The columns every walk of this helper fills (collect 'all'), kept from walk to walk. */
+let scratch: ThreadTableBuilder | null = null;
+
 /** Walk the chunks of `work` this thread claims. */
 function walkAssignment(work: HelperAssignment, shared: Int32Array): HelperResult {
 	try {
@@ -30,7 +33,13 @@ function walkAssignment(work: HelperAssignment, shared: Int32Array): HelperResul
 		const chunks = Math.ceil(pids.length / chunk);
 		const into = emptyWalk();
 		// Every thread's columns, from all the chunks this thread walks (collect 'all').
-		const table = options.collect === 'all' ? createThreadTableBuilder() : null;
+		let table: ThreadTableBuilder | null = null;
+		if (options.collect === 'all') {
+			scratch ??= createThreadTableBuilder();
+			scratch.reset();
+			table = scratch;
+		}
+
 		for (let done = 0; ; done++) {
 			if (done === faultAfter) {
 				throw new Error('injected helper fault');
