@@ -21,6 +21,8 @@ type TableBase = {
 	readonly table: ThreadTable;
 	/** Per row, its blocker's index in `snapshot.blockers` (the last listed for its TID and start time), else -1. */
 	readonly blockerOf: Int32Array;
+	/** The rows that show a blocker, ascending (a few: the columns only blockers have sort these alone). */
+	readonly blockerRows: Int32Array;
 	/** The comms lower-cased, made on the first filter or search. */
 	lower: string[] | null;
 	/** Filter results by filter key, most recent last (a few). */
@@ -34,12 +36,16 @@ function baseOf(history: History, table: ThreadTable): TableBase {
 	if (base === undefined || base.table !== table) {
 		const blockerOf = new Int32Array(table.count).fill(-1);
 		const {blockers} = history.snapshot;
+		const rows: number[] = [];
 		for (let b = 0; b < blockers.length; b++) {
 			const row = findRow(table, blockers[b]!.tid, blockers[b]!.starttime);
-			if (row >= 0) blockerOf[row] = b;
+			if (row < 0) continue;
+			if (blockerOf[row] === -1) rows.push(row);
+			blockerOf[row] = b;
 		}
 
-		base = {history, table, blockerOf, lower: null, views: []};
+		const blockerRows = Int32Array.from(rows).sort();
+		base = {history, table, blockerOf, blockerRows, lower: null, views: []};
 		bases.set(history, base);
 	}
 
@@ -100,6 +106,13 @@ function keptOf(base: TableBase, options: ViewOptions): TableBase['views'][numbe
 	const found = base.views.find((view) => view.key === key);
 	if (found !== undefined) return found;
 	const {table} = base;
+	if (!options.hideKthreads && options.pids === null && options.tids === null && needle === '') {
+		// No filter (the usual case): every row, without asking each.
+		const every = new Int32Array(table.count);
+		for (let row = 0; row < every.length; row++) every[row] = row;
+		return remember(base, key, every);
+	}
+
 	const pids = options.pids === null ? null : new Set(options.pids);
 	const tids = options.tids === null ? null : new Set(options.tids);
 	const matches = matcher(base, needle);
@@ -115,7 +128,11 @@ function keptOf(base: TableBase, options: ViewOptions): TableBase['views'][numbe
 		kept[n++] = row;
 	}
 
-	const view = {key, kept: kept.subarray(0, n), sorted: new Map<string, Int32Array>()};
+	return remember(base, key, kept.subarray(0, n));
+}
+
+function remember(base: TableBase, key: string, kept: Int32Array): TableBase['views'][number] {
+	const view = {key, kept, sorted: new Map<string, Int32Array>()};
 	base.views.push(view);
 	if (base.views.length > 4) base.views.shift();
 	return view;
@@ -254,13 +271,16 @@ function byTid(base: TableBase, kept: Int32Array, descending: boolean): Int32Arr
 	return order;
 }
 
-/** Columns only blockers have a value in (STUCK, CLASS, FUNCTION): sort those few, the rest keep TID order. */
+/**
+Columns only blockers have a value in (STUCK, CLASS, FUNCTION): sort the kept blockers' rows (a few,
+found from the blockers, not by asking all 100,000 rows), the rest keep TID order after them.
+*/
 function sortRare(base: TableBase, kept: Int32Array, column: ColumnId, descending: boolean): Int32Array {
+	// Which rows are kept: `kept` is ascending, so a blocker's row is looked up by binary search.
 	const present: number[] = [];
 	const values = new Map<number, number | string>();
-	const order = new Int32Array(kept.length);
-	let absent = 0;
-	for (const row of kept) {
+	for (const row of base.blockerRows) {
+		if (!sortedHas(kept, row)) continue;
 		const v = blockerValue(base, row, column);
 		if (v === null) continue;
 		present.push(row);
@@ -274,10 +294,43 @@ function sortRare(base: TableBase, kept: Int32Array, column: ColumnId, descendin
 		if (va === vb) return a - b;
 		return (va < vb ? -1 : 1) * (descending ? -1 : 1);
 	});
+	const order = new Int32Array(kept.length);
 	order.set(present);
-	absent = present.length;
-	for (const row of kept) if (!values.has(row)) order[absent++] = row;
+	if (present.length === 0) {
+		order.set(kept);
+		return order;
+	}
+
+	// The rest in table order: `kept` with the present rows (ascending once sorted so) left out.
+	const skip = Int32Array.from(present).sort();
+	let n = present.length;
+	let s = 0;
+	for (let k = 0; k < kept.length; k++) {
+		const row = kept[k]!;
+		if (s < skip.length && skip[s] === row) {
+			s++;
+			continue;
+		}
+
+		order[n++] = row;
+	}
+
 	return order;
+}
+
+/** Whether ascending `rows` holds `row`. */
+function sortedHas(rows: Int32Array, row: number): boolean {
+	let low = 0;
+	let high = rows.length - 1;
+	while (low <= high) {
+		const middle = (low + high) >>> 1;
+		const at = rows[middle]!;
+		if (at === row) return true;
+		if (at < row) low = middle + 1;
+		else high = middle - 1;
+	}
+
+	return false;
 }
 
 /** The all-threads view of `history` over its thread table, filtered and sorted as `options` say. */

@@ -18,6 +18,7 @@ import type {
 	RetryPhase,
 	Snapshot,
 	ThreadInfo,
+	ThreadTable,
 	TransitionInfo,
 	TransitionProgress,
 } from './types.js';
@@ -1262,10 +1263,27 @@ function listedByTid(snapshot: Snapshot, wanted: ReadonlySet<number>): Map<numbe
 
 	const table = snapshot.threadTable ?? null;
 	if (table === null) return null;
-	// Only the rows of the wanted TIDs are made (a table holds 100,000).
-	for (let i = 0; i < table.count; i++)
-		if (wanted.has(table.tid[i]!)) threads.set(table.tid[i]!, threadAt(table, i));
+	// Only the rows of the wanted TIDs are looked up (the table, in TID order, holds 100,000) and made.
+	for (const tid of wanted) {
+		const row = lastRowOfTid(table, tid);
+		if (row >= 0) threads.set(tid, threadAt(table, row));
+	}
+
 	return threads;
+}
+
+/** The last row of `tid` in a table in TID order (its latest start time), -1 when none. */
+function lastRowOfTid(table: ThreadTable, tid: number): number {
+	let low = 0;
+	let high = table.count;
+	// The first row past `tid`: the row before it is `tid`'s last, if it is `tid` at all.
+	while (low < high) {
+		const middle = (low + high) >>> 1;
+		if (table.tid[middle]! <= tid) low = middle + 1;
+		else high = middle;
+	}
+
+	return low > 0 && table.tid[low - 1] === tid ? low - 1 : -1;
 }
 
 function threadEvents(
