@@ -178,6 +178,9 @@ function endHelper(idle: IdleHelper): void {
 	void idle.worker.terminate().catch(() => undefined);
 }
 
+/** The helper that made a table, and its serial there: that helper kept the table's owners. */
+const madeBy = new WeakMap<object, {readonly worker: Worker; readonly serial: number}>();
+
 /** Hand `idle` its walk; it claims chunks from `shared` as soon as it wakes. */
 function assignHelper(
 	idle: IdleHelper,
@@ -188,13 +191,18 @@ function assignHelper(
 ): Helper {
 	const {port, control} = idle;
 	const {prefix, chunk, helperFaultAfter} = settings;
+	// Owners from a table this very helper made: it kept them, so 100,000 rows need not be copied to it.
+	const made = options.owners === undefined ? undefined : madeBy.get(options.owners);
+	const ownersSerial = made?.worker === idle.worker ? made.serial : null;
+	const {owners: _owners, ...withoutOwners} = options;
 	const work: HelperAssignment = {
 		prefix,
 		pids,
-		options,
+		options: ownersSerial === null ? options : withoutOwners,
 		chunk,
 		faultAfter: helperFaultAfter,
 		shared: shared.buffer as SharedArrayBuffer,
+		ownersSerial,
 	};
 	port.postMessage(work);
 	Atomics.store(control, 0, 1);
@@ -212,6 +220,8 @@ function assignHelper(
 					const answer = received?.message;
 					if (answer?.ok === true) {
 						const {walk, packed} = answer;
+						if (walk.table !== undefined)
+							madeBy.set(walk.table, {worker: idle.worker, serial: answer.serial});
 						result = packed === undefined ? walk : {...walk, details: unpackTaskFiles(packed)};
 					}
 				}

@@ -10,6 +10,7 @@ process.
 */
 import * as fs from 'node:fs';
 import {receiveMessageOnPort, workerData} from 'node:worker_threads';
+import type {ThreadTable} from '../model/types.js';
 import {createThreadTableBuilder, tableBuffers, type ThreadTableBuilder} from './thread-table.js';
 import {addWalk, emptyWalk, makeFsWalkIo, packTaskFiles, readTaskFiles, walkTasks} from './walk.js';
 import {
@@ -25,11 +26,39 @@ import {
 /** The columns every walk of this helper fills (collect 'all'), kept from walk to walk. */
 let scratch: ThreadTableBuilder | null = null;
 
+/** Tables made so far; the owners of the last one (its TID, start time and uid columns, copied). */
+let serial = 0;
+let owners: (Pick<ThreadTable, 'count' | 'tid' | 'starttime' | 'uid'> & {serial: number}) | null = null;
+
+/** Keep the owners of `table` (about to be transferred away) as those of table `serial`. */
+function keepOwners(table: ThreadTable): void {
+	const room = owners !== null && owners.tid.length >= table.count ? owners : null;
+	const kept = {
+		serial,
+		count: table.count,
+		tid: room?.tid ?? new Int32Array(table.count),
+		starttime: room?.starttime ?? new Float64Array(table.count),
+		uid: room?.uid ?? new Float64Array(table.count),
+	};
+	kept.tid.set(table.tid);
+	kept.starttime.set(table.starttime);
+	kept.uid.set(table.uid);
+	owners = kept;
+}
+
 /** Walk the chunks of `work` this thread claims. */
 function walkAssignment(work: HelperAssignment, shared: Int32Array): HelperResult {
 	try {
 		const io = makeFsWalkIo(fs, work.prefix, readTaskFiles);
-		const {pids, options, chunk, faultAfter} = work;
+		const {pids, chunk, faultAfter} = work;
+		// The owners the main thread means are the ones kept here; a walk without them reads every owner.
+		const {owners: _sent, ...rest} = work.options;
+		const options =
+			work.ownersSerial === null
+				? work.options
+				: owners?.serial === work.ownersSerial
+					? {...rest, owners}
+					: rest;
 		const chunks = Math.ceil(pids.length / chunk);
 		const into = emptyWalk();
 		// Every thread's columns, from all the chunks this thread walks (collect 'all').
@@ -55,8 +84,13 @@ function walkAssignment(work: HelperAssignment, shared: Int32Array): HelperResul
 
 		const packed = into.details === undefined ? undefined : packTaskFiles(into.details);
 		into.details = undefined;
-		if (table !== null) into.table = table.finish();
-		return {ok: true, walk: into, packed};
+		if (table !== null) {
+			into.table = table.finish();
+			serial++;
+			keepOwners(into.table);
+		}
+
+		return {ok: true, walk: into, packed, serial};
 	} catch (error) {
 		return {ok: false, error: String(error)};
 	}

@@ -31,9 +31,20 @@ export type HelperAssignment = {
 	/** Tests: throw after this many chunks (a helper that fails mid-walk). */
 	readonly faultAfter: number | null;
 	readonly shared: SharedArrayBuffer;
+	/**
+	The owners to reuse are those of the table this helper made with this serial (it kept their
+	columns): `options.owners` is then left out, not copied over every poll. Null: as `options` say.
+	*/
+	readonly ownersSerial: number | null;
 };
 
 /** The helper's answer; details go as columns (far cheaper to receive than one object each). */
 export type HelperResult =
-	| {readonly ok: true; readonly walk: TaskWalk; readonly packed: PackedTaskFiles | undefined}
+	| {
+			readonly ok: true;
+			readonly walk: TaskWalk;
+			readonly packed: PackedTaskFiles | undefined;
+			/** The serial of `walk.table` among the tables this helper made (it keeps its owners). */
+			readonly serial: number;
+	  }
 	| {readonly ok: false; readonly error: string};

@@ -280,6 +280,33 @@ describe('thread walk', () => {
 		}
 	});
 
+	it("reuses the owners a helper kept of the table it made, as a walk handed that table's owners would", async () => {
+		const made = bigTree();
+		const generic = createHostPort(made.root);
+		const background = createHostPort(made.root, {parallelMinPids: 2, chunk: 1});
+		const pids = generic.readdir('/proc');
+		const options: TaskWalkOptions = {readStates: true, target: 1, collect: 'all'};
+		const first = (await background.walkTasksInBackground!(pids, options)!).table!;
+		// A thread changes owner after the first walk: an owner known from an earlier table is not read
+		// again (until the reader drops its owners), whichever thread walks.
+		fs.chownSync(`${made.root}/proc/110/task/111`, 4321, 4321);
+		const io = portWalkIo(generic, parsePatchState);
+		for (const owners of [first, walkTasks(io, pids, options).table!]) {
+			const expected = walkTasks(io, pids, {...options, owners}).table!;
+			const walked = (await background.walkTasksInBackground!(pids, {...options, owners})!).table!;
+			expect(walked).toEqual(expected);
+		}
+
+		const stale = walkTasks(io, pids, {...options, owners: first}).table!;
+		expect(threadAt(stale, stale.tid.indexOf(111)).uid).toBe(threadAt(first, first.tid.indexOf(111)).uid);
+		// Without owners, every one is read.
+		const fresh = (await background.walkTasksInBackground!(pids, options)!).table!;
+		expect(threadAt(fresh, fresh.tid.indexOf(111)).uid).toBe(4321);
+		expect(background.stats).toEqual(helperStats({runs: 4, starts: 1}));
+		generic.close();
+		background.close();
+	});
+
 	it('the bundled helper program (the single file and the executable run it by eval) walks like the compiled one', async () => {
 		// scripts/bundle.mjs embeds this source where the compiled module has no file beside it.
 		const bundleScript = '../../scripts/bundle.mjs';
