@@ -44,6 +44,13 @@ export function nextPollDelayMs(delayMs: number, scanMs: number): number {
 	return Math.max(50, delayMs - scanMs, scanMs);
 }
 
+/** Let the event loop turn (input, timers) before going on. */
+function nextTurn(): Promise<void> {
+	return new Promise((resolve) => {
+		setImmediate(resolve);
+	});
+}
+
 /**
 Poll the feed every `delayS` seconds (stretched for slow scans: `nextPollDelayMs`) and fold each
 snapshot into the history. Pausing stops the
@@ -126,7 +133,14 @@ export function usePoller(options: PollerOptions): void {
 					if (stopped && started === null) return;
 					start = now();
 					const snapshot = await (started ?? feed.pollAsync!({threads}));
-					if (wanted()) fold(snapshot);
+					// The scan's own end (its result received, its blockers analysed), the fold, and the rows
+					// derived for it (`onHistory`) each take a turn of their own: no one turn holds a key for
+					// all three (100,000 threads in the all-threads view: issue 12).
+					await nextTurn();
+					if (!wanted()) return;
+					history.current = foldSnapshot(history.current, snapshot);
+					await nextTurn();
+					if (wanted()) callbacks.current.onHistory(history.current);
 				})
 				.catch((error: unknown) => {
 					if (wanted()) fail(error);
