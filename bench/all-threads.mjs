@@ -40,18 +40,11 @@ terminal.startServer();
 try {
 	for (let i = 0; i < runs; i++) {
 		const before = load();
-		const r = await terminal.dashboardRun({
+		const r = await terminal.allThreadsRun({
 			name: `all${i}`,
 			command: `${process.execPath} ${flags} --import ${probe} ${path.join(dist, 'cli.js')} --root ${dir} -d 1`,
-			env: {KLPTOP_BENCH_PROBE: probeFile},
-			marker: /FUNCTION \[object\]/,
-			setup: {key: 'a', shown: /all threads/},
-			key: 'h',
-			open: /Help: every key/,
-			back: 'Escape',
-			closed: /FUNCTION \[object\]/,
-			durationS: seconds,
 			probeFile,
+			durationS: seconds,
 		});
 		if (r.error) throw new Error(`run ${i}: ${r.error}\n${r.screen}`);
 		results.push(r);

@@ -871,18 +871,11 @@ await part('cost', async () => {
 	try {
 		// §2: 60 s of polling in the all-threads view, keys pressed meanwhile.
 		if (costBlocks.has('all')) {
-			const all = await terminal.dashboardRun({
+			const all = await terminal.allThreadsRun({
 				name: 'all',
 				command: `${process.execPath} --import ${probe} ${cli} --root ${trees.big} -d 1`,
-				env: {KLPTOP_BENCH_PROBE: probeFile},
-				marker: /FUNCTION \[object\]/,
-				setup: {key: 'a', shown: /all threads/},
-				key: 'h',
-				open: /Help: every key/,
-				back: 'Escape',
-				closed: /FUNCTION \[object\]/,
-				durationS: 60,
 				probeFile,
+				durationS: 60,
 			});
 			results.allThreads = all;
 			if (all.error) throw new Error(`all-threads view: ${all.error}`);

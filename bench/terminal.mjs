@@ -513,3 +513,24 @@ export async function firstFrames({
 		fulls,
 	};
 }
+
+/**
+Issue 12 §2's run: `command` (a klptop dashboard on the 100,000-thread tree, `-d 1`, with the stall
+probe loaded) in the all-threads view (`a`), Help opened and closed (h, Escape) at random moments
+for `durationS` seconds. `dashboardRun`'s figures (bench/run.mjs's cost part, bench/all-threads.mjs).
+*/
+export function allThreadsRun({name, command, probeFile, durationS = 60}) {
+	return dashboardRun({
+		name,
+		command,
+		env: {KLPTOP_BENCH_PROBE: probeFile},
+		marker: /FUNCTION \[object\]/,
+		setup: {key: 'a', shown: /all threads/},
+		key: 'h',
+		open: /Help: every key/,
+		back: 'Escape',
+		closed: /FUNCTION \[object\]/,
+		durationS,
+		probeFile,
+	});
+}
