@@ -43,6 +43,15 @@ export type EmulationOptions = {
 	condReschedDisableMs?: readonly [number, number];
 	/** ms range a patching transition's completion synchronises for. @default [0.6, 4]; TCG saw ~150 ms */
 	patchCompleteMs?: readonly [number, number];
+	/**
+	Per transition from the stage on, in order: ms of the start's and of the end's rewrite on 6.4-6.15, instead
+	of a draw from the ranges above (null: draw). The stage's transition starts within `stageWindowUs` before
+	t0, after the world's earlier transitions ended.
+	*/
+	eachTransitionMs?: {
+		readonly enable: ReadonlyArray<number | null>;
+		readonly disable: ReadonlyArray<number | null>;
+	};
 };
 
 export type Emulation = {
@@ -61,6 +70,9 @@ export type Emulation = {
 const defaultStart = Date.UTC(2026, 0, 1);
 const toUs = ([lo, hi]: readonly [number, number]): [number, number] => [lo * 1000, hi * 1000];
 const stageLeadUs = 10_000_000;
+/** A stage starts its transition (`startAt`) at most this long before t0. */
+const stageWindowUs = 2_500_000;
+const msToUs = (ms: number | null): number | null => (ms === null ? null : Math.round(ms * 1000));
 
 export function listScenarios(): Array<{name: string; summary: string}> {
 	return scenarios.map(({name, summary}) => ({name, summary}));
@@ -107,6 +119,15 @@ export function createEmulation(name: string, options: EmulationOptions = {}): E
 		...(options.condReschedEnableMs ? {condReschedEnableUs: toUs(options.condReschedEnableMs)} : {}),
 		...(options.condReschedDisableMs ? {condReschedDisableUs: toUs(options.condReschedDisableMs)} : {}),
 		...(options.patchCompleteMs ? {patchCompleteUs: toUs(options.patchCompleteMs)} : {}),
+		...(options.eachTransitionMs
+			? {
+					eachTransition: {
+						fromUs: t0Us - stageWindowUs,
+						enableUs: options.eachTransitionMs.enable.map(msToUs),
+						disableUs: options.eachTransitionMs.disable.map(msToUs),
+					},
+				}
+			: {}),
 	});
 	const prng = createPrng(seed).fork(0x5ce9a);
 	buildBaseWorld(kernel);

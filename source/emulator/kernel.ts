@@ -102,6 +102,16 @@ export type KernelOptions = {
 	atomic replace dropped the patches it replaced. @default [600, 4000]; QEMU TCG saw ~0.15 s
 	*/
 	readonly patchCompleteUs?: readonly [number, number];
+	/**
+	Per transition, in order, for the transitions that start from `fromUs` on (uptime): µs of the start's and
+	of the end's static-call rewrite on 6.4-6.15, instead of a draw from the ranges above (null: draw). A
+	calibration gives each transition of a recorded run the time it took there.
+	*/
+	readonly eachTransition?: {
+		readonly fromUs: number;
+		readonly enableUs: ReadonlyArray<number | null>;
+		readonly disableUs: ReadonlyArray<number | null>;
+	};
 };
 
 export class EmulatedKernel {
@@ -157,6 +167,12 @@ export class EmulatedKernel {
 			condReschedEnableUs,
 			condReschedDisableUs,
 			patchCompleteUs,
+			eachTransition: {
+				fromUs: options.eachTransition?.fromUs ?? Number.POSITIVE_INFINITY,
+				enableUs: [...(options.eachTransition?.enableUs ?? [])],
+				disableUs: [...(options.eachTransition?.disableUs ?? [])],
+				endUs: null,
+			},
 		};
 		for (let index = 0; index < (options.cpus ?? 2); index++) {
 			this.k.cpus.push({index, idle: tasks.makeIdleTask(index), kickIgnoredUntilUs: 0});

@@ -44,12 +44,11 @@ const observed61 = [
 ];
 /**
 The 6.12 scenarios whose recorded fixtures (one full run of 2026-12-06 under QEMU 10.0, all 238 checks passed)
-the emulator's 6.11 generation reproduces. Not yet, both for the time the end of a transition takes, which the
-calibration draws from one range per fixture (`endRewrite`) where the real run's varied per transition and with
-where the last switch fell between two retries: `stack-order` (its first patch's transition ended in 0.67 s
-there, 2.5 s in the emulator, so the 0.26 s between the two loads is missed) and `stuck-kthread` (there the
-kernel took 1.14 s after the kthread switched, in the emulator under a second). `force-no-transition` has
-no transition to replay (as on 6.1).
+the emulator's 6.11 generation reproduces: all but `force-no-transition`, which has no transition to replay
+(as on 6.1). Each transition's start and end take the time they took on that run (`endRewrites`): in
+`stack-order` the first load's transition ended inside its insmod, 0.7 s after `enabled` flipped, so the
+second load 0.26 s later finds the first done; in `stuck-kthread` the end took 1.14 s after the retry that
+switched the woken kthread.
 */
 const observed612 = [
 	'quick',
@@ -63,6 +62,8 @@ const observed612 = [
 	'late-module',
 	'forced-unpatch',
 	'replace-force',
+	'stack-order',
+	'stuck-kthread',
 ];
 /** Kernel series of the real tier, the emulator generation checked against it, and its scenarios. */
 const kernels: ReadonlyArray<{series: string; generation: KernelGeneration; observed: readonly string[]}> = [
@@ -237,38 +238,86 @@ function insmodWindows(fixture: {actions: readonly FixtureAction[]}): {
 	return {...(init ? {insmodInitMs: init} : {}), ...(refused ? {refusedLoadMs: refused} : {})};
 }
 
-/**
-The end of a transition once no task holds it back, on 6.4-6.15: the kernel rewrites the dynamic-preemption
-static calls first (`sched_dynamic_klp_disable`), which under TCG on a busy host took seconds. Measured from
-the fixture like the insmod windows: its steps that show a transition with nobody pending right before it
-ends. Only where one of them lasted a second or more (shorter ones a poller may miss anyway); each emulated
-end then lasts at least as long.
-*/
-function endRewrite(fixture: Fixture): {condReschedDisableMs?: [number, number]} {
-	const tails: number[] = [];
-	fixture.sequence.forEach((step, index) => {
-		const next = fixture.sequence[index + 1];
-		const {transition, blockers, others} = step.state;
-		if (
-			transition &&
-			blockers.length === 0 &&
-			!others &&
-			next &&
-			next.state.transition?.patch !== transition.patch
-		) {
-			tails.push(step.until_s - step.first_s);
-		}
-	});
-	const long = tails.filter((tail) => tail >= 1);
-	if (long.length === 0) {
-		return {};
-	}
+/** The actions that started a transition, in order: loads and disables the kernel logged. */
+const transitionStarts = (fixture: Fixture): FixtureAction[] =>
+	fixture.actions
+		.filter(
+			(action) =>
+				action.result === 'ok' &&
+				action.kernel_s !== undefined &&
+				/^(insmod klp_\w+_patch|disable )/.test(action.action),
+		)
+		.sort((a, b) => a.kernel_s! - b.kernel_s!);
 
-	// A tail begins when the last task switched and includes the wait for the retry that sees it (up to a
-	// second), which the emulator waits as well: the rewrite is the rest.
-	const rewrites = long.map((tail) => Math.max(0.1, tail - 1));
-	const lo = Math.round(Math.min(...rewrites) * 1000);
-	return {condReschedDisableMs: [lo, Math.max(lo, Math.round(Math.max(...rewrites) * 1000))]};
+/** Until `enabled` showed the new value (or the patch was gone), at most until the command returned. */
+function startWindowS(fixture: Fixture, action: FixtureAction): number {
+	const [verb, name] = action.action.split(' ');
+	const enabled = verb === 'insmod';
+	const flipped = fixture.sequence.find(
+		(step) =>
+			step.first_s >= action.kernel_s! &&
+			step.state.patches.every((patch) => patch.name !== name || patch.enabled === enabled),
+	);
+	return Math.max(0, Math.min(flipped?.first_s ?? action.end_s, action.end_s) - action.kernel_s!);
+}
+
+/** A step of an atomic replace's completion: a replaced patch reads `enabled` 0, the new one 1 (see below). */
+const replaceCompleting = (step: Step): boolean =>
+	step.state.transition?.direction === 'patching' &&
+	step.state.patches.some(
+		(patch) => patch.name !== step.state.transition?.patch && !patch.enabled && !patch.transition,
+	) &&
+	step.state.patches.find((patch) => patch.name === step.state.transition?.patch)?.enabled === true;
+
+/**
+The end of each transition once no task holds it back, on 6.4-6.15: the kernel rewrites the dynamic-preemption
+static calls first (`sched_dynamic_klp_disable`), which under TCG on a busy host took from a tenth of a second
+to seconds, differently for each transition of a run. Measured per transition from the fixture: the step that
+shows it with nobody pending right before it ends (an atomic replace's completion aside). That step began with
+the try that switched the last task when the command's own first try did (the command returned with the
+transition over) or a retry did (the step before showed only unnamed pending tasks, `others`, for a second or
+more: they waited for a retry, as stuck-kthread's woken kthread did on 6.12): all of it is the rewrite. When the last named blocker switched itself between two retries, the step includes the wait for the
+retry that saw it (up to a second, which the emulator waits as well): the rewrite is the rest, and a step under
+a second is left to the emulator's draw (a poller may miss it anyway). null where no such step shows.
+*/
+function endRewrites(fixture: Fixture, starts: readonly FixtureAction[]): Array<number | null> {
+	return starts.map((action) => {
+		const name = action.action.split(' ')[1];
+		const steps = fixture.sequence.filter((step) => step.first_s >= action.kernel_s!);
+		const last = steps.findIndex(
+			(step, index) =>
+				step.state.transition?.patch === name && steps[index + 1]?.state.transition?.patch !== name,
+		);
+		let tailIndex = last;
+		while (tailIndex > 0 && replaceCompleting(steps[tailIndex]!)) {
+			tailIndex--;
+		}
+
+		const tail = steps[tailIndex];
+		const before = steps[tailIndex - 1];
+		if (
+			!tail ||
+			tail.state.transition?.patch !== name ||
+			tail.state.blockers.length > 0 ||
+			tail.state.others
+		) {
+			return null;
+		}
+
+		const spanS = tail.until_s - tail.first_s;
+		const byTry =
+			action.end_s >= tail.first_s ||
+			(before !== undefined &&
+				before.state.transition?.patch === name &&
+				before.state.blockers.length === 0 &&
+				before.state.others &&
+				before.until_s - before.first_s >= 1);
+		if (byTry) {
+			return Math.round(spanS * 1000);
+		}
+
+		return spanS >= 1 ? Math.round(Math.max(0.1, spanS - 1) * 1000) : null;
+	});
 }
 
 /**
@@ -285,25 +334,8 @@ function startRewrite(
 		return {};
 	}
 
-	// Until `enabled` shows the new value (or the patch is gone), at most until the command returned: a load
-	// whose first attempt switches every task also completes the transition before insmod returns.
-	const windows = fixture.actions
-		.filter(
-			(action) =>
-				action.result === 'ok' &&
-				action.kernel_s !== undefined &&
-				/^(insmod klp_\w+_patch|disable )/.test(action.action),
-		)
-		.map((action) => {
-			const [verb, name] = action.action.split(' ');
-			const enabled = verb === 'insmod';
-			const flipped = fixture.sequence.find(
-				(step) =>
-					step.first_s >= action.kernel_s! &&
-					step.state.patches.every((patch) => patch.name !== name || patch.enabled === enabled),
-			);
-			return Math.max(0, Math.min(flipped?.first_s ?? action.end_s, action.end_s) - action.kernel_s!);
-		});
+	// A load whose first attempt switches every task also completes the transition before insmod returns.
+	const windows = transitionStarts(fixture).map((action) => startWindowS(fixture, action));
 	if (windows.length === 0) {
 		return {};
 	}
@@ -341,6 +373,8 @@ function emulate(fixture: Fixture, generation: KernelGeneration, periodS = sampl
 
 	// On 6.4-6.15 the start's rewrite is most of an insmod's window: the init part keeps its default.
 	const start = startRewrite(fixture, generation);
+	// Each transition from the stage on, with the times its own start and end took on the real run.
+	const starts = transitionStarts(fixture).filter((action) => action.t_s >= stage.t_s);
 	const {insmodInitMs, ...loads} = insmodWindows(fixture);
 	const emulation = createEmulation(fixture.scenario, {
 		seed: 1,
@@ -348,7 +382,14 @@ function emulate(fixture: Fixture, generation: KernelGeneration, periodS = sampl
 		...loads,
 		...(start.condReschedEnableMs || !insmodInitMs ? {} : {insmodInitMs}),
 		...start,
-		...endRewrite(fixture),
+		...(featuresOf(generation).kthreadCondResched
+			? {
+					eachTransitionMs: {
+						enable: starts.map((action) => Math.round(startWindowS(fixture, action) * 1000)),
+						disable: endRewrites(fixture, starts),
+					},
+				}
+			: {}),
 		...replaceCompletion(fixture),
 	});
 	const reader = createReader(emulation.port, {kind: 'emulator', root: null, scenario: fixture.scenario});
@@ -462,9 +503,10 @@ describe.each(kernels)(
 				// Brief steps may be missed in the comparison above; the patch directories (enabled, transition)
 				// must still exist in the model: an insmod's init window, a refused insmod's directory.
 				const fixture = loadFixtureOf(name);
-				// Sampled densely: the model must have the state, however briefly (0.14 s of a replace's end).
+				// Sampled densely: the model must have the state, however briefly (0.14 s of a replace's end on
+				// replace-release, 0.03 s on replace-force: a 25 ms period sees any state of 25 ms or more).
 				// The emulation is first read at its t0, a little after its stage action: what ended before is unseen.
-				const {steps, stageS, fromS} = emulate(fixture, generation, 0.05);
+				const {steps, stageS, fromS} = emulate(fixture, generation, 0.025);
 				const states = (list: readonly Step[]) =>
 					new Set(list.map((step) => JSON.stringify(step.state.patches)));
 				const emulated = states(steps);

@@ -60,4 +60,12 @@ export type KernelState = {
 	readonly condReschedDisableUs: readonly [number, number];
 	/** µs range of a patching transition's completion (`KernelOptions.patchCompleteUs`). */
 	readonly patchCompleteUs: readonly [number, number];
+	/** Per-transition rewrite times, taken in order by the transitions from `fromUs` on (`KernelOptions.eachTransition`). */
+	readonly eachTransition: {
+		readonly fromUs: number;
+		readonly enableUs: Array<number | null>;
+		readonly disableUs: Array<number | null>;
+		/** The end's rewrite of the transition in progress, taken at its start (null: draw). */
+		endUs: number | null;
+	};
 };
