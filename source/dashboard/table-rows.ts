@@ -9,7 +9,7 @@ view asks for. The rules are those of `rows.ts` (which serves the blockers, proc
 the row property test holds the two equal.
 */
 import type {Blocker, History, ThreadTable} from '../model/types.js';
-import {blockerKey, findRow, threadAt} from '../model/types.js';
+import {blockerKey, findRow, threadAt, upperBound} from '../model/types.js';
 import {stuckSeconds} from '../model/history.js';
 import {classRank, rowMatches, threadRow} from './row-model.js';
 import type {ColumnId, RowList, TaskRow, ViewOptions} from './row-model.js';
@@ -320,17 +320,8 @@ function sortRare(base: TableBase, kept: Int32Array, column: ColumnId, descendin
 
 /** Whether ascending `rows` holds `row`. */
 function sortedHas(rows: Int32Array, row: number): boolean {
-	let low = 0;
-	let high = rows.length - 1;
-	while (low <= high) {
-		const middle = (low + high) >>> 1;
-		const at = rows[middle]!;
-		if (at === row) return true;
-		if (at < row) low = middle + 1;
-		else high = middle - 1;
-	}
-
-	return false;
+	const past = upperBound(rows, row);
+	return past > 0 && rows[past - 1] === row;
 }
 
 /** The all-threads view of `history` over its thread table, filtered and sorted as `options` say. */

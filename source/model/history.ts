@@ -22,7 +22,7 @@ import type {
 	TransitionInfo,
 	TransitionProgress,
 } from './types.js';
-import {blockerKey, threadAt} from './types.js';
+import {blockerKey, threadAt, upperBound} from './types.js';
 import {kernelLogTime, parseLivepatchLine} from './kernel-log.js';
 import {foldTimeline} from './timeline.js';
 
@@ -1274,16 +1274,9 @@ function listedByTid(snapshot: Snapshot, wanted: ReadonlySet<number>): Map<numbe
 
 /** The last row of `tid` in a table in TID order (its latest start time), -1 when none. */
 function lastRowOfTid(table: ThreadTable, tid: number): number {
-	let low = 0;
-	let high = table.count;
 	// The first row past `tid`: the row before it is `tid`'s last, if it is `tid` at all.
-	while (low < high) {
-		const middle = (low + high) >>> 1;
-		if (table.tid[middle]! <= tid) low = middle + 1;
-		else high = middle;
-	}
-
-	return low > 0 && table.tid[low - 1] === tid ? low - 1 : -1;
+	const past = upperBound(table.tid, tid, table.count);
+	return past > 0 && table.tid[past - 1] === tid ? past - 1 : -1;
 }
 
 function threadEvents(

@@ -305,6 +305,19 @@ export function threadAt(table: ThreadTable, i: number): ThreadInfo {
 	};
 }
 
+/** The first index of ascending `values` (its first `length`) whose value is above `value`: `length` when none. */
+export function upperBound(values: ArrayLike<number>, value: number, length = values.length): number {
+	let low = 0;
+	let high = length;
+	while (low < high) {
+		const middle = (low + high) >>> 1;
+		if (values[middle]! <= value) low = middle + 1;
+		else high = middle;
+	}
+
+	return low;
+}
+
 /** The row of TID `tid` and start time `starttime` in a thread table, -1 when none (TID order: a binary search). */
 export function findRow(
 	table: Pick<ThreadTable, 'count' | 'tid' | 'starttime'>,
