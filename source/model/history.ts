@@ -174,7 +174,7 @@ export function learnRetryPhase(
 			if (syncNow) {
 				// Its task lines show that every attempt prints them (dynamic debug): the count is the kernel's.
 				count = count ? {...count, dense: true} : null;
-				state = {...state, awaitingSync: false, syncLineS: at, count};
+				state = {...state, awaitingSync: false, syncLineS: at, attemptsPrinted: true, count};
 			}
 
 			const syncLine = state.syncLineS ?? null;
@@ -192,6 +192,10 @@ export function learnRetryPhase(
 				if (count) {
 					// A reversal's first retry printing task lines: dynamic debug, every retry counted.
 					const dense = count.dense || (count.reversal && count.retries === 0 && rec.kind === 'task');
+					if (dense) {
+						state = {...state, attemptsPrinted: true};
+					}
+
 					const retries = count.retries + 1;
 					const round = retries % signalPeriodS === (count.reversal ? 1 : 0) && retries > 1;
 					count = {
@@ -250,16 +254,52 @@ export type RetryClock = {
 	readonly firstRetryS: number | null;
 	/** The latest direction's retries counted from the log, where it showed them. */
 	readonly count?: RetryCount | null;
+	/**
+	The latest start's own first attempt on the log clock: its task lines where seen; while the kernel is known
+	to print them (dynamic debug) and has not yet, no earlier than the log was read (`readS`).
+	*/
+	readonly attemptS?: number | null;
+	readonly awaitingAttempt?: boolean;
+	readonly readS?: number | null;
 };
 
+/** `now`: the poll's time (ms), which the log was read up to. */
 export function retryClockOf(
 	retry: RetryPhase | null | undefined,
 	bootTime: number | null,
+	now: number | null = null,
 ): RetryClock | null {
 	const phaseS = retryPhaseS(retry);
 	return phaseS === null || bootTime === null
 		? null
-		: {phaseS, bootTime, firstRetryS: retry?.firstRetryS ?? null, count: retry?.count ?? null};
+		: {
+				phaseS,
+				bootTime,
+				firstRetryS: retry?.firstRetryS ?? null,
+				count: retry?.count ?? null,
+				attemptS: retry?.syncLineS ?? null,
+				awaitingAttempt: retry?.awaitingSync === true && retry.attemptsPrinted === true,
+				readS: now === null ? null : (now - bootTime) / 1000,
+			};
+}
+
+/**
+When a start (at `sinceS` on the log clock) made its own first attempt, from which its retries count: at
+once before 6.4; on 6.4+ only after the preemption static calls are rewritten, seconds later under load.
+*/
+function startAttemptS(clock: RetryClock, sinceS: number): number {
+	const count = clock.count;
+	if (!count || count.reversal || Math.abs(count.sinceS - sinceS) >= 3) {
+		return sinceS;
+	}
+
+	if (clock.attemptS !== null && clock.attemptS !== undefined) {
+		return Math.max(sinceS, clock.attemptS);
+	}
+
+	return clock.awaitingAttempt && clock.readS !== null && clock.readS !== undefined
+		? Math.max(sinceS, clock.readS)
+		: sinceS;
 }
 
 /**
@@ -314,7 +354,7 @@ export function fakeSignalRoundAt(
 	} else if (reversal) {
 		firstS = sinceS + frac(clock.phaseS - sinceS) + signalPeriodS;
 	} else {
-		const wanted = sinceS + 1;
+		const wanted = startAttemptS(clock, sinceS) + 1;
 		const past = frac(wanted - clock.phaseS);
 		firstS = wanted - past + (past < 0.25 ? 0 : 1) + signalPeriodS - 1;
 	}
@@ -922,7 +962,7 @@ export function foldSnapshot(
 		live,
 		previous,
 		poll,
-		retryClockOf(retryPhase, snapshot.kernel.bootTime),
+		retryClockOf(retryPhase, snapshot.kernel.bootTime, snapshot.time),
 	);
 	// Step 6: blockers' stuck time, and the threads that stopped blocking.
 	const blockers = foldBlockers(history, seen, progress, live?.freshDirection ?? false);

@@ -464,6 +464,8 @@ export type RetryPhase = {
 	readonly awaitingSync?: boolean;
 	/** Kernel log time of the first task line of the latest start's own attempt. */
 	readonly syncLineS?: number | null;
+	/** This boot's kernel printed every attempt's task lines (dynamic debug) for an earlier direction. */
+	readonly attemptsPrinted?: boolean;
 	/** The retries of the latest start or reversal, counted from the log (see `RetryCount`). */
 	readonly count?: RetryCount | null;
 };

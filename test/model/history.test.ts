@@ -436,9 +436,11 @@ describe('fake-signal rounds', () => {
 			// Observed on Debian 6.12: `starting` at 67.418, the first attempt only at 68.086 (the static calls
 			// are rewritten first), so the first retry came at 69.861 (on the 0.745 phase, a little late) and
 			// the kernel signalled at 83.746; from the start line alone the estimate would be 82.745.
-			const earlier = [1, 2, 3].map((k) =>
-				klog(40.745 + k, 'klp_try_switch_task: cat:144 is sleeping on function x'),
-			);
+			const earlier = [
+				klog(40.5, "'q': starting patching transition"),
+				klog(40.52, 'klp_try_switch_task: cat:144 is sleeping on function x'),
+				...[1, 2, 3].map((k) => klog(40.745 + k, 'klp_try_switch_task: cat:144 is sleeping on function x')),
+			];
 			const lines = [
 				...earlier,
 				klog(67.418, "'p': starting patching transition"),
@@ -449,9 +451,21 @@ describe('fake-signal rounds', () => {
 			expect(learnRetryPhase(null, lines, bootTime)?.firstRetryS).toBe(69.861);
 			const h = foldSnapshot(null, patching(-29, 'p', 1, {kernelLog: lines}));
 			expect(h.transition?.nextSignalS).toBeCloseTo(83.745 - 71, 2);
-			// Before the first retry shows, from the start line's rounding.
-			const early = foldSnapshot(null, patching(-32, 'p', 1, {kernelLog: lines.slice(0, 5)}));
-			expect(early.transition?.nextSignalS).toBeCloseTo(82.745 - 68, 2);
+			// Before the first retry shows, from the first attempt's lines: 68.086 + 1 s is past a quarter second
+			// after 68.745, so round_jiffies takes 69.745 and round 1 comes 14 retries on.
+			const early = foldSnapshot(null, patching(-32, 'p', 1, {kernelLog: lines.slice(0, 7)}));
+			expect(early.transition?.nextSignalS).toBeCloseTo(83.745 - 68, 2);
+			// Before the first attempt shows, on a kernel known to print them: it has not run by the time the log
+			// was read (68.0), so round 1 comes no earlier than from an attempt then.
+			const waiting = foldSnapshot(null, patching(-32, 'p', 1, {kernelLog: lines.slice(0, 6)}));
+			expect(waiting.transition?.nextSignalS).toBeCloseTo(83.745 - 68, 2);
+			// Observed in CI on Debian 6.12 at load: the first attempt 4 s after `starting` (209.17 -> 213.13).
+			const late = foldSnapshot(null, patching(-28, 'p', 1, {kernelLog: lines.slice(0, 6)}));
+			expect(late.transition?.nextSignalS).toBeCloseTo(87.745 - 72, 2);
+			// Without dynamic debug on this boot (no earlier task lines), from the start line's rounding as before.
+			const plain = [klog(40.745, 'signaling remaining tasks'), lines[5]!];
+			const blind = foldSnapshot(null, patching(-28, 'p', 1, {kernelLog: plain}));
+			expect(blind.transition?.nextSignalS).toBeCloseTo(82.745 - 72, 2);
 		});
 
 		it('counts the retries the log shows (dynamic debug): one that ran late moves the rounds by whole seconds', () => {

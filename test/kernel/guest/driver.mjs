@@ -877,28 +877,37 @@ function checkPatchesMatchSysfs(label, v) {
 /** How close klptop's next-signal estimate must be to the kernel's round (s), once it learnt the retry phase. */
 const SIGNAL_TOLERANCE_S = 0.3;
 
-/** Each sample's next-signal estimate against the kernel's "signaling remaining tasks" line. */
-function checkNextSignal(sig, from, to) {
-	const name = `klptop's next-signal estimate is right within ${SIGNAL_TOLERANCE_S} s`;
+/**
+Each sample's next-signal estimate against the kernel's "signaling remaining tasks" line. The rounds count from
+the transition's first try (`firstTry`, its first debug line), which on 6.4-6.15 comes only once the static calls
+are rewritten: 0.1 s to 4 s after `starting` here. A sample whose klptop started after that line must be within
+the tolerance; one before it cannot know when the try comes, and must only never be late (a lower bound).
+*/
+function checkNextSignal(sig, from, to, firstTry) {
+	const name = `klptop's next-signal estimate is right within ${SIGNAL_TOLERANCE_S} s once the kernel tried`;
 	if (!haveKlptop) return check(name, true, 'n/a', 'klptop absent', {awaits: 'klptop'});
-	const errs = samples
-		.filter(
-			(s) =>
-				s.json?.transition &&
-				typeof s.json.transition.next_signal_s === 'number' &&
-				s.t0 >= from &&
-				s.t1 <= to,
-		)
-		.map((s) => {
-			const at = Math.min(Math.max(s.t_scan ?? s.t0, s.t0), s.t1);
-			return Math.round((at + s.json.transition.next_signal_s - sig.t) * 1000) / 1000;
-		});
-	event('next-signal', {signal_t: sig.t, errors: errs});
+	const after = [];
+	const before = [];
+	for (const s of samples) {
+		if (!(
+			s.json?.transition &&
+			typeof s.json.transition.next_signal_s === 'number' &&
+			s.t0 >= from &&
+			s.t1 <= to
+		))
+			continue;
+		const at = Math.min(Math.max(s.t_scan ?? s.t0, s.t0), s.t1);
+		const err = Math.round((at + s.json.transition.next_signal_s - sig.t) * 1000) / 1000;
+		(firstTry === null || s.t0 >= firstTry ? after : before).push(err);
+	}
+	event('next-signal', {signal_t: sig.t, first_try_t: firstTry, errors: after, before_first_try: before});
 	check(
 		name,
-		errs.length > 0 && errs.every((e) => Math.abs(e) <= SIGNAL_TOLERANCE_S),
-		`every |predicted - actual| <= ${SIGNAL_TOLERANCE_S} s`,
-		errs,
+		after.length > 0 &&
+			after.every((e) => Math.abs(e) <= SIGNAL_TOLERANCE_S) &&
+			before.every((e) => e <= SIGNAL_TOLERANCE_S),
+		`every |predicted - actual| <= ${SIGNAL_TOLERANCE_S} s (before the first try: predicted - actual <= ${SIGNAL_TOLERANCE_S} s)`,
+		{after_first_try: after, before_first_try: before},
 	);
 }
 
@@ -1162,7 +1171,7 @@ const scenarios = {
 				free ? r2(free.t0 - k0) : 'not cleared',
 			);
 			check('then the patch went away', gone !== null, 'gone', gone ? r2(gone.t0 - k0) : 'not gone');
-			if (sig) checkNextSignal(sig, d.t1, sig.t);
+			if (sig) checkNextSignal(sig, d.t1, sig.t, await firstTryAfter(k0));
 			await klptopSeesEnd(
 				'klptop no longer lists the patch',
 				gone?.t1 ?? now(),
@@ -1265,7 +1274,7 @@ const scenarios = {
 				'applied',
 				done ? r2(done.t0 - ins.t0) : 'not done',
 			);
-			if (sig) checkNextSignal(sig, ins.t1, sig.t);
+			if (sig) checkNextSignal(sig, ins.t1, sig.t, await firstTryAfter(ins.t0));
 			await klptopSeesEnd(
 				'klptop shows it applied',
 				done?.t1 ?? now(),
