@@ -25,6 +25,7 @@ import {NoLivepatch, TooSmall} from '../views/notice.js';
 import {PatchDetail} from '../views/patch-detail.js';
 import {patchActions} from '../dashboard/patch-menu.js';
 import {PatchPanel} from '../views/patch-panel.js';
+import {samePicture} from '../views/same-picture.js';
 import {TaskDetail} from '../views/task-detail.js';
 import {TaskTable} from '../views/task-table.js';
 import {ActionDialog} from '../views/action-dialog.js';
@@ -163,6 +164,21 @@ export function actionsOffReason(feed: Feed | null, override: string | null): st
 	return actions === null ? 'this source cannot be acted on' : actions.disabledReason;
 }
 
+/**
+A poll's history that would draw the frame on screen again: the main screen (or help) without the
+all-threads view or a dialog, no scan error to clear, and nothing it shows changed (`samePicture`).
+*/
+export function drawsNothingNew(state: UiState, history: History): boolean {
+	return (
+		state.history !== null &&
+		state.scanError === null &&
+		state.dialog === null &&
+		(state.screen.kind === 'main' || state.screen.kind === 'help') &&
+		!state.view.showAll &&
+		samePicture(state.history, history)
+	);
+}
+
 export function App(props: AppProps) {
 	const {makeEmulatorFeed, theme, hostname, width, height, onFeedChange, onRedraw} = props;
 	const {exit} = useApp();
@@ -203,6 +219,8 @@ export function App(props: AppProps) {
 
 	const onHistory = useCallback(
 		(history: History) => {
+			// An idle poll that changes nothing on screen draws no frame (issue 12: idle under 1% of a core).
+			if (drawsNothingNew(stateRef.current, history)) return;
 			dispatch({type: 'history', history});
 		},
 		[dispatch],
@@ -215,9 +233,14 @@ export function App(props: AppProps) {
 	);
 	// Slow scans stretch the interval (usePoller): the header says so, in tenths of a second.
 	const [periodS, setPeriodS] = useState<number | null>(null);
+	const periodRef = useRef<number | null>(null);
 	const onTiming = useCallback(({periodMs}: PollTiming) => {
 		const asked = stateRef.current.delayS * 1000;
-		setPeriodS(periodMs > asked * 1.1 ? Math.round(periodMs / 100) / 10 : null);
+		const next = periodMs > asked * 1.1 ? Math.round(periodMs / 100) / 10 : null;
+		// Only a change: React may render once more even for the same value.
+		if (next === periodRef.current) return;
+		periodRef.current = next;
+		setPeriodS(next);
 	}, []);
 	const actions: ActionContext | null = feed?.actions ?? null;
 	// At every start (and for an emulator opened later): resume what a crashed run left stopped.

@@ -151,6 +151,15 @@ export function formatDuration(seconds: number | null): string {
 	return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, '0')}h`;
 }
 
+/**
+How long ago, to the unit one reads at that age: `42s`, `5m`, `1h24m`, `3d04h` (the seconds of a
+minute-old event are noise, and an idle header that ticks every second is a new frame every second).
+*/
+export function formatAgo(seconds: number): string {
+	const s = Math.max(0, Math.floor(seconds));
+	return s >= 60 && s < 3600 ? `${Math.floor(s / 60)}m` : formatDuration(s);
+}
+
 /** A rate like `2.5/s`, `0.03/s`, or `-` when unknown. */
 export function formatRate(perSecond: number | null): string {
 	if (perSecond === null || !Number.isFinite(perSecond)) {

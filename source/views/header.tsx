@@ -8,7 +8,15 @@ function of its props.
 import {Box} from 'ink';
 import {clean} from '../model/sanitize.js';
 import type {History, SourceInfo} from '../model/types.js';
-import {formatClock, formatDuration, formatRate, percent, progressBar, switchedCount} from './format.js';
+import {
+	formatAgo,
+	formatClock,
+	formatDuration,
+	formatRate,
+	percent,
+	progressBar,
+	switchedCount,
+} from './format.js';
 import {Line} from './line.js';
 import type {Segment} from './line.js';
 import type {Theme} from './theme.js';
@@ -114,6 +122,25 @@ function sourceLine(props: HeaderProps): Segment[] {
 	return segments;
 }
 
+/**
+The last transition as the header says it while none runs, or null: `patching p was FORCED 5m ago after 1s`.
+Its age is the only word of an idle header that moves with time (`samePicture` compares it).
+*/
+export function lastTransitionWords(history: History): string | null {
+	const last = history.lastTransition;
+	if (last === null) return null;
+	const ago = (history.snapshot.time - last.endedAt) / 1000;
+	const outcome = {
+		completed: 'completed',
+		forced: 'was FORCED',
+		'reversed-completed': 'was reversed and completed',
+		vanished: 'ended (patch gone)',
+	}[last.outcome];
+	return `${last.direction} ${clean(last.patch)} ${outcome} ${formatAgo(ago)} ago${
+		last.elapsedS === null ? '' : ` after ${formatDuration(last.elapsedS)}`
+	}`;
+}
+
 function transitionLine(props: HeaderProps): Segment[] {
 	const {history, theme, width} = props;
 	const g = glyphs(theme);
@@ -130,18 +157,7 @@ function transitionLine(props: HeaderProps): Segment[] {
 			return segments;
 		}
 
-		const ago = (history.snapshot.time - last.endedAt) / 1000;
-		const outcome = {
-			completed: 'completed',
-			forced: 'was FORCED',
-			'reversed-completed': 'was reversed and completed',
-			vanished: 'ended (patch gone)',
-		}[last.outcome];
-		segments.push({
-			text: `; last: ${last.direction} ${clean(last.patch)} ${outcome} ${formatDuration(ago)} ago${
-				last.elapsedS === null ? '' : ` after ${formatDuration(last.elapsedS)}`
-			}`,
-		});
+		segments.push({text: `; last: ${lastTransitionWords(history)}`});
 		return segments;
 	}
 
