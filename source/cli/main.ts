@@ -14,6 +14,7 @@ import {createHostPort} from '../sources/host-port.js';
 import {CaptureOpenError, captureTime, checkRoot, isArchivePath, RootError} from '../sources/root-kind.js';
 import {version} from '../version.js';
 import {createReader} from '../sources/reader.js';
+import type {ReaderScanOptions} from '../sources/reader.js';
 import type {ControlPort, FsPort} from '../sources/fs-port.js';
 import type {ActionCommand, ActionContext} from '../actions/index.js';
 import {emulatorSeconds, parseIdList, UsageError} from './flags.js';
@@ -177,12 +178,17 @@ async function run(input: readonly string[], flags: Flags, io: Io): Promise<numb
 					ascii: flags.ascii,
 				})
 			: null;
-	// The first scan starts now, its walk on the helper thread while the modules load on this one.
+	// The first scan starts now, its walk on the helper thread while the modules load on this one, which
+	// then walks its share of what is left (two cores, one scan: issue 12's first full frame).
 	let feed;
 	let firstScan;
+	let loadedModules = (): void => undefined;
+	const joinWhen = new Promise<void>((resolve) => {
+		loadedModules = resolve;
+	});
 	try {
 		feed = makeFeed(opened, opened.emulation ? await emulatorApi() : null);
-		firstScan = feed.pollAsync({threads: 'blockers'});
+		firstScan = feed.pollAsync({threads: 'blockers', joinWhen});
 		// Handled by the dashboard; a failure before it looks is no unhandled rejection.
 		firstScan.catch(() => undefined);
 	} catch (error) {
@@ -207,6 +213,7 @@ async function run(input: readonly string[], flags: Flags, io: Io): Promise<numb
 	}
 
 	const [{runDashboard}, {createActionContext, realClock}, emulator, actions] = loaded;
+	loadedModules();
 	splash?.handOver();
 	return runDashboard({
 		feed: {...feed, actions},
@@ -309,7 +316,8 @@ function makeFeed(opened: OpenedSource, emulator: Pick<EmulatorApi, 'startRealti
 	return {
 		source: opened.source,
 		poll: (options: ScanOptions): Snapshot => reader.scan(withClock(options)),
-		pollAsync: async (options: ScanOptions): Promise<Snapshot> => reader.scanAsync(withClock(options)),
+		pollAsync: async (options: ScanOptions & Pick<ReaderScanOptions, 'joinWhen'>): Promise<Snapshot> =>
+			reader.scanAsync(withClock(options)),
 		close() {
 			driver?.stop();
 			opened.port.close?.();

@@ -51,7 +51,15 @@ export type FsPort = {
 	helper thread), so that the dashboard answers keys during a long scan. Null when the port would
 	walk on the calling thread anyway (a small /proc, helpers turned off): call `walkTasks` then.
 	*/
-	walkTasksInBackground?(pids: readonly string[], options: TaskWalkOptions): Promise<TaskWalk> | null;
+	walkTasksInBackground?(
+		pids: readonly string[],
+		options: TaskWalkOptions,
+		/**
+		From when this settles the calling thread has nothing else to do (the dashboard's modules have
+		loaded during its first scan): it walks its share of what is left, as `walkTasks` would with a helper.
+		*/
+		join?: Promise<unknown>,
+	): Promise<TaskWalk> | null;
 	/** Release what the port holds between scans (a kept descriptor, a helper thread). Optional. */
 	close?(): void;
 };

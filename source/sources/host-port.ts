@@ -51,6 +51,8 @@ export type HostPort = FsPort & {
 		readonly helperFailures: number;
 		/** Helper threads this port started (or took prewarmed): one is kept from walk to walk. */
 		readonly helperStarts: number;
+		/** Background walks the calling thread joined (`walkTasksInBackground`'s `join`). */
+		readonly helperJoins: number;
 	};
 	/**
 	Close the kept `/dev/kmsg` descriptor and end the kept helper thread (the port stays usable: a
@@ -302,15 +304,41 @@ function walkShared(
 	pids: readonly string[],
 	options: TaskWalkOptions,
 ): TaskWalk {
-	const {chunk} = settings;
 	const shared = new Int32Array(new SharedArrayBuffer(8));
-	const chunks = Math.ceil(pids.length / chunk);
 	const idle = takeHelper(slot, stats);
 	const helper = idle === null ? null : assignHelper(idle, settings, pids, options, shared);
 	if (helper !== null && settings.waitForHelperMs > 0) {
 		Atomics.wait(shared, 1, NOT_STARTED, settings.waitForHelperMs);
 	}
 
+	return walkOwnShare(
+		io,
+		settings,
+		pids,
+		options,
+		shared,
+		helper,
+		(kept) => keepHelper(slot, kept, slot.closes),
+		stats,
+	);
+}
+
+/**
+This thread's part of a shared walk: it claims chunks of `pids` until none is left (the helper, if any,
+claims from the same counter), then takes the helper's part: redone here if the helper failed.
+*/
+function walkOwnShare(
+	io: WalkIo,
+	settings: SharedWalkSettings,
+	pids: readonly string[],
+	options: TaskWalkOptions,
+	shared: Int32Array,
+	helper: Helper | null,
+	keep: (idle: IdleHelper) => void,
+	stats: HelperStats,
+): TaskWalk {
+	const {chunk} = settings;
+	const chunks = Math.ceil(pids.length / chunk);
 	const into = emptyWalk();
 	const mine = new Set<number>();
 	// This thread's chunks fill one table (collect 'all'); the helper's comes in one piece.
@@ -329,7 +357,7 @@ function walkShared(
 		walkChunk(index);
 	}
 
-	const helped = helper === null ? null : helper.finish((kept) => keepHelper(slot, kept, slot.closes));
+	const helped = helper === null ? null : helper.finish(keep);
 	if (helped === 'cancelled') {
 		stats.helperCancelled++;
 	} else if (helped === null) {
@@ -361,9 +389,17 @@ async function walkInBackground(
 	{io, settings, stats, slot}: PortWalker,
 	pids: readonly string[],
 	options: TaskWalkOptions,
+	join?: Promise<unknown>,
 ): Promise<TaskWalk> {
 	const closes = slot.closes;
 	const keepAlive = setInterval(() => undefined, 60_000);
+	let joined = false;
+	const joining = join?.then(
+		() => {
+			joined = true;
+		},
+		() => undefined,
+	);
 	try {
 		for (let attempt = 0; attempt < 2; attempt++) {
 			const idle = takeHelper(slot, stats);
@@ -381,9 +417,24 @@ async function walkInBackground(
 					break;
 				}
 
+				if (joined) {
+					// This thread has nothing else to do now: it walks what the helper has not claimed yet.
+					stats.helperJoins++;
+					return walkOwnShare(
+						io,
+						settings,
+						pids,
+						options,
+						shared,
+						helper,
+						(kept) => keepHelper(slot, kept, closes),
+						stats,
+					);
+				}
+
 				const waiting = Atomics.waitAsync(shared, 1, state, 250);
 				if (waiting.async) {
-					await waiting.value;
+					await (joining === undefined ? waiting.value : Promise.race([waiting.value, joining]));
 				}
 			}
 
@@ -487,6 +538,7 @@ type HelperStats = {
 	helperCancelled: number;
 	helperFailures: number;
 	helperStarts: number;
+	helperJoins: number;
 };
 
 /**
@@ -525,7 +577,13 @@ export function createHostPort(root: string, options: HostPortOptions = {}): Hos
 		waitForHelperMs: options.waitForHelperMs ?? 0,
 		helperFaultAfter: options.helperFaultAfter ?? null,
 	};
-	const stats: HelperStats = {helperRuns: 0, helperCancelled: 0, helperFailures: 0, helperStarts: 0};
+	const stats: HelperStats = {
+		helperRuns: 0,
+		helperCancelled: 0,
+		helperFailures: 0,
+		helperStarts: 0,
+		helperJoins: 0,
+	};
 	const slot: HelperSlot = {kept: null, closes: 0};
 	const walker: PortWalker = {io: walkIo, settings: sharedSettings, stats, slot};
 
@@ -669,13 +727,13 @@ export function createHostPort(root: string, options: HostPortOptions = {}): Hos
 
 			return walkShared(walker, pids, walkOptions);
 		},
-		walkTasksInBackground(pids, walkOptions) {
+		walkTasksInBackground(pids, walkOptions, join) {
 			// Whatever the load: the helper does this thread's work instead, it adds no thread's worth.
 			if (!bigEnough(pids, walkOptions)) {
 				return null;
 			}
 
-			return walkInBackground(walker, pids, walkOptions);
+			return walkInBackground(walker, pids, walkOptions, join);
 		},
 		exists(path) {
 			return existsSync(prefix + path);

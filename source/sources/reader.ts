@@ -67,6 +67,8 @@ export type ReaderOptions = {
 /** Per-scan options: what to collect, and optionally the clock for this scan's `time`. */
 export type ReaderScanOptions = Partial<ScanOptions> & {
 	readonly clock?: () => number;
+	/** `scanAsync`: this thread joins the walk when it settles (`FsPort.walkTasksInBackground`). */
+	readonly joinWhen?: Promise<unknown>;
 	/** Read every thread this time, whatever the reader knows (benchmarks, comparisons). */
 	readonly full?: boolean;
 };
@@ -697,7 +699,9 @@ export function createReader(port: FsPort, source: SourceInfo, readerOptions: Re
 			let walk: TaskWalk | null = null;
 			try {
 				const background =
-					begun.reuse === null ? (port.walkTasksInBackground?.(begun.pids, begun.walkOptions) ?? null) : null;
+					begun.reuse === null
+						? (port.walkTasksInBackground?.(begun.pids, begun.walkOptions, options.joinWhen) ?? null)
+						: null;
 				walk = begun.reuse ?? (background === null ? walkNow(begun) : await background);
 			} finally {
 				if (walk === null) settleFailed(begun);

@@ -52,8 +52,14 @@ function bigTree(): Tree {
 }
 
 /** A host port's helper counters, zero where not given. */
-function helperStats({runs = 0, cancelled = 0, failures = 0, starts = 0}) {
-	return {helperRuns: runs, helperCancelled: cancelled, helperFailures: failures, helperStarts: starts};
+function helperStats({runs = 0, cancelled = 0, failures = 0, starts = 0, joins = 0}) {
+	return {
+		helperRuns: runs,
+		helperCancelled: cancelled,
+		helperFailures: failures,
+		helperStarts: starts,
+		helperJoins: joins,
+	};
 }
 
 function sorted(walk: TaskWalk): TaskWalk {
@@ -280,6 +286,42 @@ describe('thread walk', () => {
 		}
 	});
 
+	it('a background walk the calling thread joins (its modules loaded) walks its share there, equal to the generic walk', async () => {
+		const made = bigTree();
+		const generic = createHostPort(made.root);
+		const pids = generic.readdir('/proc');
+		for (const options of optionSets) {
+			const expected = sorted(walkTasks(portWalkIo(generic, parsePatchState), pids, options));
+			// Joined once the helper is under way (chunks of one pid: it has most left), joined at once (the
+			// helper may not have started: it is cancelled), joined by a helper that fails after two chunks
+			// (what it claimed is walked here again), and a join that never comes (the helper walks it all).
+			const port = createHostPort(made.root, {parallelMinPids: 2, chunk: 1});
+			const faulty = createHostPort(made.root, {parallelMinPids: 2, chunk: 1, helperFaultAfter: 2});
+			const never = createHostPort(made.root, {parallelMinPids: 2, chunk: 1});
+			const soon = new Promise((resolve) => {
+				setTimeout(resolve, 5);
+			});
+			expect(sorted(await port.walkTasksInBackground!(pids, options, soon)!)).toEqual(expected);
+			expect(sorted(await port.walkTasksInBackground!(pids, options, Promise.resolve())!)).toEqual(expected);
+			expect(sorted(await faulty.walkTasksInBackground!(pids, options, Promise.resolve())!)).toEqual(
+				expected,
+			);
+			expect(
+				sorted(await never.walkTasksInBackground!(pids, options, new Promise(() => undefined))!),
+			).toEqual(expected);
+			expect(port.stats.helperJoins).toBe(2);
+			expect(port.stats.helperRuns + port.stats.helperCancelled).toBe(2);
+			expect(port.stats.helperFailures).toBe(0);
+			// Failed after its two chunks, or cancelled before it began: either way joined and walked here.
+			expect(faulty.stats.helperJoins).toBe(1);
+			expect(faulty.stats.helperFailures + faulty.stats.helperCancelled).toBe(1);
+			expect(never.stats).toEqual(helperStats({runs: 1, starts: 1}));
+			for (const each of [port, faulty, never]) each.close();
+		}
+
+		generic.close();
+	});
+
 	it("reuses the owners a helper kept of the table it made, as a walk handed that table's owners would", async () => {
 		const made = bigTree();
 		const generic = createHostPort(made.root);
@@ -447,7 +489,7 @@ describe('thread walk', () => {
 		expect(out).toEqual({
 			a: 1000,
 			b: 1000,
-			stats: {helperRuns: 2, helperCancelled: 0, helperFailures: 0, helperStarts: 1},
+			stats: {helperRuns: 2, helperCancelled: 0, helperFailures: 0, helperStarts: 1, helperJoins: 0},
 			end: out.end,
 		});
 		// The kept helper would idle for 30 s: the process ended as soon as its own work was done.
