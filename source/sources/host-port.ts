@@ -118,6 +118,8 @@ type SharedWalkSettings = {
 	readonly chunk: number;
 	readonly waitForHelperMs: number;
 	readonly helperFaultAfter: number | null;
+	/** How long a thread that joined a background walk walks before it lets its event loop turn (keys). */
+	readonly joinSliceMs: number;
 };
 
 /** A helper thread that has been started and waits for its (next) assignment. */
@@ -311,32 +313,23 @@ function walkShared(
 		Atomics.wait(shared, 1, NOT_STARTED, settings.waitForHelperMs);
 	}
 
-	return walkOwnShare(
-		io,
-		settings,
-		pids,
-		options,
-		shared,
-		helper,
-		(kept) => keepHelper(slot, kept, slot.closes),
-		stats,
-	);
+	const share = ownShare(io, settings, pids, options, shared);
+	while (share.next());
+	return share.settle(helper, (kept) => keepHelper(slot, kept, slot.closes), stats);
 }
 
 /**
-This thread's part of a shared walk: it claims chunks of `pids` until none is left (the helper, if any,
-claims from the same counter), then takes the helper's part: redone here if the helper failed.
+This thread's part of a shared walk: `next` claims one chunk of `pids` and walks it, false once none is
+left (the helper, if any, claims from the same counter); `settle` then takes the helper's part, redone
+here if the helper failed.
 */
-function walkOwnShare(
+function ownShare(
 	io: WalkIo,
 	settings: SharedWalkSettings,
 	pids: readonly string[],
 	options: TaskWalkOptions,
 	shared: Int32Array,
-	helper: Helper | null,
-	keep: (idle: IdleHelper) => void,
-	stats: HelperStats,
-): TaskWalk {
+) {
 	const {chunk} = settings;
 	const chunks = Math.ceil(pids.length / chunk);
 	const into = emptyWalk();
@@ -347,34 +340,35 @@ function walkOwnShare(
 		addWalk(into, walkTasks(io, pids.slice(index * chunk, (index + 1) * chunk), options, table));
 	};
 
-	for (;;) {
-		const index = Atomics.add(shared, 0, 1);
-		if (index >= chunks) {
-			break;
-		}
-
-		mine.add(index);
-		walkChunk(index);
-	}
-
-	const helped = helper === null ? null : helper.finish(keep);
-	if (helped === 'cancelled') {
-		stats.helperCancelled++;
-	} else if (helped === null) {
-		stats.helperFailures++;
-		// Redo what the helper claimed.
-		for (let index = 0; index < chunks; index++) {
-			if (!mine.has(index)) {
-				walkChunk(index);
+	return {
+		next(): boolean {
+			const index = Atomics.add(shared, 0, 1);
+			if (index >= chunks) return false;
+			mine.add(index);
+			walkChunk(index);
+			return true;
+		},
+		settle(helper: Helper | null, keep: (idle: IdleHelper) => void, stats: HelperStats): TaskWalk {
+			const helped = helper === null ? null : helper.finish(keep);
+			if (helped === 'cancelled') {
+				stats.helperCancelled++;
+			} else if (helped === null) {
+				stats.helperFailures++;
+				// Redo what the helper claimed.
+				for (let index = 0; index < chunks; index++) {
+					if (!mine.has(index)) {
+						walkChunk(index);
+					}
+				}
+			} else {
+				stats.helperRuns++;
+				addWalk(into, helped);
 			}
-		}
-	} else {
-		stats.helperRuns++;
-		addWalk(into, helped);
-	}
 
-	if (table !== null) addWalk(into, {...emptyWalk(), table: table.finish()});
-	return into;
+			if (table !== null) addWalk(into, {...emptyWalk(), table: table.finish()});
+			return into;
+		},
+	};
 }
 
 /**
@@ -420,16 +414,23 @@ async function walkInBackground(
 				if (joined) {
 					// This thread has nothing else to do now: it walks what the helper has not claimed yet.
 					stats.helperJoins++;
-					return walkOwnShare(
-						io,
-						settings,
-						pids,
-						options,
-						shared,
-						helper,
-						(kept) => keepHelper(slot, kept, closes),
-						stats,
-					);
+					const share = ownShare(io, settings, pids, options, shared);
+					let slice = performance.now();
+					while (share.next()) {
+						// In slices: the dashboard it is for answers keys meanwhile.
+						if (performance.now() - slice < settings.joinSliceMs) continue;
+						await new Promise((resolve) => {
+							setImmediate(resolve);
+						});
+						slice = performance.now();
+					}
+
+					if (slot.closes !== closes) {
+						endHelper(idle);
+						throw Object.assign(new Error('the port was closed during the walk'), {code: 'ECANCELED'});
+					}
+
+					return share.settle(helper, (kept) => keepHelper(slot, kept, closes), stats);
 				}
 
 				const waiting = Atomics.waitAsync(shared, 1, state, 250);
@@ -563,6 +564,8 @@ export type HostPortOptions = {
 	readonly waitForHelperMs?: number;
 	/** For tests: the helper throws after this many chunks (its claimed chunks are redone here). */
 	readonly helperFaultAfter?: number;
+	/** A thread that joined a background walk lets its event loop turn every this many ms (default 15). */
+	readonly joinSliceMs?: number;
 };
 
 export function createHostPort(root: string, options: HostPortOptions = {}): HostPort {
@@ -576,6 +579,7 @@ export function createHostPort(root: string, options: HostPortOptions = {}): Hos
 		chunk: Math.max(1, options.chunk ?? CHUNK),
 		waitForHelperMs: options.waitForHelperMs ?? 0,
 		helperFaultAfter: options.helperFaultAfter ?? null,
+		joinSliceMs: options.joinSliceMs ?? 15,
 	};
 	const stats: HelperStats = {
 		helperRuns: 0,

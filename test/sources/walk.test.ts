@@ -319,6 +319,27 @@ describe('thread walk', () => {
 			for (const each of [port, faulty, never]) each.close();
 		}
 
+		// The joined thread walks in slices: its event loop turns between them (the dashboard's keys).
+		const sliced = createHostPort(made.root, {parallelMinPids: 2, chunk: 1, joinSliceMs: 0});
+		const options = optionSets[0]!;
+		let turns = 0;
+		let spinning = false;
+		const spin = () => {
+			turns++;
+			if (spinning) setImmediate(spin);
+		};
+
+		const join = Promise.resolve().then(() => {
+			spinning = true;
+			setImmediate(spin);
+		});
+		const walked = await sliced.walkTasksInBackground!(pids, options, join)!;
+		spinning = false;
+		expect(sorted(walked)).toEqual(sorted(walkTasks(portWalkIo(generic, parsePatchState), pids, options)));
+		expect(sliced.stats.helperJoins).toBe(1);
+		// One turn a chunk this thread walked (40 chunks in all; a fresh helper has hardly started).
+		expect(turns).toBeGreaterThan(10);
+		sliced.close();
 		generic.close();
 	});
 
