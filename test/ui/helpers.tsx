@@ -104,10 +104,10 @@ export type RenderAppOptions = Partial<AppProps> & {
 	inkLayout?: InkLayout;
 };
 
-/** Render the whole dashboard with a fake feed; size as props (ink-testing-library fixes 100 columns). */
-export function renderApp(options: RenderAppOptions) {
-	const {feed, history = null, inkLayout, ...rest} = options;
-	const props: AppProps = {
+/** The dashboard's props for a test: a fake feed, 120x40, no emulator, plain theme. */
+export function appProps(options: Omit<RenderAppOptions, 'inkLayout'>): AppProps {
+	const {feed, history = null, ...rest} = options;
+	return {
 		feed,
 		makeEmulatorFeed: () => {
 			throw new Error('no emulator in this test');
@@ -123,6 +123,12 @@ export function renderApp(options: RenderAppOptions) {
 		initialHistory: history,
 		...rest,
 	};
+}
+
+/** Render the whole dashboard with a fake feed; size as props (ink-testing-library fixes 100 columns). */
+export function renderApp(options: RenderAppOptions) {
+	const {inkLayout, ...rest} = options;
+	const props = appProps(rest);
 	const result = render(
 		inkLayout === undefined ? (
 			<App {...props} />

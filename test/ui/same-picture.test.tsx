@@ -4,7 +4,6 @@ import {describe, expect, it} from 'vitest';
 import {foldSnapshot} from '../../source/model/history.js';
 import type {History, Snapshot} from '../../source/model/types.js';
 import {App, drawsNothingNew} from '../../source/ui/app.js';
-import type {AppProps} from '../../source/ui/app.js';
 import {initialState} from '../../source/dashboard/state.js';
 import type {UiState} from '../../source/dashboard/state.js';
 import {reduce} from '../../source/ui/reducer.js';
@@ -12,7 +11,7 @@ import {formatAgo} from '../../source/views/format.js';
 import {lastTransitionWords} from '../../source/views/header.js';
 import {samePicture} from '../../source/views/same-picture.js';
 import {FakeFeed, blocker, historyOf, patch, snapshot, t0} from './fixtures.js';
-import {plain, quiet, waitForFrame} from './helpers.js';
+import {appProps, plain, waitForFrame} from './helpers.js';
 
 /** A patching transition that completed at t0 + 2 s, then idle polls. */
 const ended = historyOf(snapshot({time: t0}), snapshot({time: t0 + 1000}), idleAt(2));
@@ -107,21 +106,7 @@ describe('an idle dashboard', () => {
 		let poll = 0;
 		const feed = new FakeFeed([() => idleAt(62 + 20 * poll++)]);
 		let commits = 0;
-		const props: AppProps = {
-			feed,
-			makeEmulatorFeed: () => {
-				throw new Error('no emulator in this test');
-			},
-			delayS: 0.05,
-			readonlyReason: null,
-			theme: quiet,
-			pids: null,
-			tids: null,
-			hostname: 'testbox',
-			width: 120,
-			height: 40,
-			initialHistory: ended,
-		};
+		const props = appProps({feed, history: ended, delayS: 0.05});
 		const app = render(
 			<Profiler id="app" onRender={() => commits++}>
 				<App {...props} />
