@@ -283,6 +283,9 @@ export function retryClockOf(
 			};
 }
 
+/** How long after its `starting` line a start's first attempt is awaited (s): see `startAttemptS`. */
+const attemptWaitMaxS = 10;
+
 /**
 When a start (at `sinceS` on the log clock) made its own first attempt, from which its retries count: at
 once before 6.4; on 6.4+ only after the preemption static calls are rewritten, seconds later under load.
@@ -297,8 +300,11 @@ function startAttemptS(clock: RetryClock, sinceS: number): number {
 		return Math.max(sinceS, clock.attemptS);
 	}
 
-	return clock.awaitingAttempt && clock.readS !== null && clock.readS !== undefined
-		? Math.max(sinceS, clock.readS)
+	// Not yet printed: no earlier than the read, for as long as a rewrite was seen to take (4 s at load) and
+	// more; past that its lines were lost or dynamic debug was turned off, and the start line dates it.
+	const readS = clock.readS ?? null;
+	return clock.awaitingAttempt && readS !== null && readS - sinceS <= attemptWaitMaxS
+		? Math.max(sinceS, readS)
 		: sinceS;
 }
 

@@ -118,6 +118,7 @@ type SharedWalkSettings = {
 	readonly chunk: number;
 	readonly waitForHelperMs: number;
 	readonly helperFaultAfter: number | null;
+	readonly helperChunkDelayMs: number;
 	/** How long a thread that joined a background walk walks before it lets its event loop turn (keys). */
 	readonly joinSliceMs: number;
 };
@@ -194,7 +195,7 @@ function assignHelper(
 	shared: Int32Array,
 ): Helper {
 	const {port, control} = idle;
-	const {prefix, chunk, helperFaultAfter} = settings;
+	const {prefix, chunk, helperFaultAfter, helperChunkDelayMs} = settings;
 	// Owners from a table this very helper made: it kept them, so 100,000 rows need not be copied to it.
 	const made = options.owners === undefined ? undefined : madeBy.get(options.owners);
 	const ownersSerial = made?.worker === idle.worker ? made.serial : null;
@@ -205,6 +206,7 @@ function assignHelper(
 		options: ownersSerial === null ? options : withoutOwners,
 		chunk,
 		faultAfter: helperFaultAfter,
+		...(helperChunkDelayMs > 0 ? {chunkDelayMs: helperChunkDelayMs} : {}),
 		shared: shared.buffer as SharedArrayBuffer,
 		ownersSerial,
 	};
@@ -340,7 +342,8 @@ function ownShare(
 		addWalk(into, walkTasks(io, pids.slice(index * chunk, (index + 1) * chunk), options, table));
 	};
 
-	return {
+	let redoFrom: number | null = null;
+	const share = {
 		next(): boolean {
 			const index = Atomics.add(shared, 0, 1);
 			if (index >= chunks) return false;
@@ -348,27 +351,96 @@ function ownShare(
 			walkChunk(index);
 			return true;
 		},
-		settle(helper: Helper | null, keep: (idle: IdleHelper) => void, stats: HelperStats): TaskWalk {
+		/** The helper's part (`finish` waits for a running helper): its walk, or what it claimed to redo. */
+		takeHelper(helper: Helper | null, keep: (idle: IdleHelper) => void, stats: HelperStats): void {
 			const helped = helper === null ? null : helper.finish(keep);
 			if (helped === 'cancelled') {
 				stats.helperCancelled++;
 			} else if (helped === null) {
 				stats.helperFailures++;
-				// Redo what the helper claimed.
-				for (let index = 0; index < chunks; index++) {
-					if (!mine.has(index)) {
-						walkChunk(index);
-					}
-				}
+				redoFrom = 0;
 			} else {
 				stats.helperRuns++;
 				addWalk(into, helped);
 			}
+		},
+		/** After a failed helper: walk one chunk it claimed, false once none is left. */
+		redoNext(): boolean {
+			while (redoFrom !== null && redoFrom < chunks) {
+				const index = redoFrom++;
+				if (mine.has(index)) continue;
+				walkChunk(index);
+				return true;
+			}
 
+			return false;
+		},
+		result(): TaskWalk {
 			if (table !== null) addWalk(into, {...emptyWalk(), table: table.finish()});
 			return into;
 		},
+		settle(helper: Helper | null, keep: (idle: IdleHelper) => void, stats: HelperStats): TaskWalk {
+			share.takeHelper(helper, keep, stats);
+			while (share.redoNext());
+			return share.result();
+		},
 	};
+	return share;
+}
+
+/**
+The rest of a background walk, joined by this thread (`walkTasksInBackground`'s `join`): it claims the chunks
+the helper has not reached, in slices of `joinSliceMs` (its event loop turns between them: keys), then waits
+for the helper's last chunk without blocking. A close of the port meanwhile ends the helper and rejects; a
+helper that dies or hangs is ended and what it claimed is walked here, in slices too.
+*/
+async function joinWalk(
+	{io, settings, stats, slot}: PortWalker,
+	pids: readonly string[],
+	options: TaskWalkOptions,
+	shared: Int32Array,
+	idle: IdleHelper,
+	helper: Helper,
+	closes: number,
+	deadline: number,
+): Promise<TaskWalk> {
+	stats.helperJoins++;
+	const closed = () => {
+		endHelper(idle);
+		return Object.assign(new Error('the port was closed during the walk'), {code: 'ECANCELED'});
+	};
+
+	const share = ownShare(io, settings, pids, options, shared);
+	let slice = performance.now();
+	const breathe = async () => {
+		if (performance.now() - slice < settings.joinSliceMs) return;
+		await new Promise((resolve) => {
+			setImmediate(resolve);
+		});
+		slice = performance.now();
+		if (slot.closes !== closes) throw closed();
+	};
+
+	while (share.next()) await breathe();
+	for (;;) {
+		const state = Atomics.load(shared, 1);
+		if (state !== RUNNING || !idle.alive || slot.closes !== closes || Date.now() > deadline) break;
+		const waiting = Atomics.waitAsync(shared, 1, state, 250);
+		if (waiting.async) await waiting.value;
+	}
+
+	if (slot.closes !== closes) throw closed();
+	if (Atomics.load(shared, 1) === RUNNING) {
+		// Died or hung in its last chunk: ended, and what it claimed is walked here (counted as a failure).
+		endHelper(idle);
+		share.takeHelper(null, () => undefined, stats);
+	} else {
+		// Done (its result waits on the port) or never started (cancelled): no wait.
+		share.takeHelper(helper, (kept) => keepHelper(slot, kept, closes), stats);
+	}
+
+	while (share.redoNext()) await breathe();
+	return share.result();
 }
 
 /**
@@ -380,20 +452,20 @@ thread, as in `walkShared`. Closing the port during the walk ends its helper and
 closed it no longer wants the result).
 */
 async function walkInBackground(
-	{io, settings, stats, slot}: PortWalker,
+	walker: PortWalker,
 	pids: readonly string[],
 	options: TaskWalkOptions,
 	join?: Promise<unknown>,
 ): Promise<TaskWalk> {
+	const {io, settings, stats, slot} = walker;
 	const closes = slot.closes;
 	const keepAlive = setInterval(() => undefined, 60_000);
 	let joined = false;
-	const joining = join?.then(
-		() => {
-			joined = true;
-		},
-		() => undefined,
-	);
+	// Settled either way, the caller is free (a rejection too: else every wait below would end at once).
+	const free = () => {
+		joined = true;
+	};
+	const joining = join?.then(free, free);
 	try {
 		for (let attempt = 0; attempt < 2; attempt++) {
 			const idle = takeHelper(slot, stats);
@@ -413,24 +485,7 @@ async function walkInBackground(
 
 				if (joined) {
 					// This thread has nothing else to do now: it walks what the helper has not claimed yet.
-					stats.helperJoins++;
-					const share = ownShare(io, settings, pids, options, shared);
-					let slice = performance.now();
-					while (share.next()) {
-						// In slices: the dashboard it is for answers keys meanwhile.
-						if (performance.now() - slice < settings.joinSliceMs) continue;
-						await new Promise((resolve) => {
-							setImmediate(resolve);
-						});
-						slice = performance.now();
-					}
-
-					if (slot.closes !== closes) {
-						endHelper(idle);
-						throw Object.assign(new Error('the port was closed during the walk'), {code: 'ECANCELED'});
-					}
-
-					return share.settle(helper, (kept) => keepHelper(slot, kept, closes), stats);
+					return await joinWalk(walker, pids, options, shared, idle, helper, closes, deadline);
 				}
 
 				const waiting = Atomics.waitAsync(shared, 1, state, 250);
@@ -564,6 +619,8 @@ export type HostPortOptions = {
 	readonly waitForHelperMs?: number;
 	/** For tests: the helper throws after this many chunks (its claimed chunks are redone here). */
 	readonly helperFaultAfter?: number;
+	/** For tests: the helper sleeps this long after each chunk. */
+	readonly helperChunkDelayMs?: number;
 	/** A thread that joined a background walk lets its event loop turn every this many ms (default 15). */
 	readonly joinSliceMs?: number;
 };
@@ -579,6 +636,7 @@ export function createHostPort(root: string, options: HostPortOptions = {}): Hos
 		chunk: Math.max(1, options.chunk ?? CHUNK),
 		waitForHelperMs: options.waitForHelperMs ?? 0,
 		helperFaultAfter: options.helperFaultAfter ?? null,
+		helperChunkDelayMs: options.helperChunkDelayMs ?? 0,
 		joinSliceMs: options.joinSliceMs ?? 15,
 	};
 	const stats: HelperStats = {

@@ -80,6 +80,7 @@ function walkAssignment(work: HelperAssignment, shared: Int32Array): HelperResul
 			}
 
 			addWalk(into, walkTasks(io, pids.slice(index * chunk, (index + 1) * chunk), options, table));
+			if (work.chunkDelayMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, work.chunkDelayMs);
 		}
 
 		const packed = into.details === undefined ? undefined : packTaskFiles(into.details);

@@ -30,6 +30,8 @@ export type HelperAssignment = {
 	readonly chunk: number;
 	/** Tests: throw after this many chunks (a helper that fails mid-walk). */
 	readonly faultAfter: number | null;
+	/** Tests: sleep this long after each chunk (a slow helper, so that a joining thread finds it under way). */
+	readonly chunkDelayMs?: number;
 	readonly shared: SharedArrayBuffer;
 	/**
 	The owners to reuse are those of the table this helper made with this serial (it kept their

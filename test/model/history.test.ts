@@ -462,6 +462,9 @@ describe('fake-signal rounds', () => {
 			// Observed in CI on Debian 6.12 at load: the first attempt 4 s after `starting` (209.17 -> 213.13).
 			const late = foldSnapshot(null, patching(-28, 'p', 1, {kernelLog: lines.slice(0, 6)}));
 			expect(late.transition?.nextSignalS).toBeCloseTo(87.745 - 72, 2);
+			// Awaited no longer than 10 s: its lines lost, or dynamic debug turned off, the start line dates it.
+			const lost = foldSnapshot(null, patching(-20, 'p', 1, {kernelLog: lines.slice(0, 6)}));
+			expect(lost.transition?.nextSignalS).toBeCloseTo(82.745 - 80, 2);
 			// Without dynamic debug on this boot (no earlier task lines), from the start line's rounding as before.
 			const plain = [klog(40.745, 'signaling remaining tasks'), lines[5]!];
 			const blind = foldSnapshot(null, patching(-28, 'p', 1, {kernelLog: plain}));

@@ -62,6 +62,12 @@ function helperStats({runs = 0, cancelled = 0, failures = 0, starts = 0, joins =
 	};
 }
 
+async function sleepMs(ms: number): Promise<void> {
+	await new Promise((resolve) => {
+		setTimeout(resolve, ms);
+	});
+}
+
 function sorted(walk: TaskWalk): TaskWalk {
 	const triples: number[][] = [];
 	for (let i = 0; i < walk.threads.length; i += 3) {
@@ -317,6 +323,26 @@ describe('thread walk', () => {
 			expect(faulty.stats.helperFailures + faulty.stats.helperCancelled).toBe(1);
 			expect(never.stats).toEqual(helperStats({runs: 1, starts: 1}));
 			for (const each of [port, faulty, never]) each.close();
+		}
+
+		// Joined while a slow helper is under way (40 ms a chunk, joined 0.5 s in): both walk, the helper's last
+		// chunk is waited for, its part kept; a rejected join frees the caller all the same.
+		const joins = [
+			async () => sleepMs(500),
+			async () => sleepMs(500).then(async () => Promise.reject(new Error('no'))),
+		];
+		for (const makeJoin of joins) {
+			const join = makeJoin();
+			join.catch(() => undefined);
+			const slow = createHostPort(made.root, {parallelMinPids: 2, chunk: 1, helperChunkDelayMs: 40});
+			const options = optionSets[0]!;
+			const started = Date.now();
+			const walked = await slow.walkTasksInBackground!(pids, options, join)!;
+			expect(sorted(walked)).toEqual(sorted(walkTasks(portWalkIo(generic, parsePatchState), pids, options)));
+			expect(slow.stats).toEqual(helperStats({runs: 1, starts: 1, joins: 1}));
+			// The helper alone would take 40 chunks x 40 ms.
+			expect(Date.now() - started).toBeLessThan(1500);
+			slow.close();
 		}
 
 		// The joined thread walks in slices: its event loop turns between them (the dashboard's keys).
