@@ -903,9 +903,30 @@ async function checkNextSignal(sig, from, to, firstTry) {
 			if (attempts[i] > at) slip += Math.max(0, Math.floor(attempts[i] - attempts[i - 1] - 0.8));
 		return slip;
 	};
+	// Before the first retry is logged, the first round also hangs on how round_jiffies rounded the first
+	// attempt's +1 s: down when it was less than a quarter second past a jiffies second, whose boundary the
+	// retries' lines trail by tens of ms (0.03-0.09 s here) and the attempt's own end comes after its first
+	// line. Within 0.15 s below the quarter on the lines' phase the second is not known until the retry
+	// shows: such a sample may be a whole second early.
+	const frac = (x) => x - Math.floor(x);
+	const wrap = (x) => frac(x + 0.5) - 0.5;
+	const retryPhase =
+		attempts.length < 3
+			? null
+			: frac(
+					attempts[1] +
+						attempts
+							.slice(1)
+							.map((t) => wrap(t - attempts[1]))
+							.sort((a, b) => a - b)[Math.floor((attempts.length - 1) / 2)],
+				);
+	const firstPast = retryPhase === null ? null : frac(attempts[0] + 1 - retryPhase);
+	const ambiguous = firstPast !== null && firstPast >= 0.1 && firstPast < 0.25;
 	const after = [];
 	const before = [];
 	const slips = [];
+	const beforeRetry = [];
+	const wrong = [];
 	for (const s of samples) {
 		if (!(
 			s.json?.transition &&
@@ -919,6 +940,13 @@ async function checkNextSignal(sig, from, to, firstTry) {
 		const err = Math.round((at + s.json.transition.next_signal_s - (sig.t - slip)) * 1000) / 1000;
 		(firstTry === null || s.t0 >= firstTry ? after : before).push(err);
 		slips.push(slip);
+		const known = firstTry === null || s.t0 >= firstTry;
+		const early = known && (attempts.length < 2 || at < attempts[1]);
+		if (early) beforeRetry.push(err);
+		const right = known
+			? Math.abs(err) <= SIGNAL_TOLERANCE_S || (ambiguous && early && Math.abs(err + 1) <= SIGNAL_TOLERANCE_S)
+			: err <= SIGNAL_TOLERANCE_S;
+		if (!right) wrong.push(err);
 	}
 	event('next-signal', {
 		signal_t: sig.t,
@@ -926,15 +954,23 @@ async function checkNextSignal(sig, from, to, firstTry) {
 		errors: after,
 		before_first_try: before,
 		slips_after_sample_s: slips,
+		first_attempt_past_quarter: firstPast === null ? null : Math.round(firstPast * 1000) / 1000,
+		ambiguous_first_retry: ambiguous,
+		before_first_retry: beforeRetry,
 		attempt_gaps_s: attempts.slice(1).map((t, i) => Math.round((t - attempts[i]) * 1000) / 1000),
 	});
 	check(
 		name,
-		after.length > 0 &&
-			after.every((e) => Math.abs(e) <= SIGNAL_TOLERANCE_S) &&
-			before.every((e) => e <= SIGNAL_TOLERANCE_S),
-		`every |predicted - actual| <= ${SIGNAL_TOLERANCE_S} s (before the first try: predicted - actual <= ${SIGNAL_TOLERANCE_S} s), actual less the retries' slips after the sample`,
-		{after_first_try: after, before_first_try: before, slips_after_sample_s: slips},
+		after.length > 0 && wrong.length === 0,
+		`every |predicted - actual| <= ${SIGNAL_TOLERANCE_S} s (before the first try: predicted - actual <= ${SIGNAL_TOLERANCE_S} s; before the first retry, with the first attempt's +1 s within 0.15 s below the quarter: or 1 s early), actual less the retries' slips after the sample`,
+		{
+			wrong,
+			after_first_try: after,
+			before_first_try: before,
+			before_first_retry: beforeRetry,
+			slips_after_sample_s: slips,
+			first_attempt_past_quarter: firstPast === null ? null : Math.round(firstPast * 1000) / 1000,
+		},
 	);
 }
 
