@@ -24,7 +24,7 @@ import type {Theme} from '../views/theme.js';
 import {codePointWidth} from '../views/format.js';
 import {App} from './app.js';
 import type {Feed} from './feed.js';
-import {enterAlternateScreen, leaveAlternateScreen} from './splash.js';
+import {enterAlternateScreen, makeRestore, signalCodes} from './splash.js';
 
 export type DashboardOptions = {
 	/** Null: the host has no /sys/kernel/livepatch; the screen says so and offers the emulator. */
@@ -81,38 +81,7 @@ function startFirstScan(feed: Feed, started?: Promise<Snapshot>): Promise<ScanRe
 	);
 }
 
-export {enterAlternateScreen, leaveAlternateScreen} from './splash.js';
-
-const signalCodes = {SIGINT: 130, SIGTERM: 143, SIGHUP: 129} as const;
-
-/**
-Returns a function that puts the terminal back: leaves the alternate screen, shows the cursor,
-turns raw mode off. Idempotent: every exit path calls it, and only the first call writes.
-
-Why one function for all paths: Ink 6.8 has no `alternateScreen` option (added in Ink 7), so we
-switch screens ourselves, and Ink's own cleanup only runs on a normal unmount. A SIGTERM, a SIGHUP
-from a dropped ssh session or an uncaught exception would otherwise leave the user's terminal on the
-alternate screen with the cursor hidden and echo off: a "frozen" shell (codex-cli's `onExit` fixes
-the same regression). Writes can fail once the terminal is gone (SIGHUP): they are best effort.
-*/
-export function makeRestore(stdout: NodeJS.WriteStream, stdin: NodeJS.ReadStream): () => void {
-	let restored = false;
-	return () => {
-		if (restored) return;
-		restored = true;
-		try {
-			if (stdin.isTTY && typeof stdin.setRawMode === 'function') stdin.setRawMode(false);
-		} catch {
-			// The terminal may already be gone.
-		}
-
-		try {
-			stdout.write(leaveAlternateScreen);
-		} catch {
-			// Same.
-		}
-	};
-}
+export {enterAlternateScreen, leaveAlternateScreen, makeRestore} from './splash.js';
 
 function Root(props: {
 	readonly options: DashboardOptions;

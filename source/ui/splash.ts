@@ -35,7 +35,37 @@ export function splashLines({source, hostname, delayS, ascii}: SplashOptions, wi
 	].map((line) => truncate(line, width));
 }
 
-const signalCodes = {SIGINT: 130, SIGTERM: 143, SIGHUP: 129} as const;
+/** The exit status for each signal that ends klptop while it holds the terminal (128 + its number). */
+export const signalCodes = {SIGINT: 130, SIGTERM: 143, SIGHUP: 129} as const;
+
+/**
+Returns a function that puts the terminal back: leaves the alternate screen, shows the cursor,
+turns raw mode off. Idempotent: every exit path calls it, and only the first call writes.
+
+Why one function for all paths: Ink 6.8 has no `alternateScreen` option (added in Ink 7), so we
+switch screens ourselves, and Ink's own cleanup only runs on a normal unmount. A SIGTERM, a SIGHUP
+from a dropped ssh session or an uncaught exception would otherwise leave the user's terminal on the
+alternate screen with the cursor hidden and echo off: a "frozen" shell (codex-cli's `onExit` fixes
+the same regression). Writes can fail once the terminal is gone (SIGHUP): they are best effort.
+*/
+export function makeRestore(stdout: NodeJS.WriteStream, stdin: NodeJS.ReadStream): () => void {
+	let restored = false;
+	return () => {
+		if (restored) return;
+		restored = true;
+		try {
+			if (stdin.isTTY && typeof stdin.setRawMode === 'function') stdin.setRawMode(false);
+		} catch {
+			// The terminal may already be gone.
+		}
+
+		try {
+			stdout.write(leaveAlternateScreen);
+		} catch {
+			// Same.
+		}
+	};
+}
 
 export type Splash = {
 	/** The dashboard owns the terminal from here: the splash's handlers go. */
@@ -56,16 +86,12 @@ export function showSplash(
 	exitProcess: (code: number) => void = (code) => process.exit(code),
 ): Splash {
 	let held = true;
+	const giveBack = makeRestore(stdout, stdin);
 	const restore = () => {
 		if (!held) return;
 		held = false;
 		release();
-		try {
-			if (stdin.isTTY && typeof stdin.setRawMode === 'function') stdin.setRawMode(false);
-			stdout.write(leaveAlternateScreen);
-		} catch {
-			// The terminal may be gone.
-		}
+		giveBack();
 	};
 
 	const onExit = () => {
