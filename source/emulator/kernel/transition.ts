@@ -87,13 +87,7 @@ export function afterStartRewrite(k: KernelState, then: () => void): void {
 	const counted = k.clock.uptimeUs() >= each.fromUs;
 	const givenUs = counted ? each.enableUs.shift() : undefined;
 	each.endUs = counted ? (each.disableUs.shift() ?? null) : null;
-	const rewriteUs = !k.features.kthreadCondResched
-		? 0
-		: typeof givenUs === 'number'
-			? givenUs
-			: k.condReschedEnableUs[1] > 0
-				? k.clock.rand(k.condReschedEnableUs)
-				: 0;
+	const rewriteUs = staticCallRewriteUs(k, givenUs ?? null, k.condReschedEnableUs);
 	if (rewriteUs === 0) {
 		then();
 		return;
@@ -103,6 +97,21 @@ export function afterStartRewrite(k: KernelState, then: () => void): void {
 		idleLoopsPassed(k);
 		then();
 	});
+}
+
+/**
+How long a start's or an end's rewrite of the preemption static calls takes (µs): none before 6.4 or
+after 6.15, the time given for this transition (`eachTransition`), else a draw from `range` (the default
+[0, 0] draws nothing: a seed's run stays what it was before the delay existed).
+*/
+function staticCallRewriteUs(
+	k: KernelState,
+	givenUs: number | null,
+	range: readonly [number, number],
+): number {
+	if (!k.features.kthreadCondResched) return 0;
+	if (givenUs !== null) return givenUs;
+	return range[1] > 0 ? k.clock.rand(range) : 0;
 }
 
 /**
@@ -232,16 +241,9 @@ export function tryComplete(k: KernelState, callerCpu: number): boolean {
 		return false;
 	}
 
-	// The default [0, 0] draws nothing: a seed's run stays what it was before this delay existed.
 	const givenUs = k.eachTransition.endUs;
 	k.eachTransition.endUs = null;
-	const rewriteUs = !k.features.kthreadCondResched
-		? 0
-		: givenUs !== null
-			? givenUs
-			: k.condReschedDisableUs[1] > 0
-				? k.clock.rand(k.condReschedDisableUs)
-				: 0;
+	const rewriteUs = staticCallRewriteUs(k, givenUs, k.condReschedDisableUs);
 	if (rewriteUs > 0) {
 		// 6.4-6.15: sched_dynamic_klp_disable() rewrites the preemption static calls first, under
 		// klp_mutex, before 'completing' (kernel-livepatch.md §8).
