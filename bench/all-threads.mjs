@@ -11,15 +11,11 @@ klptop (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
 import {mkdirSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {fileURLToPath} from 'node:url';
 import {median} from './stats.mjs';
+import {benchDir, dist, work} from './paths.mjs';
 import * as terminal from './terminal.mjs';
 import {ensureTree} from './tree.mjs';
 
-const benchDir = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(benchDir, '..');
-const dist = path.resolve(process.env.KLPTOP_DIST ?? path.join(repo, 'dist'));
-const work = path.resolve(process.env.KLPTOP_BENCH_DIR ?? '/tmp/klptop-bench');
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const seconds = Number(process.env.BENCH_SECONDS ?? 60);
 const flags = process.env.KLPTOP_NODE_FLAGS ?? '';

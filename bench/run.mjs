@@ -43,16 +43,12 @@ import {spawn, spawnSync} from 'node:child_process';
 import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {fileURLToPath} from 'node:url';
 import {median, min} from './stats.mjs';
 import {runFleetBench} from './fleet.mjs';
+import {benchDir, dist, work} from './paths.mjs';
 import * as terminal from './terminal.mjs';
 import {ensureTree, removeLater} from './tree.mjs';
 
-const benchDir = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(benchDir, '..');
-const dist = path.resolve(process.env.KLPTOP_DIST ?? path.join(repo, 'dist'));
-const work = path.resolve(process.env.KLPTOP_BENCH_DIR ?? '/tmp/klptop-bench');
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const shellSample = Number(process.env.BENCH_SHELL_SAMPLE ?? 2000);
 const cli = path.join(dist, 'cli.js');
