@@ -60,7 +60,10 @@ export function createTaskSetProbe(read: (path: string) => string | null): {
 	read(): string | null;
 	/** Whether `after` (a reading) says nothing changed since `before`. */
 	same(before: string | null, after: string | null): boolean;
+	/** `/proc/stat`'s `processes`: tasks created since boot, null where unreadable. */
+	forks(): number | null;
 } {
+	const forks = (): string | undefined => /^processes (\d+)$/m.exec(read('/proc/stat') ?? '')?.[1];
 	const loadavg = (): string | null => {
 		const text = read('/proc/loadavg');
 		// `0.52 0.58 0.59 2/10144 71234`: the total after the slash, then the last PID.
@@ -81,11 +84,15 @@ export function createTaskSetProbe(read: (path: string) => string | null): {
 			previousLoad = load;
 			// Loadavg moved: the reading cannot equal the last one, whatever /proc/stat says.
 			if (moved) return `${load} ?`;
-			const forks = /^processes (\d+)$/m.exec(read('/proc/stat') ?? '')?.[1];
-			return forks === undefined ? null : `${load} ${forks}`;
+			const made = forks();
+			return made === undefined ? null : `${load} ${made}`;
 		},
 		same(before, after) {
 			return before !== null && after !== null && !before.endsWith(' ?') && before === after;
+		},
+		forks() {
+			const made = forks();
+			return made === undefined ? null : Number(made);
 		},
 	};
 }
@@ -145,6 +152,8 @@ export function createWalkPlanner(
 	let marking = false;
 	/** `/proc/sys/kernel/ns_last_pid` at the last marked walk, null when unknown. */
 	let lastPid: number | null = null;
+	/** Tasks created since boot (`/proc/stat`), read with `lastPid` at the same instant; null when unknown. */
+	let lastForks: number | null = null;
 	/** The task set's reading before the last marked walk, and before the one under way. */
 	let marksReading: string | null = null;
 	let pendingMarksReading: string | null = null;
@@ -170,38 +179,63 @@ export function createWalkPlanner(
 	}
 
 	/**
+	`ns_last_pid` and the count of tasks created since boot at one instant: no fork between the two
+	reads of `ns_last_pid` around that of the count (three tries, else the count is unknown).
+	*/
+	function readAllocation(): {last: number | null; forks: number | null} {
+		let last = readLastPid();
+		for (let tries = 0; tries < 3 && last !== null && taskSet !== undefined; tries++) {
+			const forks = taskSet.forks();
+			const again = readLastPid();
+			if (forks === null) break;
+			if (again === last) return {last, forks};
+			last = again;
+		}
+
+		return {last, forks: null};
+	}
+
+	/**
+	Why the TIDs the kernel handed out since the last marked walk cannot be told from `ns_last_pid`
+	alone, or null when they can (all after the last one then, up to the one now):
+	- it went down: PIDs wrapped around pid_max (or it was written, as checkpoint restores do), and
+	  whatever the count says, a TID asked for may lie anywhere;
+	- more tasks were created (`/proc/stat`'s count) than it moved over: a TID was asked for (clone3's
+	  set_tid, a checkpoint restore), which leaves `ns_last_pid` where it was; such a TID may have
+	  been a thread at the target a moment before, anywhere among the marks.
+	Not told where the count cannot be read (see `forgetAllocated`). A fork under way at the reading
+	(its PID handed out, not yet counted) makes the count lag by a poll: one poll may read everything
+	for nothing, and a TID asked for at that very moment is told a poll late.
+	*/
+	function outOfOrder(now: {last: number | null; forks: number | null}): string | null {
+		if (now.last === null || lastPid === null) return null;
+		if (now.last < lastPid) return 'PIDs wrapped';
+		if (now.forks === null || lastForks === null) return null;
+		return now.forks - lastForks > now.last - lastPid ? 'a TID handed out out of order' : null;
+	}
+
+	/**
 	Forget what the marks say of TIDs the kernel handed out since the last marked walk: a TID that
 	exited and was given to a new thread between two polls looks the same in a listing, and the new
 	thread may be at the initial state (it inherits its creator's). The kernel hands out PIDs in
-	order and wraps at pid_max, so the new ones lie after the last one it handed out
-	(`ns_last_pid`, read at each marked walk). Without that file, only the safety net sees them.
+	order, so the new ones lie after the last one it handed out (`ns_last_pid`, read at each marked
+	walk) up to the one now. When that does not hold, `outOfOrder` says why and the walk reads every
+	thread. Without that file, only the safety net sees them.
 	*/
-	function forgetAllocated(marks: {slots: Int32Array; processes: Int32Array}): void {
-		const now = readLastPid();
+	function forgetAllocated(marks: {slots: Int32Array; processes: Int32Array}, now: number | null): void {
 		const before = lastPid;
 		lastPid = now;
-		if (now === null || before === null) return;
-		const forget = (from: number, to: number) => {
-			marks.slots.fill(0, Math.min(from, marks.slots.length), Math.min(to, marks.slots.length));
-			const {processes} = marks;
-			processes.fill(
-				0,
-				Math.min(PROCESS_SLOTS * from, processes.length),
-				Math.min(PROCESS_SLOTS * to, processes.length),
-			);
-		};
-
-		if (now === before) {
-			// Nothing handed out, or the last TID itself again (it exited and was asked for: clone3's
-			// set_tid, a checkpoint restore): one read tells.
-			forget(now, now + 1);
-		} else if (now > before) {
-			forget(before + 1, now + 1);
-		} else {
-			// Wrapped around pid_max.
-			forget(before + 1, Number.MAX_SAFE_INTEGER);
-			forget(0, now + 1);
-		}
+		if (now === null || before === null || now < before) return;
+		// The new TIDs; when none, where the count of forks cannot be read, the last TID itself again
+		// (it exited and was asked for): one read tells.
+		const from = now === before ? now : before + 1;
+		marks.slots.fill(0, Math.min(from, marks.slots.length), Math.min(now + 1, marks.slots.length));
+		const {processes} = marks;
+		processes.fill(
+			0,
+			Math.min(PROCESS_SLOTS * from, processes.length),
+			Math.min(PROCESS_SLOTS * (now + 1), processes.length),
+		);
 	}
 
 	/**
@@ -215,7 +249,8 @@ export function createWalkPlanner(
 	  kernels before 5.1 disabled and enabled again): its directory is another one, or the kernel log
 	  of this poll starts, reverses or ends a transition of it;
 	- a change of `transition`: a poll that sees no transition (or a patch still loading) ends the
-	  epoch, so a later transition of the same patch starts afresh.
+	  epoch, so a later transition of the same patch starts afresh;
+	- TIDs handed out since the last walk that `ns_last_pid` does not bound (`outOfOrder`).
 	And every `fullScanEveryMs` the safety net: every thread read, and any thread the marks put at the
 	target that reads otherwise is counted in the warnings.
 	*/
@@ -236,6 +271,7 @@ export function createWalkPlanner(
 		}
 
 		const identity = port.identity?.(`${LIVEPATCH_DIR}/${transition.patch}`) ?? null;
+		const allocation = readAllocation();
 		let reason: string | null = null;
 		let mode: WalkMarks['mode'] = 'incremental';
 		if (epoch === null) {
@@ -248,6 +284,8 @@ export function createWalkPlanner(
 			reason = 'replaced patch';
 		} else if (full) {
 			reason = 'asked for';
+		} else {
+			reason = outOfOrder(allocation);
 		}
 
 		if (reason !== null) {
@@ -269,7 +307,8 @@ export function createWalkPlanner(
 			lastPid = null;
 		}
 
-		forgetAllocated(marks);
+		forgetAllocated(marks, allocation.last);
+		lastForks = allocation.forks;
 		// Read before the walk: whatever changes while it runs shows in the next reading.
 		const reading = taskSet?.read() ?? null;
 		const sameTasks = mode === 'incremental' && taskSet !== undefined && taskSet.same(marksReading, reading);
