@@ -97,6 +97,9 @@ export function createTaskSetProbe(read: (path: string) => string | null): {
 	};
 }
 
+/** Readings `outOfOrder` compares a new one with: a fork under way at one of them is counted by the next. */
+const RECENT_READINGS = 3;
+
 /** Initial room in the marks: TIDs up to this, or a quarter above the highest /proc entry. */
 const MIN_MARK_SLOTS = 1 << 15;
 
@@ -152,8 +155,11 @@ export function createWalkPlanner(
 	let marking = false;
 	/** `/proc/sys/kernel/ns_last_pid` at the last marked walk, null when unknown. */
 	let lastPid: number | null = null;
-	/** Tasks created since boot (`/proc/stat`), read with `lastPid` at the same instant; null when unknown. */
-	let lastForks: number | null = null;
+	/**
+	Tasks created (`/proc/stat`) beyond `ns_last_pid`, `forks - ns_last_pid` read at one instant, at
+	the last `RECENT_READINGS` marked walks since PIDs last wrapped, oldest first (see `outOfOrder`).
+	*/
+	let excesses: number[] = [];
 	/** The task set's reading before the last marked walk, and before the one under way. */
 	let marksReading: string | null = null;
 	let pendingMarksReading: string | null = null;
@@ -203,15 +209,23 @@ export function createWalkPlanner(
 	- more tasks were created (`/proc/stat`'s count) than it moved over: a TID was asked for (clone3's
 	  set_tid, a checkpoint restore), which leaves `ns_last_pid` where it was; such a TID may have
 	  been a thread at the target a moment before, anywhere among the marks.
-	Not told where the count cannot be read (see `forgetAllocated`). A fork under way at the reading
-	(its PID handed out, not yet counted) makes the count lag by a poll: one poll may read everything
-	for nothing, and a TID asked for at that very moment is told a poll late.
+	A fork under way at a reading has its PID and is not counted yet (copy_process counts it last):
+	`forks - ns_last_pid` dips by one then, and comes back at the next reading, which is no TID out of
+	order; a fork that fails after its PID was taken (a cgroup's pids.max) leaves it lower for good. So
+	the second case is told against the most that difference was at the last few readings, not at
+	the last one: a dip does not read as a TID out of order, and a lasting one is forgotten after a
+	few polls (while it lasts, as many TIDs asked for as forks failed go untold; the safety net is
+	there). A TID asked for during a dip is told a poll late. Not told where the count cannot be read
+	(see `forgetAllocated`).
 	*/
 	function outOfOrder(now: {last: number | null; forks: number | null}): string | null {
-		if (now.last === null || lastPid === null) return null;
-		if (now.last < lastPid) return 'PIDs wrapped';
-		if (now.forks === null || lastForks === null) return null;
-		return now.forks - lastForks > now.last - lastPid ? 'a TID handed out out of order' : null;
+		const wrapped = now.last !== null && lastPid !== null && now.last < lastPid;
+		if (wrapped || now.last === null || now.forks === null) excesses = [];
+		const excess = now.last === null || now.forks === null ? null : now.forks - now.last;
+		const most = excesses.length === 0 ? null : Math.max(...excesses);
+		if (excess !== null) excesses = [...excesses, excess].slice(-RECENT_READINGS);
+		if (wrapped) return 'PIDs wrapped';
+		return most !== null && excess !== null && excess > most ? 'a TID handed out out of order' : null;
 	}
 
 	/**
@@ -284,9 +298,11 @@ export function createWalkPlanner(
 			reason = 'replaced patch';
 		} else if (full) {
 			reason = 'asked for';
-		} else {
-			reason = outOfOrder(allocation);
 		}
+
+		// Asked at every marked walk: each reading joins the recent ones it compares with.
+		const order = outOfOrder(allocation);
+		reason ??= order;
 
 		if (reason !== null) {
 			mode = 'full';
@@ -308,7 +324,6 @@ export function createWalkPlanner(
 		}
 
 		forgetAllocated(marks, allocation.last);
-		lastForks = allocation.forks;
 		// Read before the walk: whatever changes while it runs shows in the next reading.
 		const reading = taskSet?.read() ?? null;
 		const sameTasks = mode === 'incremental' && taskSet !== undefined && taskSet.same(marksReading, reading);
