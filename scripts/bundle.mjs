@@ -25,7 +25,7 @@ import {parseArgs} from 'node:util';
 import {loadTool, projectRoot} from './build-tools.mjs';
 
 /** Ink's optional React DevTools connection, stubbed out (see above). */
-const noDevtools = {
+export const noDevtools = {
 	name: 'no-react-devtools',
 	setup(build) {
 		build.onResolve({filter: /^react-devtools-core$/}, () => ({

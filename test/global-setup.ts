@@ -7,5 +7,7 @@ import {fileURLToPath} from 'node:url';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export default function setup(): void {
+	// What `npm run build` does: tsc, then Ink pre-bundled for dist/ (scripts/vendor.mjs).
 	execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], {cwd: repoRoot, stdio: 'inherit'});
+	execFileSync(process.execPath, ['scripts/vendor.mjs'], {cwd: repoRoot, stdio: 'inherit'});
 }

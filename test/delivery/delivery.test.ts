@@ -52,6 +52,9 @@ async function buildPackage(): Promise<string> {
 			cwd: root,
 		},
 	);
+	await run(nodeBin, [path.join(root, 'scripts/vendor.mjs'), '--dist', path.join(pkgDir, 'dist')], {
+		cwd: root,
+	});
 	for (const file of ['package.json', 'README.md']) {
 		if (existsSync(path.join(root, file))) {
 			copyFileSync(path.join(root, file), path.join(pkgDir, file));
@@ -154,6 +157,21 @@ describe('npm package', () => {
 		const bin = path.join(prefix, 'bin', 'klptop');
 		const doc = onceJson(bin, [], {PATH: `${path.dirname(nodeBin)}:/usr/bin:/bin`});
 		expect(doc).toMatchObject({schema_version: 1, source: {kind: 'emulator', scenario: 'quick'}});
+	});
+
+	it('draws the Ink dashboard in a terminal, with Ink from its own pre-bundled copy', () => {
+		const bin = path.join(prefix, 'bin', 'klptop');
+		const installed = path.join(prefix, 'lib', 'node_modules', 'klptop');
+		const listing = execFileSync('tar', ['-tzf', tarball], {encoding: 'utf8'}).split('\n');
+		expect(listing).toContain('package/dist/vendor/ink.js');
+		// Ink stays a dependency (React, react-reconciler and yoga-layout are loaded from node_modules).
+		expect(existsSync(path.join(installed, 'node_modules', 'react'))).toBe(true);
+		const screen = dashboard(
+			`env -i TERM=xterm-256color PATH=${path.dirname(nodeBin)}:/usr/bin:/bin ${bin} --emulate stuck-interruptible`,
+			/klp_sleeper_wait/,
+		);
+		expect(screen).toMatch(/emulator stuck-interruptible/);
+		expect(screen).toMatch(/182 .*interruptible .*klp_sleeper_wait/);
 	});
 });
 
