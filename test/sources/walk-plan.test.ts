@@ -9,10 +9,26 @@ import {createTaskSetProbe, createWalkPlanner} from '../../source/sources/walk-p
 
 const transition = {patch: 'klp_p', direction: 'patching', target: 1} as const;
 
-/** A planner over counters the test sets, and one marked walk per `poll`: its mode and reason. */
-function plannerOver() {
+/** A walk of one thread, for `settle`. */
+const walk: TaskWalk = {
+	total: 1,
+	minus: 0,
+	zero: 0,
+	one: 1,
+	threads: [],
+	errors: {},
+	firstTask: null,
+	maxTid: 100,
+};
+
+/**
+A planner over counters the test sets, and one marked walk per `poll`: its mode and reason.
+`withStat` false: `/proc/stat` and `/proc/loadavg` cannot be read.
+*/
+function plannerOver({withStat = true} = {}) {
 	const kernel = {lastPid: 0, forks: 0, threads: 500};
 	const files = (path: string): string | null => {
+		if (!withStat) return null;
 		if (path === '/proc/loadavg') return `0.00 0.00 0.00 1/${kernel.threads} ${kernel.lastPid}\n`;
 		if (path === '/proc/stat') return `cpu  1 2 3 4\nprocesses ${kernel.forks}\nprocs_running 1\n`;
 		return null;
@@ -26,21 +42,11 @@ function plannerOver() {
 		taskSet: createTaskSetProbe(files),
 	});
 	let time = 0;
-	const poll = (lastPid: number, forks: number) => {
+	const poll = (lastPid: number, forks = 0) => {
 		kernel.lastPid = lastPid;
 		kernel.forks = forks;
 		time += 1000;
 		const {marks, reason} = planner.plan(transition, [], time, ['1', '100'], false);
-		const walk: TaskWalk = {
-			total: 1,
-			minus: 0,
-			zero: 0,
-			one: 1,
-			threads: [],
-			errors: {},
-			firstTask: null,
-			maxTid: 100,
-		};
 		planner.settle(marks, walk, transition, time);
 		return {mode: marks?.mode, reason};
 	};
@@ -94,34 +100,11 @@ describe('the walk planner and the TIDs the kernel hands out', () => {
 	});
 
 	it('without the count of forks, reads incrementally and trusts ns_last_pid (only the safety net checks)', () => {
-		const kernel = {lastPid: 100};
-		const port = {identity: () => 'the same directory'} as unknown as FsPort;
-		const planner = createWalkPlanner(port, {
-			incremental: true,
-			fullScanEveryMs: 1_000_000,
-			readLastPid: () => kernel.lastPid,
-			taskSet: createTaskSetProbe(() => null),
-		});
-		const walk: TaskWalk = {
-			total: 1,
-			minus: 0,
-			zero: 0,
-			one: 1,
-			threads: [],
-			errors: {},
-			firstTask: null,
-			maxTid: 100,
-		};
-		const modes = [100, 100, 120].map((lastPid, i) => {
-			kernel.lastPid = lastPid;
-			const {marks, reason} = planner.plan(transition, [], i * 1000, ['1'], false);
-			planner.settle(marks, walk, transition, i * 1000);
-			return [marks?.mode, reason];
-		});
-		expect(modes).toEqual([
-			['full', 'first poll of this transition'],
-			['incremental', null],
-			['incremental', null],
+		const {poll} = plannerOver({withStat: false});
+		expect([100, 100, 120].map((lastPid) => poll(lastPid))).toEqual([
+			{mode: 'full', reason: 'first poll of this transition'},
+			{mode: 'incremental', reason: null},
+			{mode: 'incremental', reason: null},
 		]);
 	});
 });
