@@ -56,14 +56,20 @@ only when loadavg has not moved. A directory's mtime would not do: procfs never 
 `/proc/<pid>/task` when threads come and go (checked on 6.1), disk trees do.
 */
 export function createTaskSetProbe(read: (path: string) => string | null): {
-	/** A reading to compare with the next one, null where the files are missing or garbled. */
-	read(): string | null;
+	/**
+	A reading to compare with the next one, null where the files are missing or garbled. `forks`:
+	`/proc/stat`'s count the caller has just read, so that it is not read again.
+	*/
+	read(forks?: number): string | null;
 	/** Whether `after` (a reading) says nothing changed since `before`. */
 	same(before: string | null, after: string | null): boolean;
 	/** `/proc/stat`'s `processes`: tasks created since boot, null where unreadable. */
 	forks(): number | null;
 } {
-	const forks = (): string | undefined => /^processes (\d+)$/m.exec(read('/proc/stat') ?? '')?.[1];
+	const readForks = (): number | null => {
+		const made = /^processes (\d+)$/m.exec(read('/proc/stat') ?? '')?.[1];
+		return made === undefined ? null : Number(made);
+	};
 	const loadavg = (): string | null => {
 		const text = read('/proc/loadavg');
 		// `0.52 0.58 0.59 2/10144 71234`: the total after the slash, then the last PID.
@@ -77,23 +83,20 @@ export function createTaskSetProbe(read: (path: string) => string | null): {
 
 	let previousLoad: string | null = null;
 	return {
-		read() {
+		read(forks) {
 			const load = loadavg();
 			if (load === null) return (previousLoad = null);
 			const moved = load !== previousLoad;
 			previousLoad = load;
 			// Loadavg moved: the reading cannot equal the last one, whatever /proc/stat says.
 			if (moved) return `${load} ?`;
-			const made = forks();
-			return made === undefined ? null : `${load} ${made}`;
+			const made = forks ?? readForks();
+			return made === null ? null : `${load} ${made}`;
 		},
 		same(before, after) {
 			return before !== null && after !== null && !before.endsWith(' ?') && before === after;
 		},
-		forks() {
-			const made = forks();
-			return made === undefined ? null : Number(made);
-		},
+		forks: readForks,
 	};
 }
 
@@ -324,8 +327,9 @@ export function createWalkPlanner(
 		}
 
 		forgetAllocated(marks, allocation.last);
-		// Read before the walk: whatever changes while it runs shows in the next reading.
-		const reading = taskSet?.read() ?? null;
+		// Read before the walk: whatever changes while it runs shows in the next reading. The count of
+		// forks is the one just read with `ns_last_pid`, when there is one.
+		const reading = taskSet?.read(allocation.forks ?? undefined) ?? null;
 		const sameTasks = mode === 'incremental' && taskSet !== undefined && taskSet.same(marksReading, reading);
 		pendingMarksReading = reading;
 		markPoll++;
