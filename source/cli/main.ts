@@ -7,7 +7,7 @@ import os from 'node:os';
 import type {Emulation, KernelGeneration} from '../emulator/index.js';
 import {foldSnapshot} from '../model/history.js';
 import {clean} from '../model/sanitize.js';
-import type {History, ScanOptions, Snapshot, SourceInfo} from '../model/types.js';
+import type {History, ScanOptions, Snapshot, SourceInfo, ThreadTable} from '../model/types.js';
 import {toJsonDocument} from '../output/json.js';
 import type {IdFilter} from '../output/only.js';
 import {createHostPort} from '../sources/host-port.js';
@@ -318,6 +318,7 @@ function makeFeed(opened: OpenedSource, emulator: Pick<EmulatorApi, 'startRealti
 		poll: (options: ScanOptions): Snapshot => reader.scan(withClock(options)),
 		pollAsync: async (options: ScanOptions & Pick<ReaderScanOptions, 'joinWhen'>): Promise<Snapshot> =>
 			reader.scanAsync(withClock(options)),
+		recycle: (table: ThreadTable) => reader.recycle(table),
 		close() {
 			driver?.stop();
 			opened.port.close?.();

@@ -1,12 +1,30 @@
 import {useEffect, useRef} from 'react';
 import {foldSnapshot} from '../model/history.js';
-import type {History, ScanOptions, Snapshot} from '../model/types.js';
+import type {History, ScanOptions, Snapshot, ThreadTable} from '../model/types.js';
 
 export type PollFeed = {
 	poll(options: ScanOptions): Snapshot;
 	/** Preferred when present: the scan's walk runs off this thread, which answers keys meanwhile. */
 	pollAsync?(options: ScanOptions): Promise<Snapshot>;
+	/** A snapshot's thread table that nobody reads any more (`Feed.recycle`). */
+	recycle?(table: ThreadTable): void;
 };
+
+/** The thread tables a history holds: its snapshot's and its previous snapshot's. */
+function tablesOf(history: History | null): Array<ThreadTable | null> {
+	return [history?.snapshot, history?.previous].map((snapshot) => snapshot?.threadTable ?? null);
+}
+
+/**
+The thread tables the history on screen (`shown`) holds that `next`, which replaces it there, does
+not: once the state has `next`, nobody reads them (a history holds its snapshot and the one before,
+and the dashboard keeps one history), so the feed may fill them again. In the all-threads view that
+is the table of two polls ago.
+*/
+export function retiredTables(shown: History | null, next: History): ThreadTable[] {
+	const kept = tablesOf(next);
+	return tablesOf(shown).filter((table): table is ThreadTable => table !== null && !kept.includes(table));
+}
 
 export type PollerOptions = {
 	readonly feed: PollFeed | null;
@@ -22,7 +40,8 @@ export type PollerOptions = {
 	first poll folds it instead of scanning. Null: none.
 	*/
 	readonly firstScan?: Promise<Snapshot> | null;
-	readonly onHistory: (history: History) => void;
+	/** False: the history was not taken (it would draw the same frame), the one on screen stays. */
+	readonly onHistory: (history: History) => boolean;
 	readonly onError: (message: string) => void;
 	/** After each scan: how long it took and the time from its start to the next one (ms). */
 	readonly onTiming?: (timing: PollTiming) => void;
@@ -77,6 +96,8 @@ export function usePoller(options: PollerOptions): void {
 	/** The async scan under way and its feed, if any (it outlives the effect that started it). */
 	const inFlight = useRef<{feed: PollFeed; done: Promise<void>} | null>(null);
 	const mounted = useRef(true);
+	/** The history last taken for the screen, and the feed it came from (whose tables it holds). */
+	const onScreen = useRef<{feed: PollFeed; history: History} | null>(null);
 	useEffect(() => {
 		mounted.current = true;
 		return () => {
@@ -97,9 +118,17 @@ export function usePoller(options: PollerOptions): void {
 
 		const now = callbacks.current.now ?? (() => performance.now());
 		let stopped = false;
+		/** Hand `after` on; once it is on screen, give back the tables no history there holds any more. */
+		const show = (after: History) => {
+			if (!callbacks.current.onHistory(after)) return;
+			const shown = onScreen.current?.feed === feed ? onScreen.current.history : null;
+			for (const table of retiredTables(shown, after)) feed.recycle?.(table);
+			onScreen.current = {feed, history: after};
+		};
+
 		const fold = (snapshot: Snapshot) => {
 			history.current = foldSnapshot(history.current, snapshot);
-			callbacks.current.onHistory(history.current);
+			show(history.current);
 		};
 
 		const fail = (error: unknown) => {
@@ -140,7 +169,7 @@ export function usePoller(options: PollerOptions): void {
 					if (!wanted()) return;
 					history.current = foldSnapshot(history.current, snapshot);
 					await nextTurn();
-					if (wanted()) callbacks.current.onHistory(history.current);
+					if (wanted()) show(history.current);
 				})
 				.catch((error: unknown) => {
 					if (wanted()) fail(error);

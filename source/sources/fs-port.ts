@@ -60,6 +60,13 @@ export type FsPort = {
 		*/
 		join?: Promise<unknown>,
 	): Promise<TaskWalk> | null;
+	/**
+	Optional: `table` (the `TaskWalk.table` of one of this port's walks) is read by nobody any more, and
+	never will be: a later walk may make its table in the same memory (the host port hands the buffer
+	back to its helper). Whoever calls this must hold no view of it: its columns may read empty or be
+	overwritten afterwards.
+	*/
+	recycleTable?(table: ThreadTable): void;
 	/** Release what the port holds between scans (a kept descriptor, a helper thread). Optional. */
 	close?(): void;
 };

@@ -27,7 +27,7 @@ import {
 	type HelperAssignment,
 	type HelperResult,
 } from './walk-protocol.js';
-import {createThreadTableBuilder} from './thread-table.js';
+import {createThreadTableBuilder, soleBuffer} from './thread-table.js';
 import {
 	addWalk,
 	emptyWalk,
@@ -53,6 +53,8 @@ export type HostPort = FsPort & {
 		readonly helperStarts: number;
 		/** Background walks the calling thread joined (`walkTasksInBackground`'s `join`). */
 		readonly helperJoins: number;
+		/** Tables a helper made in the buffer of one given back (`recycleTable`), not in a new one. */
+		readonly tablesRefilled: number;
 	};
 	/**
 	Close the kept `/dev/kmsg` descriptor and end the kept helper thread (the port stays usable: a
@@ -193,6 +195,8 @@ function assignHelper(
 	pids: readonly string[],
 	options: TaskWalkOptions,
 	shared: Int32Array,
+	slot: HelperSlot,
+	stats: HelperStats,
 ): Helper {
 	const {port, control} = idle;
 	const {prefix, chunk, helperFaultAfter, helperChunkDelayMs} = settings;
@@ -210,7 +214,9 @@ function assignHelper(
 		shared: shared.buffer as SharedArrayBuffer,
 		ownersSerial,
 	};
-	port.postMessage(work);
+	// A walk that makes a table takes a buffer given back, if any, to make it in (moved, not copied).
+	const spare = options.collect === 'all' ? slot.spares.pop() : undefined;
+	port.postMessage(spare === undefined ? work : {...work, spare}, spare === undefined ? [] : [spare]);
 	Atomics.store(control, 0, 1);
 	Atomics.notify(control, 0);
 	return {
@@ -226,6 +232,7 @@ function assignHelper(
 					const answer = received?.message;
 					if (answer?.ok === true) {
 						const {walk, packed} = answer;
+						if (spare !== undefined && answer.refilled) stats.tablesRefilled++;
 						if (walk.table !== undefined)
 							madeBy.set(walk.table, {worker: idle.worker, serial: answer.serial});
 						result = packed === undefined ? walk : {...walk, details: unpackTaskFiles(packed)};
@@ -310,7 +317,7 @@ function walkShared(
 ): TaskWalk {
 	const shared = new Int32Array(new SharedArrayBuffer(8));
 	const idle = takeHelper(slot, stats);
-	const helper = idle === null ? null : assignHelper(idle, settings, pids, options, shared);
+	const helper = idle === null ? null : assignHelper(idle, settings, pids, options, shared, slot, stats);
 	if (helper !== null && settings.waitForHelperMs > 0) {
 		Atomics.wait(shared, 1, NOT_STARTED, settings.waitForHelperMs);
 	}
@@ -474,7 +481,7 @@ async function walkInBackground(
 			}
 
 			const shared = new Int32Array(new SharedArrayBuffer(8));
-			const helper = assignHelper(idle, settings, pids, options, shared);
+			const helper = assignHelper(idle, settings, pids, options, shared, slot, stats);
 			const deadline = Date.now() + HELPER_FINISH_MS;
 			for (;;) {
 				const state = Atomics.load(shared, 1);
@@ -536,6 +543,12 @@ type PortWalker = {
 
 type HelperSlot = {
 	kept: IdleHelper | null;
+	/**
+	Buffers of tables nobody reads any more (`recycleTable`), for the next walks' tables: the
+	all-threads view's 4 MB table a poll is then not a new allocation each time, which the main
+	thread's garbage collector would free only at its next full collection (issue 12).
+	*/
+	readonly spares: ArrayBuffer[];
 	/** How many times the port was closed: a helper whose walk began before a close is not kept. */
 	closes: number;
 };
@@ -595,6 +608,7 @@ type HelperStats = {
 	helperFailures: number;
 	helperStarts: number;
 	helperJoins: number;
+	tablesRefilled: number;
 };
 
 /**
@@ -645,8 +659,9 @@ export function createHostPort(root: string, options: HostPortOptions = {}): Hos
 		helperFailures: 0,
 		helperStarts: 0,
 		helperJoins: 0,
+		tablesRefilled: 0,
 	};
-	const slot: HelperSlot = {kept: null, closes: 0};
+	const slot: HelperSlot = {kept: null, closes: 0, spares: []};
 	const walker: PortWalker = {io: walkIo, settings: sharedSettings, stats, slot};
 
 	// `/dev/kmsg` state: the kept descriptor, and for a regular file the offset already consumed.
@@ -796,6 +811,12 @@ export function createHostPort(root: string, options: HostPortOptions = {}): Hos
 			}
 
 			return walkInBackground(walker, pids, walkOptions, join);
+		},
+		recycleTable(table) {
+			// Two at most: a walk takes one; a table nobody could refill is left to the collector.
+			const buffer = soleBuffer(table);
+			if (buffer !== null && slot.spares.length < 2 && !slot.spares.includes(buffer))
+				slot.spares.push(buffer);
 		},
 		exists(path) {
 			return existsSync(prefix + path);

@@ -20,8 +20,12 @@ export type ThreadTableBuilder = {
 	readonly lastStarttime: number;
 	/** Set the owner of the thread last added. */
 	setLastUid(uid: number | null): void;
-	/** The table (arrays of its own), sorted by TID then start time. */
-	finish(): ThreadTable;
+	/**
+	The table (arrays of its own), sorted by TID then start time: in `spare` (the buffer of a table
+	nobody reads any more, `FsPort.recycleTable`) when it has room, else in a new buffer with room
+	for a few more threads than this walk found, so that it can be a later walk's spare.
+	*/
+	finish(spare?: ArrayBuffer): ThreadTable;
 	/**
 	Empty the builder for the next walk, keeping its columns: a helper that walks every poll fills the
 	same scratch columns each time instead of growing new ones (issue 12: their garbage was most of
@@ -44,10 +48,9 @@ type Columns = {
 
 /**
 Every column of `size` rows in one buffer (one allocation, one transfer): the 8-byte columns first,
-then the 4-, 2- and 1-byte ones, so each is aligned.
+then the 4-, 2- and 1-byte ones, so each is aligned. In `buffer` when given (at least `size` rows).
 */
-function allocate(size: number): Columns {
-	const buffer = new ArrayBuffer(size * BYTES_PER_ROW);
+function allocate(size: number, buffer = new ArrayBuffer(size * BYTES_PER_ROW)): Columns {
 	let at = 0;
 	const take = <T>(make: (buffer: ArrayBuffer, offset: number, length: number) => T, bytes: number): T => {
 		const column = make(buffer, at, size);
@@ -70,6 +73,15 @@ function allocate(size: number): Columns {
 
 /** Bytes a row takes in `allocate`'s buffer. */
 const BYTES_PER_ROW = 8 + 8 + 4 * 5 + 2 + 1;
+
+/**
+The columns of a finished table of `size` rows: in `spare` if it holds them, else in a new buffer
+with 1/16 more rows (at least 256), so that the next walk, a few threads bigger, fits in it too.
+*/
+function allocateOutput(size: number, spare: ArrayBuffer | undefined): Columns {
+	if (spare !== undefined && spare.byteLength >= size * BYTES_PER_ROW) return allocate(size, spare);
+	return allocate(size, new ArrayBuffer((size + Math.max(256, size >> 4)) * BYTES_PER_ROW));
+}
 
 const columnNames = [
 	'tid',
@@ -128,8 +140,8 @@ export function createThreadTableBuilder(): ThreadTableBuilder {
 			lastStarttime = fields?.starttime ?? 0;
 			return fields !== null || stat === null || stat === '';
 		},
-		finish() {
-			return sortByTid(columns, count, comms);
+		finish(spare) {
+			return sortByTid(columns, count, comms, spare);
 		},
 		reset() {
 			count = 0;
@@ -140,8 +152,13 @@ export function createThreadTableBuilder(): ThreadTableBuilder {
 	};
 }
 
-/** The first `count` rows of `columns`, sorted by TID then start time, in arrays of their own. */
-function sortByTid(columns: Columns, count: number, comms: readonly string[]): ThreadTable {
+/** The first `count` rows of `columns`, sorted by TID then start time, in arrays of their own (in `spare` if it fits). */
+function sortByTid(
+	columns: Columns,
+	count: number,
+	comms: readonly string[],
+	spare?: ArrayBuffer,
+): ThreadTable {
 	// One native sort of (TID, start time, row) packed in a double where they fit, else a comparator.
 	const order = new Int32Array(count);
 	let sorted = true;
@@ -178,7 +195,7 @@ function sortByTid(columns: Columns, count: number, comms: readonly string[]): T
 		order.set(rows);
 	}
 
-	const out = allocate(count);
+	const out = allocateOutput(count, spare);
 	for (const name of columnNames) {
 		const from = columns[name];
 		const to = out[name];
@@ -231,6 +248,16 @@ export function mergeTables(a: ThreadTable, b: ThreadTable): ThreadTable {
 export function tableBuffers(table: ThreadTable): ArrayBuffer[] {
 	// One buffer for every column of a table this file made: a transfer list names each once.
 	return [...new Set(columnNames.map((name) => table[name].buffer as ArrayBuffer))];
+}
+
+/**
+The one buffer that holds every column of `table`, if this file made it so (not shared, not
+already handed on): what a walk can fill again once nobody reads the table (`FsPort.recycleTable`).
+*/
+export function soleBuffer(table: ThreadTable): ArrayBuffer | null {
+	const buffers = tableBuffers(table);
+	const buffer = buffers.length === 1 ? buffers[0]! : null;
+	return buffer instanceof ArrayBuffer && buffer.byteLength > 0 ? buffer : null;
 }
 
 /**

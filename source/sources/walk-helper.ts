@@ -86,12 +86,13 @@ function walkAssignment(work: HelperAssignment, shared: Int32Array): HelperResul
 		const packed = into.details === undefined ? undefined : packTaskFiles(into.details);
 		into.details = undefined;
 		if (table !== null) {
-			into.table = table.finish();
+			into.table = table.finish(work.spare);
 			serial++;
 			keepOwners(into.table);
 		}
 
-		return {ok: true, walk: into, packed, serial};
+		const refilled = work.spare !== undefined && into.table?.tid.buffer === work.spare;
+		return {ok: true, walk: into, packed, serial, refilled};
 	} catch (error) {
 		return {ok: false, error: String(error)};
 	}

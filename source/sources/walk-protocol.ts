@@ -38,6 +38,11 @@ export type HelperAssignment = {
 	columns): `options.owners` is then left out, not copied over every poll. Null: as `options` say.
 	*/
 	readonly ownersSerial: number | null;
+	/**
+	The buffer of a table of this helper's that nobody reads any more (`FsPort.recycleTable`), moved
+	back with the assignment: the walk's table is made in it if it has room, not in a new one.
+	*/
+	readonly spare?: ArrayBuffer;
 };
 
 /** The helper's answer; details go as columns (far cheaper to receive than one object each). */
@@ -48,5 +53,7 @@ export type HelperResult =
 			readonly packed: PackedTaskFiles | undefined;
 			/** The serial of `walk.table` among the tables this helper made (it keeps its owners). */
 			readonly serial: number;
+			/** `walk.table` was made in the assignment's spare buffer. */
+			readonly refilled: boolean;
 	  }
 	| {readonly ok: false; readonly error: string};

@@ -220,8 +220,9 @@ export function App(props: AppProps) {
 	const onHistory = useCallback(
 		(history: History) => {
 			// An idle poll that changes nothing on screen draws no frame (issue 12: idle under 1% of a core).
-			if (drawsNothingNew(stateRef.current, history)) return;
+			if (drawsNothingNew(stateRef.current, history)) return false;
 			dispatch({type: 'history', history});
+			return true;
 		},
 		[dispatch],
 	);

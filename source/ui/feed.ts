@@ -1,5 +1,5 @@
 import type {ActionContext} from '../actions/index.js';
-import type {History, ScanOptions, Snapshot, SourceInfo} from '../model/types.js';
+import type {History, ScanOptions, Snapshot, SourceInfo, ThreadTable} from '../model/types.js';
 
 /**
 A recording behind the feed (`--replay`, `replay-feed.ts`): the dashboard shows the history of the
@@ -29,6 +29,8 @@ export type Feed = {
 	poll(options: ScanOptions): Snapshot;
 	/** The same scan with its thread walk off the main thread where the source can (the poller's choice). */
 	pollAsync?(options: ScanOptions): Promise<Snapshot>;
+	/** A snapshot's `threadTable` nobody reads any more: a later poll may reuse its memory (`Reader.recycle`). */
+	recycle?(table: ThreadTable): void;
 	/** Stop whatever drives the source (the emulator's real-time clock). */
 	close?(): void;
 	/**

@@ -1,5 +1,10 @@
 import {describe, expect, it} from 'vitest';
-import {createThreadTableBuilder, mergeTables, tableBuffers} from '../../source/sources/thread-table.js';
+import {
+	createThreadTableBuilder,
+	mergeTables,
+	soleBuffer,
+	tableBuffers,
+} from '../../source/sources/thread-table.js';
 import {threadAt} from '../../source/model/types.js';
 
 /** A `stat` line of thread `tid` (state, ppid, flags and start time as given). */
@@ -49,5 +54,38 @@ describe('thread tables', () => {
 		expect(table.tid.length).toBe(0); // Detached: transferred, not copied.
 		expect(Array.from({length: moved.count}, (_, i) => threadAt(moved, i))).toEqual(expected);
 		expect(threadAt(moved, 6).uid).toBeNull();
+	});
+
+	it('is made again in the buffer of a table given back when it has room, else in one with room to spare', () => {
+		const builder = createThreadTableBuilder();
+		const fill = (from: number, to: number) => {
+			builder.reset();
+			for (let tid = to; tid >= from; tid--)
+				builder.add(1, tid, tid % 2, stat(tid, `c${tid % 3}`, 'S', tid), tid);
+		};
+
+		const rows = (table: ReturnType<typeof builder.finish>) =>
+			Array.from({length: table.count}, (_, i) => threadAt(table, i));
+		fill(1, 1000);
+		const first = builder.finish();
+		const spare = soleBuffer(first)!;
+		// Room for 1/16 more threads: a walk that found a few more fits in it.
+		expect(spare.byteLength).toBeGreaterThanOrEqual(1062 * 39);
+		fill(1, 1050);
+		const expected = rows(builder.finish());
+		const refilled = builder.finish(spare);
+		expect(refilled.tid.buffer).toBe(spare);
+		expect(rows(refilled)).toEqual(expected);
+		// Too small for the next walk: a new buffer, the spare left as it was.
+		fill(1, 1050);
+		const small = builder.finish();
+		fill(1, 5000);
+		const big = builder.finish(soleBuffer(small)!);
+		expect(big.tid.buffer).not.toBe(small.tid.buffer);
+		expect(rows(big)).toHaveLength(5000);
+		expect(threadAt(small, 1049).tid).toBe(1050);
+		// A table whose buffer moved away has none to give back.
+		structuredClone(big, {transfer: tableBuffers(big)});
+		expect(soleBuffer(big)).toBeNull();
 	});
 });

@@ -52,13 +52,14 @@ function bigTree(): Tree {
 }
 
 /** A host port's helper counters, zero where not given. */
-function helperStats({runs = 0, cancelled = 0, failures = 0, starts = 0, joins = 0}) {
+function helperStats({runs = 0, cancelled = 0, failures = 0, starts = 0, joins = 0, refilled = 0}) {
 	return {
 		helperRuns: runs,
 		helperCancelled: cancelled,
 		helperFailures: failures,
 		helperStarts: starts,
 		helperJoins: joins,
+		tablesRefilled: refilled,
 	};
 }
 
@@ -396,6 +397,33 @@ describe('thread walk', () => {
 		background.close();
 	});
 
+	it('a table given back is moved to the helper and its next table made in it, equal to a fresh walk', async () => {
+		const made = bigTree();
+		const generic = createHostPort(made.root);
+		const background = createHostPort(made.root, {parallelMinPids: 2, chunk: 1});
+		const pids = generic.readdir('/proc');
+		const options: TaskWalkOptions = {readStates: true, target: 1, collect: 'all'};
+		const expected = walkTasks(portWalkIo(generic, parsePatchState), pids, options).table!;
+		const first = (await background.walkTasksInBackground!(pids, options)!).table!;
+		const second = (await background.walkTasksInBackground!(pids, options)!).table!;
+		background.recycleTable!(first);
+		background.recycleTable!(first); // Given twice: moved once.
+		const third = (await background.walkTasksInBackground!(pids, options)!).table!;
+		expect(first.count).toBe(expected.count);
+		expect(first.tid.length).toBe(0); // Its memory went to the helper (detached here).
+		expect(third).toEqual(expected);
+		expect(second).toEqual(expected);
+		// A walk that makes no table takes no spare; the next one that does, does.
+		background.recycleTable!(second);
+		await background.walkTasksInBackground!(pids, {...options, collect: 'blocking'});
+		expect(second.tid.length).toBe(expected.count);
+		expect((await background.walkTasksInBackground!(pids, options)!).table).toEqual(expected);
+		expect(second.tid.length).toBe(0);
+		expect(background.stats).toEqual(helperStats({runs: 5, starts: 1, refilled: 2}));
+		generic.close();
+		background.close();
+	});
+
 	it('the bundled helper program (the single file and the executable run it by eval) walks like the compiled one', async () => {
 		// scripts/bundle.mjs embeds this source where the compiled module has no file beside it.
 		const bundleScript = '../../scripts/bundle.mjs';
@@ -536,7 +564,7 @@ describe('thread walk', () => {
 		expect(out).toEqual({
 			a: 1000,
 			b: 1000,
-			stats: {helperRuns: 2, helperCancelled: 0, helperFailures: 0, helperStarts: 1, helperJoins: 0},
+			stats: helperStats({runs: 2, starts: 1}),
 			end: out.end,
 		});
 		// The kept helper would idle for 30 s: the process ended as soon as its own work was done.

@@ -6,6 +6,7 @@ import type {PollerOptions, PollTiming} from '../../source/hooks/use-poller.js';
 import {renderToString} from 'ink';
 import {Header} from '../../source/views/header.js';
 import {emulatorSource, snapshot, stuckHistory} from './fixtures.js';
+import type {History, ThreadTable} from '../../source/model/types.js';
 import {plain} from './helpers.js';
 
 function Probe(props: PollerOptions) {
@@ -21,6 +22,25 @@ const realTick = async () =>
 afterEach(() => {
 	vi.useRealTimers();
 });
+
+/** A table of no threads, named (the poller only compares tables). */
+function emptyTable(name: string): ThreadTable {
+	const table: ThreadTable & {name?: string} = {
+		count: 0,
+		tid: new Int32Array(0),
+		tgid: new Int32Array(0),
+		ppid: new Int32Array(0),
+		flags: new Uint32Array(0),
+		starttime: new Float64Array(0),
+		uid: new Float64Array(0),
+		patchState: new Int8Array(0),
+		state: new Uint16Array(0),
+		comm: new Int32Array(0),
+		comms: [],
+	};
+	table.name = name;
+	return table;
+}
 
 describe('polling when scans are slow', () => {
 	it('keeps the interval while scans are short, and never waits less than a scan took', () => {
@@ -56,7 +76,7 @@ describe('polling when scans are slow', () => {
 				threads="blockers"
 				pollNow={0}
 				initial={null}
-				onHistory={() => undefined}
+				onHistory={() => true}
 				onError={() => undefined}
 				onTiming={(timing) => timings.push(timing)}
 				now={() => clock}
@@ -114,7 +134,7 @@ describe('polling when scans are slow', () => {
 				threads="blockers"
 				pollNow={0}
 				initial={null}
-				onHistory={(history) => histories.push(history.snapshot.time)}
+				onHistory={(history) => histories.push(history.snapshot.time) > 0}
 				onError={(message) => errors.push(message)}
 			/>
 		);
@@ -158,6 +178,78 @@ describe('polling when scans are slow', () => {
 		expect(first.maxPending).toBe(1);
 		expect(second.maxPending).toBe(1);
 		expect(errors).toEqual([]);
+	});
+
+	it('gives a thread table back to its feed once no history on screen holds it, never one that is', async () => {
+		vi.useFakeTimers({toFake: ['setTimeout', 'clearTimeout', 'Date']});
+		/** A feed whose scan i carries table i (an object of its own; the poller only compares them). */
+		const tableFeed = (name: string) => {
+			const recycled: string[] = [];
+			let scans = 0;
+			const feed = {
+				recycled,
+				poll() {
+					scans++;
+					return {...snapshot({time: scans}), threadTable: emptyTable(`${name}${scans}`)};
+				},
+				recycle(table: ThreadTable) {
+					recycled.push((table as unknown as {name: string}).name);
+				},
+			};
+			return feed;
+		};
+
+		const first = tableFeed('a');
+		const second = tableFeed('b');
+		// The screen's history: polls 4 and 5 would draw the same frame and are not taken.
+		let screen: History | null = null;
+		const props = (feed: ReturnType<typeof tableFeed>) => (
+			<Probe
+				feed={feed}
+				delayS={1}
+				paused={false}
+				threads="columns"
+				pollNow={0}
+				initial={null}
+				onHistory={(history) => {
+					if (history.snapshot.time === 4 || history.snapshot.time === 5) return false;
+					screen = history;
+					return true;
+				}}
+				onError={() => undefined}
+			/>
+		);
+		const held = () =>
+			[screen?.snapshot, screen?.previous].map((s) => (s?.threadTable as {name?: string} | undefined)?.name);
+		const {rerender, unmount} = render(props(first));
+		await realTick();
+		const seen: Array<[string[], Array<string | undefined>]> = [];
+		for (let poll = 2; poll <= 7; poll++) {
+			await vi.advanceTimersByTimeAsync(1000);
+			seen.push([[...first.recycled], held()]);
+		}
+
+		expect(seen).toEqual([
+			[[], ['a2', 'a1']],
+			[['a1'], ['a3', 'a2']],
+			[['a1'], ['a3', 'a2']], // Poll 4 not taken: the screen still holds a2 and a3.
+			[['a1'], ['a3', 'a2']],
+			// Poll 6 is taken: its history holds a6 and a5 (the fold's previous), the screen gives up a3 and a2.
+			[
+				['a1', 'a3', 'a2'],
+				['a6', 'a5'],
+			],
+			[
+				['a1', 'a3', 'a2', 'a5'],
+				['a7', 'a6'],
+			],
+		]);
+		// A new feed: the old feed's tables are never handed to it (nor back to the old one).
+		rerender(props(second));
+		await vi.advanceTimersByTimeAsync(2000);
+		expect(second.recycled).toEqual(['b1']);
+		expect(first.recycled).toEqual(['a1', 'a3', 'a2', 'a5']);
+		unmount();
 	});
 
 	it('the header says how often the picture really changes when scans stretch the interval', () => {
