@@ -20,6 +20,7 @@ import type {ActionCommand, ActionContext} from '../actions/index.js';
 import {emulatorSeconds, parseIdList, UsageError} from './flags.js';
 import type {Flags} from './flags.js';
 import {flagSpec} from './flag-spec.js';
+import {importWithoutFetch} from '../ui/load-ui.js';
 
 const kernelGenerations = ['4.12', '4.16', '5.1', '6.1', '6.11', '6.14', '6.16'] as const;
 
@@ -199,7 +200,7 @@ async function run(input: readonly string[], flags: Flags, io: Io): Promise<numb
 	let loaded;
 	try {
 		loaded = await Promise.all([
-			import('../ui/run-dashboard.js'),
+			importWithoutFetch(async () => import('../ui/run-dashboard.js')),
 			actionsApi(),
 			// Opened now so that the no-livepatch screen's emulator key needs no await.
 			emulatorApi(),
@@ -531,7 +532,7 @@ async function runReplayFlag(file: string, flags: Flags, io: Io): Promise<number
 				signal,
 				async dashboard(feed) {
 					process.env['NODE_ENV'] ??= 'production';
-					const {runDashboard} = await import('../ui/run-dashboard.js');
+					const {runDashboard} = await importWithoutFetch(async () => import('../ui/run-dashboard.js'));
 					const {createEmulation} = await emulatorApi();
 					return runDashboard({
 						feed,

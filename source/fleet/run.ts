@@ -13,6 +13,7 @@ import {locateArtifacts} from './push.js';
 import {runFleetOnce, runFleetWait} from './script.js';
 import {createSshTransport, defaultSshSettings} from './ssh.js';
 import type {Transport} from './ssh.js';
+import {importWithoutFetch} from '../ui/load-ui.js';
 
 export type FleetIo = ScriptIo & {
 	readonly stdout: NodeJS.WriteStream;
@@ -106,6 +107,6 @@ export async function runFleet(
 	}
 
 	process.env['NODE_ENV'] ??= 'production';
-	const {runFleetDashboard} = await import('./run-screen.js');
+	const {runFleetDashboard} = await importWithoutFetch(async () => import('./run-screen.js'));
 	return runFleetDashboard(context, {color: flags.color && !process.env['NO_COLOR'], ascii: flags.ascii});
 }
