@@ -108,9 +108,7 @@ function keptOf(base: TableBase, options: ViewOptions): TableBase['views'][numbe
 	const {table} = base;
 	if (!options.hideKthreads && options.pids === null && options.tids === null && needle === '') {
 		// No filter (the usual case): every row, without asking each.
-		const every = new Int32Array(table.count);
-		for (let row = 0; row < every.length; row++) every[row] = row;
-		return remember(base, key, every);
+		return remember(base, key, everyRow(table.count));
 	}
 
 	const pids = options.pids === null ? null : new Set(options.pids);
@@ -129,6 +127,17 @@ function keptOf(base: TableBase, options: ViewOptions): TableBase['views'][numbe
 	}
 
 	return remember(base, key, kept.subarray(0, n));
+}
+
+/** 0..count-1, shared by every poll's unfiltered view (read only: nothing writes a `kept`). */
+let identity = new Int32Array(0);
+function everyRow(count: number): Int32Array {
+	if (identity.length < count) {
+		identity = new Int32Array(count + (count >> 4));
+		for (let row = 0; row < identity.length; row++) identity[row] = row;
+	}
+
+	return identity.subarray(0, count);
 }
 
 function remember(base: TableBase, key: string, kept: Int32Array): TableBase['views'][number] {

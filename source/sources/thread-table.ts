@@ -21,17 +21,19 @@ export type ThreadTableBuilder = {
 	/** Set the owner of the thread last added. */
 	setLastUid(uid: number | null): void;
 	/**
-	The table (arrays of its own), sorted by TID then start time: in `spare` (the buffer of a table
-	nobody reads any more, `FsPort.recycleTable`) when it has room, else in a new buffer with room
-	for a few more threads than this walk found, so that it can be a later walk's spare.
+	The table, sorted by TID then start time, in arrays of its own: the rows are added into the
+	table's own buffer, which goes with it (the builder starts a new one for its next rows). Walks
+	list threads in TID order, so that buffer is the table's as it is; rows out of order are copied
+	sorted into a new one.
 	*/
-	finish(spare?: ArrayBuffer): ThreadTable;
+	finish(): ThreadTable;
 	/**
-	Empty the builder for the next walk, keeping its columns: a helper that walks every poll fills the
-	same scratch columns each time instead of growing new ones (issue 12: their garbage was most of
-	the helper's memory).
+	Empty the builder for the next walk. Its rows go into `spare` (the buffer of a table nobody reads
+	any more, `FsPort.recycleTable`) while it has room, else into a new buffer sized for a few more
+	threads than the last table had, so that it can be a later walk's spare (issue 12: a helper that
+	walks every poll makes its table in the same memory each time, without scratch columns besides).
 	*/
-	reset(): void;
+	reset(spare?: ArrayBuffer): void;
 };
 
 type Columns = {
@@ -74,13 +76,14 @@ function allocate(size: number, buffer = new ArrayBuffer(size * BYTES_PER_ROW)):
 /** Bytes a row takes in `allocate`'s buffer. */
 const BYTES_PER_ROW = 8 + 8 + 4 * 5 + 2 + 1;
 
-/**
-The columns of a finished table of `size` rows: in `spare` if it holds them, else in a new buffer
-with 1/16 more rows (at least 256), so that the next walk, a few threads bigger, fits in it too.
-*/
-function allocateOutput(size: number, spare: ArrayBuffer | undefined): Columns {
-	if (spare !== undefined && spare.byteLength >= size * BYTES_PER_ROW) return allocate(size, spare);
-	return allocate(size, new ArrayBuffer((size + Math.max(256, size >> 4)) * BYTES_PER_ROW));
+/** Rows for a table expected to hold `count`: 1/16 more (at least 256), for a walk a few threads bigger. */
+function roomFor(count: number): number {
+	return count + Math.max(256, count >> 4);
+}
+
+/** Rows of a column `column` of `columns` (laid out for that many). */
+function capacityOf(columns: Columns): number {
+	return columns.tid.length;
 }
 
 const columnNames = [
@@ -96,8 +99,11 @@ const columnNames = [
 ] as const;
 
 export function createThreadTableBuilder(): ThreadTableBuilder {
-	let columns = allocate(1024);
+	/** Where the rows go: the buffer the next table is made in (null: none yet). */
+	let columns: Columns | null = null;
 	let count = 0;
+	/** The rows of the last table finished: how big to make the next buffer. */
+	let lastCount = 0;
 	let lastStarttime = 0;
 	const comms: string[] = [];
 	const commIndex = new Map<string, number>();
@@ -117,10 +123,12 @@ export function createThreadTableBuilder(): ThreadTableBuilder {
 			return lastStarttime;
 		},
 		setLastUid(uid) {
-			if (count > 0) columns.uid[count - 1] = uid ?? Number.NaN;
+			if (count > 0) columns!.uid[count - 1] = uid ?? Number.NaN;
 		},
 		add(tgid, tid, patchState, stat, uid) {
-			if (count === columns.tid.length) {
+			if (columns === null) {
+				columns = allocate(roomFor(lastCount));
+			} else if (count === capacityOf(columns)) {
 				const grown = allocate(count * 2);
 				for (const name of columnNames) grown[name].set(columns[name] as never);
 				columns = grown;
@@ -140,27 +148,34 @@ export function createThreadTableBuilder(): ThreadTableBuilder {
 			lastStarttime = fields?.starttime ?? 0;
 			return fields !== null || stat === null || stat === '';
 		},
-		finish(spare) {
-			return sortByTid(columns, count, comms, spare);
-		},
-		reset() {
+		finish() {
+			const table = sortByTid(columns ?? allocate(0), count, comms);
+			// The buffer goes with the table: the next rows go into another.
+			columns = null;
+			lastCount = count;
 			count = 0;
 			lastStarttime = 0;
 			comms.length = 0;
 			commIndex.clear();
+			return table;
+		},
+		reset(spare) {
+			count = 0;
+			lastStarttime = 0;
+			comms.length = 0;
+			commIndex.clear();
+			if (spare !== undefined && spare.byteLength >= BYTES_PER_ROW) {
+				columns = allocate(Math.floor(spare.byteLength / BYTES_PER_ROW), spare);
+			}
 		},
 	};
 }
 
-/** The first `count` rows of `columns`, sorted by TID then start time, in arrays of their own (in `spare` if it fits). */
-function sortByTid(
-	columns: Columns,
-	count: number,
-	comms: readonly string[],
-	spare?: ArrayBuffer,
-): ThreadTable {
-	// One native sort of (TID, start time, row) packed in a double where they fit, else a comparator.
-	const order = new Int32Array(count);
+/**
+The first `count` rows of `columns` as a table sorted by TID then start time: in `columns`' own
+buffer when they are in that order already (a walk's usual case), else copied in order into a new one.
+*/
+function sortByTid(columns: Columns, count: number, comms: readonly string[]): ThreadTable {
 	let sorted = true;
 	for (let i = 1; i < count && sorted; i++) {
 		sorted =
@@ -169,8 +184,12 @@ function sortByTid(
 	}
 
 	if (sorted) {
-		for (let i = 0; i < count; i++) order[i] = i;
-	} else if (count < 1 << 21) {
+		return numberComms(viewsOf(columns, count), count, comms);
+	}
+
+	// One native sort of (TID, start time, row) packed in a double where they fit, else a comparator.
+	const order = new Int32Array(count);
+	if (count < 1 << 21) {
 		// TIDs are below 2^22 (pid_max): (tid * 2^21 + row) is exact in a double. Equal TIDs (one
 		// recycled during the walk) are put in start-time order below.
 		const keys = new Float64Array(count);
@@ -195,14 +214,26 @@ function sortByTid(
 		order.set(rows);
 	}
 
-	const out = allocateOutput(count, spare);
+	const out = allocate(roomFor(count));
 	for (const name of columnNames) {
 		const from = columns[name];
 		const to = out[name];
 		for (let i = 0; i < count; i++) to[i] = from[order[i]!]!;
 	}
 
-	// The comms numbered in order of first use: one world, one table, however it was walked.
+	return numberComms(viewsOf(out, count), count, comms);
+}
+
+/** The first `count` rows of each column (views of the same buffer). */
+function viewsOf(columns: Columns, count: number): Columns {
+	if (capacityOf(columns) === count) return columns;
+	const out = {} as Record<(typeof columnNames)[number], unknown>;
+	for (const name of columnNames) out[name] = columns[name].subarray(0, count);
+	return out as Columns;
+}
+
+/** The table of `out`'s `count` rows, its comms numbered in order of first use: one world, one table, however it was walked. */
+function numberComms(out: Columns, count: number, comms: readonly string[]): ThreadTable {
 	const renumber = new Int32Array(comms.length).fill(-1);
 	const used: string[] = [];
 	for (let i = 0; i < count; i++) {

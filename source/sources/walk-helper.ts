@@ -23,8 +23,8 @@ import {
 	type HelperResult,
 } from './walk-protocol.js';
 
-/** The columns every walk of this helper fills (collect 'all'), kept from walk to walk. */
-let scratch: ThreadTableBuilder | null = null;
+/** The table builder of this helper's walks (collect 'all'): it sizes a new table by the last one. */
+let builder: ThreadTableBuilder | null = null;
 
 /** Tables made so far; the owners of the last one (its TID, start time and uid columns, copied). */
 let serial = 0;
@@ -64,9 +64,10 @@ function walkAssignment(work: HelperAssignment, shared: Int32Array): HelperResul
 		// Every thread's columns, from all the chunks this thread walks (collect 'all').
 		let table: ThreadTableBuilder | null = null;
 		if (options.collect === 'all') {
-			scratch ??= createThreadTableBuilder();
-			scratch.reset();
-			table = scratch;
+			builder ??= createThreadTableBuilder();
+			// Into the spare, if one came: the table is made in the memory of one given back.
+			builder.reset(work.spare);
+			table = builder;
 		}
 
 		for (let done = 0; ; done++) {
@@ -86,7 +87,7 @@ function walkAssignment(work: HelperAssignment, shared: Int32Array): HelperResul
 		const packed = into.details === undefined ? undefined : packTaskFiles(into.details);
 		into.details = undefined;
 		if (table !== null) {
-			into.table = table.finish(work.spare);
+			into.table = table.finish();
 			serial++;
 			keepOwners(into.table);
 		}

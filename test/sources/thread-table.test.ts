@@ -5,7 +5,7 @@ import {
 	soleBuffer,
 	tableBuffers,
 } from '../../source/sources/thread-table.js';
-import {threadAt} from '../../source/model/types.js';
+import {threadAt, type ThreadTable} from '../../source/model/types.js';
 
 /** A `stat` line of thread `tid` (state, ppid, flags and start time as given). */
 function stat(tid: number, comm: string, state: string, starttime: number): string {
@@ -56,36 +56,39 @@ describe('thread tables', () => {
 		expect(threadAt(moved, 6).uid).toBeNull();
 	});
 
-	it('is made again in the buffer of a table given back when it has room, else in one with room to spare', () => {
+	it('is made in the buffer of a table given back while it has room, else in one with room to spare', () => {
 		const builder = createThreadTableBuilder();
-		const fill = (from: number, to: number) => {
-			builder.reset();
-			for (let tid = to; tid >= from; tid--)
+		const fill = (from: number, to: number, spare?: ArrayBuffer) => {
+			builder.reset(spare);
+			for (let tid = from; tid <= to; tid++)
 				builder.add(1, tid, tid % 2, stat(tid, `c${tid % 3}`, 'S', tid), tid);
+			return builder.finish();
 		};
 
-		const rows = (table: ReturnType<typeof builder.finish>) =>
-			Array.from({length: table.count}, (_, i) => threadAt(table, i));
-		fill(1, 1000);
-		const first = builder.finish();
-		const spare = soleBuffer(first)!;
-		// Room for 1/16 more threads: a walk that found a few more fits in it.
-		expect(spare.byteLength).toBeGreaterThanOrEqual(1062 * 39);
-		fill(1, 1050);
-		const expected = rows(builder.finish());
-		const refilled = builder.finish(spare);
+		const rows = (table: ThreadTable) => Array.from({length: table.count}, (_, i) => threadAt(table, i));
+		// The first table's buffer grew to its rows (1,024); the next is sized by the last table.
+		expect(soleBuffer(fill(1, 1000))!.byteLength).toBe(1024 * 39);
+		const second = fill(1, 1000);
+		const spare = soleBuffer(second)!;
+		expect(spare.byteLength).toBe((1000 + 256) * 39); // 1/16 more, at least 256
+		const expected = rows(fill(1, 1050));
+		const refilled = fill(1, 1050, spare);
 		expect(refilled.tid.buffer).toBe(spare);
 		expect(rows(refilled)).toEqual(expected);
-		// Too small for the next walk: a new buffer, the spare left as it was.
-		fill(1, 1050);
-		const small = builder.finish();
-		fill(1, 5000);
-		const big = builder.finish(soleBuffer(small)!);
-		expect(big.tid.buffer).not.toBe(small.tid.buffer);
-		expect(rows(big)).toHaveLength(5000);
-		expect(threadAt(small, 1049).tid).toBe(1050);
+		// Too small for the walk: the rows move to a bigger buffer, the spare is no table's.
+		const small = soleBuffer(fill(1, 10))!;
+		const big = fill(1, 5000, small);
+		expect(big.tid.buffer).not.toBe(small);
+		expect(rows(big)).toEqual(rows(fill(1, 5000)));
+		// Out of TID order: copied in order into a new buffer.
+		builder.reset(soleBuffer(big)!);
+		for (let tid = 3000; tid >= 1; tid--)
+			builder.add(1, tid, tid % 2, stat(tid, `c${tid % 3}`, 'S', tid), tid);
+		const reversed = builder.finish();
+		expect(reversed.tid.buffer).not.toBe(big.tid.buffer);
+		expect(rows(reversed)).toEqual(rows(fill(1, 3000)));
 		// A table whose buffer moved away has none to give back.
-		structuredClone(big, {transfer: tableBuffers(big)});
-		expect(soleBuffer(big)).toBeNull();
+		structuredClone(reversed, {transfer: tableBuffers(reversed)});
+		expect(soleBuffer(reversed)).toBeNull();
 	});
 });
