@@ -45,7 +45,7 @@ try {
 		if (r.error) throw new Error(`run ${i}: ${r.error}\n${r.screen}`);
 		results.push(r);
 		console.log(
-			`run ${i + 1}: peak RSS ${r.peakMb.toFixed(1)} MB (end ${r.rssMb.toFixed(1)}), stall max ${fmt(r.stallMaxMs)} ms (median second ${fmt(r.stallMedianMs)}), key p99 ${fmt(r.p99Ms)} ms (median ${fmt(r.medianMs)}, max ${fmt(r.maxMs)}, ${r.presses} presses), cpu ${fmt(r.cpuMsPerSecond)} ms/s; load ${before} -> ${load()}`,
+			`run ${i + 1}: peak RSS ${r.peakMb.toFixed(1)} MB (end ${r.rssMb.toFixed(1)}), stall max ${fmt(r.stallMaxMs)} ms (median second ${fmt(r.stallMedianMs)}), key p99 ${fmt(r.p99Ms)} ms (median ${fmt(r.medianMs)}, max ${fmt(r.maxMs)}, ${r.presses} presses; to its frame's write p99 ${fmt(r.written?.p99Ms)}, median ${fmt(r.written?.medianMs)}), cpu ${fmt(r.cpuMsPerSecond)} ms/s; load ${before} -> ${load()}`,
 		);
 	}
 } finally {
@@ -75,3 +75,6 @@ line(
 	50,
 );
 console.log(`median stall of a second (ms): ${results.map((r) => fmt(r.stallMedianMs)).join(', ')}`);
+console.log(
+	`key to its frame's write p99 (ms, the program's part: no capture-pane polling): ${results.map((r) => fmt(r.written?.p99Ms)).join(', ')}`,
+);

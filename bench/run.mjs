@@ -886,6 +886,18 @@ await part('cost', async () => {
 				fmtMs(all.maxMs),
 				'',
 			]);
+			if (all.written !== null) {
+				// The program's own part: from the send to the first write after it read the key (its
+				// stall probe's clock), without the ~5 ms capture-pane polling and its processes.
+				row('  key to its frame written (ms)', [
+					fmtMs(all.written.medianMs),
+					fmtMs(all.written.p90Ms),
+					fmtMs(all.written.p99Ms),
+					fmtMs(all.written.maxMs),
+					'',
+				]);
+			}
+
 			row('  longest main-thread stall a second', [
 				fmtMs(all.stallMedianMs),
 				'',

@@ -5,9 +5,16 @@ main thread did not get back to its event loop during that second (`monitorEvent
 resolution: the longest main-thread stall, which at -d 1 is the stall of that second's poll), the
 process's RSS and its peak so far. The timer is unref'd: it never keeps the process alive, and
 nothing of klptop is changed.
+
+It also times keys from inside: when the terminal's input is read (a key) and when the next write
+to the terminal is made (its frame), on the epoch clock (`{key, wrote}` lines), so that the bench
+can tell the program's part of a key's time from what polling the screen through tmux adds.
 */
 import {appendFileSync} from 'node:fs';
 import {monitorEventLoopDelay} from 'node:perf_hooks';
+import tty from 'node:tty';
+
+const epochMs = () => performance.timeOrigin + performance.now();
 
 const file = process.env.KLPTOP_BENCH_PROBE;
 if (file) {
@@ -28,4 +35,28 @@ if (file) {
 		}
 	}, 1000);
 	timer.unref();
+
+	// Shadow the tty streams' read and write (stdin and stdout in a terminal), nothing else.
+	let keyAt = null;
+	const {read} = tty.ReadStream.prototype;
+	tty.ReadStream.prototype.read = function (...args) {
+		const data = read.apply(this, args);
+		if (data !== null && keyAt === null) keyAt = epochMs();
+		return data;
+	};
+
+	const {write} = tty.WriteStream.prototype;
+	tty.WriteStream.prototype.write = function (...args) {
+		if (keyAt !== null) {
+			try {
+				appendFileSync(file, JSON.stringify({key: keyAt, wrote: epochMs()}) + '\n');
+			} catch {
+				// As above.
+			}
+
+			keyAt = null;
+		}
+
+		return write.apply(this, args);
+	};
 }

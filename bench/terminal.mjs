@@ -383,6 +383,8 @@ export async function dashboardRun({
 	if (probeFile) rmSync(probeFile, {force: true});
 	startSession(session, command, {width, height, env});
 	const times = [];
+	/** When each timed key's send-keys began and returned (epoch ms), for the probe's timing of its frame. */
+	const sent = [];
 	let screen = '';
 	const until = async (pattern) => {
 		const t0 = performance.now();
@@ -419,7 +421,9 @@ export async function dashboardRun({
 				[back, closed],
 			]) {
 				await sleep(pause());
+				const before = performance.timeOrigin + performance.now();
 				tmux('send-keys', '-t', pane(session), press);
+				sent.push({before, after: performance.timeOrigin + performance.now()});
 				const took = await until(pattern);
 				if (took === null) return {error: `no ${pattern} on screen after ${press}`, screen};
 				times.push(took);
@@ -441,7 +445,9 @@ export async function dashboardRun({
 		}
 
 		const stallMs = stalls.map((line) => line.stallMs);
+		const written = writtenAfter(sent, probeFile);
 		return {
+			written,
 			presses: times.length,
 			medianMs: median(times),
 			p90Ms: at(0.9),
@@ -511,6 +517,37 @@ export async function firstFrames({
 		fullMinMs: Math.min(...fulls),
 		firsts,
 		fulls,
+	};
+}
+
+/**
+Each key's time to its frame's write, as the program's stall probe saw it (the first write after the
+first read of input since its send-keys began), from when send-keys returned, as the screen's time
+is: the same key without what polling the screen with capture-pane adds. Median, p90, p99, max; null
+without a probe file.
+*/
+function writtenAfter(sent, probeFile) {
+	if (!probeFile || !existsSync(probeFile)) return null;
+	const keys = readFileSync(probeFile, 'utf8')
+		.trim()
+		.split('\n')
+		.filter((line) => line.includes('"wrote"'))
+		.map((line) => JSON.parse(line));
+	const times = [];
+	for (const {before, after} of sent) {
+		const answer = keys.find((line) => line.key >= before);
+		if (answer !== undefined) times.push(answer.wrote - after);
+	}
+
+	if (times.length === 0) return null;
+	const sorted = [...times].sort((a, b) => a - b);
+	const q = (p) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+	return {
+		presses: times.length,
+		medianMs: median(times),
+		p90Ms: q(0.9),
+		p99Ms: q(0.99),
+		maxMs: sorted.at(-1),
 	};
 }
 
