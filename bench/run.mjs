@@ -878,25 +878,13 @@ await part('cost', async () => {
 			say(
 				`  all-threads view, 100,000 threads, -d 1, 60 s (keys h/Esc at random moments, ${all.presses} presses):`,
 			);
+			const keyRow = (label, times) =>
+				row(label, [fmtMs(times.medianMs), fmtMs(times.p90Ms), fmtMs(times.p99Ms), fmtMs(times.maxMs), '']);
 			row('', ['median', 'p90', 'p99', 'max', '']);
-			row('  key to screen (ms)', [
-				fmtMs(all.medianMs),
-				fmtMs(all.p90Ms),
-				fmtMs(all.p99Ms),
-				fmtMs(all.maxMs),
-				'',
-			]);
-			if (all.written !== null) {
-				// The program's own part: from the send to the first write after it read the key (its
-				// stall probe's clock), without the ~5 ms capture-pane polling and its processes.
-				row('  key to its frame written (ms)', [
-					fmtMs(all.written.medianMs),
-					fmtMs(all.written.p90Ms),
-					fmtMs(all.written.p99Ms),
-					fmtMs(all.written.maxMs),
-					'',
-				]);
-			}
+			keyRow('  key to screen (ms)', all);
+			// The program's own part: to the first write after it read the key (its stall probe's clock),
+			// without the ~5 ms capture-pane polling and its processes.
+			if (all.written !== null) keyRow('  key to its frame written (ms)', all.written);
 
 			row('  longest main-thread stall a second', [
 				fmtMs(all.stallMedianMs),

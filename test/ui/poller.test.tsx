@@ -2,7 +2,7 @@ import {Text} from 'ink';
 import {render} from 'ink-testing-library';
 import {afterEach, describe, expect, it, vi} from 'vitest';
 import {nextPollDelayMs, usePoller} from '../../source/hooks/use-poller.js';
-import type {PollerOptions, PollTiming} from '../../source/hooks/use-poller.js';
+import type {PollerOptions, PollFeed, PollTiming} from '../../source/hooks/use-poller.js';
 import {renderToString} from 'ink';
 import {Header} from '../../source/views/header.js';
 import {emulatorSource, snapshot, stuckHistory} from './fixtures.js';
@@ -42,6 +42,21 @@ function emptyTable(name: string): ThreadTable {
 	return table;
 }
 
+/** The poller's props for `feed`: every second, unpaused, nothing folded yet, every history taken; `own` on top. */
+function pollerProps(feed: PollFeed, own: Partial<PollerOptions> = {}): PollerOptions {
+	return {
+		feed,
+		delayS: 1,
+		paused: false,
+		threads: 'blockers',
+		pollNow: 0,
+		initial: null,
+		onHistory: () => true,
+		onError: () => undefined,
+		...own,
+	};
+}
+
 describe('polling when scans are slow', () => {
 	it('keeps the interval while scans are short, and never waits less than a scan took', () => {
 		expect(nextPollDelayMs(1000, 0)).toBe(1000);
@@ -70,16 +85,10 @@ describe('polling when scans are slow', () => {
 		};
 		const {unmount} = render(
 			<Probe
-				feed={feed}
-				delayS={1}
-				paused={false}
-				threads="blockers"
-				pollNow={0}
-				initial={null}
-				onHistory={() => true}
-				onError={() => undefined}
-				onTiming={(timing) => timings.push(timing)}
-				now={() => clock}
+				{...pollerProps(feed, {
+					onTiming: (timing) => timings.push(timing),
+					now: () => clock,
+				})}
 			/>,
 		);
 		await realTick();
@@ -205,18 +214,14 @@ describe('polling when scans are slow', () => {
 		let screen: History | null = null;
 		const props = (feed: ReturnType<typeof tableFeed>) => (
 			<Probe
-				feed={feed}
-				delayS={1}
-				paused={false}
-				threads="columns"
-				pollNow={0}
-				initial={null}
-				onHistory={(history) => {
-					if (history.snapshot.time === 4 || history.snapshot.time === 5) return false;
-					screen = history;
-					return true;
-				}}
-				onError={() => undefined}
+				{...pollerProps(feed, {
+					threads: 'columns',
+					onHistory(history) {
+						if (history.snapshot.time === 4 || history.snapshot.time === 5) return false;
+						screen = history;
+						return true;
+					},
+				})}
 			/>
 		);
 		const held = () =>
