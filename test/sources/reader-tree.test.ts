@@ -248,6 +248,23 @@ describe('reader: patching transition with blockers', () => {
 		port.close();
 	});
 
+	it("gives a scan's thread table back to its port, but not the one the next scan takes owners from", () => {
+		const made = tree(spec);
+		const port = createHostPort(made.root);
+		const given: unknown[] = [];
+		const reader = createReader({...port, recycleTable: (table) => given.push(table)}, source(made.root), {
+			clock: () => NOW,
+		});
+		const first = reader.scan({threads: 'columns'}).threadTable!;
+		const second = reader.scan({threads: 'columns'}).threadTable!;
+		reader.recycle(second);
+		expect(given).toEqual([]);
+		reader.recycle(first);
+		expect(given).toHaveLength(1);
+		expect(given[0]).toBe(first);
+		port.close();
+	});
+
 	it('threads sleeping in one place share one parsed stack; others keep their own', () => {
 		const twin: ThreadSpec = {...cat182, pid: 183, comm: 'cat2'};
 		const snapshot = scanTree(tree({...spec, threads: [...(spec.threads ?? []), twin]}));
