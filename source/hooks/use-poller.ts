@@ -10,20 +10,15 @@ export type PollFeed = {
 	recycle?(table: ThreadTable): void;
 };
 
-/** The thread tables a history holds: its snapshot's and its previous snapshot's. */
-function tablesOf(history: History | null): Array<ThreadTable | null> {
-	return [history?.snapshot, history?.previous].map((snapshot) => snapshot?.threadTable ?? null);
-}
-
 /**
-The thread tables the history on screen (`shown`) holds that `next`, which replaces it there, does
-not: once the state has `next`, nobody reads them (a history holds its snapshot and the one before,
-and the dashboard keeps one history), so the feed may fill them again. In the all-threads view that
-is the table of two polls ago.
+The thread table the history on screen (`shown`) shows, once `next` replaces it there: nobody reads it
+any more (the dashboard keeps one history; a history's previous snapshot is read for its blockers, by
+the fold that made `next`, and as a key, never for its thread table), so the feed may fill it again.
+In the all-threads view that is the last poll's table. None when `next` shows the same table.
 */
 export function retiredTables(shown: History | null, next: History): ThreadTable[] {
-	const kept = tablesOf(next);
-	return tablesOf(shown).filter((table): table is ThreadTable => table !== null && !kept.includes(table));
+	const table = shown?.snapshot.threadTable ?? null;
+	return table === null || table === (next.snapshot.threadTable ?? null) ? [] : [table];
 }
 
 export type PollerOptions = {

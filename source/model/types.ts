@@ -429,6 +429,10 @@ export type BlockerMemory = {
 
 export type History = {
 	readonly snapshot: Snapshot;
+	/**
+	The snapshot folded before: its blockers and its identity are read, never its `threadTable` (the
+	dashboard gives that back to the feed once the next poll is on screen, `retiredTables`).
+	*/
 	readonly previous: Snapshot | null;
 	readonly transition: TransitionProgress | null;
 	readonly lastTransition: LastTransition | null;

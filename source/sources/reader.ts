@@ -85,7 +85,7 @@ export type Reader = {
 	/**
 	The `threadTable` of one of this reader's snapshots is read by nobody any more: its memory may hold
 	a later scan's table (`FsPort.recycleTable`). The all-threads view gives back each table once the
-	next but one is on screen, so that 100,000 threads a poll do not make 4 MB of garbage (issue 12).
+	next one is on screen, so that 100,000 threads a poll do not make 4 MB of garbage (issue 12).
 	*/
 	recycle(table: ThreadTable): void;
 };

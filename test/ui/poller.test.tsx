@@ -189,7 +189,7 @@ describe('polling when scans are slow', () => {
 		expect(errors).toEqual([]);
 	});
 
-	it('gives a thread table back to its feed once no history on screen holds it, never one that is', async () => {
+	it('gives a thread table back to its feed once the screen no longer shows it, never one it does', async () => {
 		vi.useFakeTimers({toFake: ['setTimeout', 'clearTimeout', 'Date']});
 		/** A feed whose scan i carries table i (an object of its own; the poller only compares them). */
 		const tableFeed = (name: string) => {
@@ -234,26 +234,37 @@ describe('polling when scans are slow', () => {
 			seen.push([[...first.recycled], held()]);
 		}
 
+		// What was given back, and the tables of the screen's history (its snapshot's and its previous one's).
 		expect(seen).toEqual([
-			[[], ['a2', 'a1']],
-			[['a1'], ['a3', 'a2']],
-			[['a1'], ['a3', 'a2']], // Poll 4 not taken: the screen still holds a2 and a3.
-			[['a1'], ['a3', 'a2']],
-			// Poll 6 is taken: its history holds a6 and a5 (the fold's previous), the screen gives up a3 and a2.
+			[['a1'], ['a2', 'a1']], // The screen shows a2: a1, its previous, is read no more.
 			[
-				['a1', 'a3', 'a2'],
+				['a1', 'a2'],
+				['a3', 'a2'],
+			],
+			[
+				['a1', 'a2'],
+				['a3', 'a2'],
+			], // Poll 4 not taken: the screen still shows a3.
+			[
+				['a1', 'a2'],
+				['a3', 'a2'],
+			],
+			// Poll 6 is taken: the screen gives up a3; a4 and a5 were never on screen (the collector's).
+			[
+				['a1', 'a2', 'a3'],
 				['a6', 'a5'],
 			],
 			[
-				['a1', 'a3', 'a2', 'a5'],
+				['a1', 'a2', 'a3', 'a6'],
 				['a7', 'a6'],
 			],
 		]);
 		// A new feed: the old feed's tables are never handed to it (nor back to the old one).
 		rerender(props(second));
 		await vi.advanceTimersByTimeAsync(2000);
-		expect(second.recycled).toEqual(['b1']);
-		expect(first.recycled).toEqual(['a1', 'a3', 'a2', 'a5']);
+		expect(second.recycled).toEqual(['b1', 'b2']);
+		// a7, on screen when the feed changed, goes to neither.
+		expect(first.recycled).toEqual(['a1', 'a2', 'a3', 'a6']);
 		unmount();
 	});
 
