@@ -16,9 +16,9 @@ any more (the dashboard keeps one history; a history's previous snapshot is read
 the fold that made `next`, and as a key, never for its thread table), so the feed may fill it again.
 In the all-threads view that is the last poll's table. None when `next` shows the same table.
 */
-export function retiredTables(shown: History | null, next: History): ThreadTable[] {
+export function retiredTable(shown: History | null, next: History): ThreadTable | null {
 	const table = shown?.snapshot.threadTable ?? null;
-	return table === null || table === (next.snapshot.threadTable ?? null) ? [] : [table];
+	return table === (next.snapshot.threadTable ?? null) ? null : table;
 }
 
 export type PollerOptions = {
@@ -113,11 +113,12 @@ export function usePoller(options: PollerOptions): void {
 
 		const now = callbacks.current.now ?? (() => performance.now());
 		let stopped = false;
-		/** Hand `after` on; once it is on screen, give back the tables no history there holds any more. */
+		/** Hand `after` on; once it is on screen, give back the table the screen no longer shows. */
 		const show = (after: History) => {
 			if (!callbacks.current.onHistory(after)) return;
 			const shown = onScreen.current?.feed === feed ? onScreen.current.history : null;
-			for (const table of retiredTables(shown, after)) feed.recycle?.(table);
+			const retired = retiredTable(shown, after);
+			if (retired !== null) feed.recycle?.(retired);
 			onScreen.current = {feed, history: after};
 		};
 

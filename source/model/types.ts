@@ -431,7 +431,7 @@ export type History = {
 	readonly snapshot: Snapshot;
 	/**
 	The snapshot folded before: its blockers and its identity are read, never its `threadTable` (the
-	dashboard gives that back to the feed once the next poll is on screen, `retiredTables`).
+	dashboard gives that back to the feed once the next poll is on screen, `retiredTable`).
 	*/
 	readonly previous: Snapshot | null;
 	readonly transition: TransitionProgress | null;

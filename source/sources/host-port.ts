@@ -191,12 +191,10 @@ const madeBy = new WeakMap<object, {readonly worker: Worker; readonly serial: nu
 /** Hand `idle` its walk; it claims chunks from `shared` as soon as it wakes. */
 function assignHelper(
 	idle: IdleHelper,
-	settings: SharedWalkSettings,
+	{settings, slot, stats}: PortWalker,
 	pids: readonly string[],
 	options: TaskWalkOptions,
 	shared: Int32Array,
-	slot: HelperSlot,
-	stats: HelperStats,
 ): Helper {
 	const {port, control} = idle;
 	const {prefix, chunk, helperFaultAfter, helperChunkDelayMs} = settings;
@@ -310,14 +308,11 @@ Walk with a helper thread, both claiming chunks of `pids` until none is left. Th
 thread's start costs tens of ms of CPU each time), else the prewarmed one, else a new one; it goes
 back to `slot` when it finished.
 */
-function walkShared(
-	{io, settings, stats, slot}: PortWalker,
-	pids: readonly string[],
-	options: TaskWalkOptions,
-): TaskWalk {
+function walkShared(walker: PortWalker, pids: readonly string[], options: TaskWalkOptions): TaskWalk {
+	const {io, settings, stats, slot} = walker;
 	const shared = new Int32Array(new SharedArrayBuffer(8));
 	const idle = takeHelper(slot, stats);
-	const helper = idle === null ? null : assignHelper(idle, settings, pids, options, shared, slot, stats);
+	const helper = idle === null ? null : assignHelper(idle, walker, pids, options, shared);
 	if (helper !== null && settings.waitForHelperMs > 0) {
 		Atomics.wait(shared, 1, NOT_STARTED, settings.waitForHelperMs);
 	}
@@ -464,7 +459,7 @@ async function walkInBackground(
 	options: TaskWalkOptions,
 	join?: Promise<unknown>,
 ): Promise<TaskWalk> {
-	const {io, settings, stats, slot} = walker;
+	const {io, stats, slot} = walker;
 	const closes = slot.closes;
 	const keepAlive = setInterval(() => undefined, 60_000);
 	let joined = false;
@@ -481,7 +476,7 @@ async function walkInBackground(
 			}
 
 			const shared = new Int32Array(new SharedArrayBuffer(8));
-			const helper = assignHelper(idle, settings, pids, options, shared, slot, stats);
+			const helper = assignHelper(idle, walker, pids, options, shared);
 			const deadline = Date.now() + HELPER_FINISH_MS;
 			for (;;) {
 				const state = Atomics.load(shared, 1);

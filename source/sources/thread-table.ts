@@ -81,7 +81,7 @@ function roomFor(count: number): number {
 	return count + Math.max(256, count >> 4);
 }
 
-/** Rows of a column `column` of `columns` (laid out for that many). */
+/** Rows `columns` have room for (each column is laid out for that many). */
 function capacityOf(columns: Columns): number {
 	return columns.tid.length;
 }
@@ -107,6 +107,13 @@ export function createThreadTableBuilder(): ThreadTableBuilder {
 	let lastStarttime = 0;
 	const comms: string[] = [];
 	const commIndex = new Map<string, number>();
+	/** No rows (the buffer, if any, stays). */
+	const empty = () => {
+		count = 0;
+		lastStarttime = 0;
+		comms.length = 0;
+		commIndex.clear();
+	};
 	const internComm = (comm: string): number => {
 		let index = commIndex.get(comm);
 		if (index === undefined) {
@@ -153,17 +160,11 @@ export function createThreadTableBuilder(): ThreadTableBuilder {
 			// The buffer goes with the table: the next rows go into another.
 			columns = null;
 			lastCount = count;
-			count = 0;
-			lastStarttime = 0;
-			comms.length = 0;
-			commIndex.clear();
+			empty();
 			return table;
 		},
 		reset(spare) {
-			count = 0;
-			lastStarttime = 0;
-			comms.length = 0;
-			commIndex.clear();
+			empty();
 			if (spare !== undefined && spare.byteLength >= BYTES_PER_ROW) {
 				columns = allocate(Math.floor(spare.byteLength / BYTES_PER_ROW), spare);
 			}
