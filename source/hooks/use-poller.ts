@@ -58,10 +58,15 @@ export function nextPollDelayMs(delayMs: number, scanMs: number): number {
 	return Math.max(50, delayMs - scanMs, scanMs);
 }
 
-/** Let the event loop turn (input, timers) before going on. */
-function nextTurn(): Promise<void> {
+/**
+Let the event loop turn (input, timers) before going on, and let what that input started go first:
+a key read meanwhile has React render in an immediate of its own (its scheduler's), queued behind the
+first hop but ahead of the second, so the key's frame is drawn before the poll's next turn, not after
+it (100,000 threads, all-threads view: issue 12's key to screen).
+*/
+export function nextTurn(): Promise<void> {
 	return new Promise((resolve) => {
-		setImmediate(resolve);
+		setImmediate(() => setImmediate(resolve));
 	});
 }
 

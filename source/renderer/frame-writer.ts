@@ -33,7 +33,11 @@ export type FrameOut = {
 };
 
 export type FrameWriterOptions = {
-	/** Defers a flush so several renders in one turn cost one write. @default setImmediate */
+	/**
+	Defers a flush so several renders in one task cost one write. @default queueMicrotask: the frame
+	is written as soon as the render that made it returns, never behind an immediate queued before it
+	(a poll's next turn).
+	*/
 	readonly schedule?: (flush: () => void) => void;
 	/** Terminal columns of one code point (0, 1 or 2). @default 1 */
 	readonly charWidth?: (codePoint: number) => number;
@@ -51,7 +55,7 @@ export type FrameWriter = {
 };
 
 export function createFrameWriter(out: FrameOut, options: FrameWriterOptions = {}): FrameWriter {
-	const schedule = options.schedule ?? ((flush: () => void) => setImmediate(flush));
+	const schedule = options.schedule ?? ((flush: () => void) => queueMicrotask(flush));
 	const charWidth = options.charWidth ?? (() => 1);
 	const widthOf = (plain: string) => {
 		let width = 0;

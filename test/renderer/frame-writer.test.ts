@@ -124,6 +124,28 @@ describe('createFrameWriter', () => {
 		expect(screen().lines().slice(0, 3)).toEqual(['title', 'row 16s', 'footer']);
 	});
 
+	it('by default writes a frame once the render that made it returns, ahead of immediates queued before', async () => {
+		const order: string[] = [];
+		const writer = createFrameWriter({
+			columns: 10,
+			rows: 2,
+			write() {
+				order.push('frame written');
+			},
+		});
+		const turn = new Promise<void>((resolve) => {
+			setImmediate(() => {
+				order.push("a poll's next turn");
+				resolve();
+			});
+		});
+		writer.frame('a key\nrow');
+		writer.frame('a key\nrows');
+		expect(order).toEqual([]);
+		await turn;
+		expect(order).toEqual(['frame written', "a poll's next turn"]);
+	});
+
 	it('clears lines a shorter frame no longer uses', () => {
 		const {writer, run, screen} = setup();
 		writer.frame('a\nb\nc');

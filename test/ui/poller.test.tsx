@@ -1,7 +1,7 @@
 import {Text} from 'ink';
 import {render} from 'ink-testing-library';
 import {afterEach, describe, expect, it, vi} from 'vitest';
-import {nextPollDelayMs, usePoller} from '../../source/hooks/use-poller.js';
+import {nextPollDelayMs, nextTurn, usePoller} from '../../source/hooks/use-poller.js';
 import type {PollerOptions, PollFeed, PollTiming} from '../../source/hooks/use-poller.js';
 import {renderToString} from 'ink';
 import {Header} from '../../source/views/header.js';
@@ -58,6 +58,15 @@ function pollerProps(feed: PollFeed, own: Partial<PollerOptions> = {}): PollerOp
 }
 
 describe('polling when scans are slow', () => {
+	it("lets what a key started while a poll's turn ran (its render, an immediate) go before the next turn", async () => {
+		const order: string[] = [];
+		const turn = nextTurn().then(() => order.push('next turn'));
+		// Queued after the turn asked to go on, as React queues the render of a key read meanwhile.
+		setImmediate(() => order.push('key render'));
+		await turn;
+		expect(order).toEqual(['key render', 'next turn']);
+	});
+
 	it('keeps the interval while scans are short, and never waits less than a scan took', () => {
 		expect(nextPollDelayMs(1000, 0)).toBe(1000);
 		expect(nextPollDelayMs(1000, 100)).toBe(900); // A scan every second, as asked.
