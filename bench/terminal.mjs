@@ -8,9 +8,14 @@ Chunks closer than `burstGapS` belong to one refresh (a burst); the steady state
 
 First frame: the time from asking tmux to start the program to the moment `capture-pane` shows its
 header (polled every ~10 ms; the tmux server is already running, so its start is not counted).
+
+Screens are polled and keys sent over one control-mode client (`tmux -C`, opened by `startServer`):
+each `capture-pane` is a command on its stdin, answered by the server in a fraction of a
+millisecond. A `tmux capture-pane` process per poll took 9-11 ms and, polled every 5 ms, most of a
+core of this two-core machine, which it took from the program it timed (issue 12's start and keys).
 */
 import {performance} from 'node:perf_hooks';
-import {spawnSync} from 'node:child_process';
+import {spawn, spawnSync} from 'node:child_process';
 import {existsSync, mkdirSync, readFileSync, rmSync} from 'node:fs';
 import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
@@ -40,14 +45,93 @@ function quote(text) {
 	return `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
+/**
+A control-mode client of the private server, attached to its idle session: `command(text)` sends one
+tmux command and resolves with its output. The server answers each command of this client in a
+`%begin TIME NUMBER 1` ... `%end TIME NUMBER 1` block (`%error` for a failure), in the order sent;
+notifications (`%session-changed`, ...) and blocks of other commands (flags 0) come between them.
+*/
+function openControl() {
+	const child = spawn('tmux', ['-L', socket, '-f', '/dev/null', '-C', 'attach-session', '-t', '=idle'], {
+		stdio: ['pipe', 'pipe', 'ignore'],
+	});
+	const waiting = [];
+	let pending = '';
+	let block = null;
+	const onLine = (line) => {
+		if (block === null) {
+			const begin = /^%begin \d+ (\d+) (\d+)$/.exec(line);
+			if (begin) block = {number: begin[1], mine: begin[2] === '1', lines: []};
+			return;
+		}
+
+		const end = /^%(end|error) \d+ (\d+) \d+$/.exec(line);
+		if (end === null || end[2] !== block.number) {
+			block.lines.push(line);
+			return;
+		}
+
+		const {mine, lines} = block;
+		block = null;
+		if (!mine) return;
+		const waiter = waiting.shift();
+		if (end[1] === 'error') waiter?.reject(new Error(`tmux: ${lines.join(' ')}`));
+		else waiter?.resolve(lines.map((text) => text + '\n').join(''));
+	};
+
+	child.stdout.setEncoding('utf8');
+	child.stdout.on('data', (data) => {
+		pending += data;
+		let newline;
+		while ((newline = pending.indexOf('\n')) >= 0) {
+			onLine(pending.slice(0, newline));
+			pending = pending.slice(newline + 1);
+		}
+	});
+	child.on('exit', () => {
+		for (const waiter of waiting.splice(0)) waiter.reject(new Error('tmux control client exited'));
+	});
+	return {
+		command(text) {
+			return new Promise((resolve, reject) => {
+				waiting.push({resolve, reject});
+				child.stdin.write(text + '\n');
+			});
+		},
+		close() {
+			child.stdin.end();
+		},
+	};
+}
+
+let control = null;
+
 /** Start the private server with an idle session, so later sessions do not pay for the server start. */
 export function startServer() {
 	tmux('new-session', '-d', '-s', 'idle', '-x', '120', '-y', '40', 'sleep 3600');
 	tmux('set-option', '-g', 'remain-on-exit', 'off');
+	control = openControl();
 }
 
 export function stopServer() {
+	control?.close();
+	control = null;
 	tmux('kill-server');
+}
+
+function controlClient() {
+	if (control === null) throw new Error('startServer() first: screens are polled through its control client');
+	return control;
+}
+
+/** What the pane of session `name` shows now. */
+async function look(name) {
+	return controlClient().command(`capture-pane -p -t ${quote(pane(name))}`);
+}
+
+/** Press `key` (a tmux key name) in the pane of session `name`; resolves once tmux has sent it. */
+async function pressKey(name, key) {
+	await controlClient().command(`send-keys -t ${quote(pane(name))} ${quote(key)}`);
 }
 
 function startSession(name, command, {width, height, env = {}}) {
@@ -246,7 +330,7 @@ export async function firstFrame({
 		startSession(session, command, {width, height, env});
 		let seen = null;
 		while (performance.now() - t0 < timeoutMs) {
-			screen = capture(session);
+			screen = await look(session);
 			if (marker.test(screen)) {
 				seen = performance.now() - t0;
 				cpu.push(programCpu(session)?.ms ?? Number.NaN);
@@ -296,7 +380,7 @@ export async function keyLatency({
 	const until = async (pattern) => {
 		const t0 = performance.now();
 		while (performance.now() - t0 < timeoutMs) {
-			screen = capture(session);
+			screen = await look(session);
 			if (pattern.test(screen)) return performance.now() - t0;
 			await sleep(5);
 		}
@@ -308,7 +392,7 @@ export async function keyLatency({
 		if ((await until(marker)) === null) return {error: `no ${marker} on screen`, screen};
 		if (setup !== null) {
 			// A view to measure in (e.g. `a`, all threads): its key, and what shows it is on.
-			tmux('send-keys', '-t', pane(session), setup.key);
+			await pressKey(session, setup.key);
 			if ((await until(setup.shown)) === null) return {error: `no ${setup.shown} on screen`, screen};
 		}
 
@@ -325,7 +409,7 @@ export async function keyLatency({
 				[back, closed],
 			]) {
 				await sleep(pause());
-				tmux('send-keys', '-t', pane(session), press);
+				await pressKey(session, press);
 				const took = await until(pattern);
 				if (took === null) return {error: `no ${pattern} on screen after ${press}`, screen};
 				times.push(took);
@@ -389,7 +473,7 @@ export async function dashboardRun({
 	const until = async (pattern) => {
 		const t0 = performance.now();
 		while (performance.now() - t0 < timeoutMs) {
-			screen = capture(session);
+			screen = await look(session);
 			if (pattern.test(screen)) return performance.now() - t0;
 			await sleep(5);
 		}
@@ -402,7 +486,7 @@ export async function dashboardRun({
 	try {
 		if ((await until(marker)) === null) return {error: `no ${marker} on screen`, screen};
 		if (setup !== null) {
-			tmux('send-keys', '-t', pane(session), setup.key);
+			await pressKey(session, setup.key);
 			if ((await until(setup.shown)) === null) return {error: `no ${setup.shown} on screen`, screen};
 		}
 
@@ -422,7 +506,7 @@ export async function dashboardRun({
 			]) {
 				await sleep(pause());
 				const before = performance.timeOrigin + performance.now();
-				tmux('send-keys', '-t', pane(session), press);
+				await pressKey(session, press);
 				sent.push({before, after: performance.timeOrigin + performance.now()});
 				const took = await until(pattern);
 				if (took === null) return {error: `no ${pattern} on screen after ${press}`, screen};
@@ -492,7 +576,7 @@ export async function firstFrames({
 		let seenFirst = null;
 		let seenFull = null;
 		while (performance.now() - t0 < 60_000 && seenFull === null) {
-			screen = capture(session);
+			screen = await look(session);
 			const now = performance.now() - t0;
 			if (seenFirst === null && first.test(screen)) seenFirst = now;
 			if (full.test(screen)) {
