@@ -1016,6 +1016,16 @@ await part('cost', async () => {
 			k <= t,
 			`${fmtMs(k)} vs top ${fmtMs(t)} ms/s (${fmtX(k / t)}); top -H ${fmtMs(cpu.topH.cpuMsPerSecond)} ms/s`,
 		);
+		// What the issue's own rules cost at the least: its safety net reads every thread's patch_state
+		// at least every 10 s. The C lower bound of that full scan (syscalls only, its exec included),
+		// spread over 10 s, beside top's whole cost: the part of top's budget klptop cannot spend elsewhere.
+		const floor = [];
+		for (let i = 0; i < 9; i++) floor.push(timed([path.join(bin, 'lower-bound'), trees.medium]).cpu);
+		const floorMs = median(floor) / 10;
+		results.cpu.safetyNetFloorMsPerSecond = floorMs;
+		say(
+			`  the 10 s safety net alone (every patch_state of the 10,000 threads, C lower bound ${fmtMs(median(floor))} ms a scan, bench/lower-bound.c): ${fmtMs(floorMs)} ms/s, ${((100 * floorMs) / t).toFixed(0)}% of top's`,
+		);
 		const idle = cpu.quiet.cpuMsPerSecond;
 		target(
 			'idle host (no transition) <= 1% of a core',
