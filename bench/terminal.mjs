@@ -516,8 +516,6 @@ export async function dashboardRun({
 
 		const cpuEnd = programCpu(session);
 		const memory = program === null ? {peakMb: Number.NaN, rssMb: Number.NaN} : memoryOf(program.pid);
-		const sorted = [...times].sort((a, b) => a - b);
-		const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))];
 		let stalls = [];
 		if (probeFile && existsSync(probeFile)) {
 			stalls = readFileSync(probeFile, 'utf8')
@@ -532,11 +530,7 @@ export async function dashboardRun({
 		const written = writtenAfter(sent, probeFile);
 		return {
 			written,
-			presses: times.length,
-			medianMs: median(times),
-			p90Ms: at(0.9),
-			p99Ms: at(0.99),
-			maxMs: sorted.at(-1),
+			...keyTimes(times),
 			peakMb: memory.peakMb,
 			rssMb: memory.rssMb,
 			cpuMsPerSecond:
@@ -623,14 +617,18 @@ function writtenAfter(sent, probeFile) {
 		if (answer !== undefined) times.push(answer.wrote - after);
 	}
 
-	if (times.length === 0) return null;
+	return times.length === 0 ? null : keyTimes(times);
+}
+
+/** Key times (ms) as the bench prints them: how many, median, p90, p99 and max. */
+function keyTimes(times) {
 	const sorted = [...times].sort((a, b) => a - b);
-	const q = (p) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+	const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))];
 	return {
 		presses: times.length,
 		medianMs: median(times),
-		p90Ms: q(0.9),
-		p99Ms: q(0.99),
+		p90Ms: at(0.9),
+		p99Ms: at(0.99),
 		maxMs: sorted.at(-1),
 	};
 }

@@ -230,7 +230,7 @@ function assignHelper(
 					const answer = received?.message;
 					if (answer?.ok === true) {
 						const {walk, packed} = answer;
-						if (spare !== undefined && answer.refilled) stats.tablesRefilled++;
+						if (answer.refilled) stats.tablesRefilled++;
 						if (walk.table !== undefined)
 							madeBy.set(walk.table, {worker: idle.worker, serial: answer.serial});
 						result = packed === undefined ? walk : {...walk, details: unpackTaskFiles(packed)};
