@@ -51,6 +51,17 @@ function bigTree(): Tree {
 	return made;
 }
 
+/** The big tree, a port that walks it on the calling thread, one that walks it on a helper, and its pids. */
+function helperPorts() {
+	const made = bigTree();
+	const generic = createHostPort(made.root);
+	const background = createHostPort(made.root, {parallelMinPids: 2, chunk: 1});
+	return {made, generic, background, pids: generic.readdir('/proc')};
+}
+
+/** Every thread's columns, patch_state read against target 1. */
+const collectAll: TaskWalkOptions = {readStates: true, target: 1, collect: 'all'};
+
 /** A host port's helper counters, zero where not given. */
 function helperStats({runs = 0, cancelled = 0, failures = 0, starts = 0, joins = 0, refilled = 0}) {
 	return {
@@ -256,11 +267,8 @@ describe('thread walk', () => {
 	});
 
 	it('walks in the background on its helper while the calling thread stays free, equal to the generic walk', async () => {
-		const made = bigTree();
-		const generic = createHostPort(made.root);
-		const background = createHostPort(made.root, {parallelMinPids: 2, chunk: 1});
+		const {made, generic, background, pids} = helperPorts();
 		const faulty = createHostPort(made.root, {parallelMinPids: 2, chunk: 1, helperFaultAfter: 2});
-		const pids = generic.readdir('/proc');
 		for (const [i, options] of optionSets.entries()) {
 			const expected = sorted(walkTasks(portWalkIo(generic, parsePatchState), pids, options));
 			// The calling thread turns its event loop while the helper starts and walks (later walks, on
@@ -371,11 +379,8 @@ describe('thread walk', () => {
 	});
 
 	it("reuses the owners a helper kept of the table it made, as a walk handed that table's owners would", async () => {
-		const made = bigTree();
-		const generic = createHostPort(made.root);
-		const background = createHostPort(made.root, {parallelMinPids: 2, chunk: 1});
-		const pids = generic.readdir('/proc');
-		const options: TaskWalkOptions = {readStates: true, target: 1, collect: 'all'};
+		const {made, generic, background, pids} = helperPorts();
+		const options = collectAll;
 		const first = (await background.walkTasksInBackground!(pids, options)!).table!;
 		// A thread changes owner after the first walk: an owner known from an earlier table is not read
 		// again (until the reader drops its owners), whichever thread walks.
@@ -398,11 +403,8 @@ describe('thread walk', () => {
 	});
 
 	it('a table given back is moved to the helper and its next table made in it, equal to a fresh walk', async () => {
-		const made = bigTree();
-		const generic = createHostPort(made.root);
-		const background = createHostPort(made.root, {parallelMinPids: 2, chunk: 1});
-		const pids = generic.readdir('/proc');
-		const options: TaskWalkOptions = {readStates: true, target: 1, collect: 'all'};
+		const {generic, background, pids} = helperPorts();
+		const options = collectAll;
 		const expected = walkTasks(portWalkIo(generic, parsePatchState), pids, options).table!;
 		const first = (await background.walkTasksInBackground!(pids, options)!).table!;
 		const second = (await background.walkTasksInBackground!(pids, options)!).table!;
