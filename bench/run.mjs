@@ -21,7 +21,10 @@ issue 3 "Speed", and the recorder's (issue 15, set here: the issue gives no figu
      terminal (peak RSS, the longest main-thread stall of each second from bench/stall-probe.mjs, key
      to screen p99); start to the first and to the first full frame from dist/ and from the
      single-file bundle; CPU over 60 s at -d 1 side by side with `top -d 1` (10,000 threads in
-     transition, and 10,000 threads with no transition).
+     transition, and 10,000 threads with no transition), and beside it what the reads the issue
+     asks for cost at the least: the safety net's full scan in C (bench/lower-bound.c), the same and
+     a steady poll's reads in Node (bench/read-floor.mjs), and what kept-open procfs files would
+     save and cost in kernel memory (bench/kept-fds.c).
   6. The fleet (issue 11): 1,000 simulated host streams into the fleet's model and screen: CPU, RSS,
      time from a document to its frame, bytes per refresh next to top (bench/fleet.mjs).
 
@@ -182,7 +185,7 @@ if (!existsSync(cli)) {
 
 mkdirSync(bin, {recursive: true});
 await part('compile C', () => {
-	for (const name of ['lower-bound', 'spawn-stat', 'thread-host']) {
+	for (const name of ['lower-bound', 'spawn-stat', 'thread-host', 'kept-fds']) {
 		run('gcc', ['-O2', '-Wall', '-pthread', '-o', path.join(bin, name), path.join(benchDir, `${name}.c`)]);
 	}
 });
@@ -963,6 +966,7 @@ await part('cost', async () => {
 		const shape = threadShape(trees.medium);
 		const host = await startThreadHost(shape);
 		let cpu;
+		let kept;
 		try {
 			cpu = await terminal.steadyBytes(
 				[
@@ -972,6 +976,15 @@ await part('cost', async () => {
 					{name: 'quiet', command: `${process.execPath} ${cli} --root ${trees.idle} -d 1`},
 				],
 				{dir: path.join(work, 'cpu'), warmS: 5, measureS: 60},
+			);
+			// While the host's 10,000 real threads are there: what keeping their procfs files open would save
+			// a re-read and cost in kernel memory (bench/kept-fds.c).
+			kept = Object.fromEntries(
+				run(path.join(bin, 'kept-fds'), [])
+					.stdout.trim()
+					.split(' ')
+					.map((pair) => pair.split('='))
+					.map(([key, value]) => [key, Number(value)]),
 			);
 		} finally {
 			await host.stop();
@@ -1026,6 +1039,26 @@ await part('cost', async () => {
 		say(
 			`  the 10 s safety net alone (every patch_state of the 10,000 threads, C lower bound ${fmtMs(median(floor))} ms a scan, bench/lower-bound.c): ${fmtMs(floorMs)} ms/s, ${((100 * floorMs) / t).toFixed(0)}% of top's`,
 		);
+		// The same reads at Node's price, and a steady poll's at the least (bench/read-floor.mjs): what the
+		// issue's reads cost klptop a second before it parses a line or draws a frame.
+		const nodeFloor = JSON.parse(
+			run(process.execPath, [path.join(benchDir, 'read-floor.mjs'), trees.medium]).stdout,
+		);
+		const readsMs = nodeFloor.full.ms / 10 + nodeFloor.steady.ms;
+		results.cpu.nodeReadFloor = {...nodeFloor, msPerSecond: readsMs};
+		say(
+			`  the same full scan in Node ${fmtMs(nodeFloor.full.ms)} ms (${fmtInt(nodeFloor.full.files)} files); a steady poll's reads at the least ${fmtMs(nodeFloor.steady.ms)} ms (${fmtInt(nodeFloor.steady.files)} files: the ${fmtInt(nodeFloor.blockers)} blockers' patch_state, stat, wchan, stack): bench/read-floor.mjs`,
+		);
+		say(
+			`  so the reads the issue asks for cost Node ${fmtMs(readsMs)} ms/s at -d 1 (${fmtMs(nodeFloor.full.ms / 10)} + ${fmtMs(nodeFloor.steady.ms)}), ${((100 * readsMs) / t).toFixed(0)}% of top's whole, before a line is parsed or drawn`,
+		);
+		if (kept?.kept > 0) {
+			results.cpu.keptFds = kept;
+			say(
+				`  kept-open procfs files (bench/kept-fds.c, the ${fmtInt(kept.kept)} threads' stat on this machine): a re-read ${kept.pread_us.toFixed(2)} us by pread against ${kept.path_us.toFixed(2)} us by path, for ${kept.slab_kb.toFixed(1)} kB of kernel memory (Slab) a kept file: ${fmtInt((kept.slab_kb * 10000) / 1024)} MB for 10,000 threads`,
+			);
+		}
+
 		const idle = cpu.quiet.cpuMsPerSecond;
 		target(
 			'idle host (no transition) <= 1% of a core',
