@@ -134,6 +134,27 @@ async function pressKey(name, key) {
 	await controlClient().command(`send-keys -t ${quote(pane(name))} ${quote(key)}`);
 }
 
+/**
+Poll the pane of session `name` through the control client: `until(pattern)` resolves with the ms it
+took the screen to match (every ~5 ms), or null after `timeoutMs`; `screen` is the last one seen.
+*/
+function watchScreen(name, timeoutMs) {
+	const watch = {
+		screen: '',
+		async until(pattern) {
+			const t0 = performance.now();
+			while (performance.now() - t0 < timeoutMs) {
+				watch.screen = await look(name);
+				if (pattern.test(watch.screen)) return performance.now() - t0;
+				await sleep(5);
+			}
+
+			return null;
+		},
+	};
+	return watch;
+}
+
 function startSession(name, command, {width, height, env = {}}) {
 	const envArgs = Object.entries(env).flatMap(([key, value]) => ['-e', `${key}=${value}`]);
 	const result = tmux(
@@ -376,24 +397,16 @@ export async function keyLatency({
 	const session = `${name}-keys`;
 	startSession(session, command, {width, height});
 	const times = [];
-	let screen = '';
-	const until = async (pattern) => {
-		const t0 = performance.now();
-		while (performance.now() - t0 < timeoutMs) {
-			screen = await look(session);
-			if (pattern.test(screen)) return performance.now() - t0;
-			await sleep(5);
-		}
-
-		return null;
-	};
+	const watch = watchScreen(session, timeoutMs);
+	const {until} = watch;
 
 	try {
-		if ((await until(marker)) === null) return {error: `no ${marker} on screen`, screen};
+		if ((await until(marker)) === null) return {error: `no ${marker} on screen`, screen: watch.screen};
 		if (setup !== null) {
 			// A view to measure in (e.g. `a`, all threads): its key, and what shows it is on.
 			await pressKey(session, setup.key);
-			if ((await until(setup.shown)) === null) return {error: `no ${setup.shown} on screen`, screen};
+			if ((await until(setup.shown)) === null)
+				return {error: `no ${setup.shown} on screen`, screen: watch.screen};
 		}
 
 		// A random but reproducible spread of press moments.
@@ -411,7 +424,7 @@ export async function keyLatency({
 				await sleep(pause());
 				await pressKey(session, press);
 				const took = await until(pattern);
-				if (took === null) return {error: `no ${pattern} on screen after ${press}`, screen};
+				if (took === null) return {error: `no ${pattern} on screen after ${press}`, screen: watch.screen};
 				times.push(took);
 			}
 		}
@@ -419,13 +432,7 @@ export async function keyLatency({
 		killSession(session);
 	}
 
-	const sorted = [...times].sort((a, b) => a - b);
-	return {
-		medianMs: median(times),
-		p90Ms: sorted[Math.floor(sorted.length * 0.9)],
-		maxMs: sorted.at(-1),
-		runs: times,
-	};
+	return {...keyTimes(times), runs: times};
 }
 
 /** VmHWM (peak resident set) and VmRSS of a process, in MB (10^6 bytes), from /proc/PID/status. */
@@ -469,25 +476,17 @@ export async function dashboardRun({
 	const times = [];
 	/** When each timed key's send-keys began and returned (epoch ms), for the probe's timing of its frame. */
 	const sent = [];
-	let screen = '';
-	const until = async (pattern) => {
-		const t0 = performance.now();
-		while (performance.now() - t0 < timeoutMs) {
-			screen = await look(session);
-			if (pattern.test(screen)) return performance.now() - t0;
-			await sleep(5);
-		}
-
-		return null;
-	};
+	const watch = watchScreen(session, timeoutMs);
+	const {until} = watch;
 
 	let program = null;
 	let since = 0;
 	try {
-		if ((await until(marker)) === null) return {error: `no ${marker} on screen`, screen};
+		if ((await until(marker)) === null) return {error: `no ${marker} on screen`, screen: watch.screen};
 		if (setup !== null) {
 			await pressKey(session, setup.key);
-			if ((await until(setup.shown)) === null) return {error: `no ${setup.shown} on screen`, screen};
+			if ((await until(setup.shown)) === null)
+				return {error: `no ${setup.shown} on screen`, screen: watch.screen};
 		}
 
 		since = Date.now();
@@ -509,25 +508,18 @@ export async function dashboardRun({
 				await pressKey(session, press);
 				sent.push({before, after: performance.timeOrigin + performance.now()});
 				const took = await until(pattern);
-				if (took === null) return {error: `no ${pattern} on screen after ${press}`, screen};
+				if (took === null) return {error: `no ${pattern} on screen after ${press}`, screen: watch.screen};
 				times.push(took);
 			}
 		}
 
 		const cpuEnd = programCpu(session);
 		const memory = program === null ? {peakMb: Number.NaN, rssMb: Number.NaN} : memoryOf(program.pid);
-		let stalls = [];
-		if (probeFile && existsSync(probeFile)) {
-			stalls = readFileSync(probeFile, 'utf8')
-				.trim()
-				.split('\n')
-				.filter((line) => line !== '')
-				.map((line) => JSON.parse(line))
-				.filter((line) => line.t >= since + 1000);
-		}
-
-		const stallMs = stalls.map((line) => line.stallMs);
-		const written = writtenAfter(sent, probeFile);
+		const probe = probeLines(probeFile);
+		const stallMs = probe
+			.filter((line) => line.stallMs !== undefined && line.t >= since + 1000)
+			.map((line) => line.stallMs);
+		const written = probeFile ? writtenAfter(sent, probe) : null;
 		return {
 			written,
 			...keyTimes(times),
@@ -538,7 +530,7 @@ export async function dashboardRun({
 			stallMedianMs: median(stallMs),
 			stallMaxMs: stallMs.length === 0 ? Number.NaN : Math.max(...stallMs),
 			stallSeconds: stallMs.length,
-			screen,
+			screen: watch.screen,
 		};
 	} finally {
 		killSession(session);
@@ -601,16 +593,11 @@ export async function firstFrames({
 /**
 Each key's time to its frame's write, as the program's stall probe saw it (the first write after the
 first read of input since its send-keys began), from when send-keys returned, as the screen's time
-is: the same key without what polling the screen with capture-pane adds. Median, p90, p99, max; null
-without a probe file.
+is: the same key without what polling the screen with capture-pane adds (`probe`: the probe file's
+lines). Median, p90, p99, max; null when no key's frame was seen.
 */
-function writtenAfter(sent, probeFile) {
-	if (!probeFile || !existsSync(probeFile)) return null;
-	const keys = readFileSync(probeFile, 'utf8')
-		.trim()
-		.split('\n')
-		.filter((line) => line.includes('"wrote"'))
-		.map((line) => JSON.parse(line));
+function writtenAfter(sent, probe) {
+	const keys = probe.filter((line) => line.wrote !== undefined);
 	const times = [];
 	for (const {before, after} of sent) {
 		const answer = keys.find((line) => line.key >= before);
@@ -618,6 +605,15 @@ function writtenAfter(sent, probeFile) {
 	}
 
 	return times.length === 0 ? null : keyTimes(times);
+}
+
+/** The stall probe's lines (`bench/stall-probe.mjs`: a second's stall, or a key's read and write); none without its file. */
+function probeLines(probeFile) {
+	if (!probeFile || !existsSync(probeFile)) return [];
+	return readFileSync(probeFile, 'utf8')
+		.split('\n')
+		.filter((line) => line !== '')
+		.map((line) => JSON.parse(line));
 }
 
 /** Key times (ms) as the bench prints them: how many, median, p90, p99 and max. */
